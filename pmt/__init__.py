@@ -1,0 +1,108 @@
+"""pmt: proxy means tests (PMT) and hybrid means tests (HMT) for targeted social assistance.
+
+Fit models of welfare and of hard-to-verify income on household survey data, judge them
+by how they rank and classify households, turn the chosen one into a scorecard, score
+registries, and simulate the programme. See DESIGN.md for definitions.
+
+Public names are imported lazily (on first use) so that ``import pmt`` and the CLI start
+fast; ``dir(pmt)`` lists them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from pmt.errors import (
+    ArtifactError,
+    DataError,
+    DataSpecError,
+    ModelError,
+    PMTError,
+    PolicyError,
+    SurveyDesignError,
+)
+from pmt.survey import Survey, quantile_groups, weighted_quantile
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    # data
+    "datasets": "pmt.datasets",
+    "DataSpec": "pmt.spec",
+    "read_data": "pmt.io",
+    "write_data": "pmt.io",
+    # welfare and poverty
+    "fgt": "pmt.welfare",
+    "watts": "pmt.welfare",
+    "per_capita": "pmt.welfare",
+    "per_adult_equivalent": "pmt.welfare",
+    "equivalence_scale": "pmt.welfare",
+    "deflate": "pmt.welfare",
+    "relative_line": "pmt.welfare",
+    "poverty_measures": "pmt.welfare",
+    # models
+    "ols": "pmt.models.ols",
+    "truncated_ols": "pmt.models.ols",
+    "quantreg": "pmt.models.quantile",
+    "probit": "pmt.models.binary",
+    "logit": "pmt.models.binary",
+    "heckman": "pmt.models.heckman",
+    "stepwise": "pmt.models.selection",
+    "lasso_select": "pmt.models.selection",
+    "gradient_boosting": "pmt.models.ml",
+    "random_forest": "pmt.models.ml",
+    "SklearnModel": "pmt.models.ml",
+    # hybrid means test
+    "HybridMeansTest": "pmt.hmt",
+    "IncomeTest": "pmt.hmt",
+    # evaluation
+    "targeting_metrics": "pmt.evaluate",
+    "decile_overlap": "pmt.evaluate",
+    "overlap_shares": "pmt.evaluate",
+    "classify_poor": "pmt.evaluate",
+    "select_by": "pmt.evaluate",
+    "error_curve": "pmt.evaluate",
+    "group_table": "pmt.evaluate",
+    "subgroup_metrics": "pmt.evaluate",
+    "bootstrap_metrics": "pmt.evaluate",
+    "cross_validate": "pmt.evaluate",
+    "compare": "pmt.evaluate",
+    # artifacts and scorecards
+    "save_model": "pmt.artifacts",
+    "load_model": "pmt.artifacts",
+    "Scorecard": "pmt.scorecard",
+    "score_file": "pmt.scoring",
+    # simulation
+    "simulate": "pmt.simulate",
+    "Policy": "pmt.simulate",
+}
+
+__all__ = [
+    "__version__",
+    "PMTError",
+    "DataSpecError",
+    "DataError",
+    "SurveyDesignError",
+    "ModelError",
+    "ArtifactError",
+    "PolicyError",
+    "Survey",
+    "weighted_quantile",
+    "quantile_groups",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pmt' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,54 @@
+"""Exceptions raised for user mistakes.
+
+Every error a user can cause raises a :class:`PMTError` subclass whose message names the
+column, rows or parameter at fault and says how to fix it. The CLI prints the message
+without a traceback and exits with status 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class PMTError(Exception):
+    """Base class of every user-facing error in pmt."""
+
+
+class DataSpecError(PMTError, ValueError):
+    """Input data do not match their data spec (columns, types, codes, ranges, ids)."""
+
+    def __init__(self, message: str, problems: Sequence[str] | None = None):
+        self.problems = list(problems or [])
+        super().__init__(message)
+
+
+class DataError(PMTError, ValueError):
+    """Input data cannot be used as given (empty file, wrong file type, bad values)."""
+
+
+class SurveyDesignError(DataError):
+    """The survey design (weights, sizes, strata, PSUs) is invalid."""
+
+
+class ModelError(PMTError, ValueError):
+    """A model cannot be fitted or applied (bad formula, singular design, too few rows)."""
+
+
+class ArtifactError(PMTError, ValueError):
+    """A saved model or scorecard is malformed, of an unknown version, or unsafe."""
+
+
+class PolicyError(PMTError, ValueError):
+    """A policy definition cannot be simulated as written."""
+
+
+def example_rows(index: Iterable, limit: int = 5) -> str:
+    """Format the first ``limit`` row labels of ``index`` for an error message.
+
+    Returns e.g. ``"rows 3, 17, 42 (and 12 more)"``.
+    """
+    labels = list(index)
+    shown = ", ".join(str(v) for v in labels[:limit])
+    more = f" (and {len(labels) - limit} more)" if len(labels) > limit else ""
+    word = "row" if len(labels) == 1 else "rows"
+    return f"{word} {shown}{more}"

@@ -1,0 +1,310 @@
+"""What every fitted pmt model shares: data preparation and the common result interface.
+
+Every model result has ``params`` and ``bse`` (pandas Series by term name, "Intercept" for
+the constant), ``nobs``, ``n_dropped``, ``predict(df)`` on the model's own scale (the
+formula's left side, e.g. log welfare), ``predict(df, scale="level")`` with a named
+retransformation, ``summary()``, ``coef_table()`` and ``terms``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pmt.errors import ModelError, example_rows
+from pmt.models.formula import Design
+
+Retransform = Literal["none", "normal", "smearing"]
+RETRANSFORMS = ("none", "normal", "smearing")
+
+
+@dataclass
+class Prepared:
+    """Estimation sample of a model: design, arrays and what was dropped."""
+
+    design: Design
+    X: np.ndarray
+    y: np.ndarray | None
+    weights: np.ndarray | None
+    cluster: np.ndarray | None
+    mask: np.ndarray  # rows of the input data kept
+    index: pd.Index  # index labels of kept rows
+    n_dropped: int
+
+    @property
+    def nobs(self) -> int:
+        return int(self.mask.sum())
+
+
+def resolve_column(data: pd.DataFrame, value, role: str) -> np.ndarray | None:
+    """A column name of ``data`` or an array of len(data) -> ndarray (object kept for ids)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise ModelError(f"{role} column '{value}' is not in the data.")
+        return data[value].to_numpy()
+    arr = np.asarray(value)
+    if arr.ndim != 1 or arr.shape[0] != len(data):
+        raise ModelError(
+            f"{role} has shape {arr.shape}; pass a column name or one value per row "
+            f"({len(data)} rows)."
+        )
+    return arr
+
+
+def prepare(
+    formula: str,
+    data: pd.DataFrame,
+    weights=None,
+    cluster=None,
+    require_lhs: bool = True,
+    check_rank: bool = True,
+    design: Design | None = None,
+) -> Prepared:
+    """Parse the formula, drop incomplete rows (counted, with a warning) and build arrays.
+
+    Rows are dropped when any formula variable, the weight or the cluster id is missing.
+    Weights must be positive where kept.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError("`data` must be a pandas DataFrame.")
+    if len(data) == 0:
+        raise ModelError("`data` has no rows.")
+    design = design or Design.from_formula(formula, data, require_lhs=require_lhs)
+    mask = design.complete_rows(data, with_lhs=require_lhs)
+    w = resolve_column(data, weights, "weights")
+    if w is not None:
+        w = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)
+        mask &= np.isfinite(w)
+    cl = resolve_column(data, cluster, "cluster")
+    if cl is not None:
+        mask &= pd.notna(cl)
+    n_dropped = int((~mask).sum())
+    if n_dropped:
+        warnings.warn(
+            f"{n_dropped} of {len(data)} rows have missing values in the model's variables, "
+            f"weights or clusters and are excluded ({example_rows(data.index[~mask])}).",
+            stacklevel=3,
+        )
+    sub = data.loc[mask] if n_dropped else data
+    X = design.matrix(sub)
+    y = design.response(sub) if require_lhs else None
+    if w is not None:
+        w = w[mask]
+        bad = w <= 0
+        if bad.any():
+            raise ModelError(
+                f"weights must be positive; {int(bad.sum())} zero or negative at "
+                f"{example_rows(sub.index[bad])}. Drop those rows or fix the weights."
+            )
+    codes = None
+    if cl is not None:
+        codes = pd.factorize(pd.Series(cl[mask]))[0]
+    if check_rank:
+        design.check_rank(X)
+    return Prepared(design, X, y, w, codes, mask, sub.index, n_dropped)
+
+
+def stars(p: float) -> str:
+    """Significance stars: *** p<0.01, ** p<0.05, * p<0.1."""
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
+
+
+class ModelResult:
+    """Base class of fitted linear-index models.
+
+    Subclasses set ``model_type`` and may override :meth:`predict`. Attributes:
+
+    params, bse : pandas.Series
+        Coefficients and standard errors by term name.
+    cov : pandas.DataFrame or None
+        Covariance of the coefficients.
+    nobs : int
+        Observations used. ``n_dropped`` counts rows excluded for missing values.
+    df_resid : float or None
+        Residual degrees of freedom for t tests; None means normal-based inference.
+    cov_type : str
+        How standard errors were computed ("nonrobust", "HC1", "cluster", ...).
+    retransform : {"none", "normal", "smearing"}
+        Default retransformation from a log scale to levels; ``sigma2`` (residual
+        variance, for "normal") and ``smearing_factor`` (Duan's mean of exp(residual)).
+    """
+
+    model_type = "linear"
+
+    def __init__(
+        self,
+        design: Design,
+        params: np.ndarray,
+        bse: np.ndarray,
+        cov: np.ndarray | None = None,
+        nobs: int = 0,
+        n_dropped: int = 0,
+        weighted_nobs: float | None = None,
+        df_resid: float | None = None,
+        cov_type: str = "nonrobust",
+        retransform: Retransform = "smearing",
+        sigma2: float | None = None,
+        smearing_factor: float | None = None,
+        info: Mapping | None = None,
+    ):
+        names = design.term_names
+        self.design = design
+        self.params = pd.Series(np.asarray(params, dtype=float), index=names, name="coef")
+        self.bse = pd.Series(np.asarray(bse, dtype=float), index=names, name="se")
+        self.cov = None if cov is None else pd.DataFrame(cov, index=names, columns=names)
+        self.nobs = int(nobs)
+        self.n_dropped = int(n_dropped)
+        self.weighted_nobs = weighted_nobs
+        self.df_resid = df_resid
+        self.cov_type = cov_type
+        if retransform not in RETRANSFORMS:
+            raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
+        self.retransform = retransform
+        self.sigma2 = sigma2
+        self.smearing_factor = smearing_factor
+        self.info = dict(info or {})
+
+    # --- structure --------------------------------------------------------------------
+    @property
+    def formula(self) -> str:
+        return self.design.formula
+
+    @property
+    def terms(self) -> pd.DataFrame:
+        """Terms with their source variable, level and base level."""
+        return self.design.terms_table()
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return (self.params / self.bse).rename("t")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        t = self.tvalues.to_numpy()
+        if self.df_resid is not None and np.isfinite(self.df_resid):
+            p = 2 * stats.t.sf(np.abs(t), self.df_resid)
+        else:
+            p = 2 * stats.norm.sf(np.abs(t))
+        return pd.Series(p, index=self.params.index, name="p")
+
+    # --- prediction -------------------------------------------------------------------
+    def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
+        """x'b for every row; NaN (with a warning counting them) where a proxy is missing."""
+        self.design.check_columns(data)
+        mask = self.design.complete_rows(data, with_lhs=False)
+        out = np.full(len(data), np.nan)
+        if mask.all():
+            out = self.design.matrix(data) @ self.params.to_numpy()
+        else:
+            warnings.warn(
+                f"{int((~mask).sum())} rows have missing proxies and get no prediction "
+                f"({example_rows(data.index[~mask])}).",
+                stacklevel=3,
+            )
+            out[mask] = self.design.matrix(data.loc[mask]) @ self.params.to_numpy()
+        return pd.Series(out, index=data.index, name="xb")
+
+    def predict(
+        self,
+        data: pd.DataFrame,
+        scale: Literal["model", "level"] = "model",
+        retransform: Retransform | None = None,
+    ) -> pd.Series:
+        """Predict for ``data``.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Rows with the model's proxies.
+        scale : {"model", "level"}
+            "model": the formula's left side (e.g. log per-capita consumption).
+            "level": exp of it, retransformed.
+        retransform : {"none", "normal", "smearing"}, optional
+            Retransformation for levels: exp(xb); exp(xb + sigma^2/2); or exp(xb) times
+            Duan's smearing factor. Defaults to the model's ``retransform``.
+        """
+        xb = self.linear_predictor(data)
+        if scale == "model":
+            return xb.rename(f"pred_{self.design.lhs or 'y'}")
+        if scale != "level":
+            raise ModelError(f"scale must be 'model' or 'level'; got {scale!r}.")
+        how = retransform or self.retransform
+        return (np.exp(xb) * self.retransform_factor(how)).rename(f"pred_level_{how}")
+
+    def retransform_factor(self, how: Retransform) -> float:
+        """Multiplicative factor applied to exp(xb) by a retransformation."""
+        if how == "none":
+            return 1.0
+        if how == "normal":
+            if self.sigma2 is None:
+                raise ModelError(f"{self.model_type} model has no residual variance for 'normal'.")
+            return float(np.exp(self.sigma2 / 2))
+        if how == "smearing":
+            if self.smearing_factor is None:
+                raise ModelError(f"{self.model_type} model has no smearing factor.")
+            return float(self.smearing_factor)
+        raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {how!r}.")
+
+    # --- reporting --------------------------------------------------------------------
+    def coef_table(self, labels=None) -> pd.DataFrame:
+        """Coefficient table: term, coefficient, s.e., p-value, stars and variable label.
+
+        ``labels`` maps variable names to labels; a DataSpec (anything with a ``labels``
+        mapping attribute) also works.
+        """
+        if labels is not None and hasattr(labels, "labels"):
+            labels = labels.labels
+        labels = dict(labels or {})
+        terms = self.terms
+        table = pd.DataFrame(
+            {
+                "coef": self.params,
+                "se": self.bse,
+                "p": self.pvalues,
+            }
+        )
+        table["stars"] = [stars(p) for p in table["p"]]
+        table["variable"] = terms["variable"]
+        table["level"] = terms["level"]
+        table["label"] = [
+            labels.get(v, v) if isinstance(v, str) else "Constant" for v in terms["variable"]
+        ]
+        table.index.name = "term"
+        return table
+
+    def summary(self) -> str:
+        """A readable text table of the fit, in the manner of statsmodels' summaries."""
+        table = self.coef_table()
+        head = [
+            f"{self.model_type} model: {self.formula}",
+            f"N = {self.nobs:,}" + (f" (excluded {self.n_dropped:,})" if self.n_dropped else "")
+            + f"   covariance: {self.cov_type}",
+        ]
+        head += [f"{k} = {v:.4f}" if isinstance(v, float) else f"{k} = {v}" for k, v in self._summary_stats().items()]
+        width = max(12, max(len(t) for t in table.index))
+        lines = head + ["-" * (width + 48)]
+        lines.append(f"{'term':<{width}} {'coef':>12} {'s.e.':>10} {'z/t':>8} {'p':>8}")
+        for term, row in table.iterrows():
+            t = row["coef"] / row["se"] if row["se"] else np.nan
+            lines.append(
+                f"{term:<{width}} {row['coef']:>12.5f} {row['se']:>10.5f} {t:>8.2f} "
+                f"{row['p']:>8.4f} {row['stars']}"
+            )
+        lines.append("-" * (width + 48))
+        return "\n".join(lines)
+
+    def _summary_stats(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.formula!r} N={self.nobs}>"
