@@ -23,6 +23,15 @@ from pmt.models.formula import Design
 Retransform = Literal["none", "normal", "smearing"]
 RETRANSFORMS = ("none", "normal", "smearing")
 
+# model_type -> result class, so that artifacts can rebuild any registered model.
+MODEL_TYPES: dict[str, type] = {}
+
+
+def register_model(cls):
+    """Class decorator: register a result class under its ``model_type``."""
+    MODEL_TYPES[cls.model_type] = cls
+    return cls
+
 
 @dataclass
 class Prepared:
@@ -254,6 +263,55 @@ class ModelResult:
                 raise ModelError(f"{self.model_type} model has no smearing factor.")
             return float(self.smearing_factor)
         raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {how!r}.")
+
+    # --- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """JSON-safe dict of everything needed to predict again (see pmt.artifacts).
+
+        Subclasses keep model-specific state in ``info`` (JSON-safe values only) so that
+        this generic form round-trips them; override both methods only when that is not
+        enough (e.g. models with two equations).
+        """
+
+        def opt(v):
+            return None if v is None else float(v)
+
+        return {
+            "model_type": self.model_type,
+            "design": self.design.to_dict(),
+            "params": [float(v) for v in self.params],
+            "bse": [float(v) for v in self.bse],
+            "cov": None if self.cov is None else self.cov.to_numpy().tolist(),
+            "nobs": self.nobs,
+            "n_dropped": self.n_dropped,
+            "weighted_nobs": opt(self.weighted_nobs),
+            "df_resid": opt(self.df_resid),
+            "cov_type": self.cov_type,
+            "retransform": self.retransform,
+            "sigma2": opt(self.sigma2),
+            "smearing_factor": opt(self.smearing_factor),
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> ModelResult:
+        """Rebuild a result from :meth:`to_dict` output (no code is evaluated)."""
+        cov = d.get("cov")
+        return cls(
+            Design.from_dict(d["design"]),
+            np.asarray(d["params"], dtype=float),
+            np.asarray(d["bse"], dtype=float),
+            cov=None if cov is None else np.asarray(cov, dtype=float),
+            nobs=d.get("nobs", 0),
+            n_dropped=d.get("n_dropped", 0),
+            weighted_nobs=d.get("weighted_nobs"),
+            df_resid=d.get("df_resid"),
+            cov_type=d.get("cov_type", "nonrobust"),
+            retransform=d.get("retransform", "smearing"),
+            sigma2=d.get("sigma2"),
+            smearing_factor=d.get("smearing_factor"),
+            info=d.get("info"),
+        )
 
     # --- reporting --------------------------------------------------------------------
     def coef_table(self, labels=None) -> pd.DataFrame:
