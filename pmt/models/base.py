@@ -87,7 +87,7 @@ def prepare(
     if len(data) == 0:
         raise ModelError("`data` has no rows.")
     design = design or Design.from_formula(formula, data, require_lhs=require_lhs)
-    mask = design.complete_rows(data, with_lhs=require_lhs)
+    mask = np.array(design.complete_rows(data, with_lhs=require_lhs), dtype=bool)
     w = resolve_column(data, weights, "weights")
     if w is not None:
         w = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)

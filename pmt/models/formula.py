@@ -306,7 +306,7 @@ class Design:
         self.check_columns(data, cols)
         if not cols:
             return np.ones(len(data), dtype=bool)
-        return data[cols].notna().all(axis=1).to_numpy()
+        return data[cols].notna().all(axis=1).to_numpy().copy()
 
     def check_columns(self, data: pd.DataFrame, cols: list[str] | None = None) -> None:
         cols = self.variables if cols is None else cols
