@@ -1,0 +1,1 @@
+"""Timing scripts against peer libraries; `make bench` runs them all (`python -m benchmarks`)."""
