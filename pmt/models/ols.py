@@ -1,0 +1,600 @@
+"""Survey-weighted least squares PMT models: ``ols``, per-group ``ols(by=...)`` and the
+poor-focused ``truncated_ols`` of Brown, Ravallion and van de Walle (2018).
+
+Estimation is statsmodels' ``WLS``; this module only prepares the design (pmt's own
+formula parser, so that the model can be re-applied after a JSON round trip), picks the
+covariance and records what the retransformations to levels need.
+
+Covariance (``cov_type``)
+-------------------------
+``"cluster"`` (the default when a cluster is given)
+    Cluster-robust sandwich by statsmodels with its default small-sample correction
+    ``G/(G-1) * (N-1)/(N-K)`` (G clusters, N observations, K terms; the same as Stata's
+    ``regress ..., vce(cluster)``); t tests use G-1 degrees of freedom.
+``"HC1"`` (the default otherwise)
+    Heteroskedasticity-robust sandwich with the ``N/(N-K)`` correction (Stata's
+    ``robust``); t tests with N-K degrees of freedom.
+``"nonrobust"``
+    Classical ``sigma^2 (X'WX)^-1``.
+
+With survey weights w the estimator minimises sum w_i e_i^2; the sandwich uses the
+weighted scores w_i e_i x_i, so it is the design-consistent (pseudo-ML) covariance.
+The covariance is invariant to rescaling the weights. Strata are not used by the
+cluster sandwich (conservative when strata explain variance).
+
+Retransformation to levels
+--------------------------
+``sigma2`` = sum w e^2 / sum w * N/(N-K) (weighted residual variance, invariant to the
+weight scale) for ``"normal"``: exp(xb + sigma2/2); ``smearing_factor`` = sum w exp(e) /
+sum w (Duan's smearing estimate, weighted) for ``"smearing"``: exp(xb) * factor.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from pmt.errors import ModelError, example_rows
+from pmt.models.base import (
+    RETRANSFORMS,
+    ModelResult,
+    Prepared,
+    prepare,
+    register_model,
+    resolve_column,
+)
+from pmt.models.formula import level_label
+from pmt.survey import Survey, weighted_quantile
+
+CovType = Literal["nonrobust", "HC1", "cluster"]
+COV_TYPES = ("nonrobust", "HC1", "cluster")
+
+__all__ = ["ols", "truncated_ols", "OLSResult", "TruncatedOLSResult", "GroupedOLSResult"]
+
+
+def fit_wls(
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    cluster: np.ndarray | None,
+    cov_type: str,
+):
+    """Fit statsmodels WLS (OLS when unweighted) with the requested covariance.
+
+    Returns the statsmodels results object. ``cluster`` are integer codes. Inference uses
+    t (and F) distributions with the residual degrees of freedom (G-1 for clusters), as
+    Stata does; statsmodels' default for robust covariances would be the normal.
+    """
+    w = np.ones(len(y)) if weights is None else weights
+    model = sm.WLS(y, X, weights=w)
+    if cov_type == "cluster":
+        if cluster is None:
+            raise ModelError("cov_type='cluster' needs `cluster=` (a column of PSU ids).")
+        n_clusters = int(np.unique(cluster).size)
+        if n_clusters < 2:
+            raise ModelError(
+                f"cluster-robust covariance needs at least 2 clusters; the estimation sample "
+                f"has {n_clusters}. Pass a PSU column with more clusters or cov_type='HC1'."
+            )
+        return model.fit(
+            cov_type="cluster",
+            cov_kwds={"groups": np.asarray(cluster), "use_correction": True, "df_correction": True},
+            use_t=True,
+        )
+    if cov_type in ("HC1", "nonrobust"):
+        return model.fit(cov_type=cov_type, use_t=True)
+    raise ModelError(f"cov_type must be one of {COV_TYPES}; got {cov_type!r}.")
+
+
+def _resolve_cov_type(cov_type: str | None, has_cluster: bool) -> str:
+    if cov_type is None:
+        return "cluster" if has_cluster else "HC1"
+    if cov_type not in COV_TYPES:
+        raise ModelError(f"cov_type must be one of {COV_TYPES}; got {cov_type!r}.")
+    return cov_type
+
+
+def _survey_inputs(data: pd.DataFrame, survey: Survey | None, weights, cluster):
+    """Weights and PSU codes taken from a Survey (household weights, PSU clusters)."""
+    if survey is None:
+        return weights, cluster
+    if not isinstance(survey, Survey):
+        raise ModelError("`survey` must be a pmt.Survey.")
+    if weights is not None or cluster is not None:
+        raise ModelError(
+            "pass either `survey=` or `weights=`/`cluster=`, not both: the survey supplies the "
+            "household weight and the PSU."
+        )
+    if len(survey.data) != len(data) or not survey.data.index.equals(data.index):
+        raise ModelError(
+            "`survey` was built on different rows than `data` (length or index differ); build "
+            "the Survey on the same DataFrame, or pass weights= and cluster= columns."
+        )
+    psu = survey.psu_codes if survey.psu is not None else None
+    return survey.household_weight, psu
+
+
+def _min_obs(prep: Prepared, what: str) -> None:
+    k = prep.X.shape[1]
+    if prep.nobs <= k:
+        raise ModelError(
+            f"too few observations for {what}: {prep.nobs} complete rows for {k} terms "
+            f"(formula {prep.design.formula!r}). Use fewer terms or more data."
+        )
+
+
+def _ols_parts(prep: Prepared, cov_type: str) -> dict:
+    """Fit WLS on prepared arrays; return keyword arguments for an OLS result."""
+    res = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type)
+    w = np.ones(prep.nobs) if prep.weights is None else prep.weights
+    n, k = prep.X.shape
+    resid = prep.y - prep.X @ res.params
+    sw = float(w.sum())
+    sigma2 = float(np.sum(w * resid**2) / sw * n / (n - k))
+    smearing = float(np.sum(w * np.exp(resid)) / sw)
+    info = {
+        "rsquared": float(res.rsquared),
+        "rsquared_adj": float(res.rsquared_adj),
+        "weighted": prep.weights is not None,
+        "n_clusters": None if prep.cluster is None else int(np.unique(prep.cluster).size),
+        "small_sample_correction": {
+            "cluster": "G/(G-1)*(N-1)/(N-K); t with G-1 df",
+            "HC1": "N/(N-K); t with N-K df",
+            "nonrobust": "sigma^2 = sum w e^2/(N-K); t with N-K df",
+        }[cov_type],
+    }
+    df_resid = float(getattr(res, "df_resid_inference", None) or res.df_resid)
+    return {
+        "design": prep.design,
+        "params": np.asarray(res.params),
+        "bse": np.asarray(res.bse),
+        "cov": np.asarray(res.cov_params()),
+        "nobs": prep.nobs,
+        "n_dropped": prep.n_dropped,
+        "weighted_nobs": sw,
+        "df_resid": df_resid,
+        "cov_type": cov_type,
+        "sigma2": sigma2,
+        "smearing_factor": smearing,
+        "info": info,
+    }
+
+
+@register_model
+class OLSResult(ModelResult):
+    """A fitted (weighted) least-squares model of a welfare measure.
+
+    Besides the common :class:`~pmt.models.base.ModelResult` interface: ``rsquared``
+    (weighted, centred), ``rsquared_adj``, ``weighted_nobs`` (sum of weights),
+    ``n_clusters``, ``sigma2`` and ``smearing_factor`` (see the module docstring).
+    """
+
+    model_type = "ols"
+
+    @property
+    def rsquared(self) -> float:
+        return float(self.info["rsquared"])
+
+    @property
+    def rsquared_adj(self) -> float:
+        return float(self.info["rsquared_adj"])
+
+    @property
+    def n_clusters(self) -> int | None:
+        return self.info.get("n_clusters")
+
+    def _summary_stats(self) -> dict:
+        out = {"R2": self.rsquared, "adj. R2": self.rsquared_adj}
+        if self.n_clusters:
+            out["clusters"] = self.n_clusters
+        out["sigma2"] = self.sigma2
+        out["smearing factor"] = self.smearing_factor
+        return out
+
+
+@register_model
+class TruncatedOLSResult(OLSResult):
+    """OLS fitted only on households at or below a weighted percentile of actual welfare.
+
+    ``info`` records ``quantile``, the welfare column ``welfare``, the cut ``cut`` (welfare
+    value), ``n_used``/``n_eligible`` (households used / with complete data) and
+    ``share_used`` (weighted share of the complete-data sample at or below the cut, with
+    the cut weights).
+    """
+
+    model_type = "truncated_ols"
+
+    @property
+    def cut(self) -> float:
+        return float(self.info["cut"])
+
+    @property
+    def share_used(self) -> float:
+        return float(self.info["share_used"])
+
+    def _summary_stats(self) -> dict:
+        out = {
+            "truncation quantile": self.info["quantile"],
+            f"cut ({self.info['welfare']})": self.cut,
+            "weighted share used": self.share_used,
+        }
+        out.update(super()._summary_stats())
+        return out
+
+
+def ols(
+    formula: str,
+    data: pd.DataFrame,
+    weights=None,
+    cluster=None,
+    cov_type: CovType | None = None,
+    by: str | None = None,
+    survey: Survey | None = None,
+    retransform: str = "smearing",
+) -> OLSResult | GroupedOLSResult:
+    """Survey-weighted least squares of a welfare measure on proxies (the PMT model).
+
+    Parameters
+    ----------
+    formula : str
+        ``"log_pcc ~ rooms + car + C(region)"``: left side the welfare measure (usually
+        log per-capita consumption, monthly), right side plain columns and ``C(name)``.
+    data : pandas.DataFrame
+        One row per household.
+    weights : str or array-like, optional
+        Column name of (household) sampling weights, or one weight per row.
+    cluster : str or array-like, optional
+        Column name of the PSU (cluster) ids, or one id per row.
+    cov_type : {"cluster", "HC1", "nonrobust"}, optional
+        Default "cluster" when a cluster is given, else "HC1" (see the module docstring for
+        the small-sample corrections, which match statsmodels/Stata).
+    by : str, optional
+        Column of groups (e.g. ``"urban"``): fit one model per group and predict each row
+        with its own group's model; returns a :class:`GroupedOLSResult`.
+    survey : pmt.Survey, optional
+        Take the weights and clusters from a Survey built on ``data``: the **household**
+        sampling weight w_h (as in the Uzbek 2019 PMT; each household is one observation of
+        its per-capita welfare) and the PSU as cluster. Not combinable with weights=/cluster=.
+    retransform : {"smearing", "normal", "none"}
+        Default retransformation for ``predict(df, scale="level")``.
+
+    Returns
+    -------
+    OLSResult or GroupedOLSResult
+        ``params``/``bse`` by term ("Intercept" for the constant), ``rsquared``,
+        ``nobs``, ``n_dropped`` (rows excluded for missing values, with a warning),
+        ``weighted_nobs``, ``sigma2``, ``smearing_factor``; ``predict(df)`` on the
+        formula's scale and ``predict(df, scale="level")`` in levels.
+
+    Raises
+    ------
+    ModelError
+        Missing columns, a single-level category, collinear terms (named), too few rows,
+        non-positive weights, fewer than 2 clusters.
+    """
+    weights, cluster = _survey_inputs(data, survey, weights, cluster)
+    if retransform not in RETRANSFORMS:
+        raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
+    if by is not None:
+        return _ols_by(formula, data, weights, cluster, cov_type, by, retransform)
+    prep = prepare(formula, data, weights=weights, cluster=cluster)
+    _min_obs(prep, "OLS")
+    parts = _ols_parts(prep, _resolve_cov_type(cov_type, prep.cluster is not None))
+    return OLSResult(retransform=retransform, **parts)
+
+
+def truncated_ols(
+    formula: str,
+    data: pd.DataFrame,
+    quantile: float = 0.4,
+    welfare=None,
+    weights=None,
+    cluster=None,
+    cut_weights=None,
+    cov_type: CovType | None = None,
+    survey: Survey | None = None,
+    retransform: str = "smearing",
+) -> TruncatedOLSResult:
+    """Poor-focused OLS: fit only on households at or below a weighted welfare percentile.
+
+    Brown, Ravallion and van de Walle (2018, "A poor means test?") fit the PMT on the
+    poorer part of the sample so that the model predicts well where eligibility is
+    decided. Households with complete data and actual welfare ``<=`` the weighted
+    quantile at ``quantile`` (DESIGN.md section 4: the smallest welfare whose cumulative
+    weight share is at least ``quantile``) are kept and OLS is fitted on them.
+
+    Parameters
+    ----------
+    formula, data, weights, cluster, cov_type, retransform
+        As in :func:`ols`.
+    quantile : float
+        Share (0 < q <= 1) of the weighted distribution to keep, e.g. 0.4 for the poorest
+        40 %.
+    welfare : str or array-like, optional
+        Welfare ranking the households (default: the formula's left side; logs rank the
+        same as levels).
+    cut_weights : str or array-like, optional
+        Weights for the percentile. Default: ``weights``; with ``survey=`` the person
+        weights w_h * n_h, so the cut is a share of the population as elsewhere in pmt.
+        Pass person weights explicitly for a population percentile without a Survey.
+    survey : pmt.Survey, optional
+        Household weights and PSUs for the regression, person weights for the cut.
+
+    Returns
+    -------
+    TruncatedOLSResult
+        ``cut``, ``share_used`` and the counts are in ``info``; predictions apply to every
+        household (the model is meant to rank all of them).
+    """
+    if not (isinstance(quantile, int | float) and 0 < quantile <= 1):
+        raise ModelError(f"quantile must be a share in (0, 1]; got {quantile!r}.")
+    if survey is not None and cut_weights is None:
+        cut_w = survey.person_weight if isinstance(survey, Survey) else None
+    else:
+        cut_w = None
+    weights, cluster = _survey_inputs(data, survey, weights, cluster)
+    if retransform not in RETRANSFORMS:
+        raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
+    full = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)
+    if welfare is None:
+        wel_name = full.design.lhs
+        wel = data[wel_name].to_numpy(dtype=float)
+    else:
+        wel_name = welfare if isinstance(welfare, str) else "welfare"
+        wel = pd.to_numeric(
+            pd.Series(resolve_column(data, welfare, "welfare")), errors="coerce"
+        ).to_numpy(dtype=float)
+    if cut_w is None:
+        cw = cut_weights if cut_weights is not None else weights
+        cut_w = (
+            np.ones(len(data))
+            if cw is None
+            else pd.to_numeric(pd.Series(resolve_column(data, cw, "cut_weights")), errors="coerce")
+            .to_numpy(dtype=float)
+        )
+    usable = full.mask & np.isfinite(wel) & np.isfinite(cut_w)
+    n_missing_welfare = int((full.mask & ~usable).sum())
+    if n_missing_welfare:
+        warnings.warn(
+            f"{n_missing_welfare} rows have complete proxies but missing welfare '{wel_name}' or "
+            f"cut weights and are excluded ({example_rows(data.index[full.mask & ~usable])}).",
+            stacklevel=2,
+        )
+    if not usable.any():
+        raise ModelError("no rows with complete data remain for truncated OLS.")
+    if np.any(cut_w[usable] < 0):
+        raise ModelError("cut_weights must be non-negative.")
+    cut = float(weighted_quantile(wel[usable], cut_w[usable], quantile))
+    keep = usable & (wel <= cut)
+    share = float(cut_w[keep].sum() / cut_w[usable].sum())
+    sub = data.loc[keep]
+    w_sub = None if weights is None else _subset(data, weights, keep)
+    c_sub = None if cluster is None else _subset(data, cluster, keep)
+    prep = prepare(formula, sub, weights=w_sub, cluster=c_sub)
+    _min_obs(prep, f"truncated OLS at quantile {quantile}")
+    parts = _ols_parts(prep, _resolve_cov_type(cov_type, prep.cluster is not None))
+    parts["n_dropped"] = int(len(data) - usable.sum())
+    parts["info"].update(
+        {
+            "quantile": float(quantile),
+            "welfare": wel_name,
+            "cut": cut,
+            "share_used": share,
+            "n_used": int(keep.sum()),
+            "n_eligible": int(usable.sum()),
+        }
+    )
+    return TruncatedOLSResult(retransform=retransform, **parts)
+
+
+def _subset(data: pd.DataFrame, value, keep: np.ndarray):
+    """A column name stays a name; an array is cut to the kept rows."""
+    if isinstance(value, str):
+        return value
+    return np.asarray(value)[keep]
+
+
+# --- one model per group -----------------------------------------------------------------
+@register_model
+class GroupedOLSResult:
+    """One OLS model per group of a column (e.g. urban and rural PMTs).
+
+    Attributes
+    ----------
+    by : str
+        The grouping column.
+    results : dict
+        Group label (text, as in :func:`pmt.models.formula.level_label`) -> OLSResult.
+    params, bse : pandas.Series
+        MultiIndex (group, term) Series of all groups' coefficients and standard errors.
+    nobs, n_dropped : int
+        Totals over groups (rows with a missing group count as dropped).
+
+    ``predict(df)`` predicts every row with the model of its own group; rows of a group
+    without a model raise ModelError naming them.
+    """
+
+    model_type = "ols_by"
+
+    def __init__(self, by: str, results: Mapping[str, OLSResult], n_dropped_by: int = 0):
+        if not results:
+            raise ModelError("a grouped model needs at least one group.")
+        self.by = by
+        self.results = dict(results)
+        self.n_dropped_by = int(n_dropped_by)
+
+    @property
+    def groups(self) -> list[str]:
+        return list(self.results)
+
+    def _stack(self, attr: str) -> pd.Series:
+        parts = {g: getattr(r, attr) for g, r in self.results.items()}
+        out = pd.concat(parts, names=[self.by, "term"])
+        return out.rename(attr if attr != "params" else "coef")
+
+    @property
+    def params(self) -> pd.Series:
+        return self._stack("params")
+
+    @property
+    def bse(self) -> pd.Series:
+        return self._stack("bse").rename("se")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return self._stack("pvalues").rename("p")
+
+    @property
+    def nobs(self) -> int:
+        return sum(r.nobs for r in self.results.values())
+
+    @property
+    def n_dropped(self) -> int:
+        return self.n_dropped_by + sum(r.n_dropped for r in self.results.values())
+
+    @property
+    def rsquared(self) -> pd.Series:
+        """R^2 of each group's model (there is no single pooled R^2)."""
+        return pd.Series(
+            {g: r.rsquared for g, r in self.results.items()}, name="rsquared"
+        ).rename_axis(self.by)
+
+    @property
+    def formula(self) -> str:
+        return next(iter(self.results.values())).formula
+
+    @property
+    def terms(self) -> pd.DataFrame:
+        return pd.concat({g: r.terms for g, r in self.results.items()}, names=[self.by, "term"])
+
+    def _group_labels(self, data: pd.DataFrame) -> np.ndarray:
+        if self.by not in data.columns:
+            raise ModelError(f"the data lack the grouping column '{self.by}' of this model.")
+        col = data[self.by]
+        mapping = {u: level_label(u) for u in pd.unique(col.dropna())}
+        return col.map(mapping).astype(object).to_numpy()
+
+    def _apply(self, data: pd.DataFrame, method: str, **kwargs) -> pd.Series:
+        labels = self._group_labels(data)
+        out = pd.Series(np.nan, index=data.index, dtype=float)
+        missing = pd.isna(labels)
+        unknown = ~missing & ~np.isin(labels.astype(str), self.groups)
+        if unknown.any():
+            bad = sorted({str(v) for v in labels[unknown]})
+            raise ModelError(
+                f"'{self.by}' has group(s) {', '.join(bad[:10])} without a model (models: "
+                f"{', '.join(self.groups)}) at {example_rows(data.index[unknown])}."
+            )
+        if missing.any():
+            warnings.warn(
+                f"{int(missing.sum())} rows have a missing '{self.by}' and get no prediction "
+                f"({example_rows(data.index[missing])}).",
+                stacklevel=3,
+            )
+        name = None
+        for g, r in self.results.items():
+            m = ~missing & (labels == g)
+            if m.any():
+                pred = getattr(r, method)(data.loc[m], **kwargs)
+                out.iloc[np.flatnonzero(m)] = pred.to_numpy()
+                name = pred.name
+        return out.rename(name or method)
+
+    def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
+        """x'b of each row with its own group's coefficients."""
+        return self._apply(data, "linear_predictor")
+
+    def predict(
+        self,
+        data: pd.DataFrame,
+        scale: Literal["model", "level"] = "model",
+        retransform: str | None = None,
+    ) -> pd.Series:
+        """Predict each row with its own group's model (see ModelResult.predict).
+
+        In levels each group uses its own sigma2 / smearing factor.
+        """
+        return self._apply(data, "predict", scale=scale, retransform=retransform)
+
+    def coef_table(self, labels=None) -> pd.DataFrame:
+        """Coefficient tables of all groups stacked with a (group, term) index."""
+        return pd.concat(
+            {g: r.coef_table(labels) for g, r in self.results.items()}, names=[self.by, "term"]
+        )
+
+    def summary(self) -> str:
+        parts = [f"OLS by '{self.by}': {len(self.results)} groups, N = {self.nobs:,}"]
+        if self.n_dropped_by:
+            parts.append(f"({self.n_dropped_by} rows with missing '{self.by}' excluded)")
+        for g, r in self.results.items():
+            parts.append(f"\n=== {self.by} = {g} ===\n" + r.summary())
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict:
+        return {
+            "model_type": self.model_type,
+            "by": self.by,
+            "n_dropped_by": self.n_dropped_by,
+            "groups": [{"group": g, "model": r.to_dict()} for g, r in self.results.items()],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> GroupedOLSResult:
+        from pmt.models.base import MODEL_TYPES
+
+        results = {}
+        for item in d["groups"]:
+            sub = item["model"]
+            kind = MODEL_TYPES.get(sub.get("model_type"))
+            if kind is None or not issubclass(kind, ModelResult):
+                raise ModelError(f"unknown per-group model type {sub.get('model_type')!r}.")
+            results[str(item["group"])] = kind.from_dict(sub)
+        return cls(d["by"], results, d.get("n_dropped_by", 0))
+
+    def __repr__(self) -> str:
+        return f"<GroupedOLSResult by={self.by!r} groups={self.groups} N={self.nobs}>"
+
+
+def _ols_by(formula, data, weights, cluster, cov_type, by, retransform) -> GroupedOLSResult:
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError("`data` must be a pandas DataFrame.")
+    if not isinstance(by, str) or by not in data.columns:
+        raise ModelError(f"`by` must name a column of the data; got {by!r}.")
+    w_all = resolve_column(data, weights, "weights")
+    c_all = resolve_column(data, cluster, "cluster")
+    col = data[by]
+    missing = col.isna().to_numpy()
+    if missing.any():
+        warnings.warn(
+            f"{int(missing.sum())} rows have a missing '{by}' and are excluded "
+            f"({example_rows(data.index[missing])}).",
+            stacklevel=3,
+        )
+    mapping = {u: level_label(u) for u in pd.unique(col.dropna())}
+    labels = col.map(mapping).astype(object).to_numpy()
+    try:
+        order = sorted(pd.unique(col.dropna()))
+    except TypeError:
+        order = sorted(pd.unique(col.dropna()), key=str)
+    results: dict[str, OLSResult] = {}
+    for value in order:
+        g = level_label(value)
+        m = ~missing & (labels == g)
+        try:
+            results[g] = ols(
+                formula,
+                data.loc[m],
+                weights=None if w_all is None else w_all[m],
+                cluster=None if c_all is None else c_all[m],
+                cov_type=cov_type,
+                retransform=retransform,
+            )
+        except ModelError as err:
+            raise ModelError(f"group {by} = {g}: {err}") from err
+    return GroupedOLSResult(by, results, int(missing.sum()))
+
