@@ -1,0 +1,133 @@
+"""The ``pmt`` command line.
+
+Subcommands: demo, validate, fit, compare, scorecard, score, simulate, report. User
+errors (any :class:`pmt.PMTError`) print one clear message on stderr and exit with
+status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from pmt.errors import PMTError
+
+EXIT_USER_ERROR = 2
+
+
+def _add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", "-q", action="store_true", help="print only errors and final paths")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pmt",
+        description="Proxy and hybrid means tests: fit, evaluate, score and simulate.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run the whole workflow on the embedded synthetic survey")
+    p.add_argument("--out", default="out", help="output folder (default: out/)")
+    p.add_argument("--households", type=int, default=20_000, help="survey size (default 20000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--models-dir", default=None,
+                   help="also copy the fitted artifacts here (e.g. models/)")
+    _add_quiet(p)
+
+    p = sub.add_parser("validate", help="validate a data file against a data spec")
+    p.add_argument("data", help="CSV, Stata .dta, SPSS .sav, Parquet or Excel file")
+    p.add_argument("--spec", required=True, help="data spec YAML (see data_spec/)")
+    _add_quiet(p)
+
+    for name, helptext in (
+        ("fit", "fit the models of a project config and save their artifacts"),
+        ("compare", "compare the models of a project config out of sample"),
+        ("report", "fit, compare, simulate and write the HTML/XLSX report of a project config"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("config", help="project config YAML (format: data_spec/project.md)")
+        p.add_argument("--out", default=None, help="output folder (overrides the config)")
+        _add_quiet(p)
+
+    p = sub.add_parser("scorecard", help="turn a saved model into a scorecard and field form")
+    p.add_argument("model", help="model artifact JSON")
+    p.add_argument("--data", default=None,
+                   help="survey data to band continuous proxies at weighted quantiles")
+    p.add_argument("--spec", default=None, help="data spec YAML for question texts and labels")
+    p.add_argument("--max-points", type=int, default=100)
+    p.add_argument("--threshold", type=float, default=None,
+                   help="model threshold on the model scale (e.g. log poverty line)")
+    p.add_argument("--out", default="scorecard", help="output folder")
+    _add_quiet(p)
+
+    p = sub.add_parser("score", help="score a registry file with a model or scorecard")
+    p.add_argument("model", help="model artifact or scorecard JSON")
+    p.add_argument("registry", help="CSV or Parquet registry")
+    p.add_argument("--out", required=True, help="scores file (.parquet or .csv)")
+    p.add_argument("--rejects", default=None, help="rejects file (default: next to --out)")
+    p.add_argument("--spec", default=None, help="registry data spec YAML")
+    p.add_argument("--chunksize", type=int, default=500_000)
+    p.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
+    _add_quiet(p)
+
+    p = sub.add_parser("simulate", help="simulate a policy file (format: data_spec/policy.md)")
+    p.add_argument("policy", help="policy YAML")
+    p.add_argument("--out", default=None, help="write the result tables to this .xlsx")
+    _add_quiet(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pmt`` script; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from pmt import __version__
+
+        print(__version__)
+        return 0
+    if not args.command:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        with warnings.catch_warnings():
+            if getattr(args, "quiet", False):
+                warnings.simplefilter("ignore")
+            return _dispatch(args)
+    except PMTError as exc:
+        print(f"pmt {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"pmt {args.command}: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from pmt import workflow
+
+    say = (lambda *a, **k: None) if args.quiet else print
+    if args.command == "demo":
+        workflow.run_demo(Path(args.out), n_households=args.households, seed=args.seed,
+                          models_dir=args.models_dir, say=say)
+    elif args.command == "validate":
+        workflow.validate_file(args.data, args.spec, say=print)
+    elif args.command in ("fit", "compare", "report"):
+        workflow.run_project(args.config, step=args.command, out=args.out, say=say)
+    elif args.command == "scorecard":
+        workflow.make_scorecard(args.model, data=args.data, spec=args.spec,
+                                max_points=args.max_points, threshold=args.threshold,
+                                out=Path(args.out), say=say)
+    elif args.command == "score":
+        workflow.score_registry(args.model, args.registry, args.out, rejects=args.rejects,
+                                spec=args.spec, chunksize=args.chunksize, engine=args.engine,
+                                say=say)
+    elif args.command == "simulate":
+        workflow.simulate_policy_file(args.policy, out=args.out, say=say)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
