@@ -1,0 +1,940 @@
+"""Heckman sample-selection models for incomes that only some households have.
+
+Model (Heckman 1979). For household i, a latent propensity ``d*_i = z_i'g + u_i`` decides
+whether the income is observed (``d_i = 1[d*_i > 0]``, e.g. "has hard-to-verify income"),
+and the outcome ``y_i = x_i'b + e_i`` (e.g. log of that income) is observed only when
+``d_i = 1``. ``(u, e)`` are bivariate normal with ``Var(u) = 1``, ``Var(e) = sigma^2`` and
+correlation ``rho``. Then
+
+* ``P(d = 1 | z) = Phi(z'g)``;
+* ``E[y | d = 1, x, z] = x'b + rho * sigma * lambda(z'g)`` with the inverse Mills ratio
+  ``lambda(c) = phi(c) / Phi(c)``;
+* for a log outcome, ``E[exp(y) | d = 1] = exp(x'b + sigma^2 / 2) * Phi(z'g + rho sigma) /
+  Phi(z'g)`` (the selection-adjusted lognormal mean), and the unconditional
+  ``E[d exp(y)] = exp(x'b + sigma^2 / 2) * Phi(z'g + rho sigma)``.
+
+Two estimators are provided by :func:`heckman`:
+
+``method="twostep"``
+    Heckman's two-step (Heckit): a probit of ``d`` on ``z``, then OLS of ``y`` on ``x`` and
+    ``lambda(z'g_hat)`` over the selected. ``sigma^2 = e'e / n1 + b_lambda^2 * mean(delta)``
+    with ``delta = lambda (lambda + z'g)`` and ``rho = b_lambda / sigma`` (Greene 2003,
+    eq. 22-21). Default covariance ("corrected") is Greene's eq. 22-22, the formula of R
+    ``sampleSelection::heckit``:
+    ``sigma^2 (X*'X*)^-1 [X*'(I - rho^2 Delta) X* + rho^2 (X*'Delta Z) V_g (Z'Delta X*)]
+    (X*'X*)^-1``. With survey weights or clusters the default is instead the sandwich of
+    the stacked estimating equations of both steps (probit score and OLS normal equations,
+    M-estimation / Murphy-Topel), which is the design-consistent pseudo-likelihood
+    covariance; ``cov_type="corrected"`` with weights treats them as frequency weights
+    (each ``X'X`` becomes ``X'WX``), which understates uncertainty for sampling weights.
+``method="ml"``
+    Full-information maximum likelihood, written here because statsmodels has no
+    sample-selection model: analytic log-likelihood and gradient in
+    ``(b, g, log sigma, atanh rho)``, started from the two-step estimates, maximised with
+    scipy's BFGS and polished with Newton steps on the Hessian obtained by central
+    differences of the analytic gradient. Covariance: the inverse Hessian ("oim"), the
+    sandwich ("robust", default with weights) or its PSU-clustered version ("cluster").
+    ``sigma`` and ``rho`` get delta-method standard errors.
+
+The probit step is a small weighted Newton-Raphson fit written here (rather than
+statsmodels' Probit, which takes no weights, or GLM, which is slower and does not say which
+regressor separates the outcome) so that the inverse Mills ratio is computed stably with
+``scipy.special.log_ndtr`` and perfect separation is reported by term name; its estimates
+are tested against statsmodels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from scipy.special import log_ndtr, ndtr
+
+from pmt.errors import ModelError, example_rows
+from pmt.models.base import ModelResult, register_model, resolve_column
+from pmt.models.formula import Design
+
+__all__ = ["heckman", "HeckmanResult", "HeckmanSelection", "probit_fit", "inverse_mills"]
+
+Method = Literal["twostep", "ml"]
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+# |atanh(rho)| beyond which ML is judged to sit on the boundary |rho| = 1.
+_ATANH_RHO_MAX = 7.0  # |rho| > 0.999998
+
+
+def inverse_mills(c: np.ndarray) -> np.ndarray:
+    """lambda(c) = phi(c) / Phi(c), computed on the log scale so it is finite for c << 0."""
+    c = np.asarray(c, dtype=float)
+    return np.exp(-0.5 * c * c - _LOG_SQRT_2PI - log_ndtr(c))
+
+
+# --------------------------------------------------------------------------------------
+# probit step
+# --------------------------------------------------------------------------------------
+def _probit_loglike(g, Z, d, w):
+    zg = Z @ g
+    return float(np.sum(w * np.where(d, log_ndtr(zg), log_ndtr(-zg))))
+
+
+def _probit_score_obs(g, Z, d):
+    """Per-observation score of the probit log-likelihood (unweighted), n x k."""
+    zg = Z @ g
+    q = 2.0 * d - 1.0
+    gen = q * inverse_mills(q * zg)  # d log Phi(q zg) / d zg
+    return gen[:, None] * Z
+
+
+def _probit_hessian(g, Z, d, w):
+    """Observed Hessian of the weighted probit log-likelihood."""
+    zg = Z @ g
+    q = 2.0 * d - 1.0
+    lam = q * inverse_mills(q * zg)
+    h = -lam * (lam + zg)  # d2 log Phi(q zg) / d zg^2
+    return (Z * (w * h)[:, None]).T @ Z
+
+
+def _separating_terms(Z, d, names) -> list[str]:
+    """Terms whose 0/1 column perfectly predicts d in the rows where it is 1 or 0."""
+    out = []
+    for j, name in enumerate(names):
+        col = Z[:, j]
+        vals = np.unique(col)
+        if vals.size != 2 or not np.array_equal(vals, [0.0, 1.0]):
+            continue
+        for v in (0.0, 1.0):
+            sub = d[col == v]
+            if sub.size and (sub.all() or not sub.any()):
+                out.append(f"'{name}' = {int(v)} only with {'selected' if sub.all() else 'unselected'}")
+    return out
+
+
+def probit_fit(Z, d, w=None, names=None, maxiter: int = 100, tol: float = 1e-10):
+    """Weighted probit by Newton-Raphson with step halving.
+
+    Parameters
+    ----------
+    Z : ndarray (n, k)
+        Regressors including the constant.
+    d : ndarray of bool (n,)
+        Outcome.
+    w : ndarray (n,), optional
+        Positive weights (pseudo-likelihood).
+    names : list of str, optional
+        Term names, used in error messages.
+
+    Returns
+    -------
+    g : ndarray (k,)
+        Estimates.
+    H : ndarray (k, k)
+        Observed Hessian of the weighted log-likelihood at ``g``.
+    loglike : float
+
+    Raises
+    ------
+    ModelError
+        On (quasi-)perfect separation: the Newton iterations do not converge or fitted
+        probabilities reach 0 or 1 to machine precision.
+    """
+    n, k = Z.shape
+    names = names or [f"x{j}" for j in range(k)]
+    d = np.asarray(d, dtype=bool)
+    w = np.ones(n) if w is None else np.asarray(w, dtype=float)
+    g = np.zeros(k)
+    pbar = np.average(d, weights=w)
+    g[0] = stats.norm.ppf(pbar) if np.all(Z[:, 0] == 1) else 0.0
+    ll = _probit_loglike(g, Z, d, w)
+    converged = False
+    for _ in range(maxiter):
+        grad = (_probit_score_obs(g, Z, d) * w[:, None]).sum(axis=0)
+        H = _probit_hessian(g, Z, d, w)
+        try:
+            step = np.linalg.solve(-H, grad)
+        except np.linalg.LinAlgError:
+            break
+        t = 1.0
+        while True:
+            g_new = g + t * step
+            ll_new = _probit_loglike(g_new, Z, d, w)
+            if ll_new >= ll - 1e-12 * abs(ll) or t < 1e-8:
+                break
+            t *= 0.5
+        g, ll_old, ll = g_new, ll, ll_new
+        if np.max(np.abs(t * step)) < tol * (1 + np.max(np.abs(g))) or abs(ll - ll_old) < 1e-14 * abs(ll):
+            converged = True
+            break
+    zg = Z @ g
+    extreme = np.abs(zg) > 8.5  # Phi(-8.5) ~ 1e-17: probability 0 or 1 in float64
+    if not converged or extreme.mean() > 0 and np.max(np.abs(g)) > 15:
+        culprits = _separating_terms(Z, d, names)
+        hint = ("; ".join(culprits[:5]) + ". ") if culprits else ""
+        raise ModelError(
+            "selection probit does not converge: perfect or quasi-perfect separation "
+            f"({int(extreme.sum())} rows have fitted probability 0 or 1). {hint}"
+            "Drop or merge the separating regressor(s) in the selection formula."
+        )
+    H = _probit_hessian(g, Z, d, w)
+    return g, H, ll
+
+
+# --------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------
+def _design_prediction_matrix(design: Design, data: pd.DataFrame, what: str):
+    """(matrix of complete rows, mask); warns once about rows without a prediction."""
+    design.check_columns(data)
+    mask = design.complete_rows(data, with_lhs=False)
+    if mask.all():
+        return design.matrix(data), mask
+    warnings.warn(
+        f"{int((~mask).sum())} rows have missing {what} regressors and get no prediction "
+        f"({example_rows(data.index[~mask])}).",
+        stacklevel=4,
+    )
+    return design.matrix(data.loc[mask]), mask
+
+
+@register_model
+class HeckmanSelection(ModelResult):
+    """The selection (probit) equation of a Heckman model.
+
+    ``predict(df)`` gives the index z'g; ``predict(df, scale="level")`` (or
+    ``what="probability"``) gives P(d = 1 | z) = Phi(z'g).
+    """
+
+    model_type = "heckman_selection"
+
+    def predict(self, data, scale="model", retransform=None, what=None):  # noqa: D417
+        """z'g (``scale="model"``) or Phi(z'g) (``scale="level"`` or ``what="probability"``)."""
+        idx = self.linear_predictor(data)
+        if what == "probability" or scale == "level":
+            return pd.Series(ndtr(idx.to_numpy()), index=data.index, name="p_selected")
+        if scale != "model":
+            raise ModelError(f"scale must be 'model' or 'level'; got {scale!r}.")
+        return idx.rename("selection_index")
+
+
+@register_model
+class HeckmanResult(ModelResult):
+    """Fitted Heckman selection model (see the module docstring for the model).
+
+    Attributes
+    ----------
+    params, bse : pandas.Series
+        Outcome-equation coefficients; for ``method="twostep"`` also "lambda" (the inverse
+        Mills ratio's coefficient, = rho * sigma), with corrected two-step s.e.
+    cov : pandas.DataFrame
+        Their covariance.
+    selection : HeckmanSelection
+        The probit: ``selection.params``, ``selection.bse``.
+    sigma, rho : float
+        Standard deviation of the outcome error and the error correlation;
+        ``sigma_se``/``rho_se`` their standard errors where available (ML).
+    method : {"twostep", "ml"}
+    nobs : int
+        Rows in the estimation sample (selected and not); ``n_selected`` those with d = 1.
+    loglike : float or None
+        Maximised (pseudo-)log-likelihood (ML only).
+    exclusion_restrictions : list of str
+        Selection-equation variables absent from the outcome equation.
+    """
+
+    model_type = "heckman"
+
+    def __init__(
+        self,
+        outcome_design: Design,
+        params: pd.Series,
+        bse: pd.Series,
+        cov: pd.DataFrame | None,
+        selection: HeckmanSelection,
+        sigma: float,
+        rho: float,
+        method: str,
+        nobs: int,
+        n_selected: int,
+        n_dropped: int = 0,
+        cov_type: str = "corrected",
+        loglike: float | None = None,
+        info: Mapping | None = None,
+    ):
+        k = len(outcome_design.term_names)
+        super().__init__(
+            outcome_design,
+            np.asarray(params, dtype=float)[:k],
+            np.asarray(bse, dtype=float)[:k],
+            cov=None,
+            nobs=nobs,
+            n_dropped=n_dropped,
+            df_resid=None,
+            cov_type=cov_type,
+            retransform="normal",
+            sigma2=float(sigma) ** 2,
+            info=info,
+        )
+        self.params = pd.Series(np.asarray(params, dtype=float), index=params.index, name="coef")
+        self.bse = pd.Series(np.asarray(bse, dtype=float), index=bse.index, name="se")
+        self.cov = cov
+        self.selection = selection
+        self.sigma = float(sigma)
+        self.rho = float(rho)
+        self.method = method
+        self.n_selected = int(n_selected)
+        self.loglike = loglike
+
+    # --- structure --------------------------------------------------------------------
+    @property
+    def rho_sigma(self) -> float:
+        """Coefficient of lambda in E[y | d=1]: b_lambda (two-step) or rho * sigma (ML)."""
+        if "lambda" in self.params.index:
+            return float(self.params["lambda"])
+        return self.rho * self.sigma
+
+    @property
+    def exclusion_restrictions(self) -> list[str]:
+        return list(self.info.get("exclusion_restrictions", []))
+
+    @property
+    def sigma_se(self) -> float | None:
+        return self.info.get("sigma_se")
+
+    @property
+    def rho_se(self) -> float | None:
+        return self.info.get("rho_se")
+
+    def coef_table(self, labels=None) -> pd.DataFrame:
+        """Outcome-equation coefficient table (lambda labelled as the inverse Mills ratio)."""
+        base = self.params.drop("lambda", errors="ignore")
+        saved = self.params, self.bse
+        try:
+            self.params, self.bse = base, self.bse[base.index]
+            table = super().coef_table(labels)
+        finally:
+            self.params, self.bse = saved
+        if "lambda" in self.params.index:
+            p = 2 * stats.norm.sf(abs(self.params["lambda"] / self.bse["lambda"]))
+            row = pd.DataFrame(
+                {
+                    "coef": [self.params["lambda"]],
+                    "se": [self.bse["lambda"]],
+                    "p": [p],
+                    "stars": [""],
+                    "variable": [None],
+                    "level": [None],
+                    "label": ["Inverse Mills ratio (lambda)"],
+                },
+                index=pd.Index(["lambda"], name="term"),
+            )
+            from pmt.models.base import stars
+
+            row["stars"] = [stars(p)]
+            table = pd.concat([table, row])
+        return table
+
+    def selection_table(self, labels=None) -> pd.DataFrame:
+        """Coefficient table of the probit (selection) equation."""
+        return self.selection.coef_table(labels)
+
+    def _summary_stats(self) -> dict:
+        out = {
+            "method": self.method,
+            "selected": self.n_selected,
+            "sigma": self.sigma,
+            "rho": self.rho,
+        }
+        if self.loglike is not None:
+            out["loglike"] = self.loglike
+        return out
+
+    def summary(self) -> str:
+        text = super().summary()
+        sel = self.selection.summary()
+        excl = ", ".join(self.exclusion_restrictions) or "none (identified by functional form only)"
+        return f"{text}\nexclusion restrictions: {excl}\n\nselection equation\n{sel}"
+
+    # --- prediction -------------------------------------------------------------------
+    def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
+        """Outcome index x'b (latent mean, ignoring selection)."""
+        X, mask = _design_prediction_matrix(self.design, data, "outcome")
+        out = np.full(len(data), np.nan)
+        out[mask] = X @ self.params[self.design.term_names].to_numpy()
+        return pd.Series(out, index=data.index, name="xb")
+
+    def selection_index(self, data: pd.DataFrame) -> pd.Series:
+        """Selection index z'g."""
+        Z, mask = _design_prediction_matrix(self.selection.design, data, "selection")
+        out = np.full(len(data), np.nan)
+        out[mask] = Z @ self.selection.params.to_numpy()
+        return pd.Series(out, index=data.index, name="zg")
+
+    def predict(
+        self,
+        data: pd.DataFrame,
+        scale: Literal["model", "level"] = "model",
+        retransform=None,
+        what: Literal["conditional", "probability", "unconditional", "index"] = "conditional",
+    ) -> pd.Series:
+        """Predictions for ``data`` (rows need the regressors of the equations used).
+
+        Parameters
+        ----------
+        what : {"conditional", "probability", "unconditional", "index"}
+            "conditional": E[y | d=1, x, z] = x'b + rho sigma lambda(z'g) (default);
+            "probability": P(d=1 | z) = Phi(z'g);
+            "unconditional": E[d y | x, z] = P * E[y | d=1] (for a level outcome, the
+            expected income including zeros of those without it);
+            "index": x'b, the latent outcome mean ignoring selection.
+        scale : {"model", "level"}
+            "model": the outcome formula's left side as it is. "level": the outcome is
+            taken to be a log and the selection-adjusted lognormal mean is returned:
+            conditional exp(x'b + sigma^2/2) Phi(z'g + rho sigma) / Phi(z'g);
+            unconditional exp(x'b + sigma^2/2) Phi(z'g + rho sigma); index
+            exp(x'b + sigma^2/2). ``retransform`` must be None or "normal" (the only
+            retransformation consistent with the model's normal errors).
+        """
+        if scale not in ("model", "level"):
+            raise ModelError(f"scale must be 'model' or 'level'; got {scale!r}.")
+        if retransform not in (None, "normal"):
+            raise ModelError(
+                f"retransform={retransform!r}: a Heckman model retransforms logs with its "
+                "normal errors only; pass retransform=None or 'normal'."
+            )
+        whats = ("conditional", "probability", "unconditional", "index")
+        if what not in whats:
+            raise ModelError(f"what must be one of {whats}; got {what!r}.")
+        lhs = self.design.lhs or "y"
+        if what == "probability":
+            zg = self.selection_index(data).to_numpy()
+            return pd.Series(ndtr(zg), index=data.index, name=f"p_{lhs}")
+        xb = self.linear_predictor(data).to_numpy()
+        rs = self.rho_sigma
+        if what == "index":
+            val = xb if scale == "model" else np.exp(xb + self.sigma**2 / 2)
+            return pd.Series(val, index=data.index, name=f"xb_{lhs}" if scale == "model" else f"level_xb_{lhs}")
+        zg = self.selection_index(data).to_numpy()
+        if scale == "model":
+            cond = xb + rs * inverse_mills(zg)
+            val = cond if what == "conditional" else ndtr(zg) * cond
+        else:
+            base = xb + self.sigma**2 / 2
+            if what == "conditional":
+                val = np.exp(base + log_ndtr(zg + rs) - log_ndtr(zg))
+            else:
+                val = np.exp(base + log_ndtr(zg + rs))
+        name = f"{what}_{lhs}" if scale == "model" else f"{what}_level_{lhs}"
+        return pd.Series(val, index=data.index, name=name)
+
+    # --- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        def opt(v):
+            return None if v is None else float(v)
+
+        return {
+            "model_type": self.model_type,
+            "method": self.method,
+            "design": self.design.to_dict(),
+            "param_names": list(self.params.index),
+            "params": [float(v) for v in self.params],
+            "bse": [float(v) for v in self.bse],
+            "cov": None if self.cov is None else self.cov.to_numpy().tolist(),
+            "selection": self.selection.to_dict(),
+            "sigma": float(self.sigma),
+            "rho": float(self.rho),
+            "nobs": self.nobs,
+            "n_selected": self.n_selected,
+            "n_dropped": self.n_dropped,
+            "cov_type": self.cov_type,
+            "loglike": opt(self.loglike),
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> HeckmanResult:
+        names = list(d["param_names"])
+        cov = d.get("cov")
+        return cls(
+            Design.from_dict(d["design"]),
+            pd.Series(np.asarray(d["params"], dtype=float), index=names),
+            pd.Series(np.asarray(d["bse"], dtype=float), index=names),
+            None if cov is None else pd.DataFrame(np.asarray(cov, dtype=float), index=names, columns=names),
+            HeckmanSelection.from_dict(d["selection"]),
+            d["sigma"],
+            d["rho"],
+            d["method"],
+            d.get("nobs", 0),
+            d.get("n_selected", 0),
+            n_dropped=d.get("n_dropped", 0),
+            cov_type=d.get("cov_type", "corrected"),
+            loglike=d.get("loglike"),
+            info=d.get("info"),
+        )
+
+
+# --------------------------------------------------------------------------------------
+# data preparation
+# --------------------------------------------------------------------------------------
+def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster):
+    if not isinstance(data, pd.DataFrame):
+        raise ModelError("`data` must be a pandas DataFrame.")
+    if len(data) == 0:
+        raise ModelError("`data` has no rows.")
+    sdesign = Design.from_formula(selection, data)
+    dname = sdesign.lhs
+    dcol = data[dname]
+    dnum = pd.to_numeric(dcol.astype("float64") if pd.api.types.is_bool_dtype(dcol) else dcol, errors="coerce")
+    bad = dcol.notna().to_numpy() & ~dnum.isin([0, 1]).to_numpy()
+    if bad.any():
+        raise ModelError(
+            f"selection indicator '{dname}' must be 0/1 (or True/False); other values at "
+            f"{example_rows(data.index[bad])}. Build it as e.g. (income > 0)."
+        )
+    mask = sdesign.complete_rows(data, with_lhs=True)
+    w = resolve_column(data, weights, "weights")
+    if w is not None:
+        w = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)
+        mask &= np.isfinite(w)
+    cl = resolve_column(data, cluster, "cluster")
+    if cl is not None:
+        mask &= pd.notna(cl)
+    d_all = dnum.to_numpy(dtype=float) == 1
+    # outcome design learned on rows that are selected and complete in the selection equation
+    sel_rows = mask & d_all
+    if not sel_rows.any():
+        raise ModelError(
+            f"no row has '{dname}' = 1 (with complete selection variables): nobody has the "
+            "income, so its equation cannot be estimated."
+        )
+    odesign = Design.from_formula(outcome, data.loc[sel_rows])
+    ocomplete = odesign.complete_rows(data, with_lhs=True)
+    mask &= ~d_all | ocomplete
+    n_dropped = int((~mask).sum())
+    if n_dropped:
+        warnings.warn(
+            f"{n_dropped} of {len(data)} rows have missing selection variables, weights or "
+            f"clusters, or are selected with missing outcome variables; they are excluded "
+            f"({example_rows(data.index[~mask])}).",
+            stacklevel=3,
+        )
+    sub = data.loc[mask]
+    d = d_all[mask]
+    n = int(mask.sum())
+    n1 = int(d.sum())
+    if n1 == n:
+        raise ModelError(
+            f"every row in the estimation sample has '{dname}' = 1: there is no selection to "
+            "model. Fit pmt.ols on the outcome formula instead."
+        )
+    if n1 == 0:
+        raise ModelError(f"no row in the estimation sample has '{dname}' = 1.")
+    Z = sdesign.matrix(sub)
+    sdesign.check_rank(Z)
+    subsel = sub.loc[d]
+    X1 = odesign.matrix(subsel)
+    y1 = odesign.response(subsel)
+    if not np.all(np.isfinite(y1)):
+        badr = subsel.index[~np.isfinite(y1)]
+        raise ModelError(
+            f"outcome '{odesign.lhs}' is infinite for {len(badr)} selected rows "
+            f"({example_rows(badr)}), e.g. the log of a zero income. Set '{dname}' = 0 where "
+            "the income is zero, or model the level."
+        )
+    odesign.check_rank(X1)
+    if w is not None:
+        w = w[mask]
+        if (w <= 0).any():
+            raise ModelError(
+                f"weights must be positive; {int((w <= 0).sum())} zero or negative at "
+                f"{example_rows(sub.index[w <= 0])}. Drop those rows or fix the weights."
+            )
+    codes = None if cl is None else pd.factorize(pd.Series(cl[mask]))[0]
+    excl = [v for v in sdesign.variables if v not in odesign.variables]
+    if not excl:
+        warnings.warn(
+            "the selection equation has no variable that is absent from the outcome equation "
+            "(no exclusion restriction): the model is identified by the normality assumption "
+            "(functional form) only and estimates may be fragile. Add to the selection formula "
+            "a variable that affects having the income but not its amount.",
+            stacklevel=3,
+        )
+    return {
+        "sdesign": sdesign,
+        "odesign": odesign,
+        "Z": Z,
+        "d": d,
+        "X1": X1,
+        "y1": y1,
+        "w": w,
+        "codes": codes,
+        "n": n,
+        "n1": n1,
+        "n_dropped": n_dropped,
+        "exclusion": excl,
+    }
+
+
+def _meat(S: np.ndarray, codes: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """Outer-product middle of a sandwich from weighted per-row scores S (n x k)."""
+    if codes is None:
+        return S.T @ S, 1.0
+    G = int(codes.max()) + 1
+    if G < 2:
+        raise ModelError("cluster has a single cluster; cluster-robust covariance needs at least 2.")
+    Sg = np.zeros((G, S.shape[1]))
+    np.add.at(Sg, codes, S)
+    return Sg.T @ Sg, G / (G - 1)
+
+
+# --------------------------------------------------------------------------------------
+# two-step
+# --------------------------------------------------------------------------------------
+def _twostep(p, cov_type):
+    Z, d, X1, y1, w, codes = p["Z"], p["d"], p["X1"], p["y1"], p["w"], p["codes"]
+    wa = np.ones(len(d)) if w is None else w
+    g, H, ll_probit = probit_fit(Z, d, wa, p["sdesign"].term_names)
+    Vg = np.linalg.inv(-H)
+    zg1 = Z[d] @ g
+    lam = inverse_mills(zg1)
+    delta = lam * (lam + zg1)
+    Xs = np.column_stack([X1, lam])
+    w1 = wa[d]
+    XtWX = (Xs * w1[:, None]).T @ Xs
+    XtWX_inv = np.linalg.inv(XtWX)
+    b = XtWX_inv @ (Xs * w1[:, None]).T @ y1
+    e = y1 - Xs @ b
+    b_lam = b[-1]
+    wsum = w1.sum()
+    sigma2 = float(np.sum(w1 * e**2) / wsum + b_lam**2 * np.sum(w1 * delta) / wsum)
+    sigma = np.sqrt(sigma2)
+    rho = b_lam / sigma
+    rho_c = rho
+    if abs(rho) > 1:
+        rho_c = float(np.sign(rho))
+        warnings.warn(
+            f"two-step rho = {rho:.3f} lies outside [-1, 1]; it is truncated to {rho_c:.0f} "
+            "in the corrected covariance (as Stata does) and reported as sigma-scaled "
+            "lambda coefficient. Consider method='ml' or better exclusion restrictions.",
+            stacklevel=3,
+        )
+    if cov_type == "corrected":
+        rho2 = rho_c**2
+        mid = (Xs * (w1 * (1 - rho2 * delta))[:, None]).T @ Xs
+        XDZ = (Xs * (w1 * delta)[:, None]).T @ Z[d]
+        Q = rho2 * XDZ @ Vg @ XDZ.T
+        cov = sigma2 * XtWX_inv @ (mid + Q) @ XtWX_inv
+    else:
+        # stacked M-estimator: psi = [w s(g); w d x* e]; A = d psi / d theta
+        k1, k2 = Z.shape[1], Xs.shape[1]
+        S1 = _probit_score_obs(g, Z, d) * wa[:, None]
+        S2 = np.zeros((len(d), k2))
+        S2[d] = Xs * (w1 * e)[:, None]
+        A = np.zeros((k1 + k2, k1 + k2))
+        A[:k1, :k1] = H
+        # d(x* e)/dg' = -delta e * unit_lambda z' + b_lam delta x* z'
+        A21 = b_lam * (Xs * (w1 * delta)[:, None]).T @ Z[d]
+        A21[-1] -= (w1 * delta * e) @ Z[d]
+        A[k1:, :k1] = A21
+        A[k1:, k1:] = -XtWX
+        B, factor = _meat(np.column_stack([S1, S2]), codes)
+        Ainv = np.linalg.inv(A)
+        full = factor * Ainv @ B @ Ainv.T
+        cov = full[k1:, k1:]
+    names = p["odesign"].term_names + ["lambda"]
+    params = pd.Series(b, index=names)
+    bse = pd.Series(np.sqrt(np.diag(cov)), index=names)
+    return {
+        "params": params,
+        "bse": bse,
+        "cov": pd.DataFrame(cov, index=names, columns=names),
+        "g": g,
+        "Vg": Vg,
+        "sigma": sigma,
+        "rho": rho,
+        "loglike": None,
+        "probit_loglike": ll_probit,
+        "H": H,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# maximum likelihood
+# --------------------------------------------------------------------------------------
+class _HeckmanLL:
+    """Log-likelihood of the selection model in theta = (b, g, log sigma, atanh rho)."""
+
+    def __init__(self, Z, d, X1, y1, w):
+        self.Z0 = Z[~d]
+        self.Z1 = Z[d]
+        self.X1 = X1
+        self.y1 = y1
+        self.w0 = w[~d]
+        self.w1 = w[d]
+        self.kx = X1.shape[1]
+        self.kz = Z.shape[1]
+        self.d = d
+
+    def split(self, theta):
+        kx, kz = self.kx, self.kz
+        return theta[:kx], theta[kx : kx + kz], theta[kx + kz], theta[kx + kz + 1]
+
+    def _parts(self, theta):
+        b, g, ls, at = self.split(theta)
+        sigma = np.exp(ls)
+        rho = np.tanh(at)
+        r = np.sqrt(1.0 - rho * rho) if abs(rho) < 1 else 1e-300
+        zg1 = self.Z1 @ g
+        u = (self.y1 - self.X1 @ b) / sigma
+        a = (zg1 + rho * u) / r
+        zg0 = self.Z0 @ g
+        return sigma, rho, r, zg1, u, a, zg0
+
+    def loglike(self, theta) -> float:
+        sigma, rho, r, zg1, u, a, zg0 = self._parts(theta)
+        l1 = log_ndtr(a) - np.log(sigma) - 0.5 * u * u - _LOG_SQRT_2PI
+        l0 = log_ndtr(-zg0)
+        return float(self.w1 @ l1 + self.w0 @ l0)
+
+    def scores(self, theta):
+        """Unweighted per-row scores: (S1 for selected rows, S0 for the others)."""
+        sigma, rho, r, zg1, u, a, zg0 = self._parts(theta)
+        m = inverse_mills(a)
+        gb = (-m * rho / r + u) / sigma
+        S1 = np.column_stack(
+            [
+                self.X1 * gb[:, None],
+                self.Z1 * (m / r)[:, None],
+                -m * rho * u / r - 1 + u * u,
+                m * (u + rho * zg1) / r,
+            ]
+        )
+        m0 = inverse_mills(-zg0)
+        S0 = np.zeros((len(zg0), S1.shape[1]))
+        S0[:, self.kx : self.kx + self.kz] = self.Z0 * (-m0)[:, None]
+        return S1, S0
+
+    def gradient(self, theta) -> np.ndarray:
+        S1, S0 = self.scores(theta)
+        return self.w1 @ S1 + self.w0 @ S0
+
+    def score_matrix(self, theta) -> np.ndarray:
+        """Weighted per-row scores in the original row order (n x k)."""
+        S1, S0 = self.scores(theta)
+        S = np.empty((len(self.d), S1.shape[1]))
+        S[self.d] = S1 * self.w1[:, None]
+        S[~self.d] = S0 * self.w0[:, None]
+        return S
+
+    def hessian(self, theta) -> np.ndarray:
+        """Central differences of the analytic gradient, symmetrised."""
+        k = theta.size
+        H = np.empty((k, k))
+        for j in range(k):
+            h = 1e-5 * max(1.0, abs(theta[j]))
+            tp, tm = theta.copy(), theta.copy()
+            tp[j] += h
+            tm[j] -= h
+            H[:, j] = (self.gradient(tp) - self.gradient(tm)) / (2 * h)
+        return (H + H.T) / 2
+
+
+def _ml(p, cov_type, maxiter):
+    start = _twostep(p, "corrected")
+    w = np.ones(p["n"]) if p["w"] is None else p["w"]
+    f = _HeckmanLL(p["Z"], p["d"], p["X1"], p["y1"], w)
+    kx = f.kx
+    rho0 = float(np.clip(start["rho"], -0.9, 0.9))
+    theta0 = np.concatenate(
+        [start["params"].to_numpy()[:kx], start["g"], [np.log(start["sigma"])], [np.arctanh(rho0)]]
+    )
+    scale = w.sum()
+
+    def nll(t):
+        return -f.loglike(t) / scale
+
+    def ngrad(t):
+        return -f.gradient(t) / scale
+
+    res = optimize.minimize(
+        nll, theta0, jac=ngrad, method="BFGS", options={"gtol": 1e-9, "maxiter": maxiter}
+    )
+    theta = res.x
+    # Newton polish on the finite-difference Hessian of the analytic gradient
+    converged = False
+    for _ in range(20):
+        H = f.hessian(theta)
+        grad = f.gradient(theta)
+        try:
+            step = np.linalg.solve(-H, grad)
+        except np.linalg.LinAlgError:
+            break
+        t = 1.0
+        ll0 = f.loglike(theta)
+        while f.loglike(theta + t * step) < ll0 - 1e-10 * abs(ll0) and t > 1e-6:
+            t /= 2
+        theta = theta + t * step
+        if np.max(np.abs(t * step)) < 1e-10 or np.max(np.abs(grad)) / scale < 1e-12:
+            converged = True
+            break
+    if abs(theta[-1]) > _ATANH_RHO_MAX:
+        raise ModelError(
+            f"ML estimate of rho is at the boundary (rho = {np.tanh(theta[-1]):.6f}): the "
+            "likelihood has no interior maximum. Use method='twostep', or add exclusion "
+            "restrictions (variables in the selection formula only)."
+        )
+    H = f.hessian(theta)
+    grad = f.gradient(theta)
+    if not converged and np.max(np.abs(grad)) / scale > 1e-6:
+        raise ModelError(
+            f"ML did not converge (max |gradient| per unit weight "
+            f"{np.max(np.abs(grad)) / scale:.2e}); rescale regressors or use method='twostep'."
+        )
+    try:
+        Hinv = np.linalg.inv(-H)
+    except np.linalg.LinAlgError as exc:
+        raise ModelError("ML Hessian is singular: the model is not identified.") from exc
+    if not np.all(np.diag(Hinv) > 0):
+        raise ModelError("ML Hessian is not negative definite at the optimum; not identified.")
+    if cov_type == "oim":
+        V = Hinv
+    else:
+        B, factor = _meat(f.score_matrix(theta), p["codes"])
+        V = factor * Hinv @ B @ Hinv
+    b, g, ls, at = f.split(theta)
+    sigma, rho = float(np.exp(ls)), float(np.tanh(at))
+    kz = f.kz
+    onames = p["odesign"].term_names
+    params = pd.Series(b, index=onames)
+    Vb = V[:kx, :kx]
+    bse = pd.Series(np.sqrt(np.diag(Vb)), index=onames)
+    sigma_se = sigma * np.sqrt(V[kx + kz, kx + kz])
+    rho_se = (1 - rho**2) * np.sqrt(V[-1, -1])
+    return {
+        "params": params,
+        "bse": bse,
+        "cov": pd.DataFrame(Vb, index=onames, columns=onames),
+        "g": g,
+        "Vg": V[kx : kx + kz, kx : kx + kz],
+        "sigma": sigma,
+        "rho": rho,
+        "loglike": f.loglike(theta),
+        "sigma_se": float(sigma_se),
+        "rho_se": float(rho_se),
+        "theta": theta,
+        "V_theta": V,
+        "gradient": grad,
+        "iterations": int(res.nit),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# public entry point
+# --------------------------------------------------------------------------------------
+def heckman(
+    selection: str,
+    outcome: str,
+    data: pd.DataFrame,
+    method: Method = "twostep",
+    weights=None,
+    cluster=None,
+    cov_type: str | None = None,
+    maxiter: int = 2000,
+) -> HeckmanResult:
+    """Fit a Heckman sample-selection model (two-step or maximum likelihood).
+
+    Parameters
+    ----------
+    selection : str
+        Probit formula whose left side is the 0/1 selection indicator, e.g.
+        ``"has_htv ~ age + C(region) + land_sotka"``.
+    outcome : str
+        Outcome formula, e.g. ``"log_htv ~ n_adults + C(region)"``. Rows with indicator 0
+        may have a missing outcome (and missing outcome regressors).
+    data : pandas.DataFrame
+        One row per household.
+    method : {"twostep", "ml"}
+        Heckman's two-step estimator or full-information maximum likelihood.
+    weights : str or array-like, optional
+        Survey weights (column name or values); both steps/the likelihood are weighted
+        (pseudo-likelihood).
+    cluster : str or array-like, optional
+        Cluster (PSU) ids for cluster-robust standard errors.
+    cov_type : str, optional
+        two-step: "corrected" (Heckman/Greene; default without weights and clusters),
+        "robust" (stacked-equation sandwich; default with weights) or "cluster" (default
+        with ``cluster``). ML: "oim" (inverse Hessian; default without weights and
+        clusters), "robust" (default with weights) or "cluster".
+    maxiter : int
+        Iteration limit of the ML optimiser.
+
+    Returns
+    -------
+    HeckmanResult
+
+    Raises
+    ------
+    ModelError
+        Nobody or everybody selected, a non-0/1 indicator, infinite outcomes (log of
+        zero), perfect separation in the probit, singular designs, ML at |rho| = 1 or not
+        converging.
+    """
+    if method not in ("twostep", "ml"):
+        raise ModelError(f"method must be 'twostep' or 'ml'; got {method!r}.")
+    allowed = ("corrected", "robust", "cluster") if method == "twostep" else ("oim", "robust", "cluster")
+    if cov_type is None:
+        cov_type = "cluster" if cluster is not None else "robust" if weights is not None else allowed[0]
+    if cov_type not in allowed:
+        raise ModelError(f"cov_type for method={method!r} must be one of {allowed}; got {cov_type!r}.")
+    if cov_type == "cluster" and cluster is None:
+        raise ModelError("cov_type='cluster' needs cluster= (a PSU column).")
+    p = _prepare(selection, outcome, data, weights, cluster)
+    if cov_type != "cluster":
+        p["codes"] = None
+    fit = _twostep(p, cov_type) if method == "twostep" else _ml(p, cov_type, maxiter)
+    g = fit["g"]
+    Vg = fit["Vg"]
+    if method == "twostep" and cov_type != "corrected":
+        # probit s.e. from the sandwich as well (pseudo-likelihood)
+        Hinv = np.linalg.inv(-fit["H"])
+        wa = np.ones(p["n"]) if p["w"] is None else p["w"]
+        B, factor = _meat(_probit_score_obs(g, p["Z"], p["d"]) * wa[:, None], p["codes"])
+        Vg = factor * Hinv @ B @ Hinv
+    sel = HeckmanSelection(
+        p["sdesign"],
+        g,
+        np.sqrt(np.diag(Vg)),
+        cov=Vg,
+        nobs=p["n"],
+        n_dropped=p["n_dropped"],
+        cov_type=cov_type if cov_type != "corrected" else "nonrobust",
+        retransform="none",
+    )
+    info = {
+        "exclusion_restrictions": p["exclusion"],
+        "weighted": p["w"] is not None,
+    }
+    if method == "ml":
+        info.update(
+            sigma_se=fit["sigma_se"],
+            rho_se=fit["rho_se"],
+            max_abs_gradient=float(np.max(np.abs(fit["gradient"]))),
+            iterations=fit["iterations"],
+        )
+    return HeckmanResult(
+        p["odesign"],
+        fit["params"],
+        fit["bse"],
+        fit["cov"],
+        sel,
+        fit["sigma"],
+        fit["rho"],
+        method,
+        nobs=p["n"],
+        n_selected=p["n1"],
+        n_dropped=p["n_dropped"],
+        cov_type=cov_type,
+        loglike=fit["loglike"],
+        info=info,
+    )
