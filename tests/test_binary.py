@@ -1,0 +1,173 @@
+"""Tests of pmt.models.binary: weighted probit/logit vs statsmodels and hand sandwiches."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from pmt import ModelError
+from pmt.models.base import MODEL_TYPES
+from pmt.models.binary import LogitResult, ProbitResult, logit, probit
+
+FORMULA = "poor ~ x + d + C(region)"
+
+
+def simulate(n=3000, seed=0, link="probit"):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    d = (rng.random(n) < 0.4).astype(float)
+    region = rng.integers(1, 4, n)
+    g = rng.integers(0, 100, n)
+    index = 0.3 - 0.8 * x + 0.5 * d + np.where(region == 3, -0.4, 0.0)
+    noise = rng.normal(size=n) if link == "probit" else rng.logistic(size=n)
+    return pd.DataFrame(
+        {
+            "poor": (index + noise > 0).astype(int),
+            "x": x,
+            "d": d,
+            "region": region,
+            "psu": g,
+            "weight": rng.uniform(0.5, 3.0, n),
+            "w_int": rng.integers(1, 4, n).astype(float),
+        }
+    )
+
+
+def design(df):
+    return np.column_stack(
+        [
+            np.ones(len(df)),
+            df["x"],
+            df["d"],
+            (df["region"] == 2).astype(float),
+            (df["region"] == 3).astype(float),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def df():
+    return simulate()
+
+
+def rel(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return np.max(np.abs(a - b) / np.abs(b))
+
+
+@pytest.mark.parametrize("fn,ref_cls", [(probit, sm.Probit), (logit, sm.Logit)])
+def test_unweighted_matches_statsmodels_discrete(df, fn, ref_cls):
+    r = fn(FORMULA, df, cov_type="nonrobust")
+    ref = ref_cls(df["poor"], design(df)).fit(disp=0, tol=1e-12)
+    assert rel(r.params, ref.params) < 1e-7
+    assert rel(r.bse, ref.bse) < 1e-5
+    assert r.llf == pytest.approx(ref.llf, rel=1e-9)
+    assert r.prsquared == pytest.approx(ref.prsquared, rel=1e-8)
+    rc = fn(FORMULA, df, cluster="psu")
+    refc = ref_cls(df["poor"], design(df)).fit(
+        disp=0, tol=1e-12, cov_type="cluster", cov_kwds={"groups": df["psu"].to_numpy()}
+    )
+    assert rel(rc.bse, refc.bse) < 1e-5
+
+
+@pytest.mark.parametrize("fn,link", [(probit, "probit"), (logit, "logit")])
+def test_weighted_cluster_sandwich_by_hand(df, fn, link):
+    """Pseudo-ML sandwich: observed weighted Hessian and weighted PSU scores, by numpy."""
+    r = fn(FORMULA, df, weights="weight", cluster="psu")
+    X, y, w = design(df), df["poor"].to_numpy(float), df["weight"].to_numpy()
+    b = r.params.to_numpy()
+
+    def cdf_pdf(xb):
+        if link == "probit":
+            return stats.norm.cdf(xb), stats.norm.pdf(xb)
+        p = 1 / (1 + np.exp(-xb))
+        return p, p * (1 - p)
+
+    def scores(beta):
+        P, f = cdf_pdf(X @ beta)
+        return X * (w * (y - P) * f / (P * (1 - P)))[:, None]
+
+    assert np.abs(scores(b).sum(0)).max() < 1e-4 * len(y)  # first-order conditions
+    k = len(b)
+    H = np.zeros((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1e-6
+        H[:, j] = (scores(b + e).sum(0) - scores(b - e).sum(0)) / 2e-6
+    S = pd.DataFrame(scores(b)).groupby(df["psu"].to_numpy()).sum().to_numpy()
+    n, G = len(y), S.shape[0]
+    Hi = np.linalg.inv(H)
+    cov = Hi @ S.T @ S @ Hi * G / (G - 1) * (n - 1) / (n - k)
+    assert rel(r.bse, np.sqrt(np.diag(cov))) < 1e-5
+    assert r.cov_type == "cluster" and r.df_resid is None
+
+
+def test_integer_weights_equal_duplicated_rows(df):
+    r = probit(FORMULA, df, weights="w_int")
+    dup = df.loc[df.index.repeat(df["w_int"].astype(int))]
+    r2 = probit(FORMULA, dup)
+    assert rel(r.params, r2.params) < 1e-7
+    assert r.prsquared == pytest.approx(r2.prsquared, rel=1e-8)
+
+
+def test_recovers_truth_and_predicts_probability():
+    d = simulate(n=8000, seed=5)
+    r = probit(FORMULA, d, cluster="psu")
+    truth = pd.Series([0.3, -0.8, 0.5, 0.0, -0.4], index=r.params.index)
+    assert ((r.params - truth).abs() / r.bse < 3).all()
+    new = d.iloc[:20]
+    xb = design(new) @ r.params.to_numpy()
+    assert np.allclose(r.linear_predictor(new), xb, rtol=1e-12)
+    assert np.allclose(r.predict(new, scale="index"), xb, rtol=1e-12)
+    assert np.allclose(r.predict(new), stats.norm.cdf(xb), rtol=1e-12)
+    lr = logit(FORMULA, d)
+    assert np.allclose(lr.predict(new), 1 / (1 + np.exp(-(design(new) @ lr.params.to_numpy()))))
+    with pytest.raises(ModelError, match="probabilities, not levels"):
+        r.predict(new, scale="level")
+
+
+def test_perfect_separation_names_term(df):
+    d = df.copy()
+    d["flag"] = 0.0
+    d.loc[d.index[:30], "flag"] = 1.0
+    d.loc[d.index[:30], "poor"] = 1
+    with pytest.raises(ModelError, match="separation.*'flag' = 1"):
+        probit("poor ~ x + flag", d)
+    d2 = df.copy()
+    d2["poor"] = (d2["x"] < 0.1).astype(int)
+    with pytest.raises(ModelError, match="separation.*'x' splits"):
+        logit("poor ~ x + d", d2)
+
+
+def test_outcome_errors(df):
+    d = df.copy()
+    d["y3"] = d["region"]
+    with pytest.raises(ModelError, match="must be 0/1"):
+        probit("y3 ~ x", d)
+    d["const"] = 1
+    with pytest.raises(ModelError, match="always 1"):
+        probit("const ~ x", d)
+    with pytest.raises(ModelError, match="missing_col"):
+        probit("poor ~ x + missing_col", df)
+    d["x2"] = 3 * d["x"] + 1
+    with pytest.raises(ModelError, match="x2"):
+        probit("poor ~ x + x2", d)
+
+
+@pytest.mark.parametrize("fn,cls", [(probit, ProbitResult), (logit, LogitResult)])
+def test_round_trip(df, fn, cls):
+    r = fn(FORMULA, df, weights="weight", cluster="psu")
+    d = json.loads(json.dumps(r.to_dict()))
+    r2 = MODEL_TYPES[d["model_type"]].from_dict(d)
+    assert isinstance(r2, cls)
+    pd.testing.assert_series_equal(r.predict(df), r2.predict(df))
+    pd.testing.assert_series_equal(r.linear_predictor(df), r2.linear_predictor(df))
+    assert r2.prsquared == r.prsquared
+    text = r2.summary()
+    assert "pseudo R2" in text and "C(region)[T.3]" in text
+    assert r2.coef_table({"x": "Proxy x"}).loc["x", "label"] == "Proxy x"
