@@ -1,0 +1,597 @@
+"""Data specs: what each column of an input file is, and checks that the data match.
+
+A data spec is a YAML file (``data_spec/*.yaml``)::
+
+    name: hbs
+    version: 1
+    description: Household file of the household budget survey (one row per household)
+    columns:
+      hh_id: {type: id, role: id, label: Household identifier}
+      region:
+        type: categorical          # id | binary | categorical | count | continuous
+        role: region               # id | weight | size | strata | psu | region | welfare |
+                                   # verifiable_income | hard_to_verify_income | proxy | other
+        label: Region
+        question: In which region does the household live?
+        verifiable: true
+        codes: {1: Karakalpakstan, 2: Andijan}
+      pcc:
+        type: continuous
+        role: welfare
+        unit: local currency per person per month
+        range: [0, null]           # inclusive bounds, null = unbounded
+        nullable: false            # default: missing values are an error
+        log: true                  # the column will be logged: values must be > 0
+
+Every key except ``type`` and ``role`` is optional. ``binary`` means values in {0, 1};
+``count`` non-negative whole numbers. :meth:`DataSpec.validate` checks everything at once
+and raises :class:`pmt.DataSpecError` whose ``problems`` list names every column, the
+problem, example row ids and the fix.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from pmt.errors import DataSpecError, example_rows
+
+__all__ = ["DataSpec", "ColumnSpec", "TYPES", "ROLES"]
+
+TYPES = ("id", "binary", "categorical", "count", "continuous")
+ROLES = (
+    "id",
+    "weight",
+    "size",
+    "strata",
+    "psu",
+    "region",
+    "welfare",
+    "verifiable_income",
+    "hard_to_verify_income",
+    "proxy",
+    "other",
+)
+_COLUMN_KEYS = {
+    "type",
+    "role",
+    "label",
+    "question",
+    "verifiable",
+    "codes",
+    "range",
+    "nullable",
+    "unit",
+    "log",
+    "description",
+}
+_TOP_KEYS = {"name", "version", "description", "columns"}
+_MAX_PROBLEM_ROWS = 5
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """The declaration of one column (see the module docstring for the keys)."""
+
+    name: str
+    type: str
+    role: str
+    label: str
+    question: str | None = None
+    verifiable: bool = False
+    codes: dict[Any, str] | None = None
+    range: tuple[float | None, float | None] | None = None
+    nullable: bool = False
+    unit: str | None = None
+    log: bool = False
+    description: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def must_be_positive(self) -> bool:
+        """True if the column will be logged (``log: true``, or a welfare range above 0)."""
+        lo = self.range[0] if self.range else None
+        return self.log or (self.role == "welfare" and lo is not None and lo > 0)
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"type": self.type, "role": self.role, "label": self.label}
+        for key in ("question", "unit", "description"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
+        if self.verifiable:
+            d["verifiable"] = True
+        if self.codes is not None:
+            d["codes"] = dict(self.codes)
+        if self.range is not None:
+            d["range"] = list(self.range)
+        if self.nullable:
+            d["nullable"] = True
+        if self.log:
+            d["log"] = True
+        return d
+
+
+def _parse_column(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None:
+    where = f"column '{name}'"
+    if not isinstance(raw, Mapping):
+        problems.append(f"{where}: its entry must be a mapping of keys (type, role, ...); got {raw!r}.")
+        return None
+    unknown = sorted(set(map(str, raw)) - _COLUMN_KEYS)
+    if unknown:
+        problems.append(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed keys are "
+            f"{', '.join(sorted(_COLUMN_KEYS))}."
+        )
+    ctype, role = raw.get("type"), raw.get("role")
+    if ctype not in TYPES:
+        problems.append(f"{where}, key 'type': {ctype!r} is not one of {', '.join(TYPES)}.")
+    if role not in ROLES:
+        problems.append(f"{where}, key 'role': {role!r} is not one of {', '.join(ROLES)}.")
+    codes = raw.get("codes")
+    if codes is not None:
+        if ctype not in ("categorical", "binary"):
+            problems.append(
+                f"{where}, key 'codes': codes are only allowed on a categorical (or binary) "
+                f"column, but the type is {ctype!r}. Remove 'codes' or make it categorical."
+            )
+        if not isinstance(codes, Mapping) or not codes:
+            problems.append(f"{where}, key 'codes': must be a non-empty mapping code -> label.")
+            codes = None
+        else:
+            codes = {k: str(v) for k, v in codes.items()}
+            kinds = {type(k) for k in codes}
+            if not (kinds <= {int} or kinds <= {str}):
+                problems.append(
+                    f"{where}, key 'codes': codes must be all whole numbers or all text; got "
+                    f"{sorted(map(repr, codes))}."
+                )
+            if ctype == "binary" and codes is not None and set(codes) - {0, 1}:
+                problems.append(f"{where}, key 'codes': a binary column has codes 0 and 1 only.")
+    elif ctype == "categorical":
+        pass  # codes optional: any value allowed
+    rng = raw.get("range")
+    if rng is not None:
+        ok = isinstance(rng, list | tuple) and len(rng) == 2
+        ok = ok and all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in rng)
+        if not ok:
+            problems.append(
+                f"{where}, key 'range': must be [low, high] with numbers or null; got {rng!r}."
+            )
+            rng = None
+        else:
+            lo, hi = rng
+            if lo is not None and hi is not None and lo > hi:
+                problems.append(f"{where}, key 'range': low {lo} is above high {hi}.")
+            if ctype not in ("count", "continuous"):
+                problems.append(
+                    f"{where}, key 'range': ranges apply to count or continuous columns, not "
+                    f"{ctype!r}."
+                )
+            rng = (lo, hi)
+    for key in ("verifiable", "nullable", "log"):
+        if key in raw and not isinstance(raw[key], bool):
+            problems.append(f"{where}, key '{key}': must be true or false; got {raw[key]!r}.")
+    if raw.get("log") is True and ctype not in ("count", "continuous"):
+        problems.append(f"{where}, key 'log': only numeric (count, continuous) columns can be logged.")
+    for key in ("label", "question", "unit", "description"):
+        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
+            problems.append(f"{where}, key '{key}': must be text; got {raw[key]!r}.")
+    if ctype not in TYPES or role not in ROLES:
+        return None
+    return ColumnSpec(
+        name=name,
+        type=ctype,
+        role=role,
+        label=str(raw.get("label") or name),
+        question=raw.get("question"),
+        verifiable=bool(raw.get("verifiable", False)),
+        codes=codes,
+        range=rng,
+        nullable=bool(raw.get("nullable", False)),
+        unit=raw.get("unit"),
+        log=bool(raw.get("log", False)),
+        description=raw.get("description"),
+    )
+
+
+class DataSpec:
+    """A parsed data spec: column types, roles, labels, questions, codes and ranges.
+
+    Build with :meth:`load` (a YAML file) or :meth:`from_dict`. Check a DataFrame with
+    :meth:`validate`.
+    """
+
+    def __init__(self, name: str, columns: Mapping[str, ColumnSpec], version: Any = 1,
+                 description: str | None = None):
+        self.name = name
+        self.version = version
+        self.description = description
+        self._columns: dict[str, ColumnSpec] = dict(columns)
+
+    # --- construction -----------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: Mapping, source: str = "the data spec") -> DataSpec:
+        """Parse the YAML content (as a dict); DataSpecError lists every problem in it."""
+        if not isinstance(raw, Mapping):
+            raise DataSpecError(f"{source}: the top level must be a mapping with 'name' and 'columns'.")
+        problems: list[str] = []
+        unknown = sorted(set(map(str, raw)) - _TOP_KEYS)
+        if unknown:
+            problems.append(
+                f"unknown top-level key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TOP_KEYS))}."
+            )
+        name = raw.get("name")
+        if not isinstance(name, str) or not name:
+            problems.append("key 'name': the spec needs a non-empty text name (recorded in artifacts).")
+        cols = raw.get("columns")
+        parsed: dict[str, ColumnSpec] = {}
+        if not isinstance(cols, Mapping) or not cols:
+            problems.append("key 'columns': must be a non-empty mapping of column name -> declaration.")
+        else:
+            for cname, craw in cols.items():
+                c = _parse_column(str(cname), craw, problems)
+                if c is not None:
+                    parsed[str(cname)] = c
+            ids = [c.name for c in parsed.values() if c.role == "id"]
+            if len(ids) > 1:
+                problems.append(f"roles: only one column may have role 'id'; got {', '.join(ids)}.")
+            for role in ("weight", "size", "strata", "psu"):
+                have = [c.name for c in parsed.values() if c.role == role]
+                if len(have) > 1:
+                    problems.append(
+                        f"roles: only one column may have role '{role}'; got {', '.join(have)}."
+                    )
+        if problems:
+            raise DataSpecError(
+                f"{source} is not a valid data spec ({len(problems)} problem"
+                f"{'s' if len(problems) > 1 else ''}):\n- " + "\n- ".join(problems),
+                problems,
+            )
+        return cls(name, parsed, raw.get("version", 1), raw.get("description"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> DataSpec:
+        """Read a YAML data spec; DataSpecError for a missing, unreadable or invalid file."""
+        p = Path(path)
+        if not p.is_file():
+            raise DataSpecError(f"data spec file '{p}' does not exist: check the path.")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise DataSpecError(f"data spec '{p}' is not valid YAML: {exc}") from None
+        except UnicodeDecodeError:
+            raise DataSpecError(f"data spec '{p}' is not UTF-8 text.") from None
+        return cls.from_dict(raw, source=f"data spec '{p}'")
+
+    def to_dict(self) -> dict:
+        d: dict[str, Any] = {"name": self.name, "version": self.version}
+        if self.description is not None:
+            d["description"] = self.description
+        d["columns"] = {k: c.to_dict() for k, c in self._columns.items()}
+        return d
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The spec as YAML text (written to ``path`` when given)."""
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical content (keys sorted, defaults filled, comments and
+        layout ignored), recorded in model artifacts to tie a model to its input spec."""
+        canon = yaml.safe_dump(self.to_dict(), sort_keys=True, allow_unicode=True)
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+    # --- look-ups ---------------------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def __contains__(self, col: object) -> bool:
+        return col in self._columns
+
+    def __getitem__(self, col: str) -> ColumnSpec:
+        return self._get(col)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def __repr__(self) -> str:
+        return f"DataSpec({self.name!r}, {len(self)} columns)"
+
+    def _get(self, col: str) -> ColumnSpec:
+        if col not in self._columns:
+            raise DataSpecError(
+                f"column '{col}' is not in data spec '{self.name}'; its columns are "
+                f"{', '.join(self.columns[:30])}{' ...' if len(self) > 30 else ''}."
+            )
+        return self._columns[col]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Column name -> label."""
+        return {k: c.label for k, c in self._columns.items()}
+
+    def question(self, col: str) -> str | None:
+        """The question a field form shows for ``col`` (None if not given)."""
+        return self._get(col).question
+
+    def codes(self, col: str) -> dict | None:
+        """Code -> label mapping of a categorical column (None if codes are not declared)."""
+        c = self._get(col).codes
+        return dict(c) if c is not None else None
+
+    def columns_with_role(self, role: str) -> list[str]:
+        """Columns with the given role, in spec order."""
+        if role not in ROLES:
+            raise DataSpecError(f"unknown role {role!r}; roles are {', '.join(ROLES)}.")
+        return [k for k, c in self._columns.items() if c.role == role]
+
+    def design(self) -> dict[str, str | None]:
+        """Keyword arguments for :class:`pmt.Survey`: weight, size, strata and psu columns."""
+        out: dict[str, str | None] = {}
+        for role in ("weight", "size", "strata", "psu"):
+            cols = self.columns_with_role(role)
+            out[role] = cols[0] if cols else None
+        return out
+
+    def subset(self, columns: Iterable[str]) -> DataSpec:
+        """A spec with only ``columns`` (in the order given)."""
+        cols = list(columns)
+        missing = [c for c in cols if c not in self._columns]
+        if missing:
+            raise DataSpecError(
+                f"subset: column(s) {', '.join(missing)} are not in data spec '{self.name}'."
+            )
+        return DataSpec(self.name, {c: self._columns[c] for c in cols}, self.version,
+                        self.description)
+
+    # --- validation -------------------------------------------------------------------
+    def validate(
+        self, df: pd.DataFrame, extra: Literal["warn", "ignore", "error"] = "warn"
+    ) -> pd.DataFrame:
+        """Check ``df`` against the spec; return a typed copy or raise with every problem.
+
+        Checks: missing columns; types (non-numeric values where numbers are expected,
+        non-integer counts, binary values outside {0, 1}); categorical codes not declared
+        (values may be given as codes or as their labels, e.g. from Stata value labels);
+        ranges; missing values where ``nullable`` is false; duplicate ids; non-positive
+        weights; household sizes below 1; non-positive values in a column that will be
+        logged (``log: true``, or a welfare column whose range starts above 0).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The data, one row per unit.
+        extra : {"warn", "ignore", "error"}
+            What to do about columns not in the spec: they are always passed through;
+            "warn" issues a warning naming them, "error" makes them a problem.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy: categoricals as pandas Categorical over the declared codes (labels via
+            :meth:`codes`), binary and count columns as integers (nullable ``Int64`` when
+            missing values are allowed), other numeric columns as floats; extra columns
+            unchanged and listed in ``result.attrs["extra_columns"]``.
+
+        Raises
+        ------
+        pmt.DataSpecError
+            With ``.problems``, one line per problem naming column, rows and the fix.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise DataSpecError(f"data spec '{self.name}': data must be a pandas DataFrame.")
+        problems: list[str] = []
+        out = df.copy()
+        id_cols = [c for c in self.columns_with_role("id") if c in df.columns]
+        if id_cols and (df[id_cols[0]].duplicated().any() or df[id_cols[0]].isna().any()):
+            id_cols = []  # ids are not usable to point at rows: fall back to row labels
+        row_ids = df[id_cols[0]] if id_cols else pd.Series(df.index, index=df.index)
+
+        def rows(mask) -> str:
+            labels = list(row_ids.to_numpy()[np.asarray(mask, dtype=bool)])
+            text = example_rows(labels, _MAX_PROBLEM_ROWS)
+            if not id_cols:
+                return text
+            return f"{id_cols[0]} {text.split(' ', 1)[1]}"
+
+        missing_cols = [c for c in self.columns if c not in df.columns]
+        for c in missing_cols:
+            problems.append(
+                f"column '{c}' ({self._columns[c].label}) is missing: add it or remove it from "
+                f"spec '{self.name}'."
+            )
+        extras = [c for c in df.columns if c not in self._columns]
+        if extras and extra == "error":
+            problems.append(
+                f"column(s) {', '.join(map(str, extras))} are not in spec '{self.name}': drop "
+                "them or declare them."
+            )
+        for name, c in self._columns.items():
+            if name not in df.columns:
+                continue
+            s = df[name]
+            new = self._check_column(c, s, problems, rows)
+            if new is not None:
+                out[name] = new
+        if problems:
+            raise DataSpecError(
+                f"data do not match spec '{self.name}' ({len(problems)} problem"
+                f"{'s' if len(problems) > 1 else ''}):\n- " + "\n- ".join(problems),
+                problems,
+            )
+        if extras and extra == "warn":
+            warnings.warn(
+                f"{len(extras)} column(s) not in spec '{self.name}' passed through unchecked: "
+                f"{', '.join(map(str, extras[:20]))}{' ...' if len(extras) > 20 else ''}.",
+                stacklevel=2,
+            )
+        out.attrs = copy.deepcopy(dict(df.attrs))
+        out.attrs["extra_columns"] = [str(e) for e in extras]
+        out.attrs["spec_name"] = self.name
+        out.attrs["spec_hash"] = self.hash
+        return out
+
+    def _check_column(self, c: ColumnSpec, s: pd.Series, problems: list[str], rows):
+        name = f"column '{c.name}'"
+        n_before = len(problems)
+        isna = s.isna().to_numpy()
+        if isna.any() and not c.nullable:
+            problems.append(
+                f"{name}: {int(isna.sum())} missing values at {rows(isna)}; fill them, drop those "
+                "rows (and report it), or declare `nullable: true`."
+            )
+        if c.type == "id":
+            dup = s.duplicated(keep=False).to_numpy() & ~isna
+            if dup.any():
+                ids = [str(v) for v in pd.unique(s[dup])]
+                problems.append(
+                    f"{name}: {len(ids)} duplicate id value(s) ({', '.join(ids[:5])}"
+                    f"{' ...' if len(ids) > 5 else ''}) on {int(dup.sum())} rows at {rows(dup)}; "
+                    "each row must be one unit: remove duplicated rows or fix the ids."
+                )
+            return None
+        if c.type == "categorical":
+            return self._check_categorical(c, s, isna, problems, rows)
+        # numeric types: binary, count, continuous
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        if pd.api.types.is_bool_dtype(s.dtype):
+            num = s.astype("Float64").astype(float)
+        else:
+            num = pd.to_numeric(s, errors="coerce")
+        num = num.astype(float)
+        nonnum = num.isna().to_numpy() & ~isna
+        if nonnum.any():
+            bad_vals = sorted({str(v) for v in s[nonnum].tolist()})[:5]
+            problems.append(
+                f"{name}: {int(nonnum.sum())} non-numeric values ({', '.join(bad_vals)}) at "
+                f"{rows(nonnum)}; {c.type} columns must hold numbers: recode them."
+            )
+        v = num.to_numpy()
+        ok = ~np.isnan(v)
+        if c.type == "binary":
+            bad = ok & ~np.isin(v, (0.0, 1.0))
+            if bad.any():
+                vals = sorted({_fmt(x) for x in v[bad]})[:5]
+                problems.append(
+                    f"{name}: binary values must be 0 or 1; found {', '.join(vals)} at {rows(bad)}. "
+                    "Recode (e.g. 1 = yes, 2 = no -> 1/0)."
+                )
+        if c.type == "count":
+            bad = ok & ((v < 0) | (v != np.floor(v)) | ~np.isfinite(v))
+            if bad.any():
+                vals = sorted({_fmt(x) for x in v[bad]})[:5]
+                problems.append(
+                    f"{name}: counts must be non-negative whole numbers; found {', '.join(vals)} "
+                    f"at {rows(bad)}."
+                )
+        if c.range is not None:
+            lo, hi = c.range
+            bad = ok & (((v < lo) if lo is not None else False) | ((v > hi) if hi is not None else False))
+            if np.any(bad):
+                vals = sorted({_fmt(x) for x in v[bad]})[:5]
+                problems.append(
+                    f"{name}: values outside the range [{_fmt(lo)}, {_fmt(hi)}] ({', '.join(vals)}) "
+                    f"at {rows(bad)}; correct them or widen the spec's range."
+                )
+        if c.role == "weight":
+            bad = ok & ~(v > 0)
+            if bad.any():
+                problems.append(
+                    f"{name}: survey weights must be positive; {int(bad.sum())} zero or negative "
+                    f"weights at {rows(bad)}. Drop those households and re-calibrate the weights."
+                )
+        if c.role == "size":
+            bad = ok & ~(v >= 1)
+            if bad.any():
+                problems.append(
+                    f"{name}: household size must be at least 1; {int(bad.sum())} households of "
+                    f"size {', '.join(sorted({_fmt(x) for x in v[bad]}))} at {rows(bad)}. Fix "
+                    "the roster count."
+                )
+        if c.must_be_positive:
+            bad = ok & ~(v > 0)
+            if bad.any():
+                problems.append(
+                    f"{name}: {int(bad.sum())} zero or negative values at {rows(bad)}, but the "
+                    f"column will be logged; log({_fmt(float(v[bad].min()))}) is undefined. Check "
+                    "the welfare aggregate of those households (or drop them and report it)."
+                )
+        if len(problems) > n_before:
+            return None
+        if c.type in ("binary", "count"):
+            return pd.Series(num, index=s.index).astype("Int64" if np.isnan(v).any() else "int64")
+        return pd.Series(v, index=s.index, name=s.name)
+
+    def _check_categorical(self, c: ColumnSpec, s: pd.Series, isna, problems, rows):
+        if c.codes is None:
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                return None
+            return pd.Series(pd.Categorical(s), index=s.index, name=s.name)
+        codes = list(c.codes)
+        by_label = {str(lab).strip().casefold(): code for code, lab in c.codes.items()}
+        values = s.astype(object).to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else s.to_numpy(dtype=object)
+        int_codes = all(isinstance(k, int) for k in codes)
+        mapped = np.empty(len(values), dtype=object)
+        bad = np.zeros(len(values), dtype=bool)
+        for i, val in enumerate(values):
+            if isna[i]:
+                mapped[i] = None
+                continue
+            code = _as_code(val, int_codes)
+            if code is None or code not in c.codes:
+                code = by_label.get(str(val).strip().casefold())
+            if code is None:
+                bad[i] = True
+            mapped[i] = code
+        if bad.any():
+            vals = sorted({str(v) for v in values[bad]})
+            problems.append(
+                f"column '{c.name}': {int(bad.sum())} values with codes not in the spec "
+                f"({', '.join(vals[:8])}{' ...' if len(vals) > 8 else ''}) at {rows(bad)}; "
+                f"allowed codes: {', '.join(f'{k} ({v})' for k, v in list(c.codes.items())[:15])}"
+                f"{' ...' if len(codes) > 15 else ''}. Recode them or add the codes to the spec."
+            )
+            return None
+        return pd.Series(
+            pd.Categorical(list(mapped), categories=codes), index=s.index, name=s.name
+        )
+
+
+def _as_code(val, int_codes: bool):
+    """Turn a data value into a spec code (int for integer codes), or None."""
+    if int_codes:
+        if isinstance(val, bool | np.bool_):
+            return int(val)
+        if isinstance(val, int | np.integer):
+            return int(val)
+        if isinstance(val, float | np.floating):
+            return int(val) if float(val).is_integer() else None
+        if isinstance(val, str):
+            try:
+                f = float(val.strip())
+            except ValueError:
+                return None
+            return int(f) if f.is_integer() else None
+        return None
+    return str(val)
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "null"
+    xf = float(x)
+    return str(int(xf)) if xf.is_integer() else f"{xf:g}"
