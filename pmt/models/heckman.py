@@ -98,17 +98,28 @@ def _probit_hessian(g, Z, d, w):
 
 
 def _separating_terms(Z, d, names) -> list[str]:
-    """Terms whose 0/1 column perfectly predicts d in the rows where it is 1 or 0."""
+    """Terms that on their own separate d (quasi-)completely.
+
+    A 0/1 term separates when all its ones (or all its zeros) share one outcome; any other
+    non-constant term when a threshold splits the outcomes. Such a coefficient has no
+    finite maximum-likelihood value.
+    """
     out = []
     for j, name in enumerate(names):
         col = Z[:, j]
-        vals = np.unique(col)
-        if vals.size != 2 or not np.array_equal(vals, [0.0, 1.0]):
+        if np.all(col == col[0]):
             continue
-        for v in (0.0, 1.0):
-            sub = d[col == v]
-            if sub.size and (sub.all() or not sub.any()):
-                out.append(f"'{name}' = {int(v)} only with {'selected' if sub.all() else 'unselected'}")
+        if np.isin(col, (0.0, 1.0)).all():
+            for v in (0.0, 1.0):
+                sub = d[col == v]
+                if sub.size and (sub.all() or not sub.any()):
+                    side = "selected" if sub.all() else "unselected"
+                    out.append(f"'{name}' = {int(v)} only with {side} rows ({sub.size} rows)")
+                    break
+        else:
+            x0, x1 = col[~d], col[d]
+            if x0.max() <= x1.min() or x1.max() <= x0.min():
+                out.append(f"'{name}' splits selected and unselected rows at a threshold")
     return out
 
 
@@ -143,6 +154,12 @@ def probit_fit(Z, d, w=None, names=None, maxiter: int = 100, tol: float = 1e-10)
     n, k = Z.shape
     names = names or [f"x{j}" for j in range(k)]
     d = np.asarray(d, dtype=bool)
+    culprits = _separating_terms(Z, d, names)
+    if culprits:
+        raise ModelError(
+            "perfect separation in the selection probit: " + "; ".join(culprits[:5]) + ". "
+            "Drop or merge the separating regressor(s) in the selection formula."
+        )
     w = np.ones(n) if w is None else np.asarray(w, dtype=float)
     g = np.zeros(k)
     pbar = np.average(d, weights=w)
