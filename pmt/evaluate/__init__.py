@@ -4,16 +4,28 @@ error trade-off curves, subgroups, design-based bootstrap and out-of-sample vali
 Definitions follow DESIGN.md section 4.
 """
 
+from pmt.evaluate.bootstrap import bootstrap_group_table, bootstrap_metrics, bootstrap_overlap
 from pmt.evaluate.classify import classify_poor, select_by
+from pmt.evaluate.curves import best_cutoff, error_curve, roc_auc
 from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
+from pmt.evaluate.subgroups import subgroup_metrics
+from pmt.evaluate.tables import group_table
 
 __all__ = [
     "BENEFIT_METRICS",
     "METRICS",
+    "best_cutoff",
+    "bootstrap_group_table",
+    "bootstrap_metrics",
+    "bootstrap_overlap",
     "classify_poor",
     "decile_overlap",
+    "error_curve",
+    "group_table",
     "overlap_shares",
+    "roc_auc",
     "select_by",
+    "subgroup_metrics",
     "targeting_metrics",
 ]
