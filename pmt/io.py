@@ -171,7 +171,7 @@ def _read_excel(p: Path, sheet, **kwargs) -> pd.DataFrame:
                 f"'{p.name}' has no sheet '{sheet}'; its sheets are {', '.join(names)}."
             )
         target = sheet
-    return xl.parse(target, **kwargs)
+    return pd.read_excel(xl, sheet_name=target, **kwargs)
 
 
 def _read_labelled(p: Path, fmt: str, keep_codes: bool, **kwargs):
@@ -224,7 +224,9 @@ def write_data(df: pd.DataFrame, path: str | Path, sheet: str = "data", index: b
     """Write a DataFrame to CSV, Parquet or Excel (``.xlsx``), chosen by extension.
 
     Categorical columns are written as their values (codes, or labels if the categories
-    are labels); Parquet keeps the categorical type. Returns the path written.
+    are labels). Parquet keeps text categoricals; integer-coded ones are stored as
+    integers (pyarrow), and reading with the data spec types them again. Returns the path
+    written.
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError("write_data needs a pandas DataFrame.")
