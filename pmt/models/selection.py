@@ -1,0 +1,511 @@
+"""Variable selection for PMT models: stepwise by cluster-robust Wald tests, and the lasso.
+
+Both work on *variables* (blocks of design columns): a categorical ``C(region)`` enters
+or leaves as a whole, tested jointly. Both fix the estimation sample first (households
+with every candidate variable, weight and cluster present; the excluded rows are
+counted in ``n_dropped`` with a warning) so that every step compares models on the same
+rows, and refit the chosen model with :func:`pmt.models.ols.ols` on that sample.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import Lasso, LassoCV
+from sklearn.model_selection import GroupKFold, KFold
+from sklearn.preprocessing import StandardScaler
+
+from pmt.errors import ModelError
+from pmt.models.base import Prepared, prepare
+from pmt.models.formula import _CAT_RE, _NAME_RE, _split_terms, parse_formula
+from pmt.models.ols import OLSResult, _resolve_cov_type, _survey_inputs, fit_wls, ols
+from pmt.survey import Survey
+
+__all__ = ["stepwise", "lasso_select", "StepwiseResult", "LassoResult"]
+
+
+# --- candidate handling ------------------------------------------------------------------
+@dataclass
+class _Candidates:
+    lhs: str
+    intercept: bool
+    pieces: dict[str, str]  # variable -> term text as written ("C(region)", "rooms")
+    formula: str = ""
+    force: list[str] = field(default_factory=list)
+
+
+def _candidates(formula_or_candidates, response: str | None, force) -> _Candidates:
+    if isinstance(formula_or_candidates, str):
+        formula = formula_or_candidates
+        if response is not None:
+            raise ModelError("give the response either in the formula or as `response=`.")
+    elif isinstance(formula_or_candidates, Sequence) and not isinstance(formula_or_candidates, str):
+        if not response:
+            raise ModelError(
+                "with a list of candidate terms pass `response=` (the welfare column), or pass "
+                "a formula 'log_pcc ~ a + b + C(region)'."
+            )
+        terms = list(formula_or_candidates)
+        if not terms:
+            raise ModelError("the list of candidate terms is empty.")
+        formula = f"{response} ~ " + " + ".join(map(str, terms))
+    else:
+        raise ModelError("candidates must be a formula string or a list of terms.")
+    parsed = parse_formula(formula)
+    pieces: dict[str, str] = {}
+    for piece in _split_terms(formula.split("~", 1)[1], formula):
+        m = _CAT_RE.match(piece)
+        if m:
+            pieces[m.group("name")] = piece
+        elif _NAME_RE.match(piece):
+            pieces[piece] = piece
+    force = [force] if isinstance(force, str) else list(force or [])
+    forced = []
+    for f in force:
+        m = _CAT_RE.match(f)
+        name = m.group("name") if m else f
+        if name not in pieces:
+            raise ModelError(
+                f"forced term {f!r} is not among the candidates of {formula!r}; add it there."
+            )
+        forced.append(name)
+    return _Candidates(parsed.lhs, parsed.intercept, pieces, formula, forced)
+
+
+def _formula(c: _Candidates, variables: Sequence[str]) -> str:
+    rhs = [c.pieces[v] for v in variables]
+    if not c.intercept:
+        rhs = ["-1", *rhs] if rhs else ["-1"]
+    return f"{c.lhs} ~ " + (" + ".join(rhs) if rhs else "1")
+
+
+def _blocks(prep: Prepared) -> tuple[list[int], dict[str, list[int]]]:
+    """Intercept column indices and variable -> design column indices."""
+    icpt, blocks = [], {}
+    for j, t in enumerate(prep.design.terms):
+        if t.kind == "intercept":
+            icpt.append(j)
+        else:
+            blocks.setdefault(t.variable, []).append(j)
+    return icpt, blocks
+
+
+def _sample(formula, data, weights, cluster, survey):
+    weights, cluster = _survey_inputs(data, survey, weights, cluster)
+    prep = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)
+    sub = data.loc[prep.mask]
+    return prep, sub
+
+
+def _refit(formula, sub, prep: Prepared, cov_type) -> OLSResult:
+    return ols(formula, sub, weights=prep.weights, cluster=prep.cluster, cov_type=cov_type)
+
+
+# --- stepwise ----------------------------------------------------------------------------
+@dataclass
+class StepwiseResult:
+    """Outcome of :func:`stepwise`.
+
+    Attributes
+    ----------
+    formula : str
+        The chosen specification.
+    model : OLSResult
+        The chosen specification refitted on the selection sample.
+    path : pandas.DataFrame
+        One row per step: step, action ("start", "enter", "remove"), variable, p_value
+        (joint Wald test of the variable's block when it entered or left), rsquared and
+        n_terms (variables in the model) after the step, n_columns (design columns).
+    selected, candidates : list of str
+        Chosen variables (formula order of entry) and all candidate variables.
+    n_dropped : int
+        Rows excluded from the selection sample for missing values.
+    """
+
+    formula: str
+    model: OLSResult
+    path: pd.DataFrame
+    selected: list[str]
+    candidates: list[str]
+    n_dropped: int
+    direction: str
+    p_enter: float
+    p_remove: float
+
+    @property
+    def not_selected(self) -> list[str]:
+        return [v for v in self.candidates if v not in self.selected]
+
+    def summary(self) -> str:
+        head = (
+            f"{self.direction} stepwise (p_enter={self.p_enter}, p_remove={self.p_remove}): "
+            f"{len(self.selected)} of {len(self.candidates)} variables selected\n"
+            f"chosen: {self.formula}\n"
+        )
+        return head + self.path.to_string(index=False) + "\n\n" + self.model.summary()
+
+
+class _Stepper:
+    """Fits of candidate column subsets on the fixed selection sample."""
+
+    def __init__(self, prep: Prepared, cov_type: str):
+        self.prep = prep
+        self.cov_type = cov_type
+        self.icpt, self.blocks = _blocks(prep)
+
+    def columns(self, variables: Sequence[str]) -> list[int]:
+        cols = list(self.icpt)
+        for v in variables:
+            cols += self.blocks[v]
+        return cols
+
+    def fit(self, variables: Sequence[str]):
+        cols = self.columns(variables)
+        if not cols:
+            return None, cols
+        X = self.prep.X[:, cols]
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            return None, cols
+        res = fit_wls(X, self.prep.y, self.prep.weights, self.prep.cluster, self.cov_type)
+        return res, cols
+
+    def block_p(self, res, cols: list[int], variable: str) -> float:
+        """Joint Wald test (F with the inference degrees of freedom) of a variable's block."""
+        pos = [cols.index(j) for j in self.blocks[variable]]
+        R = np.zeros((len(pos), len(cols)))
+        R[np.arange(len(pos)), pos] = 1.0
+        test = res.wald_test(R, use_f=True, scalar=True)
+        return float(test.pvalue)
+
+
+def stepwise(
+    formula_or_candidates,
+    data: pd.DataFrame,
+    direction: Literal["forward", "backward", "both"] = "forward",
+    p_enter: float = 0.05,
+    p_remove: float = 0.10,
+    weights=None,
+    cluster=None,
+    cov_type: str | None = None,
+    max_terms: int | None = None,
+    force: Sequence[str] | str | None = None,
+    response: str | None = None,
+    survey: Survey | None = None,
+) -> StepwiseResult:
+    """Stepwise selection of PMT proxies by cluster-robust joint Wald tests.
+
+    Parameters
+    ----------
+    formula_or_candidates : str or list of str
+        The full candidate model ``"log_pcc ~ rooms + car + C(region) + ..."``, or a list
+        of candidate terms with ``response=``.
+    data : pandas.DataFrame
+        One row per household.
+    direction : {"forward", "backward", "both"}
+        "forward": start from the forced variables (and the intercept) and, at each step,
+        add the candidate with the smallest p-value if it is below ``p_enter``.
+        "backward": start from all candidates and remove the one with the largest p-value
+        while it exceeds ``p_remove``. "both": forward, and after each entry remove the
+        weakest included variable if its p-value exceeds ``p_remove`` (Stata's
+        ``stepwise, pe() pr() forward``); a variable just removed cannot re-enter at the
+        next step.
+    p_enter, p_remove : float
+        Significance levels to enter and to stay (p_enter <= p_remove avoids cycling).
+    weights, cluster, cov_type, survey
+        As in :func:`pmt.ols`; the tests use the same (by default cluster-robust)
+        covariance: an F test of the variable's block with the inference degrees of
+        freedom (G-1 with clusters), from statsmodels' ``wald_test``.
+    max_terms : int, optional
+        Stop forward selection once this many variables (forced ones included) are in.
+    force : str or list of str, optional
+        Variables always kept (e.g. ``["C(region)"]``).
+    response : str, optional
+        Welfare column when candidates are given as a list.
+
+    Returns
+    -------
+    StepwiseResult
+        ``formula``, refitted ``model``, ``path`` table, ``selected`` variables.
+    """
+    if direction not in ("forward", "backward", "both"):
+        raise ModelError(f"direction must be 'forward', 'backward' or 'both'; got {direction!r}.")
+    for name, p in (("p_enter", p_enter), ("p_remove", p_remove)):
+        if not (0 < p < 1):
+            raise ModelError(f"{name} must be a probability in (0, 1); got {p!r}.")
+    if max_terms is not None and (int(max_terms) != max_terms or max_terms < 1):
+        raise ModelError(f"max_terms must be a positive integer; got {max_terms!r}.")
+    cand = _candidates(formula_or_candidates, response, force)
+    prep, sub = _sample(cand.formula, data, weights, cluster, survey)
+    cov_type = _resolve_cov_type(cov_type, prep.cluster is not None)
+    step = _Stepper(prep, cov_type)
+    variables = list(cand.pieces)
+    forced = list(cand.force)
+    rows: list[dict] = []
+
+    def record(action, variable, p, res, current):
+        rows.append(
+            {
+                "step": len(rows),
+                "action": action,
+                "variable": variable,
+                "p_value": p,
+                "rsquared": float(res.rsquared) if res is not None else 0.0,
+                "n_terms": len(current),
+                "n_columns": len(step.columns(current)),
+            }
+        )
+
+    if direction == "backward":
+        current = list(variables)
+        res, cols = step.fit(current)
+        if res is None:
+            prep.design.check_rank(prep.X)  # raises ModelError naming the collinear terms
+        record("start", None, np.nan, res, current)
+        while True:
+            free = [v for v in current if v not in forced]
+            if not free:
+                break
+            ps = {v: step.block_p(res, cols, v) for v in free}
+            worst = max(ps, key=lambda v: ps[v])
+            if not ps[worst] > p_remove:
+                break
+            current.remove(worst)
+            res, cols = step.fit(current)
+            record("remove", worst, ps[worst], res, current)
+    else:
+        current = list(forced)
+        res, cols = step.fit(current)
+        if current and res is None:
+            raise ModelError(f"the forced variables {forced} are collinear.")
+        record("start", None, np.nan, res, current)
+        just_removed = None
+        for _ in range(4 * len(variables) + 10):
+            if max_terms is not None and len(current) >= max_terms:
+                break
+            ps = {}
+            for v in variables:
+                if v in current or v == just_removed:
+                    continue
+                r, c = step.fit([*current, v])
+                if r is not None:
+                    ps[v] = step.block_p(r, c, v)
+            if not ps:
+                break
+            best = min(ps, key=lambda v: ps[v])
+            if not ps[best] < p_enter:
+                break
+            current.append(best)
+            res, cols = step.fit(current)
+            record("enter", best, ps[best], res, current)
+            just_removed = None
+            if direction == "both":
+                free = [v for v in current if v not in forced and v != best]
+                if free:
+                    pr = {v: step.block_p(res, cols, v) for v in free}
+                    worst = max(pr, key=lambda v: pr[v])
+                    if pr[worst] > p_remove:
+                        current.remove(worst)
+                        res, cols = step.fit(current)
+                        record("remove", worst, pr[worst], res, current)
+                        just_removed = worst
+        else:
+            warnings.warn(
+                "stepwise stopped after the maximum number of steps (variables cycling in and "
+                "out); use p_enter < p_remove.",
+                stacklevel=2,
+            )
+    chosen = _formula(cand, current)
+    if not current and not cand.intercept:
+        raise ModelError("stepwise selected no variable and the model has no intercept.")
+    model = _refit(chosen, sub, prep, cov_type)
+    path = pd.DataFrame(
+        rows, columns=["step", "action", "variable", "p_value", "rsquared", "n_terms", "n_columns"]
+    )
+    return StepwiseResult(
+        chosen, model, path, list(current), variables, prep.n_dropped, direction, p_enter, p_remove
+    )
+
+
+# --- lasso -------------------------------------------------------------------------------
+@dataclass
+class LassoResult:
+    """Outcome of :func:`lasso_select`.
+
+    Attributes
+    ----------
+    formula : str
+        Intercept plus the kept variables (a categorical is kept whole when any of its
+        dummies has a non-zero lasso coefficient).
+    model : OLSResult
+        OLS refitted on the kept variables (post-lasso OLS) on the selection sample.
+    kept, dropped : list of str
+        Variables kept and dropped.
+    alpha : float
+        The chosen penalty (``rule``: "min" CV error, or "1se" the largest alpha within one
+        standard error of the minimum).
+    coef : pandas.Series
+        Lasso coefficients at ``alpha`` by design term, per standard deviation of the term.
+    path : pandas.DataFrame
+        One row per alpha: alpha, cv_mse (weighted, mean over folds), cv_se, n_nonzero
+        (design columns), n_variables and the variables with a non-zero coefficient.
+    n_dropped : int
+        Rows excluded for missing values.
+    """
+
+    formula: str
+    model: OLSResult
+    kept: list[str]
+    dropped: list[str]
+    alpha: float
+    alpha_min: float
+    rule: str
+    coef: pd.Series
+    path: pd.DataFrame
+    n_dropped: int
+    cv_folds: str
+
+    def summary(self) -> str:
+        return (
+            f"lasso ({self.cv_folds}, rule={self.rule}): alpha = {self.alpha:.6g}; kept "
+            f"{len(self.kept)} variables, dropped {len(self.dropped)}: "
+            f"{', '.join(self.dropped) or '-'}\nchosen: {self.formula}\n\n" + self.model.summary()
+        )
+
+
+def lasso_select(
+    formula: str,
+    data: pd.DataFrame,
+    weights=None,
+    cluster=None,
+    cv: int = 5,
+    seed: int = 0,
+    rule: Literal["min", "1se"] = "min",
+    n_alphas: int = 100,
+    cov_type: str | None = None,
+    survey: Survey | None = None,
+) -> LassoResult:
+    """Lasso variable selection with cross-validated penalty, then post-lasso OLS.
+
+    scikit-learn's ``LassoCV`` is fitted on the same design matrix as the OLS model
+    (dummies for ``C()`` terms, intercept left to the lasso), with every column
+    standardised by its weighted mean and standard deviation (``StandardScaler`` with
+    sample weights) so that the penalty treats proxies alike, and with the survey
+    weights as ``sample_weight`` (weighted fit and weighted CV error). With a cluster the
+    folds are ``GroupKFold`` on the cluster (whole PSUs are left out, so CV error is not
+    flattered by within-PSU correlation); otherwise shuffled ``KFold``. Both are seeded.
+
+    Parameters
+    ----------
+    formula : str
+        The full candidate model.
+    data, weights, cluster, survey
+        As in :func:`pmt.ols`.
+    cv : int
+        Number of folds (>= 2).
+    seed : int
+        Seed of the fold assignment (numpy Generator-free: scikit-learn's random_state).
+    rule : {"min", "1se"}
+        Penalty choice: minimum CV error, or the sparsest model within one standard error.
+    n_alphas : int
+        Length of the penalty grid.
+    cov_type : str, optional
+        Covariance of the refitted OLS.
+
+    Returns
+    -------
+    LassoResult
+    """
+    if int(cv) != cv or cv < 2:
+        raise ModelError(f"cv must be an integer >= 2 (folds); got {cv!r}.")
+    if rule not in ("min", "1se"):
+        raise ModelError(f"rule must be 'min' or '1se'; got {rule!r}.")
+    cand = _candidates(formula, None, None)
+    prep, sub = _sample(cand.formula, data, weights, cluster, survey)
+    icpt, blocks = _blocks(prep)
+    cols = [j for j in range(prep.X.shape[1]) if j not in icpt]
+    if not cols:
+        raise ModelError(f"formula {formula!r} has no candidate terms to select from.")
+    names = [prep.design.term_names[j] for j in cols]
+    X = prep.X[:, cols]
+    w = np.ones(prep.nobs) if prep.weights is None else prep.weights
+    const = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    if const.size:
+        raise ModelError(
+            f"term(s) {', '.join(names[j] for j in const)} are constant in the estimation "
+            "sample; drop them before the lasso."
+        )
+    Xs = StandardScaler().fit_transform(X, sample_weight=w)
+    y = prep.y
+    if prep.cluster is not None:
+        n_groups = int(np.unique(prep.cluster).size)
+        if n_groups < cv:
+            raise ModelError(f"cv={cv} folds need at least {cv} clusters; there are {n_groups}.")
+        splitter = GroupKFold(n_splits=int(cv), shuffle=True, random_state=seed)
+        folds = list(splitter.split(Xs, y, groups=prep.cluster))
+        fold_text = f"{cv}-fold GroupKFold by cluster"
+    else:
+        splitter = KFold(n_splits=int(cv), shuffle=True, random_state=seed)
+        folds = list(splitter.split(Xs, y))
+        fold_text = f"{cv}-fold KFold"
+    lcv = LassoCV(alphas=int(n_alphas), cv=folds, max_iter=10_000, tol=1e-6, random_state=seed)
+    lcv.fit(Xs, y, sample_weight=w)
+    alphas = lcv.alphas_
+    mse = lcv.mse_path_.mean(axis=1)
+    se = lcv.mse_path_.std(axis=1, ddof=1) / np.sqrt(lcv.mse_path_.shape[1])
+    i_min = int(np.argmin(mse))
+    if rule == "min":
+        alpha = float(lcv.alpha_)
+    else:
+        ok = np.flatnonzero(mse <= mse[i_min] + se[i_min])
+        alpha = float(alphas[ok].max())
+    # coefficient path on the full sample (alphas descending, warm starts)
+    lasso = Lasso(alpha=alphas[0], max_iter=10_000, tol=1e-6, warm_start=True)
+    path_rows, chosen_coef = [], None
+    var_of = [prep.design.terms[j].variable for j in cols]
+    for a, m, s in zip(alphas, mse, se, strict=True):
+        lasso.set_params(alpha=a)
+        lasso.fit(Xs, y, sample_weight=w)
+        nz = np.flatnonzero(lasso.coef_ != 0)
+        kept_vars = list(dict.fromkeys(var_of[j] for j in nz))
+        path_rows.append(
+            {
+                "alpha": float(a),
+                "cv_mse": float(m),
+                "cv_se": float(s),
+                "n_nonzero": int(nz.size),
+                "n_variables": len(kept_vars),
+                "variables": ", ".join(kept_vars),
+            }
+        )
+    final = Lasso(alpha=alpha, max_iter=10_000, tol=1e-6).fit(Xs, y, sample_weight=w)
+    chosen_coef = pd.Series(final.coef_, index=names, name="lasso_coef_std")
+    nz = np.flatnonzero(final.coef_ != 0)
+    kept_set = {var_of[j] for j in nz}
+    kept = [v for v in cand.pieces if v in kept_set]
+    dropped = [v for v in cand.pieces if v not in kept_set]
+    if not kept:
+        warnings.warn(
+            "the lasso kept no variable at the chosen penalty; the refitted model has only "
+            "the intercept.",
+            stacklevel=2,
+        )
+    chosen = _formula(cand, kept)
+    model = _refit(chosen, sub, prep, cov_type)
+    return LassoResult(
+        chosen,
+        model,
+        kept,
+        dropped,
+        alpha,
+        float(lcv.alpha_),
+        rule,
+        chosen_coef,
+        pd.DataFrame(path_rows),
+        prep.n_dropped,
+        fold_text,
+    )
