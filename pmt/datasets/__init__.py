@@ -1,0 +1,38 @@
+"""Datasets: the embedded synthetic household budget survey and its true models.
+
+``synthetic_hbs(n_households, seed)`` simulates a Central-Asian household budget survey
+(Uzbekistan, 2018 prices) with a stratified two-stage design, so the toolkit runs without
+downloads. The models the data were generated from are exported with it:
+
+- :data:`PMT_FORMULA`, :data:`PMT_COEFFICIENTS`: log per-capita consumption on the Uzbek
+  PMT proxies (World Bank 2019, Annex A);
+- :data:`HTV_SELECTION_FORMULA`, :data:`HTV_OUTCOME_FORMULA`, :data:`HTV_TRUE_PARAMS`: the
+  Heckman selection model of hard-to-verify income (shaped on Belarus 2011, Table 11);
+- :data:`REGION_LABELS`, :data:`POVERTY_LINE` and :func:`load_calibration` (every
+  parameter with its source, from ``calibration.yaml``).
+"""
+
+from pmt.datasets.calibration import (
+    HTV_OUTCOME_FORMULA,
+    HTV_SELECTION_FORMULA,
+    HTV_TRUE_PARAMS,
+    PMT_COEFFICIENTS,
+    PMT_FORMULA,
+    POVERTY_LINE,
+    REGION_LABELS,
+    load_calibration,
+)
+from pmt.datasets.synthetic import pmt_linear_predictor, synthetic_hbs
+
+__all__ = [
+    "synthetic_hbs",
+    "pmt_linear_predictor",
+    "load_calibration",
+    "PMT_FORMULA",
+    "PMT_COEFFICIENTS",
+    "HTV_SELECTION_FORMULA",
+    "HTV_OUTCOME_FORMULA",
+    "HTV_TRUE_PARAMS",
+    "REGION_LABELS",
+    "POVERTY_LINE",
+]
