@@ -1,0 +1,312 @@
+"""A programme as data: eligibility rule, benefit formula, unit, take-up, parameters.
+
+``Policy.evaluate(data, weight, size)`` applies it to household rows and returns who is
+eligible, the entitlement and the expected (or drawn) benefit paid. ``Policy.to_dict`` /
+``Policy.from_dict`` / ``Policy.from_yaml`` round-trip the policy file format documented in
+``data_spec/policy.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pmt.errors import PolicyError
+from pmt.simulate.benefits import Benefit, benefit_from_dict
+from pmt.simulate.context import UNITS, Context
+from pmt.simulate.rules import Rule, rule_from_dict
+from pmt.simulate.takeup import TakeUp
+from pmt.survey import Survey
+
+POLICY_KEYS = {
+    "name",
+    "description",
+    "parameters",
+    "unit",
+    "family_size",
+    "eligibility",
+    "benefit",
+    "takeup",
+    "data",
+    "survey",
+    "simulation",
+    "currency",
+    "period",
+}
+
+
+@dataclass
+class PolicyOutcome:
+    """What a policy gives each household (arrays aligned with the data rows).
+
+    eligible : bool array, the unit passes the rules.
+    entitlement : monthly amount the household is entitled to (0 if not eligible).
+    takeup : take-up factor (rate in expected mode, 0/1 in random mode).
+    benefit : monthly amount paid = entitlement x take-up.
+    """
+
+    index: pd.Index
+    eligible: np.ndarray
+    entitlement: np.ndarray
+    takeup: np.ndarray
+    benefit: np.ndarray
+
+    @property
+    def beneficiary(self) -> np.ndarray:
+        """Households receiving a positive amount (with some probability in expected mode)."""
+        return (self.benefit > 0) & self.eligible
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "eligible": self.eligible,
+                "entitlement": self.entitlement,
+                "takeup": self.takeup,
+                "benefit": self.benefit,
+            },
+            index=self.index,
+        )
+
+
+@dataclass
+class Policy:
+    """A targeted (or universal) cash programme.
+
+    Parameters
+    ----------
+    benefit : Benefit or mapping
+        Benefit formula (see :mod:`pmt.simulate.benefits`).
+    eligibility : Rule, mapping, list or None
+        Eligibility rule (a list means all of them). ``None`` means universal: every
+        household is eligible.
+    name : str
+        Label used in tables.
+    parameters : mapping
+        Named numbers referred to by rules and formulas (e.g. ``gmi``, ``MW``), in the
+        policy's currency per month.
+    unit : {"household", "family"}
+        Assessment unit; ``"family"`` needs ``family_size`` (and family income columns in
+        the income tests): the benefit computed for the family is paid to its household.
+    takeup : TakeUp, float or mapping
+        Take-up; full by default.
+    currency, period : str
+        Labels of the amounts (period is monthly: budgets are reported per month and
+        per year = 12 months).
+    description : str
+        Free text.
+    """
+
+    benefit: Benefit
+    eligibility: Rule | None = None
+    name: str = "policy"
+    parameters: dict = field(default_factory=dict)
+    unit: str = "household"
+    family_size: str | None = None
+    takeup: TakeUp = field(default_factory=TakeUp)
+    currency: str = ""
+    period: str = "month"
+    description: str = ""
+    extra: dict = field(default_factory=dict)  # data/survey/simulation sections of a file
+
+    def __post_init__(self):
+        if isinstance(self.eligibility, (dict, list)):
+            self.eligibility = rule_from_dict(self.eligibility)
+        if self.eligibility is not None and not isinstance(self.eligibility, Rule):
+            raise PolicyError(f"`eligibility` must be a rule; got {self.eligibility!r}.")
+        self.benefit = benefit_from_dict(self.benefit)
+        if not isinstance(self.takeup, TakeUp):
+            self.takeup = TakeUp.from_dict(self.takeup)
+        if self.unit not in UNITS:
+            raise PolicyError(f"`unit` must be 'household' or 'family'; got {self.unit!r}.")
+        if self.period != "month":
+            raise PolicyError(
+                f"policy amounts are monthly; got period {self.period!r}. Convert the "
+                "thresholds and amounts to monthly values."
+            )
+        params = {}
+        for k, v in dict(self.parameters or {}).items():
+            try:
+                params[str(k)] = float(v)
+            except (TypeError, ValueError):
+                raise PolicyError(f"parameter '{k}' must be a number; got {v!r}.") from None
+        self.parameters = params
+
+    # --- evaluation ----------------------------------------------------------------------
+    def context(self, data: pd.DataFrame, weight=None, size=None, **overrides) -> Context:
+        n = len(data)
+        w = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
+        s = np.ones(n) if size is None else np.asarray(size, dtype=float)
+        params = dict(self.parameters)
+        params.update({k: float(v) for k, v in overrides.items()})
+        return Context(data, w, s, params, self.unit, self.family_size)
+
+    def evaluate(
+        self,
+        data: pd.DataFrame | Survey,
+        weight=None,
+        size=None,
+        check: bool = True,
+        **overrides,
+    ) -> PolicyOutcome:
+        """Apply the policy to household rows.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or pmt.Survey
+            Household rows (a Survey supplies weights and sizes).
+        weight, size : array-like, optional
+            Household weights and sizes when ``data`` is a DataFrame.
+        check : bool
+            Raise PolicyError when the rules select nobody or every household (the
+            latter only for targeted policies, i.e. with an eligibility rule).
+        **overrides
+            Parameter values replacing the policy's (e.g. ``gmi=350``).
+        """
+        if isinstance(data, Survey):
+            weight, size, data = data.household_weight, data.household_size, data.data
+        ctx = self.context(data, weight, size, **overrides)
+        return self.evaluate_context(ctx, check=check)
+
+    def evaluate_context(self, ctx: Context, check: bool = True) -> PolicyOutcome:
+        if self.eligibility is None:
+            eligible = np.ones(ctx.n, dtype=bool)
+        else:
+            eligible = np.asarray(self.eligibility.mask(ctx), dtype=bool)
+        if check and self.eligibility is not None:
+            if not eligible.any():
+                raise PolicyError(
+                    f"policy '{self.name}' selects nobody: no household passes "
+                    f"{self.eligibility.describe()}. Check thresholds (units, per capita vs "
+                    "household) and parameter values."
+                )
+            if eligible.all():
+                raise PolicyError(
+                    f"policy '{self.name}' selects every household: the rules "
+                    f"({self.eligibility.describe()}) exclude nobody. Check threshold units; "
+                    "for a universal transfer set eligibility to None."
+                )
+        amount = np.asarray(self.benefit.amount(ctx), dtype=float)
+        if np.any(amount < 0) or np.any(np.isnan(amount)):
+            raise PolicyError(f"benefit formula of '{self.name}' gives negative or missing amounts.")
+        entitlement = np.where(eligible, amount, 0.0)
+        takeup = self.takeup.factors(ctx)
+        return PolicyOutcome(ctx.data.index, eligible, entitlement, takeup, entitlement * takeup)
+
+    def budget(self, survey: Survey, **overrides) -> float:
+        """Monthly budget: sum over households of weight x benefit paid."""
+        out = self.evaluate(survey, check=False, **overrides)
+        return float(np.sum(survey.household_weight * out.benefit))
+
+    # --- variants ------------------------------------------------------------------------
+    def with_parameters(self, **values) -> Policy:
+        """A copy with parameters replaced or added."""
+        new = copy.deepcopy(self)
+        for k, v in values.items():
+            new.parameters[k] = float(v)
+        return new
+
+    def renamed(self, name: str) -> Policy:
+        new = copy.deepcopy(self)
+        new.name = name
+        return new
+
+    def uses(self, parameter: str) -> bool:
+        in_rules = self.eligibility is not None and self.eligibility.uses(parameter)
+        return in_rules or self.benefit.uses(parameter)
+
+    # --- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d: dict = {"name": self.name}
+        if self.description:
+            d["description"] = self.description
+        if self.parameters:
+            d["parameters"] = dict(self.parameters)
+        d["unit"] = self.unit
+        if self.family_size:
+            d["family_size"] = self.family_size
+        d["eligibility"] = None if self.eligibility is None else self.eligibility.to_dict()
+        d["benefit"] = self.benefit.to_dict()
+        d["takeup"] = self.takeup.to_dict()
+        if self.currency:
+            d["currency"] = self.currency
+        d.update({k: v for k, v in copy.deepcopy(self.extra).items() if not k.startswith("_")})
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Policy:
+        if not isinstance(d, Mapping):
+            raise PolicyError(f"a policy must be a mapping; got {type(d).__name__}.")
+        unknown = set(d) - POLICY_KEYS
+        if unknown:
+            raise PolicyError(
+                f"unknown policy key(s) {sorted(unknown)}; allowed: {sorted(POLICY_KEYS)}."
+            )
+        if "benefit" not in d:
+            raise PolicyError("a policy needs a `benefit` formula (e.g. flat: {amount: 100}).")
+        if "eligibility" not in d:
+            raise PolicyError(
+                "a policy needs `eligibility` (a rule, a list of rules, or null for universal)."
+            )
+        extra = {k: copy.deepcopy(d[k]) for k in ("data", "survey", "simulation") if k in d}
+        return cls(
+            benefit=benefit_from_dict(d["benefit"]),
+            eligibility=None if d["eligibility"] is None else rule_from_dict(d["eligibility"]),
+            name=str(d.get("name", "policy")),
+            parameters=dict(d.get("parameters") or {}),
+            unit=d.get("unit", "household"),
+            family_size=d.get("family_size"),
+            takeup=TakeUp.from_dict(d.get("takeup")),
+            currency=str(d.get("currency", "")),
+            period=d.get("period", "month"),
+            description=str(d.get("description", "")),
+            extra=extra,
+        )
+
+    @classmethod
+    def from_yaml(cls, path) -> Policy:
+        """Read a policy file (YAML, format in data_spec/policy.md)."""
+        import yaml
+
+        p = Path(path)
+        if not p.exists():
+            raise PolicyError(f"policy file '{p}' does not exist.")
+        try:
+            d = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise PolicyError(f"policy file '{p}' is not valid YAML: {exc}") from exc
+        try:
+            pol = cls.from_dict(d)
+        except PolicyError as exc:
+            raise PolicyError(f"policy file '{p}': {exc}") from exc
+        pol.extra["_path"] = str(p)
+        return pol
+
+    def to_yaml(self, path=None) -> str:
+        import yaml
+
+        d = self.to_dict()
+        text = yaml.safe_dump(d, sort_keys=False, allow_unicode=True)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def describe(self) -> str:
+        rule = "everyone (universal)" if self.eligibility is None else self.eligibility.describe()
+        lines = [
+            f"Policy: {self.name}",
+            f"  unit: {self.unit}" + (f" (family size column '{self.family_size}')"
+                                      if self.unit == "family" else ""),
+            f"  eligibility: {rule}",
+            f"  benefit: {self.benefit.describe()}",
+            f"  {self.takeup.describe()}",
+        ]
+        if self.parameters:
+            lines.append(
+                "  parameters: " + ", ".join(f"{k}={v:,.6g}" for k, v in self.parameters.items())
+            )
+        return "\n".join(lines)

@@ -1,0 +1,403 @@
+"""``simulate``: apply a policy to a survey and measure budget, targeting and poverty impact.
+
+Welfare accounting (all per member and per month, in the units of ``welfare``):
+
+* observed welfare y_obs (post-transfer: includes existing benefits);
+* pre-transfer welfare y_pre = y_obs - mpc x existing / n (Kyrgyz 2011 Annex 1), floored
+  at ``floor`` if given (counted); y_pre = y_obs when no existing benefit column is given;
+* reform welfare y_post = y_pre + B / n when the reform replaces the existing benefits
+  (default), or y_obs + B / n when it is paid on top of them; B is the household's
+  monthly benefit paid (entitlement x take-up; in expected mode the expected amount).
+
+The ranking variable of every incidence table and the poverty status of the targeting
+metrics is y_pre. Every assumption is listed in ``result.assumptions`` and printed by
+``result.summary()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pmt.errors import PolicyError, example_rows
+from pmt.evaluate.metrics import targeting_metrics
+from pmt.simulate.impact import MEASURES, incidence_table, money_gap, paired_change
+from pmt.simulate.policy import Policy, PolicyOutcome
+from pmt.simulate.takeup import pre_transfer_welfare
+from pmt.survey import Survey, quantile_groups, weighted_quantile
+
+
+@dataclass
+class SimulationResult:
+    """Outcome of :func:`simulate`.
+
+    Attributes
+    ----------
+    policy : Policy
+    outcome : PolicyOutcome
+        Per-household eligibility, entitlement, take-up and benefit.
+    welfare : pandas.DataFrame
+        Per household: ``observed``, ``pre_transfer``, ``reform`` welfare per member.
+    counts : pandas.Series
+        Eligible and beneficiary households and people (weighted and sample counts).
+    budget : pandas.Series
+        ``monthly``, ``annual`` (x12) and ``pct_gdp`` (annual / gdp x 100, if gdp given).
+    poverty : pandas.DataFrame
+        FGT0/1/2 and Watts before (pre-transfer) and after the reform with linearised
+        PSU-clustered standard errors of the levels and of the paired change.
+    tables : dict of pandas.DataFrame
+        Everything above plus incidence by decile/quintile, targeting metrics, winners
+        and losers, cost-effectiveness and the distribution of benefit amounts.
+    assumptions : dict
+        Take-up, mpc, unit, ranking variable, line, welfare, existing benefits, floor.
+    """
+
+    policy: Policy
+    outcome: PolicyOutcome
+    welfare: pd.DataFrame
+    counts: pd.Series
+    budget: pd.Series
+    poverty: pd.DataFrame
+    tables: dict = field(default_factory=dict)
+    assumptions: dict = field(default_factory=dict)
+
+    @property
+    def targeting(self) -> pd.Series:
+        return self.tables["targeting"]["value"]
+
+    def summary(self) -> str:
+        a = self.assumptions
+        cur = f" {a['currency']}" if a.get("currency") else ""
+        lines = [
+            self.policy.describe(),
+            "Assumptions:",
+            f"  welfare: '{a['welfare']}' per member per month; poverty line {a['line']}",
+            f"  ranking variable (quantile groups, poverty status): {a['ranking']}",
+            f"  existing benefits removed: {a['existing']}; mpc = {a['mpc']:g} "
+            f"(substitution rate {1 - a['mpc']:g}); floor = {a['floor']} "
+            f"({a['n_floored']} households floored)",
+            f"  reform {'replaces' if a['replace_existing'] else 'adds to'} existing benefits",
+            f"  unit: {a['unit']}; {a['takeup']}",
+            f"  weights: person = household weight x size; {a['n_households']} households",
+            "Counts (weighted):",
+        ]
+        c = self.counts
+        lines += [
+            f"  eligible: {c['eligible_households']:,.0f} households, "
+            f"{c['eligible_people']:,.0f} people ({c['eligible_share']:.1%} of population)",
+            f"  beneficiaries: {c['beneficiary_households']:,.0f} households, "
+            f"{c['beneficiary_people']:,.0f} people ({c['beneficiary_share']:.1%})",
+        ]
+        b = self.budget
+        gdp = f", {b['pct_gdp']:.3f}% of GDP" if np.isfinite(b["pct_gdp"]) else ""
+        lines.append(
+            f"Budget: {b['monthly']:,.0f}{cur} a month, {b['annual']:,.0f}{cur} a year{gdp}"
+        )
+        lines.append("Poverty (before = pre-transfer, after = with the reform; se in brackets):")
+        for m, r in self.poverty.iterrows():
+            lines.append(
+                f"  {m:5s} {r['before']:.4f} ({r['se_before']:.4f}) -> {r['after']:.4f} "
+                f"({r['se_after']:.4f}); change {r['change']:+.4f} (paired se "
+                f"{r['se_change']:.4f}, naive {r['se_naive']:.4f})"
+            )
+        t = self.targeting
+        lines.append(
+            "Targeting (poor = pre-transfer welfare below the line): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in t.items())
+        )
+        ce = self.tables["cost_effectiveness"]["value"]
+        lines.append(
+            f"Cost-effectiveness: poverty-gap reduction per unit spent "
+            f"{ce['gap_reduction_per_unit']:.3f}"
+        )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulationResult({self.policy.name!r}: budget {self.budget['monthly']:,.0f}/month, "
+            f"FGT0 {self.poverty.loc['FGT0', 'before']:.4f} -> "
+            f"{self.poverty.loc['FGT0', 'after']:.4f})"
+        )
+
+
+def _line_values(survey: Survey, line) -> tuple[np.ndarray, str]:
+    if isinstance(line, str):
+        if line not in survey.data.columns:
+            raise PolicyError(f"poverty line column '{line}' is not in the survey data.")
+        z = survey.column(line)
+        label = f"column '{line}'" + (f" = {z[0]:,.6g}" if np.all(z == z[0]) else "")
+    else:
+        try:
+            zf = float(line)
+        except (TypeError, ValueError):
+            raise PolicyError(f"`line` must be a number or a column name; got {line!r}.") from None
+        z = np.full(survey.n_households, zf)
+        label = f"{zf:,.6g}"
+    bad = ~(z > 0)
+    if bad.any():
+        raise PolicyError(
+            f"poverty line must be positive; bad at {example_rows(survey.data.index[bad])}."
+        )
+    return z, label
+
+
+def _benefit_distribution(amount: np.ndarray, w: np.ndarray, max_levels: int = 20) -> pd.DataFrame:
+    """Weighted distribution of entitled households over benefit amounts (Uzbek Table 4)."""
+    pos = amount > 0
+    a, wp = amount[pos], w[pos]
+    if a.size == 0:
+        return pd.DataFrame(columns=["households", "share"])
+    levels = np.unique(np.round(a, 6))
+    if levels.size <= max_levels:
+        keys = pd.Index(np.round(a, 6), name="amount")
+        tab = pd.Series(wp, index=keys).groupby(level=0).sum().to_frame("households")
+    else:
+        grp = quantile_groups(a, wp, 10)
+        lo = pd.Series(a).groupby(grp).min()
+        hi = pd.Series(a).groupby(grp).max()
+        tab = pd.Series(wp).groupby(grp).sum().to_frame("households")
+        tab.index = pd.Index(
+            [f"{lo[g]:,.6g} - {hi[g]:,.6g}" for g in tab.index], name="amount"
+        )
+    tab["share"] = tab["households"] / tab["households"].sum()
+    tab.index = tab.index.astype(str)
+    tab.loc["Average"] = [tab["households"].sum(), 1.0]
+    tab["mean_amount"] = np.nan
+    tab.loc["Average", "mean_amount"] = float(np.sum(wp * a) / np.sum(wp))
+    return tab
+
+
+def simulate(
+    survey: Survey,
+    policy: Policy,
+    welfare: str = "pcc",
+    line="poverty_line",
+    existing: str | None = None,
+    mpc: float = 1.0,
+    floor: float | None = None,
+    replace_existing: bool = True,
+    gdp: float | None = None,
+    groups: Sequence[int] = (10, 5),
+    measures: Sequence[str] = MEASURES,
+) -> SimulationResult:
+    """Simulate a programme on a survey: who gets what, at what cost, with what impact.
+
+    Parameters
+    ----------
+    survey : pmt.Survey
+        Household data with weights, sizes, strata and PSUs.
+    policy : Policy
+        Eligibility, benefit formula, unit and take-up.
+    welfare : str
+        Column of observed welfare per member per month (e.g. ``"pcc"``, consumption
+        per capita), in the currency of the policy's amounts.
+    line : float or str
+        Poverty line per member per month (a number or a column).
+    existing : str, optional
+        Column of existing benefits received (household, monthly) to remove from welfare
+        for the pre-transfer counterfactual (and compared with the reform for winners and
+        losers).
+    mpc : float
+        Marginal propensity to consume out of the existing benefits, in [0, 1]
+        (c_pre = c_obs - mpc x existing / n). 1 = no behavioural compensation.
+    floor : float, optional
+        Minimum pre-transfer welfare; households below it are set to it and counted.
+    replace_existing : bool
+        The reform replaces the existing benefits (y_post = y_pre + B/n, default) or is
+        paid on top of them (y_post = y_obs + B/n).
+    gdp : float, optional
+        Annual GDP in the same currency, to report the annual budget as % of GDP.
+    groups : sequence of int
+        Quantile groups for the incidence tables (10 deciles, 5 quintiles).
+    measures : sequence of str
+        Poverty measures among FGT0, FGT1, FGT2, Watts.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    if not isinstance(survey, Survey):
+        raise PolicyError(
+            "`survey` must be a pmt.Survey: pmt.Survey(df, weight='weight', size='hh_size', "
+            "strata='stratum', psu='psu')."
+        )
+    if not isinstance(policy, Policy):
+        raise PolicyError("`policy` must be a pmt.simulate.Policy (or use Policy.from_yaml).")
+    bad_m = [m for m in measures if m not in MEASURES]
+    if bad_m:
+        raise PolicyError(f"unknown poverty measure(s) {bad_m}; choose from {list(MEASURES)}.")
+    if gdp is not None and not gdp > 0:
+        raise PolicyError(f"`gdp` must be a positive annual amount; got {gdp!r}.")
+    data = survey.data
+    if welfare not in data.columns:
+        raise PolicyError(f"welfare column '{welfare}' is not in the survey data.")
+    y_obs = survey.column(welfare)
+    miss = ~np.isfinite(y_obs)
+    if miss.any():
+        raise PolicyError(
+            f"welfare '{welfare}' is missing for {int(miss.sum())} households at "
+            f"{example_rows(data.index[miss])}: impute them or simulate on survey.subset(...)."
+        )
+    z, line_label = _line_values(survey, line)
+    w, n, v = survey.household_weight, survey.household_size, survey.person_weight
+
+    n_floored = 0
+    if existing is not None:
+        if existing not in data.columns:
+            raise PolicyError(f"existing-benefit column '{existing}' is not in the survey data.")
+        pre = pre_transfer_welfare(
+            pd.Series(y_obs, index=data.index, name=welfare),
+            survey.column(existing),
+            n,
+            mpc=mpc,
+            floor=floor,
+        )
+        y_pre = pre.to_numpy()
+        n_floored = pre.attrs["n_floored"]
+        old = survey.column(existing)
+    else:
+        y_pre = y_obs.copy()
+        old = np.zeros_like(y_obs)
+        if floor is not None:
+            low = y_pre < floor
+            n_floored = int(low.sum())
+            y_pre = np.where(low, float(floor), y_pre)
+
+    out = policy.evaluate(survey)
+    paid = out.benefit
+    base = y_pre if (existing is None or replace_existing) else y_obs
+    y_post = base + paid / n
+
+    # counts
+    entitled = out.eligible & (out.entitlement > 0)
+    r = out.takeup * entitled  # recipient probability (0/1 in random mode)
+    counts = pd.Series(
+        {
+            "eligible_households": float(np.sum(w * out.eligible)),
+            "eligible_people": float(np.sum(v * out.eligible)),
+            "eligible_share": float(np.sum(v * out.eligible) / v.sum()),
+            "beneficiary_households": float(np.sum(w * r)),
+            "beneficiary_people": float(np.sum(v * r)),
+            "beneficiary_share": float(np.sum(v * r) / v.sum()),
+            "eligible_households_sample": int(out.eligible.sum()),
+            "beneficiary_households_sample": int(np.sum(r > 0)),
+            "population": float(v.sum()),
+            "households": float(w.sum()),
+        },
+        name="value",
+    )
+    counts.index.name = "count"
+    monthly = float(np.sum(w * paid))
+    budget = pd.Series(
+        {
+            "monthly": monthly,
+            "annual": 12 * monthly,
+            "pct_gdp": 100 * 12 * monthly / gdp if gdp else np.nan,
+            "average_benefit_per_beneficiary_household": monthly / counts["beneficiary_households"]
+            if counts["beneficiary_households"] > 0
+            else np.nan,
+        },
+        name="value",
+    )
+    budget.index.name = "budget"
+
+    poverty = paired_change(survey, y_pre, y_post, z, measures)
+    tables: dict[str, pd.DataFrame] = {"poverty": poverty}
+    if existing is not None:
+        tables["poverty_vs_observed"] = paired_change(survey, y_obs, y_post, z, measures)
+
+    for k in groups:
+        name = {10: "deciles", 5: "quintiles"}.get(k, f"groups_{k}")
+        tables[name] = incidence_table(
+            y_pre, v, w, r, paid, k, eligible=out.eligible.astype(float), consumption=y_post
+        )
+
+    poor = y_pre < z
+    tm = targeting_metrics(
+        poor.astype(int), entitled.astype(int), weights=v, benefits=paid / n
+    )
+    tables["targeting"] = tm.to_frame("value")
+
+    # winners and losers against the existing benefits (or against nothing)
+    gain = paid - old
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(paid))) if paid.size else 1.0)
+    winner, loser = gain > tol, gain < -tol
+    q = quantile_groups(y_pre, v, 5)
+    y_noreform = y_obs if existing is not None else y_pre
+    wl = pd.DataFrame(
+        {
+            "g": q,
+            "winner_households": w * winner,
+            "loser_households": w * loser,
+            "winner_people": v * winner,
+            "loser_people": v * loser,
+            "vy_reform": v * y_post,
+            "vy_noreform": v * y_noreform,
+            "v": v,
+        }
+    )
+    s = wl.groupby("g").sum().reindex(range(1, 6), fill_value=0.0)
+    s.loc["Total"] = s.sum()
+    s.index = [f"Q{i}" if i != "Total" else "Total" for i in s.index]
+    winners = s[["winner_households", "loser_households", "winner_people", "loser_people"]].copy()
+    winners["mean_welfare_reform"] = s["vy_reform"] / s["v"]
+    winners["mean_welfare_no_reform"] = s["vy_noreform"] / s["v"]
+    winners.index.name = "group"
+    tables["winners_losers"] = winners
+
+    gap_pre, gap_post = money_gap(y_pre, z, v), money_gap(y_post, z, v)
+    ce = pd.Series(
+        {
+            "gap_before": gap_pre,
+            "gap_after": gap_post,
+            "gap_reduction": gap_pre - gap_post,
+            "spending": monthly,
+            "gap_reduction_per_unit": (gap_pre - gap_post) / monthly if monthly > 0 else np.nan,
+            "share_of_spending_on_poor": float(np.sum(w * paid * poor) / monthly)
+            if monthly > 0
+            else np.nan,
+        },
+        name="value",
+    )
+    ce.index.name = "indicator"
+    tables["cost_effectiveness"] = ce.to_frame()
+    tables["counts"] = counts.to_frame()
+    tables["budget"] = budget.to_frame()
+    tables["benefit_distribution"] = _benefit_distribution(out.entitlement, w)
+
+    assumptions = {
+        "policy": policy.name,
+        "welfare": welfare,
+        "line": line_label,
+        "ranking": f"pre-transfer {welfare}"
+        + (f" (minus mpc x '{existing}' per member)" if existing else " (no benefits removed)"),
+        "existing": existing or "none",
+        "mpc": float(mpc) if existing is not None else 1.0,
+        "floor": floor,
+        "n_floored": n_floored,
+        "replace_existing": bool(replace_existing),
+        "unit": policy.unit,
+        "takeup": policy.takeup.describe(),
+        "n_households": survey.n_households,
+        "currency": policy.currency,
+        "median_pre_transfer_welfare": float(weighted_quantile(y_pre, v, 0.5)),
+    }
+    tables["assumptions"] = pd.Series(
+        {k: str(val) for k, val in assumptions.items()}, name="value"
+    ).to_frame()
+    welfare_frame = pd.DataFrame(
+        {"observed": y_obs, "pre_transfer": y_pre, "reform": y_post}, index=data.index
+    )
+    return SimulationResult(
+        policy=policy,
+        outcome=out,
+        welfare=welfare_frame,
+        counts=counts,
+        budget=budget,
+        poverty=poverty,
+        tables=tables,
+        assumptions=assumptions,
+    )

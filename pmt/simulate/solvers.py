@@ -1,0 +1,353 @@
+"""Solvers: the threshold that spends a budget or reaches a coverage, and amounts that
+make one benefit structure budget-neutral against another.
+
+Threshold solver
+    As a threshold parameter t rises, households enter the programme one at a time at
+    known points (their assessed income per member, or score, divided by the parameter's
+    factor): the budget B(t) is a step function of t for fixed amounts, and piecewise
+    linear for top-ups to t. We sort these breakpoints, search them by bisection *on the
+    sorted breakpoints* (each step evaluates the whole policy exactly, so rules that do
+    not depend on t are honoured) and solve the linear piece inside the last segment.
+    The result spends the budget exactly when B is continuous (top-ups) and otherwise
+    stops just before the household whose entry would overspend, leaving a shortfall
+    smaller than that household's weighted benefit. B(t) must be non-decreasing in t;
+    a decrease found during the search raises PolicyError.
+
+Budget-neutral amounts
+    For formulas linear in an amount (flat, per member, equivalised), the budget is
+    amount x sum of w x units x take-up over the eligible, so the amount that spends a
+    budget is budget / that sum (Uzbekistan 2019, Table 4: 89,907 per member, 147,506 per
+    equivalised unit, 246,990 flat).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from pmt.errors import PolicyError
+from pmt.simulate.benefits import Sum
+from pmt.simulate.policy import Policy
+from pmt.simulate.rules import PolicyWarning
+from pmt.survey import Survey
+
+
+@dataclass
+class ThresholdSolution:
+    """A solved threshold.
+
+    value : threshold parameter value found.
+    budget : monthly budget it implies (sum w x benefit paid).
+    coverage : population share of beneficiaries (person-weighted).
+    target : the target (budget or coverage).
+    shortfall : target - achieved (>= 0 for budget targets).
+    next_step : budget or coverage added by the next household(s) to enter.
+    """
+
+    parameter: str
+    value: float
+    budget: float
+    coverage: float
+    target: float
+    target_kind: str
+    shortfall: float
+    next_step: float
+    evaluations: int
+
+    def __repr__(self) -> str:
+        return (
+            f"ThresholdSolution({self.parameter}={self.value:,.6g}, budget={self.budget:,.6g}, "
+            f"coverage={self.coverage:.4f}, target {self.target_kind}={self.target:,.6g}, "
+            f"shortfall={self.shortfall:,.4g})"
+        )
+
+
+def _check_survey(survey) -> Survey:
+    if not isinstance(survey, Survey):
+        raise PolicyError(
+            "`survey` must be a pmt.Survey (data with weight, size, strata, psu): "
+            "pmt.Survey(df, weight='weight', size='hh_size', ...)."
+        )
+    return survey
+
+
+def _breakpoints(policy: Policy, survey: Survey, parameter: str) -> np.ndarray:
+    if parameter not in policy.parameters:
+        raise PolicyError(
+            f"policy '{policy.name}' has no parameter '{parameter}'; define it under "
+            "`parameters` and refer to it in the threshold (threshold: "
+            f"{parameter})."
+        )
+    ctx = policy.context(survey.data, survey.household_weight, survey.household_size)
+    parts = []
+    if policy.eligibility is not None:
+        b = policy.eligibility.breakpoints(ctx, parameter)
+        if b is not None:
+            parts.append(b)
+    b = policy.benefit.breakpoints(ctx, parameter)
+    if b is not None:
+        parts.append(b)
+    if not parts:
+        raise PolicyError(
+            f"parameter '{parameter}' is not a threshold of an income_test, score_test or "
+            f"top_up in policy '{policy.name}': nothing to solve. Use solve_amount for "
+            "benefit amounts."
+        )
+    pts = np.unique(np.concatenate(parts))
+    return pts[np.isfinite(pts)]
+
+
+class _Evaluator:
+    def __init__(self, policy: Policy, survey: Survey, parameter: str):
+        self.policy, self.survey, self.parameter = policy, survey, parameter
+        self.w = survey.household_weight
+        self.v = survey.person_weight
+        self.total = self.v.sum()
+        self.calls = 0
+        self.cache: dict[float, tuple[float, float]] = {}
+
+    def __call__(self, t: float) -> tuple[float, float]:
+        t = float(t)
+        if t not in self.cache:
+            self.calls += 1
+            with warnings.catch_warnings():
+                # probing far-off thresholds trips the units heuristic: not the user's doing
+                warnings.simplefilter("ignore", PolicyWarning)
+                out = self.policy.evaluate(self.survey, check=False, **{self.parameter: t})
+            budget = float(np.sum(self.w * out.benefit))
+            coverage = float(np.sum(self.v * out.takeup * out.beneficiary) / self.total)
+            self.cache[t] = (budget, coverage)
+        return self.cache[t]
+
+
+def _segment_points(pts: np.ndarray) -> np.ndarray:
+    """One interior point per segment: below the first, between each pair, above the last."""
+    span = pts[-1] - pts[0] if pts.size > 1 else max(abs(pts[0]), 1.0)
+    lo = pts[0] - max(span, 1.0)
+    hi = pts[-1] + max(span, 1.0)
+    mids = (pts[:-1] + pts[1:]) / 2
+    return np.concatenate([[lo], mids, [hi]])
+
+
+def _last_at_most(f, xs: np.ndarray, target: float) -> int:
+    """Largest i with f(xs[i]) <= target for non-decreasing f (-1 if none)."""
+    lo, hi = -1, xs.size  # invariant: f(xs[lo]) <= target < f(xs[hi])
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if f(xs[mid]) <= target:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def solve_threshold(
+    survey: Survey,
+    policy: Policy,
+    parameter: str,
+    budget: float | None = None,
+    coverage: float | None = None,
+) -> ThresholdSolution:
+    """The threshold value that spends a monthly budget or reaches a coverage.
+
+    Parameters
+    ----------
+    survey : pmt.Survey
+        Households with weights and sizes.
+    policy : Policy
+        A policy whose income_test / score_test (and possibly top_up) threshold refers to
+        ``parameter``.
+    parameter : str
+        Name of the threshold parameter to solve for.
+    budget : float, optional
+        Monthly budget (sum over households of weight x benefit paid, take-up included).
+        The solution is the largest threshold whose budget does not exceed it; with fixed
+        amounts the shortfall is below the weighted benefit of the next household to
+        enter (reported as ``next_step``).
+    coverage : float, optional
+        Target share of the population (person-weighted) among beneficiaries, in (0, 1];
+        the solution is the smallest threshold reaching it.
+
+    Returns
+    -------
+    ThresholdSolution
+    """
+    _check_survey(survey)
+    if (budget is None) == (coverage is None):
+        raise PolicyError("give exactly one of `budget` (monthly) or `coverage` (a share).")
+    if budget is not None and not budget > 0:
+        raise PolicyError(f"`budget` must be a positive monthly amount; got {budget!r}.")
+    if coverage is not None and not 0 < coverage <= 1:
+        raise PolicyError(f"`coverage` must be a population share in (0, 1]; got {coverage!r}.")
+    pts = _breakpoints(policy, survey, parameter)
+    if pts.size == 0:
+        raise PolicyError(f"no finite values to place the '{parameter}' threshold between.")
+    ev = _Evaluator(policy, survey, parameter)
+    mids = _segment_points(pts)
+    kind = "budget" if budget is not None else "coverage"
+
+    def f(t):
+        return ev(t)[0] if kind == "budget" else ev(t)[1]
+
+    # check monotonicity coarsely on a few segments
+    probe = mids[np.unique(np.linspace(0, mids.size - 1, 9).astype(int))]
+    vals = [f(t) for t in probe]
+    if np.any(np.diff(vals) < -1e-9 * max(1.0, abs(max(vals)))):
+        raise PolicyError(
+            f"the {kind} of policy '{policy.name}' falls as '{parameter}' rises: the solver "
+            "needs a threshold under which eligibility and amounts grow with it."
+        )
+
+    if kind == "budget":
+        target = float(budget)
+        i = _last_at_most(f, mids, target)  # last segment affordable at its midpoint
+        if i == -1:
+            raise PolicyError(
+                f"budget {target:,.6g} is smaller than what policy '{policy.name}' pays at "
+                f"the lowest '{parameter}' ({f(mids[0]):,.6g}): raise the budget."
+            )
+        if i == mids.size - 1:
+            c, s = _affine(f, pts, i)
+            if s <= 0:
+                raise PolicyError(
+                    f"policy '{policy.name}' cannot spend {target:,.6g} a month: it pays at "
+                    f"most {f(mids[-1]):,.6g} whatever '{parameter}' is (everyone entered)."
+                )
+            return _finish(ev, parameter, (target - c) / s, target, kind, np.nan)
+        value = _budget_root(f, pts, i, target)
+        return _finish(ev, parameter, value, target, kind, f(mids[i + 1]) - f(value))
+
+    target = float(coverage)
+    j = _last_at_most(lambda t: f(t) - target * (1 - 1e-12), mids, 0.0) + 1
+    # j: first segment whose interior reaches the target
+    if j == mids.size:
+        raise PolicyError(
+            f"policy '{policy.name}' cannot reach coverage {target:.4g}: at most "
+            f"{f(mids[-1]):.4g} of the population benefits whatever '{parameter}' is."
+        )
+    value = mids[j]
+    if j >= 1 and f(pts[j - 1]) >= target * (1 - 1e-12):
+        value = pts[j - 1]  # an inclusive rule already reaches it at the breakpoint
+    prev = f(mids[j - 1]) if j >= 1 else 0.0
+    return _finish(ev, parameter, float(value), target, kind, f(mids[j]) - prev)
+
+
+def _affine(f, pts: np.ndarray, k: int) -> tuple[float, float]:
+    """Intercept and slope of f on segment k = (pts[k-1], pts[k]) (open, fixed selection).
+
+    Segment 0 is below the first breakpoint and segment K above the last.
+    """
+    K = pts.size
+    if k == 0:
+        step = max(abs(pts[0]), 1.0)
+        a, b = pts[0] - 2 * step, pts[0] - step
+    elif k == K:
+        step = max(abs(pts[-1]), 1.0)
+        a, b = pts[-1] + step, pts[-1] + 2 * step
+    else:
+        lo, hi = pts[k - 1], pts[k]
+        a, b = lo + (hi - lo) / 3, lo + 2 * (hi - lo) / 3
+    fa, fb = f(a), f(b)
+    slope = (fb - fa) / (b - a)
+    return fa - slope * a, slope
+
+
+def _budget_root(f, pts: np.ndarray, i: int, target: float) -> float:
+    """Largest t with f(t) <= target, knowing f(mid_i) <= target < f(mid_{i+1}).
+
+    Candidates from the top down: inside segment i+1 before its midpoint (continuous
+    top-ups: the household entering at pts[i] gets nothing at the margin); the breakpoint
+    pts[i] itself (strict rules leave that household out); inside segment i (top-up
+    growing within it); for inclusive rules with fixed amounts, the breakpoint pts[i-1]
+    (the last household included, same selection as segment i).
+    """
+    edge = pts[i]
+    c, s = _affine(f, pts, i + 1)
+    if s > 0:
+        t = (target - c) / s
+        if t > edge and c + s * edge <= target:
+            return float(t)
+    if f(edge) <= target:
+        return float(edge)
+    c, s = _affine(f, pts, i)
+    if s > 0:
+        t = (target - c) / s
+        return float(t) if t < edge else float(np.nextafter(edge, -np.inf))
+    if i >= 1 and f(pts[i - 1]) <= target:
+        return float(pts[i - 1])
+    return float(np.nextafter(edge, -np.inf))
+
+
+def _finish(ev, parameter, value, target, kind, next_step) -> ThresholdSolution:
+    budget, coverage = ev(value)
+    achieved = budget if kind == "budget" else coverage
+    return ThresholdSolution(
+        parameter=parameter,
+        value=float(value),
+        budget=budget,
+        coverage=coverage,
+        target=target,
+        target_kind=kind,
+        shortfall=float(target - achieved),
+        next_step=float(next_step),
+        evaluations=ev.calls,
+    )
+
+
+def implied_budget(survey: Survey, policy: Policy, **overrides) -> float:
+    """Monthly budget (sum of weight x benefit paid) of a policy at given parameters."""
+    _check_survey(survey)
+    return policy.budget(survey, **overrides)
+
+
+def _linear_units(policy: Policy, survey: Survey) -> tuple[np.ndarray, str]:
+    ben = policy.benefit
+    if isinstance(ben, Sum) or getattr(ben, "amount_field", None) is None:
+        raise PolicyError(
+            f"benefit {ben.describe()} of policy '{policy.name}' is not linear in one "
+            "amount: budget-neutral amounts are solved for flat, per_member and equivalised "
+            "formulas. For a top-up, solve its threshold with solve_threshold."
+        )
+    out = policy.evaluate(survey, check=policy.eligibility is not None)
+    ctx = policy.context(survey.data, survey.household_weight, survey.household_size)
+    units = np.where(out.eligible, ben.units(ctx), 0.0) * out.takeup
+    return units, ben.amount_field
+
+
+def solve_amount(survey: Survey, policy: Policy, budget: float) -> Policy:
+    """A copy of ``policy`` whose (linear) benefit amount spends ``budget`` a month.
+
+    The amount is budget / sum_h w_h x units_h x take-up_h over eligible households, where
+    units are 1 (flat), the capped member count (per_member) or the equivalised count.
+    The returned policy carries the amount as a number; its ``extra["solved_amount"]``
+    records it.
+    """
+    _check_survey(survey)
+    if not budget > 0:
+        raise PolicyError(f"`budget` must be a positive monthly amount; got {budget!r}.")
+    units, _ = _linear_units(policy, survey)
+    denom = float(np.sum(survey.household_weight * units))
+    if denom <= 0:
+        raise PolicyError(
+            f"policy '{policy.name}' pays nobody any units (no eligible household with a "
+            "positive count): no amount can spend the budget."
+        )
+    amount = float(budget) / denom
+    new = policy.renamed(policy.name)
+    new.benefit.amount_value = amount
+    new.extra["solved_amount"] = amount
+    return new
+
+
+def budget_neutral_amount(survey: Survey, policy: Policy, reference: Policy | float) -> Policy:
+    """``policy`` with its amount set so that it spends what ``reference`` spends.
+
+    ``reference`` is another policy (its budget is evaluated on the same survey) or a
+    monthly budget.
+    """
+    budget = reference if isinstance(reference, (int, float)) else implied_budget(
+        survey, reference
+    )
+    return solve_amount(survey, policy, float(budget))
