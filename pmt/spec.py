@@ -545,18 +545,21 @@ class DataSpec:
         by_label = {str(lab).strip().casefold(): code for code, lab in c.codes.items()}
         values = s.astype(object).to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else s.to_numpy(dtype=object)
         int_codes = all(isinstance(k, int) for k in codes)
-        mapped = np.empty(len(values), dtype=object)
-        bad = np.zeros(len(values), dtype=bool)
-        for i, val in enumerate(values):
-            if isna[i]:
-                mapped[i] = None
-                continue
+        # map each distinct value once (registries can have millions of rows)
+        inverse, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        lookup = np.empty(len(uniq), dtype=object)
+        unknown = np.zeros(len(uniq), dtype=bool)
+        for j, val in enumerate(uniq):
             code = _as_code(val, int_codes)
             if code is None or code not in c.codes:
                 code = by_label.get(str(val).strip().casefold())
-            if code is None:
-                bad[i] = True
-            mapped[i] = code
+            unknown[j] = code is None
+            lookup[j] = code
+        valid = inverse >= 0
+        mapped = np.full(len(values), None, dtype=object)
+        mapped[valid] = lookup[inverse[valid]]
+        bad = np.zeros(len(values), dtype=bool)
+        bad[valid] = unknown[inverse[valid]]
         if bad.any():
             vals = sorted({str(v) for v in values[bad]})
             problems.append(

@@ -112,7 +112,8 @@ def _weights(weights, n: int) -> np.ndarray:
     bad = w < 0
     if bad.any():
         raise DataError(
-            f"`weights` must be non-negative; negative at positions {example_rows(np.flatnonzero(bad))[5:]}."
+            f"`weights` must be non-negative; negative at {example_rows(np.flatnonzero(bad))} "
+            "(positions): fix the weights."
         )
     if w.sum() <= 0:
         raise DataError("`weights` sum to zero: at least one weight must be positive.")
@@ -129,10 +130,10 @@ def _line(z, n: int) -> np.ndarray:
         arr = np.full(n, zf)
     else:
         arr = _vector(z, "z", n)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise DataError(
-            f"poverty line `z` must be positive and finite; got {z if np.ndim(z) == 0 else 'a vector with non-positive values'}."
-        )
+    bad = ~np.isfinite(arr) | (arr <= 0)
+    if bad.any():
+        got = repr(z) if np.ndim(z) == 0 else f"non-positive values at {example_rows(np.flatnonzero(bad))}"
+        raise DataError(f"poverty line `z` must be positive and finite; got {got}.")
     return arr
 
 

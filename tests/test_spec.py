@@ -269,3 +269,25 @@ def test_invalid_spec_lists_all_problems_and_file_errors(tmp_path):
     p.write_text("name: [unclosed\n")
     with pytest.raises(DataSpecError, match=r"is not valid YAML"):
         DataSpec.load(p)
+
+
+def test_categorical_codes_from_floats_strings_and_missing():
+    spec = DataSpec.from_dict(
+        {
+            "name": "t",
+            "columns": {
+                "r": {"type": "categorical", "role": "region", "codes": {1: "A", 2: "B"},
+                      "nullable": True},
+                "k": {"type": "count", "role": "proxy", "nullable": True},
+            },
+        }
+    )
+    # a CSV column with a gap is read as floats; codes may also arrive as text or labels
+    df = pd.DataFrame({"r": [1.0, np.nan, 2.0], "k": [1.0, np.nan, 3.0]})
+    out = spec.validate(df)
+    assert out.r.tolist()[0] == 1 and pd.isna(out.r.iloc[1]) and out.r.tolist()[2] == 2
+    assert str(out.k.dtype) == "Int64" and out.k.iloc[2] == 3
+    text = pd.DataFrame({"r": pd.array(["A", pd.NA, "2"], dtype="string"), "k": [1, 2, 3]})
+    assert spec.validate(text).r.cat.codes.tolist() == [0, -1, 1]
+    with pytest.raises(DataSpecError, match=r"codes not in the spec \(2.5\) at row 2"):
+        spec.validate(pd.DataFrame({"r": [1.0, np.nan, 2.5], "k": [1, 2, 3]}))
