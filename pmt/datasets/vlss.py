@@ -38,11 +38,21 @@ __all__ = ["vlss_1997", "vlss_spec", "VLSS_SPEC_PATH"]
 _HERE = Path(__file__).resolve().parent
 #: the data spec of the cleaned frame (repository ``data_spec/vlss.yaml``)
 VLSS_SPEC_PATH = _HERE.parent.parent / "data_spec" / "vlss.yaml"
-_SPEC_CANDIDATES = (VLSS_SPEC_PATH, _HERE / "vlss.yaml")
+# repository checkout first, then a copy shipped inside the package (pmt/data_spec/)
+_SPEC_CANDIDATES = (VLSS_SPEC_PATH, _HERE.parent / "data_spec" / "vlss.yaml")
 
 _RAW_COLUMNS = (
-    "sex", "age", "educyr", "farm", "urban", "hhsize", "lntotal", "lnmed", "lnrlfood",
-    "lnexp12m", "commune",
+    "sex",
+    "age",
+    "educyr",
+    "farm",
+    "urban",
+    "hhsize",
+    "lntotal",
+    "lnmed",
+    "lnrlfood",
+    "lnexp12m",
+    "commune",
 )
 
 
