@@ -11,6 +11,7 @@ from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
 from pmt.evaluate.subgroups import subgroup_metrics
 from pmt.evaluate.tables import group_table
+from pmt.evaluate.validation import compare, cross_validate, psu_folds, sklearn_fit
 
 __all__ = [
     "BENEFIT_METRICS",
@@ -20,12 +21,16 @@ __all__ = [
     "bootstrap_metrics",
     "bootstrap_overlap",
     "classify_poor",
+    "compare",
+    "cross_validate",
     "decile_overlap",
     "error_curve",
     "group_table",
     "overlap_shares",
+    "psu_folds",
     "roc_auc",
     "select_by",
+    "sklearn_fit",
     "subgroup_metrics",
     "targeting_metrics",
 ]
