@@ -355,3 +355,25 @@ def test_poverty_measures_errors():
     assert poverty_measures(sv2, "y", 1.0, include_watts=False).shape[0] == 3
     with pytest.raises(DataError, match=r"`se` must be 'linearized' or 'bootstrap'"):
         poverty_measures(sv2, "y", 1.0, se="jackknife")
+
+
+def test_on_the_synthetic_survey():
+    datasets = pytest.importorskip("pmt.datasets")
+    df = datasets.synthetic_hbs(n_households=2000, seed=1)
+    # the generator's own pcc and poor flag are independent of pmt.welfare
+    np.testing.assert_allclose(per_capita(df.consumption, df.hh_size), df.pcc)
+    sv = pmt.Survey(df, weight="weight", size="hh_size", strata="stratum", psu="psu")
+    res = poverty_measures(sv, "pcc", "poverty_line")
+    v = df.weight * df.hh_size
+    assert res.loc["FGT0", "estimate"] == pytest.approx(np.average(df.poor, weights=v))
+    assert 0 < res.loc["FGT2", "estimate"] < res.loc["FGT1", "estimate"] < res.loc["FGT0", "estimate"]
+    by = poverty_measures(sv, "pcc", "poverty_line", by="urban", alphas=[0], include_watts=False)
+    for u in (0, 1):
+        m = (df.urban == u).to_numpy()
+        assert by.loc[(u, "FGT0"), "estimate"] == pytest.approx(
+            np.average(df.poor[m], weights=v[m])
+        )
+    # per adult equivalent: the same households, a larger line in AE space
+    eq = equivalence_scale(df.hh_size, scale="kazakh")
+    z_ae = line_per_adult_equivalent(df.poverty_line.iloc[0], df.hh_size, eq, df.weight)
+    assert z_ae > df.poverty_line.iloc[0]
