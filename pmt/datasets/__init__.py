@@ -35,4 +35,14 @@ __all__ = [
     "HTV_TRUE_PARAMS",
     "REGION_LABELS",
     "POVERTY_LINE",
+    "vlss_1997",
 ]
+
+
+def __getattr__(name: str):
+    # the real-data loaders import the data-spec layer: load them on first use only
+    if name in ("vlss_1997", "vlss_spec"):
+        from pmt.datasets import vlss
+
+        return getattr(vlss, name)
+    raise AttributeError(f"module 'pmt.datasets' has no attribute {name!r}")
