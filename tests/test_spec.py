@@ -291,3 +291,28 @@ def test_categorical_codes_from_floats_strings_and_missing():
     assert spec.validate(text).r.cat.codes.tolist() == [0, -1, 1]
     with pytest.raises(DataSpecError, match=r"codes not in the spec \(2.5\) at row 2"):
         spec.validate(pd.DataFrame({"r": [1.0, np.nan, 2.5], "k": [1, 2, 3]}))
+
+
+@pytest.mark.parametrize(
+    "mistake, message",
+    [
+        (lambda d: d.assign(pcc=[150.0, 0.0, 88.0, 230.0]),
+         "column 'pcc': 1 zero or negative values at hh_id 102, but the column will be logged"),
+        (lambda d: d.assign(weight=[120.5, -3.0, 99.0, 0.0]),
+         "column 'weight': survey weights must be positive; 2 zero or negative weights at "
+         "hh_id 102, 104"),
+        (lambda d: d.assign(hh_size=[3, 1, 0, 2]),
+         "column 'hh_size': household size must be at least 1; 1 households of size 0 at hh_id 103"),
+        (lambda d: d.assign(region=[1, 2, 3, 14]),
+         "column 'region': 1 values with codes not in the spec (14) at hh_id 104"),
+        (lambda d: d.drop(columns="rooms"),
+         "column 'rooms' (Number of living rooms) is missing: add it or remove it from spec"),
+        (lambda d: d.assign(hh_id=[101, 102, 102, 104]),
+         "column 'hh_id': 1 duplicate id value(s) (102) on 2 rows at rows 1, 2"),
+    ],
+)
+def test_single_bad_inputs_have_clear_messages(spec, mistake, message):
+    with pytest.raises(DataSpecError) as err:
+        spec.validate(mistake(good_data()), extra="ignore")
+    assert message in str(err.value)
+    assert any(message in p for p in err.value.problems)
