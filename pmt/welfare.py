@@ -149,6 +149,20 @@ def _sizes(size, name: str, n: int | None = None, minimum: float = 1.0) -> np.nd
     return s
 
 
+def _survey_values(survey: Survey, x, what: str) -> np.ndarray:
+    """A column name or one value per household; a Series is aligned on the survey index."""
+    if isinstance(x, pd.Series) and not x.index.equals(survey.data.index):
+        if len(x) != survey.n_households or not x.index.sort_values().equals(
+            survey.data.index.sort_values()
+        ):
+            raise DataError(
+                f"{what} is a Series whose index does not match the survey's rows: pass a "
+                "column name, or a Series with the survey data's index."
+            )
+        x = x.reindex(survey.data.index)
+    return survey.column(x)
+
+
 def _named(values: np.ndarray, index: pd.Index | None, name: str) -> pd.Series:
     return pd.Series(values, index=index if index is not None else None, name=name)
 
@@ -562,7 +576,7 @@ def poverty_measures(
     name = welfare if isinstance(welfare, str) else "welfare"
     if isinstance(welfare, str) and welfare not in survey.data.columns:
         raise DataError(f"welfare column '{welfare}' is not in the survey data.")
-    y = survey.column(welfare)
+    y = _survey_values(survey, welfare, "welfare")
     missing = ~np.isfinite(y)
     if missing.any():
         raise DataError(
@@ -574,6 +588,8 @@ def poverty_measures(
         if line not in survey.data.columns:
             raise DataError(f"poverty line column '{line}' is not in the survey data.")
         z = _line(survey.column(line), y.size)
+    elif isinstance(line, pd.Series):
+        z = _line(_survey_values(survey, line, "line"), y.size)
     else:
         z = _line(line, y.size)
     alist = [_check_alpha(a) for a in alphas]

@@ -377,3 +377,15 @@ def test_on_the_synthetic_survey():
     eq = equivalence_scale(df.hh_size, scale="kazakh")
     z_ae = line_per_adult_equivalent(df.poverty_line.iloc[0], df.hh_size, eq, df.weight)
     assert z_ae > df.poverty_line.iloc[0]
+
+
+def test_series_inputs_are_aligned_on_the_survey_index():
+    df = _design(seed=9).set_index(pd.Index(np.arange(2000, 2000 + 720)))
+    sv = pmt.Survey(df, weight="w", size="size", strata="stratum", psu="psu")
+    shuffled = df.y.sample(frac=1.0, random_state=0)
+    lines = pd.Series(0.9, index=df.index).sample(frac=1.0, random_state=1)
+    a = poverty_measures(sv, shuffled, lines)
+    b = poverty_measures(sv, "y", 0.9)
+    np.testing.assert_allclose(a[["estimate", "se"]], b[["estimate", "se"]])
+    with pytest.raises(DataError, match=r"index does not match the survey's rows"):
+        poverty_measures(sv, df.y.reset_index(drop=True), 0.9)
