@@ -169,7 +169,10 @@ def _named(values: np.ndarray, index: pd.Index | None, name: str) -> pd.Series:
 
 # --- equivalence scales and welfare per head ----------------------------------------------
 def _rank_scale(n: np.ndarray, weights: Sequence[float], max_members: float | None) -> np.ndarray:
-    w = np.asarray(weights, dtype=float)
+    try:
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"rank scale weights must be numbers; got {weights!r}.") from None
     if w.ndim != 1 or w.size == 0 or np.any(w < 0) or not np.all(np.isfinite(w)):
         raise DataError(f"rank scale weights must be non-negative numbers; got {weights!r}.")
     m = n if max_members is None else np.minimum(n, max_members)
@@ -199,7 +202,7 @@ def equivalence_scale(
         (under 14 for the OECD scales) is the caller's choice when counting.
     scale : str, sequence or mapping
         A name in :data:`SCALES` (``per_capita``, ``oecd``, ``oecd_modified``, ``sqrt``,
-        ``kazakh``, ``uzbek``); a sequence of rank weights (member k gets weight k, the
+        ``kazakh``, ``uzbek``); a sequence of rank weights (the k-th member gets the k-th, the
         last weight repeats for further members; ``(1, 0.8)`` is the Kazakh scale); or a
         mapping ``{"first": 1, "adult": a, "child": c}`` giving 1 + a (adults - 1) + c
         children. In a household without adults the first child counts as ``first``.
@@ -248,7 +251,13 @@ def equivalence_scale(
         if np.any(n < 1):
             bad = (index if index is not None else pd.RangeIndex(n.size))[n < 1]
             raise DataError(f"households with no members at {example_rows(bad)}: fix adults/children.")
-        first, wa, wc = float(spec.get("first", 1.0)), float(spec["adult"]), float(spec["child"])
+        try:
+            first, wa, wc = (float(spec.get("first", 1.0)), float(spec["adult"]),
+                             float(spec["child"]))
+        except (TypeError, ValueError):
+            raise DataError(f"scale weights must be numbers; got {dict(spec)!r}.") from None
+        if min(first, wa, wc) < 0:
+            raise DataError(f"scale weights must be non-negative; got {dict(spec)!r}.")
         if max_members is not None:
             # keep adults first, then children, up to the cap
             a = np.minimum(a, max_members)
