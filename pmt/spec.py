@@ -394,6 +394,13 @@ class DataSpec:
         if not isinstance(df, pd.DataFrame):
             raise DataSpecError(f"data spec '{self.name}': data must be a pandas DataFrame.")
         problems: list[str] = []
+        dup_names = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        if dup_names:
+            raise DataSpecError(
+                f"data spec '{self.name}': column name(s) {', '.join(dup_names)} appear more than "
+                "once in the data; rename or drop the duplicates first.",
+                [f"duplicate column name(s): {', '.join(dup_names)}"],
+            )
         out = df.copy()
         id_cols = [c for c in self.columns_with_role("id") if c in df.columns]
         if id_cols and (df[id_cols[0]].duplicated().any() or df[id_cols[0]].isna().any()):
@@ -464,7 +471,7 @@ class DataSpec:
                 )
             return None
         if c.type == "categorical":
-            return self._check_categorical(c, s, isna, problems, rows)
+            return self._check_categorical(c, s, problems, rows)
         # numeric types: binary, count, continuous
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
@@ -536,7 +543,7 @@ class DataSpec:
             return pd.Series(num, index=s.index).astype("Int64" if np.isnan(v).any() else "int64")
         return pd.Series(v, index=s.index, name=s.name)
 
-    def _check_categorical(self, c: ColumnSpec, s: pd.Series, isna, problems, rows):
+    def _check_categorical(self, c: ColumnSpec, s: pd.Series, problems, rows):
         if c.codes is None:
             if isinstance(s.dtype, pd.CategoricalDtype):
                 return None

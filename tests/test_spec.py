@@ -316,3 +316,9 @@ def test_single_bad_inputs_have_clear_messages(spec, mistake, message):
         spec.validate(mistake(good_data()), extra="ignore")
     assert message in str(err.value)
     assert any(message in p for p in err.value.problems)
+
+
+def test_duplicate_column_names(spec):
+    df = pd.concat([good_data(), good_data()[["rooms"]]], axis=1)
+    with pytest.raises(DataSpecError, match=r"column name\(s\) rooms appear more than once"):
+        spec.validate(df)
