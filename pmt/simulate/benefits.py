@@ -111,8 +111,8 @@ class TopUp(Benefit):
     scale : str, optional
         Adult-equivalent column (with ``per="adult_equivalent"``; then the gap is paid per
         adult equivalent unless ``members`` is given).
-    members : str, optional
-        Column of members the gap is paid for (e.g. entitled members of the Kyrgyz UMB).
+    members : str or list of str, optional
+        Column(s) of members the gap is paid for (e.g. entitled members of the Kyrgyz UMB).
         Default: the unit size (or adult equivalents).
     """
 
@@ -124,7 +124,7 @@ class TopUp(Benefit):
         income: str,
         per: str = "capita",
         scale: str | None = None,
-        members: str | None = None,
+        members: str | Sequence[str] | None = None,
     ):
         if per not in ("capita", "adult_equivalent"):
             raise PolicyError(f"top_up `per` must be 'capita' or 'adult_equivalent'; got {per!r}.")
@@ -149,7 +149,7 @@ class TopUp(Benefit):
             if self.per == "capita"
             else ctx.column(self.scale, "top_up (adult equivalents)")
         )
-        m = ctx.column(self.members, "top_up members") if self.members else denom
+        m = ctx.count(self.members, "top_up members") if self.members else denom
         return y / denom, m
 
     def amount(self, ctx: Context) -> np.ndarray:
@@ -194,8 +194,9 @@ class PerMember(Benefit):
     ----------
     amount : float or str
         Monthly amount per counted member.
-    members : str, optional
-        Column of the count (e.g. ``n_children_0_17``); default the unit size.
+    members : str or list of str, optional
+        Column of the count (e.g. ``n_children_6_17``), or columns summed; default the
+        unit size.
     cap : int, optional
         Maximum number of members paid for (e.g. 3 children).
     """
@@ -203,7 +204,7 @@ class PerMember(Benefit):
     benefit_type = "per_member"
     amount_field = "amount"
 
-    def __init__(self, amount, members: str | None = None, cap=None):
+    def __init__(self, amount, members: str | Sequence[str] | None = None, cap=None):
         _check_nonnegative(amount, "per_member amount")
         if cap is not None and (not float(cap).is_integer() or cap < 1):
             raise PolicyError(f"per_member `cap` must be a whole number >= 1; got {cap!r}.")
@@ -218,7 +219,7 @@ class PerMember(Benefit):
         return d
 
     def units(self, ctx: Context) -> np.ndarray:
-        count = ctx.column(self.members, "per_member") if self.members else ctx.unit_size
+        count = ctx.count(self.members, "per_member") if self.members else ctx.unit_size
         if np.any(count < 0):
             raise PolicyError(f"per_member count column '{self.members}' has negative values.")
         return np.minimum(count, self.cap) if self.cap is not None else count
@@ -242,7 +243,7 @@ class Equivalised(Benefit):
     def __init__(
         self,
         amount,
-        members: str,
+        members: str | Sequence[str],
         weights: Sequence[float] = (1.0, 0.5, 0.3, 0.2),
         cap=None,
     ):
@@ -261,7 +262,7 @@ class Equivalised(Benefit):
         return d
 
     def units(self, ctx: Context) -> np.ndarray:
-        count = ctx.column(self.members, "equivalised")
+        count = ctx.count(self.members, "equivalised")
         if np.any(count < 0) or np.any(count != np.floor(count)):
             raise PolicyError(
                 f"equivalised member column '{self.members}' must hold whole numbers >= 0."

@@ -138,6 +138,14 @@ class Context:
             )
         return values
 
+    def count(self, columns, who: str) -> np.ndarray:
+        """One column, or the sum of a list of columns (e.g. children 0-5 + 6-14)."""
+        if isinstance(columns, str):
+            return self.column(columns, who)
+        cols = list(columns)
+        self.require(cols, who)
+        return sum(self.column(c, who) for c in cols)
+
     def value(self, value, who: str) -> float:
         """Resolve a number or parameter reference to a float."""
         factor, name = parse_value(value)

@@ -35,6 +35,7 @@ POLICY_KEYS = {
     "data",
     "survey",
     "simulation",
+    "scores",
     "currency",
     "period",
 }
@@ -252,7 +253,8 @@ class Policy:
             raise PolicyError(
                 "a policy needs `eligibility` (a rule, a list of rules, or null for universal)."
             )
-        extra = {k: copy.deepcopy(d[k]) for k in ("data", "survey", "simulation") if k in d}
+        extra = {k: copy.deepcopy(d[k]) for k in ("data", "survey", "scores", "simulation")
+                 if k in d}
         return cls(
             benefit=benefit_from_dict(d["benefit"]),
             eligibility=None if d["eligibility"] is None else rule_from_dict(d["eligibility"]),

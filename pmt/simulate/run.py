@@ -22,9 +22,30 @@ from pmt.survey import Survey
 
 SIMULATE_KEYS = {
     "welfare", "line", "existing", "mpc", "floor", "replace_existing", "gdp", "groups",
-    "measures",
+    "measures", "welfare_is_pre_transfer",
 }
 SURVEY_DEFAULTS = {"weight": "weight", "size": "hh_size", "strata": "stratum", "psu": "psu"}
+
+
+NUMERIC_KEYS = ("mpc", "floor", "gdp", "budget", "coverage", "line")
+
+
+def _numbers(d: Mapping, where: str) -> dict:
+    """Convert numeric fields given as strings (YAML reads 1.0e11 as a string) to floats."""
+    out = dict(d)
+    for k in NUMERIC_KEYS:
+        v = out.get(k)
+        if isinstance(v, str) and k != "line":
+            try:
+                out[k] = float(v)
+            except ValueError:
+                raise PolicyError(f"`{where}.{k}` must be a number; got {v!r}.") from None
+        elif k == "line" and isinstance(v, str):
+            try:
+                out[k] = float(v)
+            except ValueError:
+                pass  # a column name
+    return out
 
 
 def _load_data(spec, base_dir: Path) -> pd.DataFrame:
@@ -69,6 +90,42 @@ def _make_survey(data, design: Mapping | None) -> Survey:
     return Survey(data, **design)
 
 
+def add_scores(survey: Survey, spec: Mapping | None) -> Survey:
+    """Add PMT score columns named in a policy file's ``scores`` section.
+
+    Each entry ``column: {formula: "log_pcc ~ ...", scale: model|level}`` fits a
+    survey-weighted OLS (:func:`pmt.ols`, PSU-clustered) on the survey and stores its
+    prediction (in-sample: for a real programme, fit on another sample and give the saved
+    model instead); ``column: {model: path, scale: ...}`` predicts with a saved model
+    (:func:`pmt.artifacts.load_model`).
+    """
+    if not spec:
+        return survey
+    if not isinstance(spec, Mapping):
+        raise PolicyError("`scores` must map a new column name to {formula: ...} or {model: ...}.")
+    data = survey.data.copy()
+    for col, entry in spec.items():
+        if not isinstance(entry, Mapping) or len({"formula", "model"} & set(entry)) != 1:
+            raise PolicyError(
+                f"scores['{col}'] needs exactly one of `formula` (fit OLS) or `model` (a path)."
+            )
+        unknown = set(entry) - {"formula", "model", "scale"}
+        if unknown:
+            raise PolicyError(f"scores['{col}']: unknown key(s) {sorted(unknown)}.")
+        scale = entry.get("scale", "model")
+        if "formula" in entry:
+            from pmt.models.ols import ols
+
+            model = ols(entry["formula"], survey.data, weights=survey.household_weight,
+                        cluster=survey.psu_codes)
+        else:
+            from pmt.artifacts import load_model
+
+            model = load_model(entry["model"])
+        data[col] = model.predict(survey.data, scale=scale).to_numpy()
+    return Survey(data, survey.weight, survey.size, survey.strata, survey.psu, survey.lonely_psu)
+
+
 def run_policy_file(path, data=None) -> SimulationResult:
     """Simulate the policy described by a YAML file.
 
@@ -92,8 +149,8 @@ def run_policy_file(path, data=None) -> SimulationResult:
         data = _load_data(extra.get("data"), base_dir)
     elif isinstance(data, (str, Path)):
         data = _load_data({"path": str(data)}, Path.cwd())
-    survey = _make_survey(data, extra.get("survey"))
-    sim = dict(extra.get("simulation") or {})
+    survey = add_scores(_make_survey(data, extra.get("survey")), extra.get("scores"))
+    sim = _numbers(extra.get("simulation") or {}, "simulation")
     solve = sim.pop("solve", None)
     grid = sim.pop("scenarios", None)
     unknown = set(sim) - SIMULATE_KEYS
@@ -109,6 +166,7 @@ def run_policy_file(path, data=None) -> SimulationResult:
                 "`simulation.solve` needs `parameter` and one of `budget` (monthly) or "
                 "`coverage` (a population share)."
             )
+        solve = _numbers(solve, "simulation.solve")
         solution = solve_threshold(
             survey, policy, solve["parameter"], budget=solve.get("budget"),
             coverage=solve.get("coverage"),

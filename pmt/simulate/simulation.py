@@ -26,7 +26,7 @@ from pmt.errors import PolicyError, example_rows
 from pmt.evaluate.metrics import targeting_metrics
 from pmt.simulate.impact import MEASURES, incidence_table, money_gap, paired_change
 from pmt.simulate.policy import Policy, PolicyOutcome
-from pmt.simulate.takeup import pre_transfer_welfare
+from pmt.simulate.takeup import check_mpc, check_transfers, pre_transfer_welfare
 from pmt.survey import Survey, quantile_groups, weighted_quantile
 
 
@@ -182,6 +182,7 @@ def simulate(
     gdp: float | None = None,
     groups: Sequence[int] = (10, 5),
     measures: Sequence[str] = MEASURES,
+    welfare_is_pre_transfer: bool = False,
 ) -> SimulationResult:
     """Simulate a programme on a survey: who gets what, at what cost, with what impact.
 
@@ -214,6 +215,10 @@ def simulate(
         Quantile groups for the incidence tables (10 deciles, 5 quintiles).
     measures : sequence of str
         Poverty measures among FGT0, FGT1, FGT2, Watts.
+    welfare_is_pre_transfer : bool
+        ``welfare`` already excludes the existing benefits (as ``pcc`` of
+        :func:`pmt.datasets.synthetic_hbs`): then y_pre = welfare and the observed
+        welfare is rebuilt as y_pre + mpc x existing / n.
 
     Returns
     -------
@@ -229,7 +234,7 @@ def simulate(
     bad_m = [m for m in measures if m not in MEASURES]
     if bad_m:
         raise PolicyError(f"unknown poverty measure(s) {bad_m}; choose from {list(MEASURES)}.")
-    if gdp is not None and not gdp > 0:
+    if gdp is not None and not (isinstance(gdp, (int, float)) and gdp > 0):
         raise PolicyError(f"`gdp` must be a positive annual amount; got {gdp!r}.")
     data = survey.data
     if welfare not in data.columns:
@@ -245,9 +250,15 @@ def simulate(
     w, n, v = survey.household_weight, survey.household_size, survey.person_weight
 
     n_floored = 0
-    if existing is not None:
-        if existing not in data.columns:
-            raise PolicyError(f"existing-benefit column '{existing}' is not in the survey data.")
+    if existing is not None and existing not in data.columns:
+        raise PolicyError(f"existing-benefit column '{existing}' is not in the survey data.")
+    if existing is not None and welfare_is_pre_transfer:
+        old = survey.column(existing)
+        check_transfers(old, data.index)
+        mpc = check_mpc(mpc)
+        y_pre = y_obs.copy()
+        y_obs = y_pre + float(mpc) * old / n
+    elif existing is not None:
         pre = pre_transfer_welfare(
             pd.Series(y_obs, index=data.index, name=welfare),
             survey.column(existing),
@@ -373,7 +384,13 @@ def simulate(
         "welfare": welfare,
         "line": line_label,
         "ranking": f"pre-transfer {welfare}"
-        + (f" (minus mpc x '{existing}' per member)" if existing else " (no benefits removed)"),
+        + (
+            " (as given: excludes existing benefits)"
+            if welfare_is_pre_transfer
+            else f" (minus mpc x '{existing}' per member)"
+            if existing
+            else " (no benefits removed)"
+        ),
         "existing": existing or "none",
         "mpc": float(mpc) if existing is not None else 1.0,
         "floor": floor,

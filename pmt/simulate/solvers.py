@@ -177,9 +177,9 @@ def solve_threshold(
     _check_survey(survey)
     if (budget is None) == (coverage is None):
         raise PolicyError("give exactly one of `budget` (monthly) or `coverage` (a share).")
-    if budget is not None and not budget > 0:
+    if budget is not None and not (isinstance(budget, (int, float)) and budget > 0):
         raise PolicyError(f"`budget` must be a positive monthly amount; got {budget!r}.")
-    if coverage is not None and not 0 < coverage <= 1:
+    if coverage is not None and not (isinstance(coverage, (int, float)) and 0 < coverage <= 1):
         raise PolicyError(f"`coverage` must be a population share in (0, 1]; got {coverage!r}.")
     pts = _breakpoints(policy, survey, parameter)
     if pts.size == 0:
@@ -325,7 +325,7 @@ def solve_amount(survey: Survey, policy: Policy, budget: float) -> Policy:
     records it.
     """
     _check_survey(survey)
-    if not budget > 0:
+    if not (isinstance(budget, (int, float)) and budget > 0):
         raise PolicyError(f"`budget` must be a positive monthly amount; got {budget!r}.")
     units, _ = _linear_units(policy, survey)
     denom = float(np.sum(survey.household_weight * units))

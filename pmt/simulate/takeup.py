@@ -149,6 +149,30 @@ def _plain(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
+def check_mpc(mpc) -> float:
+    """mpc as a float in [0, 1], or PolicyError."""
+    try:
+        value = float(mpc)
+    except (TypeError, ValueError):
+        raise PolicyError(f"`mpc` must be a number in [0, 1]; got {mpc!r}.") from None
+    if not 0.0 <= value <= 1.0:
+        raise PolicyError(
+            f"`mpc` (marginal propensity to consume out of transfers) must lie in [0, 1]; "
+            f"got {mpc!r}. The substitution rate is 1 - mpc."
+        )
+    return value
+
+
+def check_transfers(t: np.ndarray, index: pd.Index) -> None:
+    """Existing transfers must be non-negative and non-missing (PolicyError naming rows)."""
+    bad = np.isnan(t) | (t < 0)
+    if bad.any():
+        raise PolicyError(
+            f"existing transfers must be non-negative and non-missing; {int(bad.sum())} bad "
+            f"values at {example_rows(index[bad])}. Set missing receipt to 0 explicitly."
+        )
+
+
 def pre_transfer_welfare(
     welfare,
     transfers,
@@ -189,21 +213,8 @@ def pre_transfer_welfare(
         raise PolicyError(
             f"`transfers` has {t.shape[0]} values but welfare has {yv.shape[0]}: one per household."
         )
-    try:
-        mpc = float(mpc)
-    except (TypeError, ValueError):
-        raise PolicyError(f"`mpc` must be a number in [0, 1]; got {mpc!r}.") from None
-    if not 0.0 <= mpc <= 1.0:
-        raise PolicyError(
-            f"`mpc` (marginal propensity to consume out of transfers) must lie in [0, 1]; "
-            f"got {mpc!r}. The substitution rate is 1 - mpc."
-        )
-    bad = np.isnan(t) | (t < 0)
-    if bad.any():
-        raise PolicyError(
-            f"existing transfers must be non-negative and non-missing; {int(bad.sum())} bad "
-            f"values at {example_rows(y.index[bad])}. Set missing receipt to 0 explicitly."
-        )
+    mpc = check_mpc(mpc)
+    check_transfers(t, y.index)
     n = np.ones_like(yv) if size is None else np.asarray(size, dtype=float).ravel()
     pre = yv - mpc * t / n
     n_floored = 0
