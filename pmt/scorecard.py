@@ -1,0 +1,1287 @@
+"""Scorecards: a linear PMT model turned into integer points a field worker can add up.
+
+From a fitted linear-index model (OLS, truncated OLS, quantile regression on log welfare,
+or the index of a probit/logit of being poor) :meth:`Scorecard.from_model` builds one
+**question** per proxy variable and one **answer** per category or band:
+
+* categorical ``C(x)`` terms: one answer per level, the model's coefficient (base 0);
+* 0/1 proxies: answers "No"/"Yes";
+* counts (e.g. rooms): one answer per value, then "k or more" (1, 2, 3, 4+);
+* continuous proxies: bands at weighted quantiles of the training data (quintiles by
+  default, cut-points rounded to 2 significant digits);
+* quadratics (``land`` with ``land_sq``, detected from the ``_sq``/``_squared``/``2`` suffix
+  or passed as ``quadratic=``): the fitted curve b1*x + b2*x^2 is **capped at its vertex**
+  x* = -b1/(2 b2) (the Uzbek 2019 land coefficients 0.00974 and -5.45e-05 peak at 89.4
+  sotka), so owning more than x* never lowers the score; the vertex is the top band edge;
+* ratio proxies (``ratios={"share_mobile": ("n_mobile", "n_adults")}``): the form asks two
+  counts (adults, adults with a phone) and the answer is the band of their ratio: none,
+  fewer than half, half or more but not all, all. A zero denominator counts as share 0.
+
+Each answer's value is the model's contribution averaged (with the weights) over the
+training households in that band, i.e. the least-squares step approximation of the
+proxy's effect. Points are then made non-negative integers with a maximum total of
+``max_points`` (100 by default):
+
+1. direction: for a welfare model more points = better off; for a probit/logit of being
+   poor the index is multiplied by -1 so that, again, more points = better off;
+2. shift: within each question the lowest answer gets 0 (the base category gets 0 unless
+   another answer has a negative effect) and the shifts move into the constant
+   ``constant = b0 + sum_q min_a c_qa``;
+3. scale: ``k = max_points / sum_q (max_a c_qa - min_a c_qa)``; question maxima are rounded
+   by the largest-remainder method so they add up to exactly ``max_points``, the other
+   answers are rounded to the nearest integer;
+4. cut-off: the model threshold t (e.g. the log poverty line, or a probability for
+   probit/logit) becomes ``cutoff_exact = k (t - constant)`` on the same scale and shift
+   as the points; a household is eligible when its **total score < cutoff** with
+   ``cutoff = ceil(cutoff_exact)`` - exactly the integer form of "prediction below the
+   threshold" (a household exactly at the threshold is not eligible, as in the model).
+
+The rounding loss (share of households whose eligibility differs between the exact model
+and the scorecard, and the targeting metrics of both from
+:func:`pmt.evaluate.metrics.targeting_metrics`) is computed when training data are given.
+
+Scorecards export to a printable field form (self-contained HTML with print CSS, and
+Markdown), XLSX, and JSON for registry systems (``data_spec/scorecard.schema.json``:
+a list of ``{field, answer, condition, points}`` plus the cut-off), and score records with
+:meth:`Scorecard.score` (with a per-question breakdown for appeals).
+
+All of this is our own code: no library turns regression coefficients into field-form
+points.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from pmt.artifacts import dump_json, read_json_document, validate_schema
+from pmt.errors import ArtifactError, DataError, ModelError, PMTError, example_rows
+from pmt.models.formula import level_label
+from pmt.survey import weighted_quantile
+
+SCHEMA_VERSION = 1
+FORMAT = "pmt-scorecard"
+_SQ_SUFFIXES = ("_sq", "_squared", "sq", "2")
+_BOUND_KEYS = ("gt", "ge", "lt", "le")
+_TOL = 1e-9
+RATIO_CUTS = ((0.0, True), (0.5, False), (1.0, False))
+_RATIO_LABELS = ("none of them", "fewer than half", "half or more, but not all", "all of them")
+
+Direction = Literal["welfare", "poverty"]
+
+
+# --------------------------------------------------------------------------------------
+# data structures
+# --------------------------------------------------------------------------------------
+@dataclass
+class Answer:
+    """One answer option: its label, the registry condition and its points.
+
+    ``condition`` is ``{"equals": code}`` for categorical answers, or bounds among
+    ``gt``/``ge`` (lower) and ``lt``/``le`` (upper) for a band of a numeric answer (of the
+    question's ``field``, or of ``field / per`` for a ratio question). ``value`` is the
+    exact contribution on the model's scale (after the direction flip, before the shift).
+    """
+
+    label: str
+    condition: dict
+    points: int
+    value: float | None = None
+
+
+@dataclass
+class Question:
+    """One question of the form: the registry field(s) it reads and its answers."""
+
+    id: str
+    field: str
+    text: str
+    kind: Literal["categorical", "banded"]
+    answers: list[Answer]
+    per: str | None = None
+    note: str | None = None
+    range: tuple[float | None, float | None] | None = None
+    _lookup: dict | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def fields(self) -> list[str]:
+        return [self.field] + ([self.per] if self.per else [])
+
+    @property
+    def max_points(self) -> int:
+        return max(a.points for a in self.answers)
+
+    # --- compiled evaluation ----------------------------------------------------------
+    def lookup(self) -> dict[str, int]:
+        """Categorical: code label -> answer index."""
+        if self._lookup is None:
+            self._lookup = {level_label(a.condition["equals"]): i for i, a in enumerate(self.answers)}
+        return self._lookup
+
+    def cuts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Banded: upper cut values and whether each includes its value (le) or not (lt)."""
+        vals, incl = [], []
+        for a in self.answers[:-1]:
+            c = a.condition
+            if "le" in c:
+                vals.append(float(c["le"]))
+                incl.append(True)
+            else:
+                vals.append(float(c["lt"]))
+                incl.append(False)
+        return np.asarray(vals), np.asarray(incl, dtype=bool)
+
+    def answer_index(self, values: np.ndarray, per: np.ndarray | None = None):
+        """Answer index per record (-1 where invalid) and a list of (mask, reason)."""
+        problems: list[tuple[np.ndarray, str]] = []
+        if self.kind == "categorical":
+            idx, missing, unknown_values, unknown = map_codes(values, self.lookup())
+            if missing.any():
+                problems.append((missing, f"missing answer for '{self.field}'"))
+            if unknown.any():
+                shown = ", ".join(level_label(v) for v in unknown_values[:5])
+                problems.append(
+                    (unknown, f"unknown code in '{self.field}' ({shown}; known: "
+                              f"{', '.join(self.lookup())})")
+                )
+            return idx, problems
+        x = as_float(values)
+        bad = np.isnan(x)
+        if bad.any():
+            problems.append((bad, f"missing or non-numeric answer for '{self.field}'"))
+        if self.range is not None:
+            lo, hi = self.range
+            out = np.zeros(x.shape, dtype=bool)
+            if lo is not None:
+                out |= x < lo
+            if hi is not None:
+                out |= x > hi
+            if out.any():
+                problems.append((out, f"'{self.field}' outside its range [{_fmt(lo)}, {_fmt(hi)}]"))
+            bad = bad | out
+        if self.per is not None:
+            d = as_float(per)
+            dmiss = np.isnan(d)
+            if dmiss.any():
+                problems.append((dmiss, f"missing or non-numeric answer for '{self.per}'"))
+            neg = (d < 0) | (x < 0)
+            over = x > d
+            if neg.any():
+                problems.append((neg, f"negative count in '{self.field}' or '{self.per}'"))
+            if over.any():
+                problems.append((over, f"'{self.field}' exceeds '{self.per}'"))
+            bad = bad | dmiss | neg | over
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = np.where(d > 0, x / np.where(d > 0, d, 1.0), 0.0)
+        cuts, incl = self.cuts()
+        idx = np.zeros(x.shape, dtype=np.int64)
+        for c, inc in zip(cuts, incl, strict=True):
+            idx += (x > c) if inc else (x >= c)
+        idx[bad] = -1
+        return idx, problems
+
+
+def as_float(values) -> np.ndarray:
+    """Float array of ``values``; non-numeric entries become NaN."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiub":
+        return arr.astype(float, copy=False)
+    return pd.to_numeric(pd.Series(arr, copy=False), errors="coerce").to_numpy(dtype=float)
+
+
+def map_codes(values, lookup: Mapping[str, int]):
+    """Map category codes to answer indices through their text labels.
+
+    Returns (index with -1 for invalid, missing mask, unknown distinct values, unknown
+    mask). Integer codes use a direct look-up table; other values are factorised first,
+    so the cost is one hash per distinct value, not per record.
+    """
+    arr = np.asarray(values)
+    n = arr.shape[0]
+    if arr.dtype.kind in "iub" or (arr.dtype.kind == "f"):
+        x = arr
+        missing = np.isnan(x) if x.dtype.kind == "f" else np.zeros(n, dtype=bool)
+        ok = ~missing
+        xs = x[ok] if missing.any() else x
+        if xs.size and (xs.dtype.kind != "f" or np.all(np.mod(xs, 1) == 0)):
+            lo, hi = (int(xs.min()), int(xs.max())) if xs.size else (0, 0)
+            if hi - lo <= 1_000_000:
+                span = np.arange(lo, hi + 1)
+                table = np.array([lookup.get(str(v), -1) for v in span], dtype=np.int64)
+                idx = np.full(n, -1, dtype=np.int64)
+                idx[ok] = table[xs.astype(np.int64) - lo]
+                unknown = ok & (idx < 0)
+                uvals = np.unique(x[unknown]).tolist() if unknown.any() else []
+                return idx, missing, uvals, unknown
+    codes, uniques = pd.factorize(pd.Series(arr, copy=False), use_na_sentinel=True)
+    table = np.array([lookup.get(level_label(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    idx = table[codes]  # code -1 (missing) picks the trailing -1
+    missing = codes < 0
+    unknown = ~missing & (idx < 0)
+    uvals = [u for u, t in zip(uniques, table[:-1], strict=True) if t < 0]
+    return idx, missing, uvals, unknown
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    x = float(x)
+    if x.is_integer():
+        return str(int(x))
+    return f"{x:.3g}"
+
+
+def _nice(x: float, digits: int = 2) -> float:
+    """Round to ``digits`` significant digits (cut-points a field worker can read)."""
+    if x == 0 or not np.isfinite(x):
+        return float(x)
+    return float(round(x, -int(math.floor(math.log10(abs(x)))) + digits - 1))
+
+
+def _label_of(spec, col: str) -> str:
+    if spec is None:
+        return col
+    try:
+        return spec.labels.get(col, col)
+    except (AttributeError, PMTError):
+        return col
+
+
+def _question_of(spec, col: str) -> str | None:
+    if spec is None:
+        return None
+    try:
+        return spec.question(col)
+    except (AttributeError, PMTError, KeyError):
+        return None
+
+
+def _codes_of(spec, col: str) -> dict | None:
+    if spec is None:
+        return None
+    try:
+        codes = spec.codes(col)
+    except (AttributeError, PMTError, KeyError):
+        return None
+    return None if codes is None else {level_label(k): str(v) for k, v in codes.items()}
+
+
+def _range_of(spec, col: str):
+    if spec is None:
+        return None
+    try:
+        r = spec[col].range
+    except (AttributeError, PMTError, KeyError, TypeError):
+        return None
+    return None if r is None else (r[0], r[1])
+
+
+def _code_value(label: str):
+    """A level label as the registry stores it: integer codes as numbers."""
+    try:
+        return int(label)
+    except ValueError:
+        try:
+            return float(label)
+        except ValueError:
+            return label
+
+
+# --------------------------------------------------------------------------------------
+# the scorecard
+# --------------------------------------------------------------------------------------
+class Scorecard:
+    """Integer-points scorecard: questions, answers, points and a cut-off.
+
+    Build one with :meth:`from_model`; load one with :meth:`from_json`.
+
+    Attributes
+    ----------
+    questions : list of Question
+    cutoff : int or None
+        Eligible when the total score is **below** the cut-off.
+    max_points : int
+        Highest attainable total (every question at its best answer).
+    direction : {"welfare", "poverty"}
+        The model's index direction; points always run "more = better off".
+    scale : dict
+        ``points_per_unit`` (k), ``constant`` (shifted constant on the model scale),
+        ``threshold`` (model scale, after the direction flip) and ``cutoff_exact``: so that
+        ``score ~= k * (xb - constant)`` and xb = constant + score / k.
+    model : dict
+        model_type, formula and left side of the source model.
+    rounding : dict
+        The rounding loss on the training data (see :meth:`rounding_loss`), if computed.
+    """
+
+    def __init__(
+        self,
+        questions: Sequence[Question],
+        cutoff: int | None = None,
+        max_points: int | None = None,
+        direction: Direction = "welfare",
+        scale: Mapping | None = None,
+        model: Mapping | None = None,
+        rounding: Mapping | None = None,
+        name: str | None = None,
+    ):
+        self.questions = list(questions)
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ArtifactError(f"scorecard question ids must be unique; got {ids}.")
+        self.cutoff = None if cutoff is None else int(cutoff)
+        self.max_points = (
+            int(max_points) if max_points is not None else sum(q.max_points for q in self.questions)
+        )
+        self.direction = direction
+        self.scale = dict(scale or {})
+        self.model = dict(model or {})
+        self.rounding = dict(rounding or {})
+        self.name = name
+
+    def __repr__(self) -> str:
+        return (
+            f"<Scorecard {len(self.questions)} questions, max {self.max_points} points, "
+            f"cut-off {self.cutoff}>"
+        )
+
+    @property
+    def fields(self) -> list[str]:
+        """Registry columns the scorecard reads."""
+        out: list[str] = []
+        for q in self.questions:
+            for f in q.fields:
+                if f not in out:
+                    out.append(f)
+        return out
+
+    # --- construction from a model ----------------------------------------------------
+    @classmethod
+    def from_model(
+        cls,
+        model,
+        data: pd.DataFrame | None = None,
+        weights=None,
+        threshold: float | None = None,
+        max_points: int = 100,
+        spec=None,
+        n_bands: int = 5,
+        bands: Mapping[str, Sequence[float]] | None = None,
+        quadratic: Mapping[str, str] | None = None,
+        ratios: Mapping[str, tuple[str, str]] | None = None,
+        cap_quadratic: bool = True,
+        direction: Direction | None = None,
+        poor=None,
+        size=None,
+        name: str | None = None,
+    ) -> Scorecard:
+        """Build a scorecard from a fitted linear-index model.
+
+        Parameters
+        ----------
+        model : ModelResult
+            OLS / truncated OLS / quantile regression of log welfare, or a probit/logit of
+            being poor (single equation, one coefficient per design term).
+        data : DataFrame, optional
+            Training data: continuous proxies are banded at its weighted quantiles and each
+            band's points are the model's mean contribution in it; with a threshold, the
+            rounding loss is computed on it. Without data, the weighted profile stored in a
+            loaded artifact (``save_model(..., data=df)``) is used.
+        weights : str or array-like, optional
+            Household weights of ``data`` (column name or array). Equal if omitted.
+        threshold : float, optional
+            Eligibility threshold on the model's scale (e.g. log poverty line); for a
+            probit/logit a probability of being poor (eligible when above it). Defaults to
+            the model's saved ``poverty_line``/``threshold``; without one the scorecard has
+            no cut-off (scores only).
+        max_points : int
+            Maximum total score (default 100).
+        spec : DataSpec, optional
+            Question texts, answer labels (codes) and valid ranges of the registry fields.
+        n_bands : int
+            Answers for continuous/count proxies (default 5: quintile bands, or 1-2-3-4-5+).
+        bands : dict, optional
+            ``{variable: [c1, c2, ...]}`` upper band edges (x <= c1, c1 < x <= c2, ..., x > ck).
+        quadratic : dict, optional
+            ``{x: x_squared_column}``; detected automatically from the names.
+        ratios : dict, optional
+            ``{share_variable: (numerator_count, denominator_count)}``: asked as two counts.
+        cap_quadratic : bool
+            Cap quadratic proxies at the vertex of the fitted curve (default True).
+        direction : {"welfare", "poverty"}, optional
+            "poverty" when a higher index means more likely poor (default for probit/logit).
+        poor : str or array-like, optional
+            True poverty status in ``data`` for targeting metrics of the model and the
+            scorecard in the rounding report.
+        size : str or array-like, optional
+            Household size in ``data``: shares in the rounding report are then person-weighted.
+        name : str, optional
+            Title of the scorecard.
+        """
+        return _build(
+            cls, model, data, weights, threshold, max_points, spec, n_bands, bands, quadratic,
+            ratios, cap_quadratic, direction, poor, size, name,
+        )
+
+    # --- scoring ----------------------------------------------------------------------
+    def evaluate(self, columns: Mapping[str, Any], n: int):
+        """Points per question (int32, shape (n, questions)) and problems (mask, reason).
+
+        ``columns`` maps each registry field to an array of n values. Rows with any
+        problem have -1 points in the failing question.
+        """
+        pts = np.empty((n, len(self.questions)), dtype=np.int32)
+        problems: list[tuple[np.ndarray, str]] = []
+        for j, q in enumerate(self.questions):
+            per = columns[q.per] if q.per else None
+            idx, probs = q.answer_index(columns[q.field], per)
+            table = np.array([a.points for a in q.answers] + [-1], dtype=np.int32)
+            pts[:, j] = table[idx]
+            problems.extend(probs)
+        return pts, problems
+
+    def validate(self, df: pd.DataFrame) -> pd.Series:
+        """Reasons each record cannot be scored ("" when it can), indexed like ``df``."""
+        self._check_columns(df)
+        _, problems = self.evaluate({f: df[f].to_numpy() for f in self.fields}, len(df))
+        return pd.Series(reasons_text(problems, len(df)), index=df.index, name="reject_reason")
+
+    def _check_columns(self, df: pd.DataFrame) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise DataError("score() takes a pandas DataFrame of registry records.")
+        missing = [f for f in self.fields if f not in df.columns]
+        if missing:
+            raise DataError(
+                f"the records lack field(s) the scorecard asks for: {', '.join(missing)}. "
+                "Rename the registry columns or map them first."
+            )
+
+    def score(
+        self,
+        df: pd.DataFrame,
+        breakdown: bool = False,
+        errors: Literal["raise", "reject"] = "raise",
+    ) -> pd.DataFrame:
+        """Score registry records.
+
+        Parameters
+        ----------
+        df : DataFrame
+            One row per household with the scorecard's fields (:attr:`fields`).
+        breakdown : bool
+            Add one ``points_<question>`` column per question (for appeals).
+        errors : {"raise", "reject"}
+            "raise": DataError naming the rows that cannot be scored (missing answers,
+            unknown codes, out-of-range values). "reject": those rows get a missing score
+            and eligibility (never 0) and a ``reject_reason``.
+
+        Returns
+        -------
+        DataFrame
+            ``score`` (integer points), ``eligible`` (score < cutoff; only with a cut-off),
+            the breakdown columns when asked, indexed like ``df``.
+        """
+        self._check_columns(df)
+        n = len(df)
+        pts, problems = self.evaluate({f: df[f].to_numpy() for f in self.fields}, n)
+        bad = np.zeros(n, dtype=bool)
+        for m, _ in problems:
+            bad |= m
+        if bad.any() and errors == "raise":
+            reasons = reasons_text(problems, n)
+            first = np.flatnonzero(bad)[:3]
+            detail = "; ".join(f"{df.index[i]}: {reasons[i]}" for i in first)
+            raise DataError(
+                f"{int(bad.sum())} record(s) cannot be scored ({example_rows(df.index[bad])}): "
+                f"{detail}. Fix them, or pass errors='reject' to score the others."
+            )
+        if errors not in ("raise", "reject"):
+            raise DataError(f"errors must be 'raise' or 'reject'; got {errors!r}.")
+        total = pts.sum(axis=1, dtype=np.int64)
+        out = pd.DataFrame(index=df.index)
+        out["score"] = pd.array(np.where(bad, 0, total), dtype="Int64")
+        if bad.any():
+            out.loc[bad, "score"] = pd.NA
+        if self.cutoff is not None:
+            elig = pd.array(total < self.cutoff, dtype="boolean")
+            if bad.any():
+                elig[bad] = pd.NA
+            out["eligible"] = elig
+        if breakdown:
+            for j, q in enumerate(self.questions):
+                col = pd.array(pts[:, j].astype(np.int64), dtype="Int64")
+                col[pts[:, j] < 0] = pd.NA
+                out[f"points_{q.id}"] = col
+        if errors == "reject":
+            out["reject_reason"] = reasons_text(problems, n)
+        return out
+
+    # --- rounding loss ----------------------------------------------------------------
+    def rounding_loss(self, model, data, weights=None, poor=None, size=None) -> pd.DataFrame:
+        """Eligibility under the exact model vs the scorecard on ``data``.
+
+        Rows: ``model`` (prediction below the threshold), ``banded`` (bands with exact,
+        unrounded answer values) and ``scorecard`` (integer points vs the cut-off). Columns:
+        ``eligible`` (weighted share eligible), ``changed`` (weighted share of households
+        whose eligibility differs from the exact model), ``n_changed`` (households), and the
+        section-4 targeting metrics when ``poor`` is given. Rows that cannot be scored are
+        excluded and counted in ``n_excluded``.
+        """
+        if self.cutoff is None:
+            raise ModelError("the scorecard has no cut-off: pass threshold= to from_model.")
+        n = len(data)
+        w = _resolve(data, weights, "weights", np.ones(n))
+        hsize = _resolve(data, size, "size", None)
+        v = w * hsize if hsize is not None else w
+        cols = {}
+        for f in self.fields:
+            if f not in data.columns:
+                raise DataError(f"rounding loss: the data lack field '{f}'.")
+            cols[f] = data[f].to_numpy()
+        pts, problems = self.evaluate(cols, n)
+        ok = np.ones(n, dtype=bool)
+        for m, _ in problems:
+            ok &= ~m
+        sign = -1.0 if self.direction == "poverty" else 1.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xb = sign * model.linear_predictor(data).to_numpy()
+        ok &= np.isfinite(xb)
+        thr = self.scale["threshold"]
+        e_model = xb < thr
+        # banded, unrounded: sum of exact answer values
+        exact_vals = np.zeros(n)
+        for q in self.questions:
+            idx, _ = q.answer_index(cols[q.field], cols[q.per] if q.per else None)
+            vals = np.array([a.value if a.value is not None else np.nan for a in q.answers] + [0.0])
+            exact_vals += vals[idx]
+        e_band = (self.scale["intercept"] + exact_vals) < thr
+        e_card = pts.sum(axis=1) < self.cutoff
+        p = None if poor is None else _resolve(data, poor, "poor", None)
+        rows = {}
+        for label, e in (("model", e_model), ("banded", e_band), ("scorecard", e_card)):
+            vv, ee, em = v[ok], e[ok], e_model[ok]
+            row = {
+                "eligible": float(np.average(ee, weights=vv)),
+                "changed": float(np.average(ee != em, weights=vv)),
+                "n_changed": int((ee != em).sum()),
+                "n_excluded": int((~ok).sum()),
+            }
+            if p is not None:
+                from pmt.evaluate.metrics import targeting_metrics
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    tm = targeting_metrics(p[ok].astype(float), ee.astype(float), weights=vv)
+                row.update(tm.to_dict())
+            rows[label] = row
+        table = pd.DataFrame(rows).T
+        table.index.name = "rule"
+        return table
+
+    # --- tables and forms ---------------------------------------------------------------
+    def points_table(self) -> pd.DataFrame:
+        """One row per answer: question, field(s), answer, registry condition, points."""
+        rows = []
+        for i, q in enumerate(self.questions, 1):
+            for a in q.answers:
+                rows.append(
+                    {
+                        "question": i,
+                        "id": q.id,
+                        "field": q.field if not q.per else f"{q.field}/{q.per}",
+                        "text": q.text,
+                        "answer": a.label,
+                        "condition": condition_text(a.condition, q),
+                        "points": a.points,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def _cutoff_sentence(self) -> str:
+        if self.cutoff is None:
+            return "No cut-off set: the score ranks households (higher = better off)."
+        return (
+            f"Eligible if the TOTAL is below {self.cutoff} points ({self.cutoff - 1} or fewer). "
+            f"Maximum {self.max_points} points."
+        )
+
+    def to_markdown(self, path=None) -> str:
+        """Field form as Markdown: each question, its answers with points, a points box."""
+        lines = [f"# {self.name or 'Household scorecard'}", ""]
+        lines.append("Tick one answer per question and write its points in the box.")
+        lines.append("")
+        for i, q in enumerate(self.questions, 1):
+            lines.append(f"**{i}. {q.text}**" + (f"  \n_{q.note}_" if q.note else ""))
+            lines.append("")
+            lines.append("| | Answer | Points |")
+            lines.append("|---|---|---:|")
+            for a in q.answers:
+                lines.append(f"| ☐ | {a.label} | {a.points} |")
+            lines.append("")
+            lines.append("Points: [ &nbsp;&nbsp;&nbsp;&nbsp; ]")
+            lines.append("")
+        lines.append("**TOTAL SCORE: [ &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp; ]**")
+        lines.append("")
+        lines.append(self._cutoff_sentence())
+        text = "\n".join(lines) + "\n"
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_html(self, path=None) -> str:
+        """Printable, self-contained HTML field form (inline CSS with print rules)."""
+        e = html.escape
+        css = """
+body{font-family:Arial,Helvetica,sans-serif;font-size:11pt;margin:1.5cm;color:#000}
+h1{font-size:16pt;margin:0 0 .3em}
+p.lead{margin:0 0 1em}
+section.q{border:1px solid #444;padding:.4em .6em;margin:0 0 .6em;page-break-inside:avoid}
+section.q h2{font-size:11pt;margin:0 0 .3em}
+.note{font-style:italic;font-size:9pt;margin:.1em 0 .3em}
+table{border-collapse:collapse;width:100%}
+td{padding:2px 6px;border-bottom:1px dotted #999}
+td.tick{width:1.2em;font-size:13pt}
+td.pts{text-align:right;width:4em}
+.box{display:inline-block;border:1.5px solid #000;width:4em;height:1.4em;vertical-align:middle}
+.pointsline{text-align:right;margin-top:.3em}
+.total{font-size:13pt;font-weight:bold;margin-top:1em;text-align:right}
+.total .box{width:6em;height:1.8em}
+.cutoff{margin-top:.6em;border-top:2px solid #000;padding-top:.4em}
+@page{size:A4;margin:1.5cm}
+@media print{body{margin:0}section.q{break-inside:avoid}}
+"""
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{e(self.name or 'Household scorecard')}</title>",
+            f"<style>{css}</style></head><body>",
+            f"<h1>{e(self.name or 'Household scorecard')}</h1>",
+            '<p class="lead">Tick one answer per question and write its points in the box.</p>',
+        ]
+        for i, q in enumerate(self.questions, 1):
+            parts.append('<section class="q">')
+            parts.append(f"<h2>{i}. {e(q.text)}</h2>")
+            if q.note:
+                parts.append(f'<p class="note">{e(q.note)}</p>')
+            parts.append("<table>")
+            for a in q.answers:
+                parts.append(
+                    f'<tr><td class="tick">&#9744;</td><td>{e(a.label)}</td>'
+                    f'<td class="pts">{a.points}</td></tr>'
+                )
+            parts.append("</table>")
+            parts.append('<div class="pointsline">Points: <span class="box"></span></div>')
+            parts.append("</section>")
+        parts.append('<div class="total">TOTAL SCORE: <span class="box"></span></div>')
+        parts.append(f'<p class="cutoff">{e(self._cutoff_sentence())}</p>')
+        parts.append("</body></html>")
+        text = "\n".join(parts) + "\n"
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_xlsx(self, path) -> Path:
+        """The points table as a formatted XLSX (one row per answer), cut-off beneath."""
+        from openpyxl import Workbook
+        from openpyxl.styles import Alignment, Font, PatternFill
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "scorecard"
+        ws.append(["#", "Question", "Field", "Answer", "Registry condition", "Points"])
+        for cell in ws[1]:
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="1F3864")
+            cell.alignment = Alignment(horizontal="center")
+        for row in self.points_table().itertuples(index=False):
+            ws.append([row.question, row.text, row.field, row.answer, row.condition, row.points])
+            ws.cell(ws.max_row, 6).number_format = "0"
+        ws.append([])
+        ws.append(["", "Maximum total", "", "", "", self.max_points])
+        if self.cutoff is not None:
+            ws.append(["", "Cut-off: eligible if total below", "", "", "", self.cutoff])
+        for col, wdt in zip("ABCDEF", (4, 50, 22, 30, 30, 8), strict=True):
+            ws.column_dimensions[col].width = wdt
+        ws.freeze_panes = "A2"
+        wb.save(path)
+        return Path(path)
+
+    # --- JSON -------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The registry JSON document (validated by ``data_spec/scorecard.schema.json``)."""
+        items = []
+        questions = []
+        for q in self.questions:
+            questions.append(
+                {
+                    "id": q.id,
+                    "field": q.field,
+                    "per": q.per,
+                    "text": q.text,
+                    "kind": q.kind,
+                    "note": q.note,
+                    "range": None if q.range is None else list(q.range),
+                }
+            )
+            for a in q.answers:
+                cond = dict(a.condition)
+                if q.per:
+                    cond["per"] = q.per
+                items.append(
+                    {
+                        "question": q.id,
+                        "field": q.field,
+                        "answer": a.label,
+                        "condition": cond,
+                        "points": int(a.points),
+                        "value": a.value,
+                    }
+                )
+        doc = {
+            "format": FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "direction": self.direction,
+            "max_points": self.max_points,
+            "cutoff": self.cutoff,
+            "eligible_if": "score < cutoff",
+            "model": self.model or None,
+            "scale": self.scale or None,
+            "questions": questions,
+            "items": items,
+            "rounding": self.rounding or None,
+        }
+        from pmt.artifacts import _jsonable
+
+        return _jsonable(doc, "scorecard", nan_ok=True)
+
+    def to_json(self, path) -> Path:
+        """Write :meth:`to_dict` as deterministic JSON (sorted keys) and return the path."""
+        doc = self.to_dict()
+        validate_schema(doc, "scorecard", "the scorecard")
+        p = Path(path)
+        p.write_text(dump_json(doc), encoding="utf-8")
+        return p
+
+    @classmethod
+    def from_dict(cls, doc: Any, what: str = "the scorecard") -> Scorecard:
+        """Rebuild from :meth:`to_dict` output after schema and consistency checks."""
+        if isinstance(doc, Mapping) and doc.get("format") == "pmt-model":
+            raise ArtifactError(f"{what} is a model artifact: load it with pmt.load_model.")
+        if isinstance(doc, Mapping) and doc.get("schema_version") not in (None, SCHEMA_VERSION):
+            raise ArtifactError(
+                f"{what} has schema_version {doc.get('schema_version')!r}; this pmt reads "
+                f"version {SCHEMA_VERSION}."
+            )
+        validate_schema(doc, "scorecard", what)
+        by_id: dict[str, Question] = {}
+        for qd in doc["questions"]:
+            if qd["id"] in by_id:
+                raise ArtifactError(f"{what}: question id {qd['id']!r} appears twice.")
+            rng = qd.get("range")
+            by_id[qd["id"]] = Question(
+                qd["id"], qd["field"], qd["text"], qd["kind"], [], qd.get("per"),
+                qd.get("note"), None if rng is None else (rng[0], rng[1]),
+            )
+        for i, it in enumerate(doc["items"]):
+            q = by_id.get(it["question"])
+            if q is None:
+                raise ArtifactError(f"{what}: items[{i}] names unknown question {it['question']!r}.")
+            if it["field"] != q.field:
+                raise ArtifactError(f"{what}: items[{i}].field {it['field']!r} is not {q.field!r}.")
+            cond = dict(it["condition"])
+            per = cond.pop("per", None)
+            if per != q.per:
+                raise ArtifactError(f"{what}: items[{i}] condition 'per' disagrees with question.")
+            q.answers.append(Answer(it["answer"], cond, int(it["points"]), it.get("value")))
+        for q in by_id.values():
+            _check_question(q, what)
+        sc = cls(
+            list(by_id.values()),
+            cutoff=doc["cutoff"],
+            max_points=doc["max_points"],
+            direction=doc["direction"],
+            scale=doc.get("scale"),
+            model=doc.get("model"),
+            rounding=doc.get("rounding"),
+            name=doc.get("name"),
+        )
+        best = sum(q.max_points for q in sc.questions)
+        if best != sc.max_points:
+            raise ArtifactError(
+                f"{what}: max_points is {sc.max_points} but the best answers add up to {best}."
+            )
+        return sc
+
+    @classmethod
+    def from_json(cls, path, max_bytes: int = 5_000_000) -> Scorecard:
+        """Load a scorecard JSON file (untrusted input: size cap, schema, partition checks)."""
+        doc = read_json_document(path, "scorecard", max_bytes)
+        return cls.from_dict(doc, f"scorecard {str(path)!r}")
+
+
+def _check_question(q: Question, what: str) -> None:
+    if len(q.answers) < 2:
+        raise ArtifactError(f"{what}: question {q.id!r} has fewer than two answers.")
+    if q.kind == "categorical":
+        labels = []
+        for a in q.answers:
+            if set(a.condition) != {"equals"}:
+                raise ArtifactError(
+                    f"{what}: categorical question {q.id!r} answer {a.label!r} needs an 'equals' "
+                    "condition."
+                )
+            labels.append(level_label(a.condition["equals"]))
+        if len(set(labels)) != len(labels):
+            raise ArtifactError(f"{what}: question {q.id!r} lists a code twice.")
+        return
+    # banded: answers must partition the number line in order
+    prev_upper = None
+    for i, a in enumerate(q.answers):
+        c = a.condition
+        if not set(c) <= set(_BOUND_KEYS) or ("gt" in c and "ge" in c) or ("lt" in c and "le" in c):
+            raise ArtifactError(
+                f"{what}: band {a.label!r} of {q.id!r} must use one lower bound (gt/ge) and one "
+                "upper bound (lt/le)."
+            )
+        lower = ("gt", c["gt"]) if "gt" in c else ("ge", c["ge"]) if "ge" in c else None
+        upper = ("le", c["le"]) if "le" in c else ("lt", c["lt"]) if "lt" in c else None
+        first, last = i == 0, i == len(q.answers) - 1
+        if first != (lower is None) or last != (upper is None):
+            raise ArtifactError(
+                f"{what}: the bands of {q.id!r} must run from an open lower end to an open "
+                f"upper end in order; band {a.label!r} does not fit."
+            )
+        if prev_upper is not None:
+            want = ("gt", prev_upper[1]) if prev_upper[0] == "le" else ("ge", prev_upper[1])
+            if lower != want:
+                raise ArtifactError(
+                    f"{what}: band {a.label!r} of {q.id!r} does not start where the previous "
+                    f"band ends ({prev_upper[0]} {prev_upper[1]}): bands must not overlap or "
+                    "leave gaps."
+                )
+            if upper is not None and upper[1] < lower[1]:
+                raise ArtifactError(f"{what}: band {a.label!r} of {q.id!r} is empty.")
+        prev_upper = upper
+
+
+def condition_text(cond: Mapping, q: Question | None = None) -> str:
+    """Readable form of a registry condition, e.g. ``rooms > 2 and <= 3``."""
+    name = q.field if q is not None else "x"
+    if q is not None and q.per:
+        name = f"{q.field}/{q.per}"
+    if "equals" in cond:
+        return f"{name} = {cond['equals']}"
+    ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    parts = [f"{ops[k]} {_fmt(cond[k])}" for k in _BOUND_KEYS if k in cond]
+    return f"{name} " + " and ".join(parts)
+
+
+def reasons_text(problems: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
+    """Join the reasons that apply to each record ('' when none), as an object array."""
+    out = np.full(n, "", dtype=object)
+    for mask, reason in problems:
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            continue
+        cur = out[rows]
+        out[rows] = np.where(cur == "", reason, cur + "; " + reason)
+    return out
+
+
+def _resolve(data, value, role: str, default):
+    if value is None:
+        return default
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise DataError(f"{role} column '{value}' is not in the data.")
+        return pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float)
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != (len(data),):
+        raise DataError(f"{role} must be a column name or one value per row ({len(data)}).")
+    return arr
+
+
+# --------------------------------------------------------------------------------------
+# building from a model
+# --------------------------------------------------------------------------------------
+def _distribution(var: str, data, w, profile) -> tuple[np.ndarray, np.ndarray] | None:
+    if data is not None and var in data.columns:
+        x = pd.to_numeric(data[var], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
+        return x[ok], w[ok]
+    if profile and var in profile:
+        return np.asarray(profile[var]["values"], float), np.asarray(profile[var]["weights"], float)
+    return None
+
+
+def _band_cuts(x, w, n_bands: int, ratio: bool) -> list[tuple[float, bool]]:
+    """Default (cut, includes-cut) pairs for a numeric proxy with distribution (x, w)."""
+    uniq = np.unique(x)
+    if ratio:  # none / fewer than half / half or more but not all / all
+        return list(RATIO_CUTS)
+    is_int = bool(np.all(np.mod(uniq, 1) == 0))
+    if is_int:
+        share = np.array([w[x == u].sum() for u in uniq[: n_bands]]) / w.sum()
+        if share[: n_bands - 1].sum() >= 0.8 or uniq.size <= n_bands:
+            cuts = []
+            cum = 0.0
+            for u, s in zip(uniq[:-1], share, strict=False):
+                cuts.append((float(u), True))
+                cum += s
+                if len(cuts) == n_bands - 1 or cum >= 0.95:
+                    break
+            return cuts
+    qs = weighted_quantile(x, w, np.arange(1, n_bands) / n_bands)
+    out: list[float] = []
+    for c in np.atleast_1d(qs):
+        c = float(c) if is_int else _nice(float(c))
+        if c < uniq.min() or c >= uniq.max() or c in out:
+            continue
+        out.append(c)
+    return [(c, True) for c in sorted(out)]
+
+
+def _band_labels(cuts: list[tuple[float, bool]], is_int: bool, lo_val: float | None,
+                 ratio: bool, unit: str | None) -> list[str]:
+    u = f" {unit}" if unit else ""
+    if ratio and tuple(cuts) == RATIO_CUTS:
+        return list(_RATIO_LABELS)
+    return [_generic_band(cuts, i, is_int, lo_val, u) for i in range(len(cuts) + 1)]
+
+
+def _generic_band(cuts, i: int, is_int: bool, lo_val, u: str) -> str:
+    lower = cuts[i - 1] if i > 0 else None
+    upper = cuts[i] if i < len(cuts) else None
+    if is_int and all(c is None or (c[1] and float(c[0]).is_integer()) for c in (lower, upper)):
+        a = None if lower is None else int(lower[0]) + 1
+        b = None if upper is None else int(upper[0])
+        if a is None and lo_val is not None and lo_val <= b:
+            a = int(lo_val)
+        if a is None:
+            return f"{b}{u} or fewer"
+        if b == 0 and a == 0:
+            return "none (0)"
+        if b is None:
+            return f"{a}{u} or more"
+        return f"{a}{u}" if a == b else f"{a} to {b}{u}"
+    if lower is None:
+        c, inc = upper
+        if c == 0 and inc and (lo_val is None or lo_val >= 0):
+            return "none (0)"
+        return f"{'up to' if inc else 'less than'} {_fmt(c)}{u}"
+    if upper is None:
+        c, inc = lower
+        return f"{'more than' if inc else 'at least'} {_fmt(c)}{u}"
+    return (
+        f"{'more than' if lower[1] else 'at least'} {_fmt(lower[0])}, "
+        f"{'up to' if upper[1] else 'less than'} {_fmt(upper[0])}{u}"
+    )
+
+
+def _band_conditions(cuts: list[tuple[float, bool]]) -> list[dict]:
+    conds = []
+    for i in range(len(cuts) + 1):
+        c: dict = {}
+        if i > 0:
+            v, inc = cuts[i - 1]
+            c["gt" if inc else "ge"] = v
+        if i < len(cuts):
+            v, inc = cuts[i]
+            c["le" if inc else "lt"] = v
+        conds.append(c)
+    return conds
+
+
+def _band_index(x: np.ndarray, cuts: list[tuple[float, bool]]) -> np.ndarray:
+    idx = np.zeros(x.shape, dtype=np.int64)
+    for c, inc in cuts:
+        idx += (x > c) if inc else (x >= c)
+    return idx
+
+
+def _band_values(x, w, cuts, g, fallback) -> list[float]:
+    """Weighted mean of g(x) within each band; ``fallback(i)`` for empty bands."""
+    idx = _band_index(x, cuts)
+    gx = g(x)
+    out = []
+    for i in range(len(cuts) + 1):
+        m = idx == i
+        sw = w[m].sum()
+        out.append(float((w[m] * gx[m]).sum() / sw) if sw > 0 else float(g(np.array([fallback(i)]))[0]))
+    return out
+
+
+def _fallback_point(cuts):
+    def point(i):
+        if not cuts:
+            return 0.0
+        if i == 0:
+            return cuts[0][0]
+        if i >= len(cuts):
+            return cuts[-1][0]
+        return (cuts[i - 1][0] + cuts[i][0]) / 2
+
+    return point
+
+
+def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, bands, quadratic,
+           ratios, cap_quadratic, direction, poor, size, name) -> Scorecard:
+    design = getattr(model, "design", None)
+    params = getattr(model, "params", None)
+    if design is None or params is None:
+        raise ModelError(
+            f"a scorecard needs a single linear-index model with a design; got "
+            f"{type(model).__name__} (for models by group build one scorecard per group)."
+        )
+    names = design.term_names
+    extra = [k for k in params.index if k not in names]
+    if extra:
+        raise ModelError(
+            f"the model has parameters that are not proxies ({', '.join(map(str, extra))}); a "
+            "scorecard needs one coefficient per design term (use the outcome-only model)."
+        )
+    if not isinstance(max_points, int | np.integer) or max_points < 1:
+        raise ModelError(f"max_points must be a positive integer; got {max_points!r}.")
+    if not isinstance(n_bands, int | np.integer) or n_bands < 2:
+        raise ModelError(f"n_bands must be an integer >= 2; got {n_bands!r}.")
+    mtype = getattr(model, "model_type", "linear")
+    link = getattr(model, "link", None)
+    if direction is None:
+        direction = "poverty" if mtype in ("probit", "logit") or link in ("probit", "logit") else "welfare"
+    if direction not in ("welfare", "poverty"):
+        raise ModelError(f"direction must be 'welfare' or 'poverty'; got {direction!r}.")
+    sign = -1.0 if direction == "poverty" else 1.0
+    b = params.reindex(names).to_numpy(dtype=float) * sign
+    if not np.all(np.isfinite(b)):
+        raise ModelError("the model has non-finite coefficients; refit it.")
+    coef = dict(zip(names, b, strict=True))
+
+    # threshold on the (sign-flipped) index scale
+    if threshold is None:
+        saved = getattr(model, "thresholds", None) or {}
+        for key in ("poverty_line", "threshold"):
+            if key in saved:
+                threshold = saved[key]
+                break
+        else:
+            if len(saved) == 1:
+                threshold = next(iter(saved.values()))
+    thr_index = None
+    if threshold is not None:
+        threshold = float(threshold)
+        if direction == "poverty" and mtype in ("probit", "logit"):
+            if not 0 < threshold < 1:
+                raise ModelError(
+                    f"threshold for a {mtype} scorecard is a probability of being poor in (0, 1); "
+                    f"got {threshold}."
+                )
+            from scipy import special
+
+            t = special.ndtri(threshold) if mtype == "probit" else special.logit(threshold)
+            thr_index = -float(t)
+        else:
+            thr_index = sign * threshold
+
+    n = None if data is None else len(data)
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise ModelError("data must be a pandas DataFrame of the training sample.")
+    w = None if data is None else _resolve(data, weights, "weights", np.ones(n))
+    profile = getattr(model, "training_profile", None) or model.info.get("training_profile")
+    bands = dict(bands or {})
+    ratios = dict(ratios or {})
+    quadratic = dict(quadratic or {})
+    numeric = [t.variable for t in design.terms if t.kind == "numeric"]
+    for v in numeric:
+        if v in quadratic or v in quadratic.values():
+            continue
+        for suf in _SQ_SUFFIXES:
+            if v + suf in numeric:
+                quadratic[v] = v + suf
+                break
+    for v, v2 in quadratic.items():
+        if v not in numeric or v2 not in numeric:
+            raise ModelError(f"quadratic {v!r}: {v2!r} both must be numeric terms of the model.")
+    for v, pair in ratios.items():
+        if v not in numeric or len(pair) != 2:
+            raise ModelError(
+                f"ratios[{v!r}] must name a numeric term and (numerator, denominator) columns."
+            )
+    squares = set(quadratic.values())
+
+    questions: list[Question] = []
+    constant = coef.get("Intercept", 0.0)
+    done: set[str] = set()
+    for t in design.terms:
+        v = t.variable
+        if t.kind == "intercept" or v in done or v in squares:
+            continue
+        done.add(v)
+        label = _label_of(spec, v)
+        text = _question_of(spec, v) or label
+        if t.kind == "level":
+            cat = design.categoricals[v]
+            codes = _codes_of(spec, v) or {}
+            answers = []
+            for lev in cat.levels:
+                val = 0.0 if lev == cat.base else coef[f"C({v})[T.{lev}]"]
+                lab = codes.get(lev, lev)
+                answers.append(Answer(lab, {"equals": _code_value(lev)}, 0, val))
+            questions.append(Question(v, v, text, "categorical", answers, range=None))
+            continue
+        # numeric proxy
+        field_, per = v, None
+        dist_var = v
+        is_ratio = v in ratios
+        if is_ratio:
+            field_, per = ratios[v]
+            if data is not None and field_ in data.columns and per in data.columns:
+                num = pd.to_numeric(data[field_], errors="coerce").to_numpy(dtype=float)
+                den = pd.to_numeric(data[per], errors="coerce").to_numpy(dtype=float)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    share = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+                ok = np.isfinite(share) & (w > 0)
+                dist = (share[ok], w[ok])
+            else:
+                dist = _distribution(dist_var, data, w, profile)
+            text = _question_of(spec, v) or (
+                f"How many household members: {_label_of(spec, per)}? "
+                f"And how many of them: {_label_of(spec, field_)}?"
+            )
+        else:
+            dist = _distribution(dist_var, data, w, profile)
+        b1 = coef[v]
+        note = None
+        if v in quadratic:
+            b2 = coef[quadratic[v]]
+            peak = -b1 / (2 * b2) if b2 != 0 else None
+            cap = peak if (cap_quadratic and peak is not None and peak > 0) else None
+
+            def g(x, b1=b1, b2=b2, cap=cap):
+                xc = np.minimum(x, cap) if cap is not None else x
+                return b1 * xc + b2 * xc * xc
+
+            if cap is not None:
+                note = (
+                    f"Effect capped at {_fmt(cap)} (vertex of the fitted quadratic "
+                    f"{b1 * sign:.4g}*x {b2 * sign:+.3g}*x^2): larger values score the same."
+                )
+        else:
+            cap = None
+
+            def g(x, b1=b1):
+                return b1 * x
+
+        if v in bands:
+            cuts = [(float(c), True) for c in sorted(bands[v])]
+        elif dist is None:
+            raise ModelError(
+                f"cannot band numeric proxy '{v}': pass the training data (data=), band edges "
+                f"(bands={{'{v}': [...]}}), or load the model from an artifact saved with data=."
+            )
+        else:
+            x, wx = dist
+            if x.size == 0:
+                raise ModelError(f"proxy '{v}' has no observed values in the training data.")
+            uniq = np.unique(x)
+            if uniq.size == 1:
+                constant += float(g(uniq)[0])  # a constant proxy adds to the constant
+                continue
+            if uniq.size == 2 and not is_ratio and cap is None:
+                # binary (or two-valued) proxy: one answer per value
+                codes = _codes_of(spec, v) or {}
+                default = {"0": "No", "1": "Yes"}
+                answers = [
+                    Answer(codes.get(level_label(u), default.get(level_label(u), _fmt(u))),
+                           {"equals": _code_value(level_label(u))}, 0, float(g(np.array([u]))[0]))
+                    for u in uniq
+                ]
+                questions.append(Question(v, v, text, "categorical", answers,
+                                          range=_range_of(spec, v)))
+                continue
+            if cap is None:
+                cuts = _band_cuts(x, wx, n_bands, is_ratio)
+            else:  # band below the vertex; everything above it is one top band
+                below = x < cap
+                cuts = _band_cuts(x[below], wx[below], n_bands - 1, False) if below.sum() > 1 else []
+                if (~below).any():
+                    cuts = [c for c in cuts if c[0] < cap] + [(float(cap), True)]
+            if not cuts:
+                cuts = [(float(np.median(uniq)), True)]
+        x_for = dist[0] if dist is not None else np.array([])
+        w_for = dist[1] if dist is not None else np.array([])
+        is_int = bool(x_for.size and np.all(np.mod(x_for, 1) == 0)) and not is_ratio
+        lo_val = float(x_for.min()) if x_for.size else None
+        unit = None
+        if spec is not None:
+            try:
+                unit = spec[field_].unit
+            except (AttributeError, PMTError, KeyError, TypeError):
+                unit = None
+        labels = _band_labels(cuts, is_int, lo_val, is_ratio, unit)
+        conds = _band_conditions(cuts)
+        vals = _band_values(x_for, w_for, cuts, g, _fallback_point(cuts))
+        answers = [Answer(lab, c, 0, val) for lab, c, val in zip(labels, conds, vals, strict=True)]
+        rng = _range_of(spec, field_)
+        questions.append(Question(v, field_, text, "banded", answers, per=per, note=note,
+                                  range=rng))
+
+    if not questions:
+        raise ModelError("the model has no proxies to turn into questions.")
+    # shift, scale and round
+    mins = [min(a.value for a in q.answers) for q in questions]
+    spans = [max(a.value for a in q.answers) - m for q, m in zip(questions, mins, strict=True)]
+    total_span = sum(spans)
+    if total_span <= 0:
+        raise ModelError("all proxies have zero effect: nothing to score.")
+    constant_raw = constant + sum(mins)
+    k = max_points / total_span
+    raw_max = np.array(spans) * k
+    alloc = np.floor(raw_max).astype(int)
+    short = max_points - int(alloc.sum())
+    order = np.argsort(-(raw_max - alloc), kind="stable")
+    alloc[order[:short]] += 1
+    for q, m, qmax in zip(questions, mins, alloc, strict=True):
+        for a in q.answers:
+            a.points = int(min(qmax, math.floor(k * (a.value - m) + 0.5)))
+        best = max(q.answers, key=lambda a: a.value)
+        best.points = int(qmax)
+    scale = {"points_per_unit": float(k), "constant": float(constant_raw),
+             "intercept": float(constant), "threshold": thr_index, "cutoff_exact": None}
+    cutoff = None
+    if thr_index is not None:
+        cutoff_exact = k * (thr_index - constant_raw)
+        scale["cutoff_exact"] = float(cutoff_exact)
+        cutoff = int(math.ceil(cutoff_exact - _TOL))
+        if cutoff <= 0 or cutoff > max_points:
+            warnings.warn(
+                f"the cut-off ({cutoff_exact:.1f} points) lies outside 0-{max_points}: "
+                f"{'nobody' if cutoff <= 0 else 'everybody'} is eligible. Check the threshold "
+                "is on the model's scale (e.g. the log of the poverty line).",
+                stacklevel=3,
+            )
+    model_info = {"model_type": mtype, "formula": design.formula, "lhs": design.lhs}
+    sc = cls(questions, cutoff, max_points, direction, scale, model_info, None, name)
+    if data is not None and cutoff is not None:
+        table = sc.rounding_loss(model, data, w, poor, size)
+        sc.rounding = {
+            "changed": float(table.loc["scorecard", "changed"]),
+            "changed_banding": float(table.loc["banded", "changed"]),
+            "eligible_model": float(table.loc["model", "eligible"]),
+            "eligible_scorecard": float(table.loc["scorecard", "eligible"]),
+            "n_excluded": int(table.loc["model", "n_excluded"]),
+        }
+        sc.rounding_table = table
+    return sc
+
+
+__all__ = ["Answer", "Question", "Scorecard", "condition_text", "map_codes"]
