@@ -322,3 +322,20 @@ def test_duplicate_column_names(spec):
     df = pd.concat([good_data(), good_data()[["rooms"]]], axis=1)
     with pytest.raises(DataSpecError, match=r"column name\(s\) rooms appear more than once"):
         spec.validate(df)
+
+
+def test_repository_hbs_spec_validates_the_synthetic_survey():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data_spec" / "hbs.yaml"
+    if not path.is_file():
+        pytest.skip("data_spec/hbs.yaml not present")
+    datasets = pytest.importorskip("pmt.datasets")
+    spec = DataSpec.load(path)
+    df = datasets.synthetic_hbs(n_households=1000, seed=2)
+    out = spec.validate(df, extra="error")
+    assert len(out) == 1000 and out.attrs["spec_hash"] == spec.hash
+    bad = df.copy()
+    bad.loc[bad.index[:3], "hh_size"] = 0
+    with pytest.raises(DataSpecError, match=r"household size must be at least 1; 3 households"):
+        spec.validate(bad)
