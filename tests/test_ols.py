@@ -312,3 +312,24 @@ def test_truncated_missing_welfare_counted(df):
         r = truncated_ols(FORMULA, d, welfare="pcc", weights="weight")
     assert any("missing welfare" in str(w.message) for w in rec)
     assert r.n_dropped == 4 and r.info["n_eligible"] == len(d) - 4
+
+
+@pytest.mark.slow
+def test_synthetic_hbs_recovers_pmt_coefficients():
+    """Refitting the generating PMT on the embedded survey recovers its coefficients.
+
+    Rule: with ~55 coefficients, 5 % of |z| > 2 are expected by chance (about 3); we allow
+    at most 6 beyond 2 s.e. and none beyond 4 s.e. (z from PSU-clustered s.e.).
+    """
+    from pmt.datasets import PMT_COEFFICIENTS, PMT_FORMULA, synthetic_hbs
+
+    hbs = synthetic_hbs(n_households=20_000, seed=0)
+    sv = Survey(hbs, weight="weight", size="hh_size", strata="stratum", psu="psu")
+    r = ols(PMT_FORMULA, hbs, survey=sv)
+    truth = pd.Series(PMT_COEFFICIENTS)
+    assert set(truth.index) == set(r.params.index)
+    z = (r.params - truth[r.params.index]) / r.bse
+    assert (z.abs() > 2).sum() <= 6, z[z.abs() > 2]
+    assert (z.abs() < 4).all(), z[z.abs() >= 4]
+    assert r.cov_type == "cluster" and r.n_clusters == sv.n_psu
+    assert 0.25 < r.rsquared < 0.6
