@@ -398,7 +398,8 @@ def test_coef_table_csv_and_xlsx(models, tmp_path):
     ws = load_workbook(path)["coefficients"]
     assert ws["A1"].value == "Term" and ws["A1"].font.bold
     assert ws["B3"].value == "Number of rooms"
-    assert ws["D2"].number_format == "0.0000" and ws["D2"].value == m.params.iloc[0]
+    assert ws["D2"].number_format == "0.0000"
+    assert ws["D2"].value == pytest.approx(m.params.iloc[0], rel=1e-14)
     assert ws.freeze_panes == "A2"
     with pytest.raises(ArtifactError, match=r"\.csv or \.xlsx"):
         write_coef_table(m, tmp_path / "c.pdf")
