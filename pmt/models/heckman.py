@@ -45,6 +45,7 @@ are tested against statsmodels.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Mapping
 from typing import Literal
@@ -93,8 +94,9 @@ def _probit_hessian(g, Z, d, w):
     zg = Z @ g
     q = 2.0 * d - 1.0
     lam = q * inverse_mills(q * zg)
-    h = -lam * (lam + zg)  # d2 log Phi(q zg) / d zg^2
-    return (Z * (w * h)[:, None]).T @ Z
+    h = lam * (lam + zg)  # minus d2 log Phi(q zg) / d zg^2, positive
+    Zs = Z * np.sqrt(w * h)[:, None]
+    return -(Zs.T @ Zs)  # A.T @ A runs as a symmetric rank-k update
 
 
 def _separating_terms(Z, d, names) -> list[str]:
@@ -104,23 +106,36 @@ def _separating_terms(Z, d, names) -> list[str]:
     non-constant term when a threshold splits the outcomes. Such a coefficient has no
     finite maximum-likelihood value.
     """
+    Z1, Z0 = Z[d], Z[~d]
+    lo1, hi1, lo0, hi0 = Z1.min(0), Z1.max(0), Z0.min(0), Z0.max(0)
+    ones1, ones0 = (Z1 == 1).sum(0), (Z0 == 1).sum(0)
+    zeros1, zeros0 = (Z1 == 0).sum(0), (Z0 == 0).sum(0)
+    n1, n0 = Z1.shape[0], Z0.shape[0]
     out = []
     for j, name in enumerate(names):
-        col = Z[:, j]
-        if np.all(col == col[0]):
-            continue
-        if np.isin(col, (0.0, 1.0)).all():
-            for v in (0.0, 1.0):
-                sub = d[col == v]
-                if sub.size and (sub.all() or not sub.any()):
-                    side = "selected" if sub.all() else "unselected"
-                    out.append(f"'{name}' = {int(v)} only with {side} rows ({sub.size} rows)")
+        if min(lo1[j], lo0[j]) == max(hi1[j], hi0[j]):
+            continue  # constant
+        if ones1[j] + zeros1[j] == n1 and ones0[j] + zeros0[j] == n0:
+            for v, c1, c0 in ((1, ones1[j], ones0[j]), (0, zeros1[j], zeros0[j])):
+                if (c1 == 0) != (c0 == 0):
+                    side = "selected" if c0 == 0 else "unselected"
+                    out.append(f"'{name}' = {v} only with {side} rows ({c1 + c0} rows)")
                     break
-        else:
-            x0, x1 = col[~d], col[d]
-            if x0.max() <= x1.min() or x1.max() <= x0.min():
-                out.append(f"'{name}' splits selected and unselected rows at a threshold")
+        elif hi0[j] <= lo1[j] or hi1[j] <= lo0[j]:
+            out.append(f"'{name}' splits selected and unselected rows at a threshold")
     return out
+
+
+def _check_rank(design: Design, X: np.ndarray) -> None:
+    """Fast full-rank check through the scaled Gram matrix; Design.check_rank names culprits."""
+    if X.shape[0] > X.shape[1]:
+        scale = np.sqrt((X**2).mean(axis=0))
+        scale[scale == 0] = 1.0
+        Xs = X / scale
+        ev = np.linalg.eigvalsh(Xs.T @ Xs / X.shape[0])
+        if ev[0] > 1e-10 * ev[-1]:
+            return
+    design.check_rank(X)  # raises ModelError naming the collinear terms
 
 
 def probit_fit(Z, d, w=None, names=None, maxiter: int = 100, tol: float = 1e-10):
@@ -167,7 +182,9 @@ def probit_fit(Z, d, w=None, names=None, maxiter: int = 100, tol: float = 1e-10)
     ll = _probit_loglike(g, Z, d, w)
     converged = False
     for _ in range(maxiter):
-        grad = (_probit_score_obs(g, Z, d) * w[:, None]).sum(axis=0)
+        zg = Z @ g
+        q = 2.0 * d - 1.0
+        grad = Z.T @ (w * q * inverse_mills(q * zg))
         H = _probit_hessian(g, Z, d, w)
         try:
             step = np.linalg.solve(-H, grad)
@@ -548,7 +565,7 @@ def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster)
     if n1 == 0:
         raise ModelError(f"no row in the estimation sample has '{dname}' = 1.")
     Z = sdesign.matrix(sub)
-    sdesign.check_rank(Z)
+    _check_rank(sdesign, Z)
     subsel = sub.loc[d]
     X1 = odesign.matrix(subsel)
     y1 = odesign.response(subsel)
@@ -559,7 +576,7 @@ def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster)
             f"({example_rows(badr)}), e.g. the log of a zero income. Set '{dname}' = 0 where "
             "the income is zero, or model the level."
         )
-    odesign.check_rank(X1)
+    _check_rank(odesign, X1)
     if w is not None:
         w = w[mask]
         if (w <= 0).any():
@@ -733,8 +750,15 @@ class _HeckmanLL:
         return S1, S0
 
     def gradient(self, theta) -> np.ndarray:
-        S1, S0 = self.scores(theta)
-        return self.w1 @ S1 + self.w0 @ S0
+        """Analytic gradient of the weighted log-likelihood (same algebra as ``scores``)."""
+        sigma, rho, r, zg1, u, a, zg0 = self._parts(theta)
+        m = inverse_mills(a)
+        w1 = self.w1
+        gb = w1 * (-m * rho / r + u) / sigma
+        gg = self.Z1.T @ (w1 * m / r) - self.Z0.T @ (self.w0 * inverse_mills(-zg0))
+        gs = w1 @ (-m * rho * u / r - 1 + u * u)
+        gr = w1 @ (m * (u + rho * zg1) / r)
+        return np.concatenate([self.X1.T @ gb, gg, [gs, gr]])
 
     def score_matrix(self, theta) -> np.ndarray:
         """Weighted per-row scores in the original row order (n x k)."""
@@ -778,11 +802,15 @@ def _ml(p, cov_type, maxiter):
         nll, theta0, jac=ngrad, method="BFGS", options={"gtol": 1e-9, "maxiter": maxiter}
     )
     theta = res.x
-    # Newton polish on the finite-difference Hessian of the analytic gradient
+    # Newton polish on the finite-difference Hessian of the analytic gradient; after BFGS
+    # one or two steps suffice, and the last Hessian (a step of ~1e-9 away) is reused.
     converged = False
-    for _ in range(20):
-        H = f.hessian(theta)
+    H = f.hessian(theta)
+    for _ in range(5):
         grad = f.gradient(theta)
+        if np.max(np.abs(grad)) / scale < 1e-11:
+            converged = True
+            break
         try:
             step = np.linalg.solve(-H, grad)
         except np.linalg.LinAlgError:
@@ -792,18 +820,16 @@ def _ml(p, cov_type, maxiter):
         while f.loglike(theta + t * step) < ll0 - 1e-10 * abs(ll0) and t > 1e-6:
             t /= 2
         theta = theta + t * step
-        if np.max(np.abs(t * step)) < 1e-10 or np.max(np.abs(grad)) / scale < 1e-12:
-            converged = True
-            break
+        if np.max(np.abs(t * step)) > 1e-6:
+            H = f.hessian(theta)
+    grad = f.gradient(theta)
     if abs(theta[-1]) > _ATANH_RHO_MAX:
         raise ModelError(
             f"ML estimate of rho is at the boundary (rho = {np.tanh(theta[-1]):.6f}): the "
             "likelihood has no interior maximum. Use method='twostep', or add exclusion "
             "restrictions (variables in the selection formula only)."
         )
-    H = f.hessian(theta)
-    grad = f.gradient(theta)
-    if not converged and np.max(np.abs(grad)) / scale > 1e-6:
+    if not converged and np.max(np.abs(grad)) / scale > 1e-7:
         raise ModelError(
             f"ML did not converge (max |gradient| per unit weight "
             f"{np.max(np.abs(grad)) / scale:.2e}); rescale regressors or use method='twostep'."
@@ -849,6 +875,19 @@ def _ml(p, cov_type, maxiter):
 # --------------------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------------------
+def _single_thread_blas():
+    """Limit BLAS to one thread during a fit (threadpoolctl ships with scikit-learn).
+
+    The matrices here are tall and thin (n x ~30): threaded BLAS gains little on them and,
+    on a shared machine, loses up to ten-fold to thread contention.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on threadpoolctl
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def heckman(
     selection: str,
     outcome: str,
@@ -906,6 +945,11 @@ def heckman(
         raise ModelError(f"cov_type for method={method!r} must be one of {allowed}; got {cov_type!r}.")
     if cov_type == "cluster" and cluster is None:
         raise ModelError("cov_type='cluster' needs cluster= (a PSU column).")
+    with _single_thread_blas():
+        return _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter)
+
+
+def _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter) -> HeckmanResult:
     p = _prepare(selection, outcome, data, weights, cluster)
     if cov_type != "cluster":
         p["codes"] = None
