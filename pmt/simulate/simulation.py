@@ -281,6 +281,10 @@ def simulate(
     paid = out.benefit
     base = y_pre if (existing is None or replace_existing) else y_obs
     y_post = base + paid / n
+    # A top-up to the line lands on z up to round-off (y + n(z - y)/n can be z - 1e-14):
+    # snap values within 1e-10 relative of the line onto it so FGT's y < z is not fooled.
+    on_line = (paid > 0) & np.isclose(y_post, z, rtol=1e-10, atol=0.0)
+    y_post = np.where(on_line, z, y_post)
 
     # counts
     entitled = out.eligible & (out.entitlement > 0)

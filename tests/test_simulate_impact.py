@@ -1,0 +1,409 @@
+"""simulate(), solvers, scenario grids and budget-neutral comparisons against independent
+hand computations (sorted cumulative budgets, PSU totals by groupby, published amounts)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pmt
+from pmt.errors import PolicyError
+from pmt.simulate import (
+    Condition,
+    Equivalised,
+    Flat,
+    IncomeTest,
+    Not,
+    PerMember,
+    Policy,
+    ScoreTest,
+    TakeUp,
+    TopUp,
+    budget_neutral_amount,
+    budget_neutral_comparison,
+    implied_budget,
+    incidence_table,
+    run_policy_file,
+    scenario_grid,
+    simulate,
+    solve_amount,
+    solve_threshold,
+)
+from pmt.survey import Survey
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data_spec" / "examples"
+
+
+def make_data(n=1500, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    strata = rng.integers(0, 6, n)
+    psu = strata * 100 + rng.integers(0, 12, n)
+    size = rng.integers(1, 8, n)
+    psu_effect = rng.normal(0, 0.25, 600)[psu % 600]
+    pcc = np.exp(5.5 + psu_effect + rng.normal(0, 0.45, n))
+    income = pcc * size * rng.uniform(0.5, 1.1, n)
+    return pd.DataFrame(
+        {
+            "stratum": strata,
+            "psu": psu,
+            "weight": rng.uniform(50, 200, n),
+            "hh_size": size,
+            "pcc": pcc,
+            "income": income,
+            "poverty_line": 200.0,
+            "sa": np.where(pcc < 230, 15.0 * size, 0.0),
+            "children": np.minimum(rng.poisson(1.2, n), size - 1),
+            "elderly": rng.integers(0, 2, n),
+            "disabled": (rng.random(n) < 0.1).astype(int),
+            "female_head": (rng.random(n) < 0.2).astype(int),
+            "cattle": rng.poisson(0.5, n),
+            "urban": rng.integers(0, 2, n),
+            "score": np.log(pcc) + rng.normal(0, 0.3, n),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def survey() -> Survey:
+    return Survey(make_data(), weight="weight", size="hh_size", strata="stratum", psu="psu")
+
+
+def gmi_policy(gmi=150.0) -> Policy:
+    return Policy(
+        name="GMI",
+        parameters={"gmi": gmi},
+        eligibility=IncomeTest("income", "gmi") & Not(Condition("cattle", ">=", 3)),
+        benefit=TopUp("gmi", "income"),
+    )
+
+
+def design_se(df: pd.DataFrame, z: np.ndarray, denom: float) -> float:
+    """Stratified PSU-total linearisation of a total, by hand with pandas groupby."""
+    t = (
+        pd.DataFrame({"h": df["stratum"], "p": df["psu"], "z": df["weight"] * z})
+        .groupby(["h", "p"])["z"]
+        .sum()
+    )
+    var = 0.0
+    for _, th in t.groupby(level=0):
+        m = len(th)
+        var += m / (m - 1) * float(((th - th.mean()) ** 2).sum())
+    return np.sqrt(var) / denom
+
+
+# --- poverty impact ----------------------------------------------------------------------
+def test_paired_change_se_by_hand_and_smaller_than_naive(survey):
+    res = simulate(survey, gmi_policy(), welfare="pcc", line="poverty_line")
+    df = survey.data
+    n = df["hh_size"].to_numpy(float)
+    w = df["weight"].to_numpy()
+    z = 200.0
+    y0 = df["pcc"].to_numpy()
+    per_capita = df["income"].to_numpy() / n
+    elig = (per_capita < 150) & (df["cattle"].to_numpy() < 3)
+    y1 = y0 + np.where(elig, 150 - per_capita, 0.0)
+    np.testing.assert_allclose(res.welfare["reform"], y1)
+    denom = np.sum(w * n)
+    for m, g in {
+        "FGT0": lambda y: (y < z).astype(float),
+        "FGT1": lambda y: np.where(y < z, (z - y) / z, 0.0),
+        "Watts": lambda y: np.where(y < z, np.log(z / y), 0.0),
+    }.items():
+        g0, g1 = g(y0), g(y1)
+        p0, p1 = np.sum(w * n * g0) / denom, np.sum(w * n * g1) / denom
+        d = p1 - p0
+        row = res.poverty.loc[m]
+        assert row["before"] == pytest.approx(p0, rel=1e-12)
+        assert row["after"] == pytest.approx(p1, rel=1e-12)
+        assert row["se_before"] == pytest.approx(design_se(df, n * (g0 - p0), denom), rel=1e-10)
+        assert row["se_after"] == pytest.approx(design_se(df, n * (g1 - p1), denom), rel=1e-10)
+        se_d = design_se(df, n * (g1 - g0 - d), denom)
+        assert row["se_change"] == pytest.approx(se_d, rel=1e-10)
+        # the reform's poverty is strongly correlated with the baseline on the same
+        # sample: the paired s.e. is much smaller than the naive combination
+        assert row["se_naive"] == pytest.approx(np.hypot(row["se_before"], row["se_after"]))
+        assert row["se_change"] < 0.7 * row["se_naive"]
+
+
+def test_mpc_counterfactual_and_observed_comparison(survey):
+    res = simulate(survey, gmi_policy(), existing="sa", mpc=0.25, floor=1.0)
+    df = survey.data
+    pre = df["pcc"] - 0.25 * df["sa"] / df["hh_size"]
+    np.testing.assert_allclose(res.welfare["pre_transfer"], pre)
+    assert res.assumptions["mpc"] == 0.25
+    assert "substitution rate 0.75" in res.summary()
+    assert "poverty_vs_observed" in res.tables
+    # welfare given net of the transfer: observed is rebuilt as pre + mpc x T / n
+    df2 = df.assign(pcc_net=pre)
+    sv2 = Survey(df2, weight="weight", size="hh_size", strata="stratum", psu="psu")
+    res2 = simulate(sv2, gmi_policy(), welfare="pcc_net", existing="sa", mpc=0.25,
+                    welfare_is_pre_transfer=True)
+    np.testing.assert_allclose(res2.welfare["pre_transfer"], pre)
+    np.testing.assert_allclose(res2.welfare["observed"], df["pcc"])
+
+
+def test_counts_budget_and_cost_effectiveness_by_hand(survey):
+    res = simulate(survey, gmi_policy(), gdp=1e9)
+    df = survey.data
+    n, w = df["hh_size"].to_numpy(float), df["weight"].to_numpy()
+    pcap = df["income"].to_numpy() / n
+    elig = (pcap < 150) & (df["cattle"].to_numpy() < 3)
+    ben = np.where(elig, n * (150 - pcap), 0.0)
+    monthly = np.sum(w * ben)
+    assert res.budget["monthly"] == pytest.approx(monthly)
+    assert res.budget["annual"] == pytest.approx(12 * monthly)
+    assert res.budget["pct_gdp"] == pytest.approx(100 * 12 * monthly / 1e9)
+    assert res.counts["eligible_households"] == pytest.approx(np.sum(w * elig))
+    assert res.counts["eligible_people"] == pytest.approx(np.sum(w * n * elig))
+    y0 = df["pcc"].to_numpy()
+    y1 = y0 + ben / n
+    gap0 = np.sum(w * n * np.maximum(200 - y0, 0))
+    gap1 = np.sum(w * n * np.maximum(200 - y1, 0))
+    ce = res.tables["cost_effectiveness"]["value"]
+    assert ce["gap_reduction_per_unit"] == pytest.approx((gap0 - gap1) / monthly)
+    # targeting metrics from pmt.evaluate with per-person benefits
+    poor = y0 < 200
+    v = w * n
+    t = res.targeting
+    assert t["coverage_poor"] == pytest.approx(np.sum(v * poor * elig) / np.sum(v * poor))
+    assert t["benefit_leakage"] == pytest.approx(np.sum(w * ben * ~poor) / monthly)
+    text = res.summary()
+    for phrase in ("mpc", "take-up", "ranking variable", "poverty line", "unit: household"):
+        assert phrase in text
+
+
+def test_takeup_expected_value_and_random_draw(survey):
+    full = simulate(survey, gmi_policy())
+    half = gmi_policy()
+    half.takeup = TakeUp(0.5)
+    res = simulate(survey, half)
+    assert res.budget["monthly"] == pytest.approx(0.5 * full.budget["monthly"])
+    assert res.counts["beneficiary_people"] == pytest.approx(
+        0.5 * full.counts["beneficiary_people"]
+    )
+    assert res.counts["eligible_people"] == pytest.approx(full.counts["eligible_people"])
+    rnd = gmi_policy()
+    rnd.takeup = TakeUp(0.5, mode="random", seed=4)
+    a, b = simulate(survey, rnd), simulate(survey, rnd)
+    np.testing.assert_array_equal(a.outcome.benefit, b.outcome.benefit)
+    assert set(np.unique(a.outcome.takeup)) == {0.0, 1.0}
+
+
+def test_incidence_table_by_hand():
+    rank = np.array([1.0, 2.0, 3.0, 4.0])
+    v = np.array([1.0, 1.0, 1.0, 1.0])
+    w = np.array([0.5, 1.0, 0.25, 1.0])
+    r = np.array([1.0, 0.0, 1.0, 0.0])
+    amount = np.array([10.0, 0.0, 20.0, 0.0])
+    t = incidence_table(rank, v, w, r, amount, n_groups=2)
+    assert list(t.index) == ["G1", "G2", "Total"]
+    np.testing.assert_allclose(t["coverage"], [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(t["beneficiaries_share"], [0.5, 0.5, 1.0])
+    # benefit amounts paid: w x B = 5 and 5 -> half each
+    np.testing.assert_allclose(t["benefits_share"], [0.5, 0.5, 1.0])
+    # identity: distribution = coverage x population share / total coverage
+    np.testing.assert_allclose(
+        t["beneficiaries_share"], t["coverage"] * t["population_share"] / t.loc["Total", "coverage"]
+    )
+
+
+def test_winners_and_losers(survey):
+    res = simulate(survey, gmi_policy(), existing="sa", mpc=1.0, floor=1.0)
+    df = survey.data
+    new = res.outcome.benefit
+    old = df["sa"].to_numpy()
+    w = df["weight"].to_numpy()
+    wl = res.tables["winners_losers"]
+    assert wl.loc["Total", "winner_households"] == pytest.approx(np.sum(w * (new > old)))
+    assert wl.loc["Total", "loser_households"] == pytest.approx(np.sum(w * (new < old)))
+
+
+# --- solvers -----------------------------------------------------------------------------
+def test_budget_solver_fixed_benefit_within_one_household(survey):
+    pol = Policy(
+        parameters={"t": 100.0},
+        eligibility=IncomeTest("income", "t") & Not(Condition("cattle", ">=", 3)),
+        benefit=PerMember(25.0),
+    )
+    budget = 2.0e6
+    sol = solve_threshold(survey, pol, "t", budget=budget)
+    df = survey.data
+    n, w = df["hh_size"].to_numpy(float), df["weight"].to_numpy()
+    pcap = df["income"].to_numpy() / n
+    allowed = df["cattle"].to_numpy() < 3
+    # independent: sort allowed households by income per capita, cumulate w x benefit
+    order = np.argsort(pcap[allowed], kind="stable")
+    cost = (w * 25.0 * n)[allowed][order]
+    cum = np.cumsum(cost)
+    k = int(np.searchsorted(cum, budget, side="right"))  # households that fit
+    spent_by_hand = cum[k - 1]
+    assert sol.budget == pytest.approx(spent_by_hand, rel=1e-12)
+    assert 0 <= sol.shortfall < cost[k]  # less than the next household's benefit
+    assert pol.with_parameters(t=sol.value).budget(survey) <= budget
+    # the next household's entry overspends
+    assert sol.next_step == pytest.approx(cost[k], rel=1e-9)
+
+
+def test_budget_solver_top_up_spends_exactly(survey):
+    pol = gmi_policy()
+    budget = 3.0e6
+    sol = solve_threshold(survey, pol, "gmi", budget=budget)
+    df = survey.data
+    n, w = df["hh_size"].to_numpy(float), df["weight"].to_numpy()
+    pcap = df["income"].to_numpy() / n
+    allowed = df["cattle"].to_numpy() < 3
+    spent = np.sum(w * n * np.maximum(sol.value - pcap, 0) * allowed)
+    assert spent == pytest.approx(budget, rel=1e-9)
+    assert sol.shortfall == pytest.approx(0, abs=1e-6 * budget)
+    assert sol.evaluations < 60  # searched on sorted breakpoints, not blind bisection
+
+
+def test_budget_neutral_threshold_against_reference_policy(survey):
+    # Kazakhstan 2017: raise the new top-up threshold until it spends what the current
+    # benefits spend (a low top-up plus a flat per-child benefit)
+    current_topup = Policy(parameters={"l": 80.0}, eligibility=IncomeTest("income", "l"),
+                           benefit=TopUp("l", "income"))
+    current_child = Policy(parameters={"l": 130.0}, eligibility=IncomeTest("income", "l"),
+                           benefit=PerMember(10.0, "children"))
+    budget = implied_budget(survey, current_topup) + implied_budget(survey, current_child)
+    new = Policy(parameters={"l": 80.0}, eligibility=IncomeTest("income", "l"),
+                 benefit=TopUp("l", "income"))
+    sol = solve_threshold(survey, new, "l", budget=budget)
+    assert implied_budget(survey, new, l=sol.value) == pytest.approx(budget, rel=1e-9)
+    assert sol.value > 80.0
+
+
+def test_coverage_solver(survey):
+    pol = Policy(parameters={"t": 5.0}, eligibility=ScoreTest("t", score="score"),
+                 benefit=Flat(1.0))
+    sol = solve_threshold(survey, pol, "t", coverage=0.2)
+    df = survey.data
+    v = (df["weight"] * df["hh_size"]).to_numpy()
+    s = df["score"].to_numpy()
+    order = np.argsort(s)
+    share = np.cumsum(v[order]) / v.sum()
+    k = int(np.searchsorted(share, 0.2))  # first household reaching 20 %
+    assert sol.coverage == pytest.approx(share[k])
+    assert share[k - 1] < 0.2 <= sol.coverage
+    assert s[order][k] < sol.value <= s[order][k + 1]
+
+
+def test_solver_errors(survey):
+    flat = Policy(parameters={"t": 100.0}, eligibility=IncomeTest("income", "t"),
+                  benefit=Flat(1.0))
+    with pytest.raises(PolicyError, match="cannot spend"):
+        solve_threshold(survey, flat, "t", budget=1e15)
+    with pytest.raises(PolicyError, match="no parameter 'x'"):
+        solve_threshold(survey, flat, "x", budget=10)
+    amt = Policy(parameters={"a": 1.0}, eligibility=IncomeTest("income", 100),
+                 benefit=Flat("a"))
+    with pytest.raises(PolicyError, match="not a threshold"):
+        solve_threshold(survey, amt, "a", budget=10)
+    with pytest.raises(PolicyError, match="exactly one"):
+        solve_threshold(survey, flat, "t")
+    with pytest.raises(PolicyError, match="not linear"):
+        solve_amount(survey, gmi_policy(), 1e6)
+
+
+def test_budget_neutral_amounts_uzbekistan_table4():
+    # Table 4 of the Uzbek report: 11.0 / 30.9 / 30.4 / 27.7 % of eligible families have
+    # 1 / 2 / 3 / 4 entitled members; average benefit 246,990 UZS. Budget-neutral amounts:
+    # 89,906 per entitled member and 147,506 per equivalised unit (1, .5, .3, .2).
+    df = pd.DataFrame({"members": [1, 2, 3, 4], "w": [11.0, 30.9, 30.4, 27.7], "n": 4})
+    sv = Survey(df, weight="w", size="n")
+    flat = Policy(benefit=Flat(246_990), name="flat")
+    per = budget_neutral_amount(sv, Policy(benefit=PerMember(1.0, "members")), flat)
+    eq = budget_neutral_amount(sv, Policy(benefit=Equivalised(1.0, "members", cap=4)), flat)
+    assert per.extra["solved_amount"] == pytest.approx(89_906, rel=1e-3)
+    assert eq.extra["solved_amount"] == pytest.approx(147_506, rel=1e-3)
+    assert implied_budget(sv, per) == pytest.approx(implied_budget(sv, flat), rel=1e-12)
+    assert implied_budget(sv, eq) == pytest.approx(implied_budget(sv, flat), rel=1e-12)
+
+
+# --- grids and comparisons ---------------------------------------------------------------
+def test_scenario_grid(survey):
+    grid = scenario_grid(survey, gmi_policy(), parameter="gmi", values=[100, 150, 200])
+    assert list(grid.columns) == ["gmi=100", "gmi=150", "gmi=200"]
+    for col, g in zip(grid.columns, [100, 150, 200], strict=True):
+        assert grid.loc["budget_monthly", col] == pytest.approx(
+            implied_budget(survey, gmi_policy(), gmi=g)
+        )
+    assert grid.loc["budget_relative_to_first", "gmi=100"] == 1.0
+    assert (np.diff(grid.loc["eligible_households"].to_numpy(float)) > 0).all()
+    pols = {"GMI": gmi_policy(), "Child": Policy(benefit=PerMember(20.0, "children"),
+                                                  eligibility=Condition("children", ">", 0))}
+    grid2 = scenario_grid(survey, pols)
+    assert list(grid2.columns) == ["GMI", "Child"]
+
+
+def test_budget_neutral_comparison(survey):
+    df = survey.data
+    sv = Survey(df.assign(pmt_level=np.exp(df["score"])), weight="weight", size="hh_size",
+                strata="stratum", psu="psu")
+    out = budget_neutral_comparison(
+        sv, {"PMT": "pmt_level"}, children="children", elderly="elderly",
+        disabled="disabled", female_head="female_head",
+    )
+    v = (df["weight"] * df["hh_size"]).to_numpy()
+    gap = np.sum(v * np.maximum(200 - df["pcc"].to_numpy(), 0))
+    assert out.attrs["budget"] == pytest.approx(gap)
+    schemes = out.drop(index="No transfer")
+    np.testing.assert_allclose(schemes["budget_monthly"], gap, rtol=1e-8)
+    # perfect targeting fills every gap: nobody poor after transfer
+    assert out.loc["Perfect targeting", "FGT0"] == pytest.approx(0.0, abs=1e-12)
+    assert out.loc["Perfect targeting", "FGT1"] == pytest.approx(0.0, abs=1e-9)
+    # universal amount per person = budget / population
+    assert out.loc["Universal (per person)", "amount"] == pytest.approx(gap / v.sum())
+    # per child capped at 3: amount = budget / sum w min(children, 3)
+    cap = np.minimum(df["children"], 3)
+    assert out.loc["Per child (up to 3)", "amount"] == pytest.approx(
+        gap / np.sum(df["weight"] * cap)
+    )
+    assert (schemes["FGT0"] <= out.loc["No transfer", "FGT0"] + 1e-12).all()
+
+
+# --- entry points and errors -------------------------------------------------------------
+def test_pmt_simulate_is_callable(survey):
+    res = pmt.simulate(survey, gmi_policy())
+    assert res.budget["monthly"] > 0
+    assert pmt.simulate.Policy is Policy
+
+
+def test_simulate_errors(survey):
+    with pytest.raises(PolicyError, match="pmt.Survey"):
+        simulate(survey.data, gmi_policy())
+    with pytest.raises(PolicyError, match="'nope'"):
+        simulate(survey, gmi_policy(), line="nope")
+    with pytest.raises(PolicyError, match="'sa2'"):
+        simulate(survey, gmi_policy(), existing="sa2")
+    with pytest.raises(PolicyError, match="gdp"):
+        simulate(survey, gmi_policy(), gdp=-1)
+    df = survey.data.copy()
+    df.loc[df.index[3], "pcc"] = np.nan
+    bad = Survey(df, weight="weight", size="hh_size", strata="stratum", psu="psu")
+    with pytest.raises(PolicyError, match="missing for 1 households"):
+        simulate(bad, gmi_policy())
+    with pytest.raises(PolicyError, match="selects nobody"):
+        simulate(survey, gmi_policy(gmi=-5))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("policy_*.yaml")))
+def test_example_policy_files_run(name):
+    from pmt.datasets import synthetic_hbs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = synthetic_hbs(n_households=1200, seed=5)
+    res = run_policy_file(EXAMPLES / name, data=data)
+    assert res.budget["monthly"] > 0
+    assert 0 < res.counts["beneficiary_share"] < 1
+    assert res.poverty.loc["FGT0", "change"] <= 0
+    if "tsa" in name:
+        sol = res.tables["threshold_solution"]["value"]
+        assert float(sol["budget"]) == pytest.approx(1.0e11, rel=1e-9)
+    if "gmi" in name:
+        assert res.tables["scenario_grid"].shape[1] == 3
