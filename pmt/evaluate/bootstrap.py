@@ -141,10 +141,14 @@ def summarise(estimate, reps, level: float) -> dict[str, np.ndarray]:
     se = np.where(n_valid > 1, se, np.nan)
     lower = np.full(reps.shape[1:], np.nan)
     upper = np.full(reps.shape[1:], np.nan)
-    ok = n_valid > 0
-    if ok.any():
-        q = np.nanquantile(reps[:, ok], [lo_q, hi_q], axis=0)
-        lower[ok], upper[ok] = q[0], q[1]
+    full = n_valid == reps.shape[0]
+    if full.any():  # np.quantile is much faster than nanquantile where nothing is missing
+        q = np.quantile(reps[:, full], [lo_q, hi_q], axis=0)
+        lower[full], upper[full] = q[0], q[1]
+    part = (n_valid > 0) & ~full
+    if part.any():
+        q = np.nanquantile(reps[:, part], [lo_q, hi_q], axis=0)
+        lower[part], upper[part] = q[0], q[1]
     return {
         "estimate": np.asarray(estimate, dtype=float),
         "se": se,
