@@ -96,13 +96,44 @@ def calibration_report(
     return out
 
 
+def benchmark(n_households: int = 200_000, seed: int = 0) -> dict:
+    """Wall time (s), peak traced memory (MB) and peak process RSS (MB) of one draw.
+
+    Memory is traced with :mod:`tracemalloc` (numpy and pandas buffers are traced); the
+    resident set size is the process high-water mark from :mod:`resource` (includes the
+    interpreter and imported libraries).
+    """
+    import resource
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    df = synthetic_hbs(n_households, seed)
+    seconds = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return {
+        "n_households": n_households,
+        "seconds": round(seconds, 2),
+        "peak_traced_mb": round(peak / 2**20, 1),
+        "peak_rss_mb": round(rss, 1),
+        "frame_mb": round(float(df.memory_usage(deep=True).sum()) / 2**20, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Check synthetic_hbs against its calibration targets."
     )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bench", action="store_true", help="time and measure one draw of --n")
     args = parser.parse_args(argv)
+    if args.bench:
+        print(benchmark(args.n, args.seed))
+        return
     with pd.option_context("display.width", 120):
         print(calibration_report(n_households=args.n, seed=args.seed))
 
