@@ -407,3 +407,35 @@ def test_example_policy_files_run(name):
         assert float(sol["budget"]) == pytest.approx(1.0e11, rel=1e-9)
     if "gmi" in name:
         assert res.tables["scenario_grid"].shape[1] == 3
+
+
+def test_interval_table_by_hand(survey):
+    res = simulate(survey, gmi_policy(), existing="sa", mpc=1.0, floor=1.0,
+                   intervals=[0.5, 1.0])
+    t = res.tables["intervals"]
+    assert list(t.index) == ["< 0.5 z", "0.5 z - 1 z", ">= 1 z", "Total"]
+    df = survey.data
+    pre = (df["pcc"] - df["sa"] / df["hh_size"]).clip(lower=1.0).to_numpy()
+    w = df["weight"].to_numpy()
+    mid = (pre >= 100) & (pre < 200)
+    assert t.loc["0.5 z - 1 z", "households"] == pytest.approx(np.sum(w * mid))
+    paid = res.outcome.benefit
+    assert t.loc["0.5 z - 1 z", "budget_monthly"] == pytest.approx(np.sum(w * paid * mid))
+    assert t.loc["Total", "budget_monthly"] == pytest.approx(res.budget["monthly"])
+    with pytest.raises(PolicyError, match="intervals"):
+        simulate(survey, gmi_policy(), intervals=[1.0, 0.5])
+
+
+def test_mpc_sensitivity(survey):
+    from pmt.simulate import mpc_sensitivity
+
+    out = mpc_sensitivity(survey, gmi_policy(), existing="sa", floor=1.0)
+    assert list(out.columns) == ["mpc=0", "mpc=0.25", "mpc=1"]
+    # mpc = 0: full compensation, pre-transfer poverty equals observed poverty
+    df = survey.data
+    v = (df["weight"] * df["hh_size"]).to_numpy()
+    obs = np.sum(v * (df["pcc"].to_numpy() < 200)) / v.sum()
+    assert out.loc["FGT0_before", "mpc=0"] == pytest.approx(obs)
+    # removing more of the transfer can only raise pre-transfer poverty
+    before = out.loc["FGT0_before"].to_numpy(float)
+    assert before[0] <= before[1] <= before[2]

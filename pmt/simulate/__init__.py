@@ -40,7 +40,7 @@ from pmt.simulate.rules import (
     rule_from_dict,
 )
 from pmt.simulate.run import run_policy_file
-from pmt.simulate.scenarios import budget_neutral_comparison, scenario_grid
+from pmt.simulate.scenarios import budget_neutral_comparison, mpc_sensitivity, scenario_grid
 from pmt.simulate.simulation import SimulationResult, simulate
 from pmt.simulate.solvers import (
     ThresholdSolution,
@@ -82,6 +82,7 @@ __all__ = [
     "implied_budget",
     "incidence_table",
     "is_true",
+    "mpc_sensitivity",
     "paired_change",
     "pre_transfer_welfare",
     "rule_from_dict",

@@ -22,7 +22,7 @@ from pmt.survey import Survey
 
 SIMULATE_KEYS = {
     "welfare", "line", "existing", "mpc", "floor", "replace_existing", "gdp", "groups",
-    "measures", "welfare_is_pre_transfer",
+    "measures", "welfare_is_pre_transfer", "intervals",
 }
 SURVEY_DEFAULTS = {"weight": "weight", "size": "hh_size", "strata": "stratum", "psu": "psu"}
 

@@ -128,6 +128,37 @@ def scenario_grid(
     return out
 
 
+def mpc_sensitivity(
+    survey: Survey,
+    policy: Policy,
+    existing: str,
+    mpcs: Sequence[float] = (0.0, 0.25, 1.0),
+    floor: float | None = None,
+    **simulate_kwargs,
+) -> pd.DataFrame:
+    """Re-run a simulation at several marginal propensities to consume (Kyrgyz 2011 annex).
+
+    The pre-transfer welfare, hence quintiles, poverty status and the poverty before the
+    reform, change with mpc (mpc = 1: no compensation; 0: full compensation). Returns one
+    column per mpc with the poorest quintile's coverage and benefit share, targeting
+    metrics, budget and poverty before/after with paired s.e.
+    """
+    cols = {}
+    for m in mpcs:
+        res = simulate(survey, policy, existing=existing, mpc=m, floor=floor, **simulate_kwargs)
+        d = _indicators(res)
+        q = res.tables.get("quintiles")
+        if q is not None:
+            d["Q1_coverage"] = q.loc["Q1", "coverage"]
+            d["Q1_benefits_share"] = q.loc["Q1", "benefits_share"]
+        d["n_floored"] = res.assumptions["n_floored"]
+        cols[f"mpc={m:g}"] = d
+    out = pd.DataFrame(cols)
+    out.index.name = "indicator"
+    out.columns.name = "scenario"
+    return out
+
+
 def _with_columns(survey: Survey, extra: Mapping[str, np.ndarray]) -> Survey:
     data = survey.data.copy()
     for k, v in extra.items():
@@ -322,4 +353,4 @@ def budget_neutral_comparison(
     return out
 
 
-__all__ = ["scenario_grid", "budget_neutral_comparison", "MEASURES"]
+__all__ = ["scenario_grid", "budget_neutral_comparison", "mpc_sensitivity", "MEASURES"]

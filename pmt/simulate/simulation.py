@@ -170,6 +170,41 @@ def _benefit_distribution(amount: np.ndarray, w: np.ndarray, max_levels: int = 2
     return tab
 
 
+def _interval_table(ratio, cuts, w, v, eligible, r, paid, winner, loser) -> pd.DataFrame:
+    """Counts and amounts by interval of welfare relative to the line (Kazakhstan 2017)."""
+    cuts = [float(c) for c in cuts]
+    if not cuts or any(c <= 0 for c in cuts) or cuts != sorted(set(cuts)):
+        raise PolicyError(
+            f"`intervals` must be increasing positive multiples of the line; got {cuts!r}."
+        )
+    k = np.searchsorted(np.asarray(cuts), ratio, side="right")  # 0 = below the first cut
+    labels = [f"< {cuts[0]:g} z"] + [
+        f"{a:g} z - {b:g} z" for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    ] + [f">= {cuts[-1]:g} z"]
+    frame = pd.DataFrame(
+        {
+            "k": k,
+            "households": w,
+            "people": v,
+            "eligible_households": w * eligible,
+            "eligible_people": v * eligible,
+            "beneficiary_households": w * r,
+            "beneficiary_people": v * r,
+            "winner_households": w * winner,
+            "loser_households": w * loser,
+            "winner_people": v * winner,
+            "loser_people": v * loser,
+            "budget_monthly": w * paid,
+        }
+    )
+    t = frame.groupby("k").sum().reindex(range(len(labels)), fill_value=0.0)
+    t.loc[len(labels)] = t.sum()
+    t.index = pd.Index([*labels, "Total"], name="interval")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t["benefit_per_capita"] = t["budget_monthly"] / t["people"]
+    return t
+
+
 def simulate(
     survey: Survey,
     policy: Policy,
@@ -183,6 +218,7 @@ def simulate(
     groups: Sequence[int] = (10, 5),
     measures: Sequence[str] = MEASURES,
     welfare_is_pre_transfer: bool = False,
+    intervals: Sequence[float] | None = None,
 ) -> SimulationResult:
     """Simulate a programme on a survey: who gets what, at what cost, with what impact.
 
@@ -219,6 +255,11 @@ def simulate(
         ``welfare`` already excludes the existing benefits (as ``pcc`` of
         :func:`pmt.datasets.synthetic_hbs`): then y_pre = welfare and the observed
         welfare is rebuilt as y_pre + mpc x existing / n.
+    intervals : sequence of float, optional
+        Cut-points as multiples of the line (e.g. ``[0.4, 0.5, 0.6, 1.0]``) for a table by
+        interval of pre-transfer welfare: households and people, eligible and beneficiary,
+        winners and losers, budget and benefit per capita over everyone in the interval
+        (Kazakhstan 2017, Tables 8-10).
 
     Returns
     -------
@@ -362,6 +403,11 @@ def simulate(
     winners["mean_welfare_no_reform"] = s["vy_noreform"] / s["v"]
     winners.index.name = "group"
     tables["winners_losers"] = winners
+
+    if intervals is not None:
+        tables["intervals"] = _interval_table(
+            y_pre / z, intervals, w, v, out.eligible, r, paid, winner, loser
+        )
 
     gap_pre, gap_post = money_gap(y_pre, z, v), money_gap(y_post, z, v)
     ce = pd.Series(
