@@ -204,6 +204,15 @@ def map_codes(values, lookup: Mapping[str, int]):
     mask). Integer codes use a direct look-up table; other values are factorised first,
     so the cost is one hash per distinct value, not per record.
     """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        cats = list(values.cat.categories)
+        table = np.array([lookup.get(level_label(c), -1) for c in cats] + [-1], dtype=np.int64)
+        idx = table[codes]
+        missing = codes < 0
+        unknown = ~missing & (idx < 0)
+        used = np.unique(codes[unknown]) if unknown.any() else []
+        return idx, missing, [cats[i] for i in used], unknown
     arr = np.asarray(values)
     n = arr.shape[0]
     if arr.dtype.kind in "iub" or (arr.dtype.kind == "f"):
