@@ -123,6 +123,12 @@ def test_bad_n_households_raises(bad):
     assert "n_households" in str(info.value)
 
 
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", None, True])
+def test_bad_seed_raises(bad):
+    with pytest.raises(DataError, match="seed"):
+        synthetic_hbs(600, seed=bad)
+
+
 def test_numpy_integer_accepted():
     assert len(synthetic_hbs(np.int64(600), seed=0)) == 600
 

@@ -9,7 +9,10 @@ downloads. The models the data were generated from are exported with it:
 - :data:`HTV_SELECTION_FORMULA`, :data:`HTV_OUTCOME_FORMULA`, :data:`HTV_TRUE_PARAMS`: the
   Heckman selection model of hard-to-verify income (shaped on Belarus 2011, Table 11);
 - :data:`REGION_LABELS`, :data:`POVERTY_LINE` and :func:`load_calibration` (every
-  parameter with its source, from ``calibration.yaml``).
+  parameter with its source, from ``calibration.yaml``);
+- :func:`calibration_report`: the calibration targets and what a draw achieves.
+
+``vlss_1997()`` loads a real LSMS (Viet Nam 1997-98; needs the ``datasets`` extra).
 """
 
 from pmt.datasets.calibration import (
@@ -36,6 +39,7 @@ __all__ = [
     "REGION_LABELS",
     "POVERTY_LINE",
     "vlss_1997",
+    "calibration_report",
 ]
 
 
@@ -45,4 +49,8 @@ def __getattr__(name: str):
         from pmt.datasets import vlss
 
         return getattr(vlss, name)
+    if name == "calibration_report":  # imports statsmodels' formula layer: load on use
+        from pmt.datasets.checks import calibration_report
+
+        return calibration_report
     raise AttributeError(f"module 'pmt.datasets' has no attribute {name!r}")

@@ -180,8 +180,9 @@ def _households(design: dict, cal: dict, rng: np.random.Generator) -> dict:
 
     # latent living standard
     lat = cal["latent"]
-    region_shift = np.zeros(15)
-    for code, v in cal["population"]["regions"].items():
+    regions = cal["population"]["regions"]
+    region_shift = np.zeros(max(int(k) for k in regions) + 1)
+    for code, v in regions.items():
         region_shift[int(code)] = float(v["latent"])
     psu_effect = rng.normal(0.0, lat["psu_sd"], design["n_psu"])
     latent = (
@@ -213,14 +214,18 @@ def _households(design: dict, cal: dict, rng: np.random.Generator) -> dict:
     single_pensioner = ((size == 1) & (n_elderly == 1)).astype(np.int64)
     any_divorced = (rng.random(n) < dem["divorced_prob"] * (n_adults > 0)).astype(np.int64)
     p_female = np.where(
-        single_pensioner == 1, 0.6, np.where(any_divorced == 1, 0.5, dem["female_head_prob"])
+        single_pensioner == 1,
+        dem["female_head_prob_single_pensioner"],
+        np.where(any_divorced == 1, dem["female_head_prob_divorced"], dem["female_head_prob"]),
     )
     female_head = (rng.random(n) < p_female).astype(np.int64)
-    elderly_head = (n_elderly > 0) & ((n_adults == 0) | (rng.random(n) < 0.6))
+    e0, e_mean, e_max = dem["head_age_elderly"]
+    a0, a_span, a_b1, a_b2, a_kids, a_max = dem["head_age_adult"]
+    elderly_head = (n_elderly > 0) & ((n_adults == 0) | (rng.random(n) < dem["elderly_head_prob"]))
     head_age = np.where(
         elderly_head,
-        np.minimum(60 + rng.exponential(8.0, n), 95),
-        np.minimum(22 + 38 * rng.beta(2.0, 2.2, n) + 3 * (n_6_14 + n_15_17 > 0), 59),
+        np.minimum(e0 + rng.exponential(e_mean, n), e_max),
+        np.minimum(a0 + a_span * rng.beta(a_b1, a_b2, n) + a_kids * (n_6_14 + n_15_17 > 0), a_max),
     ).astype(np.int64)
 
     # education, work, phones, pensions, remittances (members 15+)
@@ -278,7 +283,7 @@ def _households(design: dict, cal: dict, rng: np.random.Generator) -> dict:
     # dwelling
     dw = cal["dwelling"]
     rooms = 1 + rng.poisson(np.exp(_index(dw["rooms_log_mean"], np.log(size), latent, rural)))
-    rooms = np.minimum(rooms, 20)
+    rooms = np.minimum(rooms, dw["max_rooms"])
     col["rooms"] = rooms
     col["rooms_cat"] = np.select([rooms <= 2, rooms == 3, rooms <= 6], [1, 2, 3], 4)
     col["persons_per_room"] = size / rooms
@@ -299,7 +304,9 @@ def _households(design: dict, cal: dict, rng: np.random.Generator) -> dict:
         + ld["log_sotka_L"] * latent
         + ld["log_sotka_sd"] * rng.standard_normal(n)
     )
-    sotka = np.where(has_land == 1, np.clip(np.round(sotka, 1), 0.5, ld["max_sotka"]), 0.0)
+    sotka = np.where(
+        has_land == 1, np.clip(np.round(sotka, 1), ld["min_sotka"], ld["max_sotka"]), 0.0
+    )
     col["has_land"] = has_land
     col["land_sotka"] = sotka
     col["land_sotka_sq"] = sotka**2
@@ -422,7 +429,8 @@ def synthetic_hbs(n_households: int = 20_000, seed: int = 0) -> pd.DataFrame:
     Raises
     ------
     pmt.DataError
-        If ``n_households`` is not an integer or is below the minimum.
+        If ``n_households`` is not an integer or is below the minimum, or ``seed`` is not
+        a non-negative integer.
 
     Notes
     -----
@@ -431,6 +439,11 @@ def synthetic_hbs(n_households: int = 20_000, seed: int = 0) -> pd.DataFrame:
     :data:`HTV_OUTCOME_FORMULA` / :data:`HTV_TRUE_PARAMS` (hard-to-verify income).
     """
     n = _check_n(n_households)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise DataError(
+            f"seed must be a non-negative integer, got {seed!r}; pass e.g. seed=0 "
+            "(the same seed gives the same data)."
+        )
     cal = _load()
     rng = np.random.default_rng(seed)
     design = _sample_design(n, cal, rng)

@@ -26,6 +26,11 @@ from scipy.special import ndtr
 _HTV_SOURCES = ("business", "agri", "inkind", "other")
 
 
+def _lognormal_factor(rng: np.random.Generator, sd: float, n: int) -> np.ndarray:
+    """Mean-one lognormal factors exp(sd z - sd^2 / 2)."""
+    return np.exp(sd * rng.standard_normal(n) - sd**2 / 2)
+
+
 def _linear(coefs: dict, col: dict) -> np.ndarray:
     """Linear index sum_k coef_k x_k of a {term: coefficient} dict ("Intercept" = 1)."""
     n = col["log_pcc"].shape[0]
@@ -106,16 +111,14 @@ def add_income(col: dict, z_consumption: np.ndarray, cal: dict, rng: np.random.G
     w0, b_c, b_t, b_u = inc["wage_index"]
     log_wage = (
         w0
-        + b_c * (col["log_pcc"] - 12.4)
+        + b_c * (col["log_pcc"] - inc["wage_center"])
         + b_t * col["share_tertiary_edu"]
         + b_u * urban
         + inc["wage_sd"] * rng.standard_normal(n)
     )
     wages = col["n_employed"] * np.exp(log_wage)
     pensions = (
-        col["n_pensioners"]
-        * inc["pension_mean"]
-        * np.exp(inc["pension_sd"] * rng.standard_normal(n) - inc["pension_sd"] ** 2 / 2)
+        col["n_pensioners"] * inc["pension_mean"] * _lognormal_factor(rng, inc["pension_sd"], n)
     )
     disabled_adults = np.maximum(col["n_disabled"] - col["n_elderly"], 0)
     pensions = (
@@ -126,13 +129,15 @@ def add_income(col: dict, z_consumption: np.ndarray, cal: dict, rng: np.random.G
     social_assistance = _social_assistance(col, cal, rng)
     no_other = (wages == 0) & (pensions == 0) & (social_assistance == 0)
     fallback = np.where(
-        no_other, inc["fallback_benefit_mean"] * np.exp(0.3 * rng.standard_normal(n) - 0.045), 0.0
+        no_other,
+        inc["fallback_benefit_mean"] * _lognormal_factor(rng, inc["fallback_benefit_sd"], n),
+        0.0,
     )
     benefits = social_assistance + fallback
     children = (col["n_children_0_5"] + col["n_children_6_17"]) > 0
     gets_alimony = (col["any_divorced"] == 1) & children & (rng.random(n) < inc["alimony_prob"])
     alimony = np.where(
-        gets_alimony, inc["alimony_mean"] * np.exp(0.4 * rng.standard_normal(n) - 0.08), 0.0
+        gets_alimony, inc["alimony_mean"] * _lognormal_factor(rng, inc["alimony_sd"], n), 0.0
     )
 
     verifiable = wages + pensions + benefits + alimony
