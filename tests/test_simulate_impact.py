@@ -439,3 +439,10 @@ def test_mpc_sensitivity(survey):
     # removing more of the transfer can only raise pre-transfer poverty
     before = out.loc["FGT0_before"].to_numpy(float)
     assert before[0] <= before[1] <= before[2]
+
+
+def test_solved_policy_round_trips(survey):
+    pol = solve_amount(survey, Policy(benefit=PerMember(1.0, "children"),
+                                      eligibility=Condition("children", ">", 0)), 1e6)
+    again = Policy.from_dict(pol.to_dict())
+    assert implied_budget(survey, again) == pytest.approx(1e6)

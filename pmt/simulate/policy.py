@@ -41,6 +41,9 @@ POLICY_KEYS = {
 }
 
 
+FILE_SECTIONS = ("data", "survey", "scores", "simulation")
+
+
 @dataclass
 class PolicyOutcome:
     """What a policy gives each household (arrays aligned with the data rows).
@@ -235,7 +238,8 @@ class Policy:
         d["takeup"] = self.takeup.to_dict()
         if self.currency:
             d["currency"] = self.currency
-        d.update({k: v for k, v in copy.deepcopy(self.extra).items() if not k.startswith("_")})
+        # file sections only; bookkeeping such as "_path" or "solved_amount" stays out
+        d.update({k: copy.deepcopy(v) for k, v in self.extra.items() if k in FILE_SECTIONS})
         return d
 
     @classmethod
@@ -253,8 +257,7 @@ class Policy:
             raise PolicyError(
                 "a policy needs `eligibility` (a rule, a list of rules, or null for universal)."
             )
-        extra = {k: copy.deepcopy(d[k]) for k in ("data", "survey", "scores", "simulation")
-                 if k in d}
+        extra = {k: copy.deepcopy(d[k]) for k in FILE_SECTIONS if k in d}
         return cls(
             benefit=benefit_from_dict(d["benefit"]),
             eligibility=None if d["eligibility"] is None else rule_from_dict(d["eligibility"]),

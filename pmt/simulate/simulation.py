@@ -372,9 +372,10 @@ def simulate(
         )
 
     poor = y_pre < z
-    tm = targeting_metrics(
-        poor.astype(int), entitled.astype(int), weights=v, benefits=paid / n
-    )
+    # selected: entitled households that take up with positive probability (all entitled
+    # in expected mode unless a rate is 0; the drawn takers in random mode)
+    selected = entitled & (out.takeup > 0)
+    tm = targeting_metrics(poor.astype(int), selected.astype(int), weights=v, benefits=paid / n)
     tables["targeting"] = tm.to_frame("value")
 
     # winners and losers against the existing benefits (or against nothing)
