@@ -207,3 +207,114 @@ def test_percentile_intervals_cover_at_nominal_rate():
         row = t[t["metric"] == "coverage_poor"].iloc[0]
         hits += row["lower"] <= truth <= row["upper"]
     assert 0.85 <= hits / sims <= 0.95, hits / sims
+
+
+# --- re-estimated cut-offs ---------------------------------------------------------------
+def test_targeting_bootstrap_reestimates_relative_line_and_rate():
+    from pmt.evaluate import bootstrap_targeting, classify_poor, select_by
+
+    df, sv = clustered_survey(seed=4)
+    R = 12
+    y = np.log(df["pcc"].to_numpy())
+    scores = {"a": df["x"].to_numpy(), "b": (df["x"] + df["region"]).to_numpy()}
+    table, reps = bootstrap_targeting(sv, y, scores, share=0.25, rule="rate", n_replicates=R,
+                                      seed=2, reference="a", return_replicates=True)
+    W = sv.replicate_weights(R, seed=2)
+    for r in range(R):
+        poor = classify_poor(y, share=0.25, weights=W[:, r]).to_numpy()
+        rate = W[poor, r].sum() / W[:, r].sum()
+        for name, s in scores.items():
+            sel = select_by(s, coverage=rate, weights=W[:, r], method="rate")
+            m = targeting_metrics(poor, sel, W[:, r])
+            np.testing.assert_allclose(reps[name].iloc[r].to_numpy(), m.to_numpy(), atol=1e-12)
+    v = sv.person_weight
+    poor = classify_poor(y, share=0.25, weights=v).to_numpy()
+    sel = select_by(scores["a"], coverage=v[poor].sum() / v.sum(), weights=v, method="rate")
+    full = targeting_metrics(poor, sel, v)
+    np.testing.assert_allclose(table["estimate"][:7].to_numpy(), full.to_numpy(), atol=1e-12)
+    assert "b - a" in set(table["model"])
+    # the replicate poor differ from the full-sample poor: cut-offs really move
+    assert reps["a"]["coverage"].std() > 0
+
+
+def test_targeting_bootstrap_line_rules():
+    from pmt.evaluate import bootstrap_targeting, classify_poor
+
+    df, sv = clustered_survey(seed=5)
+    R = 8
+    y = np.log(df["pcc"].to_numpy())
+    prob = 1 / (1 + np.exp(3 * df["x"].to_numpy()))
+    W = sv.replicate_weights(R, seed=1)
+    _, reps = bootstrap_targeting(sv, y, {"lin": df["x"].to_numpy() * 0.5, "prob": prob},
+                                  share=0.3, rule="line", higher_is_poorer={"prob": True},
+                                  n_replicates=R, seed=1, return_replicates=True)
+    for r in range(R):
+        poor = classify_poor(y, share=0.3, weights=W[:, r]).to_numpy()
+        cut = pmt.weighted_quantile(y, W[:, r], 0.3)
+        m = targeting_metrics(poor, df["x"].to_numpy() * 0.5 <= cut, W[:, r])
+        np.testing.assert_allclose(reps["lin"].iloc[r].to_numpy(), m.to_numpy(), atol=1e-12)
+        m = targeting_metrics(poor, prob >= 0.5, W[:, r])
+        np.testing.assert_allclose(reps["prob"].iloc[r].to_numpy(), m.to_numpy(), atol=1e-12)
+    _, reps = bootstrap_targeting(sv, y, df["x"].to_numpy(), line=-0.3, rule="line",
+                                  n_replicates=R, seed=1, return_replicates=True)
+    for r in (0, R - 1):
+        m = targeting_metrics(y < -0.3, df["x"].to_numpy() < -0.3, W[:, r])
+        np.testing.assert_allclose(reps["model"].iloc[r].to_numpy(), m.to_numpy(), atol=1e-12)
+
+
+def test_overlap_bootstrap_reestimates_groups():
+    df, sv = clustered_survey(seed=6)
+    R = 10
+    bo = bootstrap_overlap(sv, "pcc", "x", n=4, n_replicates=R, seed=8)
+    W = sv.replicate_weights(R, seed=8)
+    explicit = np.array(
+        [overlap_shares(decile_overlap(df["pcc"], df["x"], W[:, r], n=4)).to_numpy()
+         for r in range(R)]
+    )
+    np.testing.assert_allclose(bo["se"], explicit.std(axis=0, ddof=1), rtol=1e-9)
+    np.testing.assert_allclose(bo["upper"], np.quantile(explicit, 0.95, axis=0), rtol=1e-9)
+    fixed = bootstrap_overlap(sv, "pcc", "x", n=4, n_replicates=R, seed=8, cutoffs="fixed")
+    np.testing.assert_allclose(fixed["estimate"], bo["estimate"])
+
+
+@pytest.mark.slow
+def test_relative_line_rate_rule_intervals_cover():
+    """With the poorest 20 % and rate selection re-estimated per replicate, 90 % intervals
+    of coverage_poor cover the population value at least 85 % of the time.
+
+    They are conservative in small cluster samples: in this design (80 sampled PSUs, 1/6
+    of the population PSUs, no finite-population correction in Rao-Wu) the bootstrap s.e.
+    is about 19 % above the Monte Carlo s.d. and coverage is about 96 %; with 320 PSUs the
+    excess beyond the missing finite-population correction falls to about 7 %. Holding the
+    cut-offs fixed instead (bootstrap_metrics) overstates the s.e. by about 40 % here.
+    """
+    from pmt.evaluate import bootstrap_targeting, classify_poor, select_by
+
+    rng = np.random.default_rng(77)
+    H, M, hh = 8, 60, 10
+    n = H * M * hh
+    stratum = np.repeat(np.arange(H), M * hh)
+    psu = np.repeat(np.arange(H * M), hh)
+    u = np.repeat(rng.normal(scale=0.4, size=H * M), hh)
+    x = rng.normal(size=n)
+    y = 0.6 * x + u + rng.normal(scale=0.6, size=n)
+    score = x + u + rng.normal(scale=0.5, size=n)
+    size = rng.integers(1, 7, n).astype(float)
+    poor = classify_poor(y, share=0.2, weights=size).to_numpy()
+    sel = select_by(score, coverage=size[poor].sum() / size.sum(), weights=size, method="rate")
+    truth = targeting_metrics(poor, sel, size)["coverage_poor"]
+    m = 10
+    hits, sims = 0, 250
+    for _ in range(sims):
+        take = np.concatenate(
+            [rng.choice(np.arange(h * M, (h + 1) * M), m, replace=False) for h in range(H)]
+        )
+        rows = np.flatnonzero(np.isin(psu, take))
+        d = pd.DataFrame({"stratum": stratum[rows], "psu": psu[rows], "w": M / m,
+                          "n": size[rows], "y": y[rows], "s": score[rows]})
+        sv = pmt.Survey(d, "w", "n", "stratum", "psu")
+        t = bootstrap_targeting(sv, "y", "s", share=0.2, rule="rate", n_replicates=200,
+                                seed=int(rng.integers(1 << 31)))
+        row = t[t["metric"] == "coverage_poor"].iloc[0]
+        hits += row["lower"] <= truth <= row["upper"]
+    assert 0.85 <= hits / sims <= 0.98, hits / sims

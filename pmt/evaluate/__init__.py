@@ -4,7 +4,8 @@ error trade-off curves, subgroups, design-based bootstrap and out-of-sample vali
 Definitions follow DESIGN.md section 4.
 """
 
-from pmt.evaluate.bootstrap import bootstrap_group_table, bootstrap_metrics, bootstrap_overlap
+from pmt.evaluate.bootstrap import bootstrap_group_table, bootstrap_metrics
+from pmt.evaluate.bootstrap_cutoffs import bootstrap_overlap, bootstrap_targeting
 from pmt.evaluate.classify import classify_poor, select_by
 from pmt.evaluate.curves import best_cutoff, error_curve, roc_auc
 from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, targeting_metrics
@@ -20,6 +21,7 @@ __all__ = [
     "bootstrap_group_table",
     "bootstrap_metrics",
     "bootstrap_overlap",
+    "bootstrap_targeting",
     "classify_poor",
     "compare",
     "cross_validate",

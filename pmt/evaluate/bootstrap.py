@@ -18,10 +18,13 @@ between models is kept), and passing the same ``seed`` (or the same ``factors``)
 separate calls reuses the same replicates.
 
 What is held fixed: the classification of each household (poor, selected, quantile group)
-is taken from the full sample. With absolute lines and score cut-offs this is exact; with
-relative lines ("poorest 20 %") or rate selection the cut-offs themselves vary across
-samples and this bootstrap ignores that part of the variance (it is conditional on the
-estimated cut-offs).
+is taken from the full sample. With absolute lines and fixed score cut-offs this is the
+design-based bootstrap itself. With relative lines ("poorest 20 %"), rate selection or
+quantile groups the cut-offs are estimates that move with the sample, and holding them
+fixed gives the variance conditional on them, which can be far from the unconditional one
+(in our simulation it overstated the s.e. of coverage_poor by 40 %): use
+:func:`pmt.evaluate.bootstrap_targeting` and :func:`pmt.evaluate.bootstrap_overlap`, which
+re-estimate the cut-offs in every replicate.
 
 Intervals are percentile intervals of the replicates; ``se`` is their standard deviation.
 Replicates in which a metric is undefined (0/0, e.g. no poor household drawn in a small
@@ -49,7 +52,6 @@ from pmt.evaluate.metrics import (
     metrics_from_totals,
     totals,
 )
-from pmt.evaluate.overlap import overlap_counts, overlap_from_table
 from pmt.evaluate.subgroups import group_blocks
 from pmt.evaluate.tables import TABLE_COLUMNS, table_contributions, table_from_totals
 from pmt.survey import Survey, quantile_groups
@@ -352,6 +354,9 @@ def bootstrap_group_table(
 ) -> pd.DataFrame:
     """Bootstrap every cell of :func:`group_table` (groups fixed at full-sample cut-points).
 
+    The quantile groups are held at their full-sample cut-points (see the module
+    docstring): the intervals are conditional on the group boundaries.
+
     Arguments are those of :func:`group_table` (column names of ``survey.data`` accepted)
     plus the bootstrap options of :func:`bootstrap_metrics`.
 
@@ -405,57 +410,9 @@ def bootstrap_group_table(
     return out
 
 
-def bootstrap_overlap(
-    survey: Survey,
-    actual,
-    predicted,
-    *,
-    n: int = 10,
-    unit: Unit = "person",
-    n_replicates: int = 1000,
-    seed: int = 0,
-    level: float = 0.9,
-    factors: np.ndarray | None = None,
-    n_jobs: int = 1,
-    client=None,
-    chunk_size: int = 250,
-) -> pd.DataFrame:
-    """Bootstrap the decile-overlap summaries (diagonal, within one, Overlap(k)).
-
-    ``predicted`` may be a mapping {model: column or array} for paired comparisons; groups
-    are fixed at their full-sample cut-points.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Tidy: ``model``, ``measure``, ``estimate``, ``se``, ``lower``, ``upper``,
-        ``n_valid``.
-    """
-    y = survey_vector(survey, actual, "actual")
-    v = survey.weights(unit)
-    ga = quantile_groups(y, v, n)
-    F = get_factors(survey, factors, n_replicates, seed)
-    rows = []
-    for model, pred in _named(predicted, "model").items():
-        yhat = survey_vector(survey, pred, f"predicted[{model!r}]")
-        cell = (ga - 1) * n + (quantile_groups(yhat, v, n) - 1)
-        P = psu_totals(survey, v, cell, n * n)
-        reps = replicate_totals(P, F, n_jobs, client, chunk_size).reshape(-1, n, n)
-        est = overlap_from_table(P.sum(axis=0).reshape(n, n))
-        rep = overlap_from_table(reps)
-        for measure in est:
-            summ = summarise(np.atleast_1d(est[measure]), rep[measure][:, None], level)
-            rows.append({"model": model, "measure": measure, **{k: summ[k][0] for k in summ}})
-    out = pd.DataFrame(rows)
-    out["n_valid"] = out["n_valid"].astype(np.int64)
-    return out
-
-
 __all__ = [
     "bootstrap_group_table",
     "bootstrap_metrics",
-    "bootstrap_overlap",
-    "overlap_counts",
     "psu_totals",
     "replicate_totals",
 ]

@@ -37,7 +37,7 @@ import pandas as pd
 
 from pmt.errors import DataError, ModelError, example_rows
 from pmt.evaluate._parallel import run_tasks
-from pmt.evaluate.bootstrap import bootstrap_metrics, bootstrap_overlap
+from pmt.evaluate.bootstrap_cutoffs import bootstrap_overlap, bootstrap_targeting
 from pmt.evaluate.classify import rate_cutoff
 from pmt.evaluate.metrics import Unit, metrics_from_totals, totals
 from pmt.survey import Survey, weighted_quantile
@@ -123,7 +123,7 @@ def _evaluate(y, score, v, lines, rule: str, need: bool, prob_cut: float) -> dic
     (absolute) or y <= c (relative) encoded by the label kind."""
     out = {}
     s_score = -score if need else score
-    for label, kind, z in lines:
+    for label, kind, z, _ in lines:
         poor = (y < z) if kind == "line" else (y <= z)
         if rule == "line":
             if need:
@@ -176,18 +176,19 @@ def _survey(data, survey, weight, size, strata, psu) -> Survey:
     return Survey(data, weight, size, strata, psu)
 
 
-def _line_specs(y: np.ndarray, v: np.ndarray, lines, shares) -> list[tuple[str, str, float]]:
+def _line_specs(y: np.ndarray, v: np.ndarray, lines, shares) -> list[tuple]:
+    """[(label, "line" or "share", threshold on y, share or None)]."""
     specs = []
     for z in np.atleast_1d(lines if lines is not None else []):
         z = float(z)
         if not np.isfinite(z):
             raise DataError(f"`lines` must be finite numbers; got {z!r}.")
-        specs.append((f"line={z:g}", "line", z))
+        specs.append((f"line={z:g}", "line", z, None))
     for q in np.atleast_1d(shares if shares is not None else []):
         q = float(q)
         if not 0 < q < 1:
             raise DataError(f"`shares` must lie in (0, 1), e.g. 0.2 and 0.4; got {q!r}.")
-        specs.append((f"poorest {100 * q:g}%", "share", weighted_quantile(y, v, q)))
+        specs.append((f"poorest {100 * q:g}%", "share", weighted_quantile(y, v, q), q))
     if not specs:
         raise DataError("give poverty lines: `lines` (absolute) and/or `shares` (e.g. [0.2, 0.4]).")
     return specs
@@ -419,8 +420,10 @@ def compare(
 
     Arguments as in :func:`cross_validate`; ``reference`` names the model the others are
     differenced against ("<model> - <reference>" rows), ``n_groups`` the quantile groups of
-    the overlap measures. All models share one set of PSU bootstrap replicates
-    (:func:`bootstrap_metrics`), so the intervals of differences are paired.
+    the overlap measures. All models share one set of PSU bootstrap replicates, so the
+    intervals of differences are paired; relative lines, rate cut-offs and quantile groups
+    are re-estimated in every replicate (:func:`bootstrap_targeting`,
+    :func:`bootstrap_overlap`).
 
     Returns
     -------
@@ -451,32 +454,22 @@ def compare(
             )
         scores[name] = (pred, need[name] if flag is None else bool(flag))
     factors = sv.replicate_factors(n_replicates, seed)
+    flags = {name: nd for name, (_, nd) in scores.items()}
+    preds = {name: sc for name, (sc, _) in scores.items()}
+    common = dict(unit=unit, reference=reference, factors=factors, level=level, n_jobs=n_jobs,
+                  client=client)
     frames = []
-    for label, kind, z in specs:
-        poor = (y < z) if kind == "line" else (y <= z)
+    for label, kind, z, q in specs:
         for rl in rules:
-            selected = {}
-            for name, (score, is_need) in scores.items():
-                s_score = -score if is_need else score
-                if rl == "line":
-                    if is_need:
-                        sel = score >= probability_cutoff
-                    else:
-                        sel = score < z if kind == "line" else score <= z
-                else:
-                    rate = v[poor].sum() / v.sum()
-                    sel = s_score <= rate_cutoff(s_score, v, rate)
-                selected[name] = sel.astype(float)
-            t = bootstrap_metrics(
-                sv, poor.astype(float), selected, unit=unit, reference=reference,
-                factors=factors, level=level, n_jobs=n_jobs, client=client,
+            t = bootstrap_targeting(
+                sv, y, preds, line=z if kind == "line" else None, share=q, rule=rl,
+                higher_is_poorer=flags, probability_cutoff=probability_cutoff, **common,
             )
             t.insert(1, "line", label)
             t.insert(2, "rule", rl)
             frames.append(t)
     ov = bootstrap_overlap(
-        sv, y, {n: (-s if nd else s) for n, (s, nd) in scores.items()}, n=n_groups, unit=unit,
-        factors=factors, level=level, n_jobs=n_jobs, client=client,
+        sv, y, preds, n=n_groups, higher_is_poorer=flags, **common
     ).rename(columns={"measure": "metric"})
     ov.insert(1, "line", "(ranking)")
     ov.insert(2, "rule", "-")

@@ -1,0 +1,338 @@
+"""Bootstrap of targeting metrics that re-estimates relative lines and rate cut-offs.
+
+:func:`pmt.evaluate.bootstrap_metrics` holds every household's classification fixed. That
+is exact for absolute lines and fixed score cut-offs, but with a relative line ("the
+poorest 20 %") or the "rate" rule (select the poorest share of scores equal to the poverty
+rate) the cut-offs are themselves estimates that move from sample to sample. Here, in
+every replicate r with weights v_i * f[psu_i, r]:
+
+* a relative line is the replicate's weighted quantile of welfare at the share q, and the
+  poor are y <= that quantile (DESIGN.md section 4);
+* the "rate" rule selects score <= the replicate's weighted quantile of the score at the
+  replicate's poverty rate (ties never split, as in :func:`select_by`);
+* the "line" rule selects score < z (absolute line), score <= the replicate's relative
+  line, or P(poor) >= ``probability_cutoff`` for need scores.
+
+Weighted quantiles of all replicates of a chunk come from one sort of the variable and a
+cumulative sum of the (n, chunk) replicate-weight matrix, so the work is vectorised over
+replicates; chunks run in parallel like :func:`bootstrap_metrics`. The replicate factors
+are those of :meth:`pmt.Survey.replicate_factors` (same seed, same replicates as the other
+bootstrap functions, so results can be paired across them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from pmt.errors import DataError
+from pmt.evaluate._parallel import run_tasks
+from pmt.evaluate.bootstrap import (
+    _named,
+    get_factors,
+    psu_totals,
+    replicate_totals,
+    summarise,
+    survey_vector,
+)
+from pmt.evaluate.metrics import METRICS, Unit, metrics_from_totals
+from pmt.evaluate.overlap import overlap_from_table
+from pmt.survey import Survey, quantile_groups
+
+_RTOL = 1e-12  # as pmt.survey.weighted_quantile
+
+
+def _column_quantiles(x_sorted: np.ndarray, cum: np.ndarray, q) -> np.ndarray:
+    """Weighted quantile per column: smallest x whose cumulative weight share >= q."""
+    target = np.asarray(q, dtype=float) * cum[-1] * (1 - _RTOL)
+    idx = (cum >= target).argmax(axis=0)
+    return x_sorted[idx]
+
+
+def _chunk(task) -> np.ndarray:
+    """Totals (chunk, n_models, 6) for one chunk of replicate factors."""
+    F, psu, v, y, y_order, kind, z, share, models, prob_cut = task
+    V = v[:, None] * F[psu]  # (n, c) replicate weights
+    if kind == "line":
+        poor = np.broadcast_to((y < z)[:, None], V.shape)
+        cut_y = None
+    else:
+        cum = np.cumsum(V[y_order], axis=0)
+        cut_y = _column_quantiles(y[y_order], cum, share)  # (c,)
+        poor = y[:, None] <= cut_y[None, :]
+    Vp = V * poor
+    vp = Vp.sum(axis=0)
+    vtot = V.sum(axis=0)
+    out = np.zeros((F.shape[1], len(models), 6))
+    for j, (mode, s, s_order) in enumerate(models):
+        if mode == "fixed":
+            sel = np.broadcast_to(s[:, None] > 0, V.shape)
+        elif mode == "relative_line":
+            sel = s[:, None] <= cut_y[None, :]
+        elif mode == "need_line":
+            sel = np.broadcast_to((s >= prob_cut)[:, None], V.shape)
+        else:  # rate: poorest share of scores equal to the replicate poverty rate
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = vp / vtot
+            cum = np.cumsum(V[s_order], axis=0)
+            cut_s = _column_quantiles(s[s_order], cum, rate)
+            sel = s[:, None] <= cut_s[None, :]
+        vps = (Vp * sel).sum(axis=0)
+        vs = (V * sel).sum(axis=0)
+        out[:, j, 0] = vp
+        out[:, j, 1] = vtot - vp
+        out[:, j, 2] = vps
+        out[:, j, 3] = vs - vps
+    return out
+
+
+def bootstrap_targeting(
+    survey: Survey,
+    welfare,
+    scores,
+    *,
+    line: float | None = None,
+    share: float | None = None,
+    rule: Literal["line", "rate"] = "rate",
+    higher_is_poorer: bool | Mapping[str, bool] = False,
+    probability_cutoff: float = 0.5,
+    unit: Unit = "person",
+    n_replicates: int = 1000,
+    seed: int = 0,
+    level: float = 0.9,
+    reference: str | None = None,
+    factors: np.ndarray | None = None,
+    chunk_size: int = 100,
+    n_jobs: int = 1,
+    client=None,
+    return_replicates: bool = False,
+):
+    """Bootstrap targeting metrics re-estimating relative lines and rate cut-offs.
+
+    Parameters
+    ----------
+    survey : pmt.Survey
+        Data and design.
+    welfare : str or array-like
+        True welfare per person (same scale as ``line`` and as the scores for the "line"
+        rule).
+    scores : str, array-like, mapping or DataFrame
+        Predicted welfare of one or several models ({name: column or array}); lower =
+        poorer unless ``higher_is_poorer``.
+    line, share : float
+        Exactly one: absolute line (poor if y < line) or poorest share (poor if y <= the
+        replicate's weighted quantile at ``share``).
+    rule : {"line", "rate"}
+        Predicted-poor rule (module docstring).
+    higher_is_poorer : bool or {name: bool}
+        Need scores such as P(poor): "rate" selects the highest scores, "line" selects
+        score >= ``probability_cutoff``.
+    unit, n_replicates, seed, level, reference, factors, n_jobs, client, return_replicates
+        As in :func:`bootstrap_metrics`. ``chunk_size`` replicates are processed at once
+        (memory about 3 x 8 x n_households x chunk_size bytes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: ``model``, ``metric``, ``estimate`` (full sample: identical to
+        :func:`targeting_metrics` on :func:`classify_poor` / :func:`select_by`), ``se``,
+        ``lower``, ``upper``, ``n_valid``; "<model> - <reference>" rows with paired
+        intervals when ``reference`` is given.
+    """
+    if not isinstance(survey, Survey):
+        raise DataError("`survey` must be a pmt.Survey.")
+    if (line is None) == (share is None):
+        raise DataError("pass exactly one of `line` (absolute) and `share` (poorest share).")
+    if share is not None and not 0 < share < 1:
+        raise DataError(f"`share` must lie in (0, 1); got {share!r}.")
+    if rule not in ("line", "rate"):
+        raise DataError(f"`rule` must be 'line' or 'rate'; got {rule!r}.")
+    y = survey_vector(survey, welfare, "welfare")
+    v = survey.weights(unit)
+    named = _named(scores, "model")
+    if reference is not None and reference not in named:
+        raise DataError(f"`reference` '{reference}' is not one of the models {list(named)}.")
+    models = []
+    for name, sc in named.items():
+        s = survey_vector(survey, sc, f"scores[{name!r}]")
+        need = (
+            bool(higher_is_poorer.get(name, False))
+            if isinstance(higher_is_poorer, Mapping)
+            else bool(higher_is_poorer)
+        )
+        if rule == "rate":
+            s_or = -s if need else s
+            models.append(("rate", s_or, np.argsort(s_or, kind="stable")))
+        elif need:
+            models.append(("need_line", s, None))
+        elif line is not None:
+            models.append(("fixed", (s < line).astype(float), None))
+        else:
+            models.append(("relative_line", s, None))
+    kind = "line" if line is not None else "share"
+    y_order = np.argsort(y, kind="stable")
+    F = get_factors(survey, factors, n_replicates, seed)
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise DataError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
+    psu = survey.psu_codes
+    common = (psu, v, y, y_order, kind, line, share, models, probability_cutoff)
+    full = _chunk((np.ones((survey.n_psu, 1)), *common))[0]
+    tasks = [(F[:, a:a + int(chunk_size)], *common)
+             for a in range(0, F.shape[1], int(chunk_size))]
+    reps = np.concatenate(run_tasks(_chunk, tasks, n_jobs, client), axis=0)
+
+    names = list(named)
+    est = {m: metrics_from_totals(full[j]) for j, m in enumerate(names)}
+    rep = {m: metrics_from_totals(reps[:, j]) for j, m in enumerate(names)}
+    if reference is not None:
+        for m in names:
+            if m != reference:
+                key = f"{m} - {reference}"
+                est[key] = {k: est[m][k] - est[reference][k] for k in METRICS}
+                rep[key] = {k: rep[m][k] - rep[reference][k] for k in METRICS}
+    rows, rep_cols, rep_data = [], [], []
+    for model in est:
+        for metric in METRICS:
+            summ = summarise(np.atleast_1d(est[model][metric]), rep[model][metric][:, None],
+                             level)
+            rows.append({"model": model, "metric": metric,
+                         **{k: summ[k][0] for k in summ}})
+            rep_cols.append((model, metric))
+            rep_data.append(rep[model][metric])
+    out = pd.DataFrame(rows)
+    out["n_valid"] = out["n_valid"].astype(np.int64)
+    out.attrs.update(n_replicates=int(F.shape[1]), level=level, unit=unit, rule=rule,
+                     line=line, share=share)
+    if not return_replicates:
+        return out
+    replicates = pd.DataFrame(
+        np.column_stack(rep_data),
+        columns=pd.MultiIndex.from_tuples(rep_cols, names=["model", "metric"]),
+    )
+    replicates.index.name = "replicate"
+    return out, replicates
+
+
+# --- decile overlap -------------------------------------------------------------------------
+def _replicate_groups(x: np.ndarray, order: np.ndarray, V: np.ndarray, n: int) -> np.ndarray:
+    """Quantile groups 0..n-1 of x under every replicate weight column of V, (n_hh, c)."""
+    cum = np.cumsum(V[order], axis=0)
+    xs = x[order]
+    groups = np.zeros(V.shape, dtype=np.int64)
+    for k in range(1, n):
+        groups += x[:, None] > _column_quantiles(xs, cum, k / n)[None, :]
+    return groups
+
+
+def _overlap_chunk(task) -> np.ndarray:
+    """Weighted n x n overlap tables (c, n, n) for one chunk, groups re-estimated."""
+    F, psu, v, y, y_order, s, s_order, n = task
+    V = v[:, None] * F[psu]
+    c = V.shape[1]
+    cell = _replicate_groups(y, y_order, V, n) * n + _replicate_groups(s, s_order, V, n)
+    cell += np.arange(c)[None, :] * n * n
+    return np.bincount(cell.ravel(), weights=V.ravel(), minlength=c * n * n).reshape(c, n, n)
+
+
+def bootstrap_overlap(
+    survey: Survey,
+    actual,
+    predicted,
+    *,
+    n: int = 10,
+    cutoffs: Literal["replicate", "fixed"] = "replicate",
+    higher_is_poorer: bool | Mapping[str, bool] = False,
+    unit: Unit = "person",
+    n_replicates: int = 1000,
+    seed: int = 0,
+    level: float = 0.9,
+    reference: str | None = None,
+    factors: np.ndarray | None = None,
+    chunk_size: int = 100,
+    n_jobs: int = 1,
+    client=None,
+) -> pd.DataFrame:
+    """Bootstrap the decile-overlap summaries (diagonal, within one, Overlap(k)).
+
+    Parameters
+    ----------
+    survey : pmt.Survey
+    actual : str or array-like
+        Actual welfare.
+    predicted : str, array-like, mapping or DataFrame
+        Predicted welfare of one or several models ({name: column or array}).
+    n : int
+        Number of quantile groups.
+    cutoffs : {"replicate", "fixed"}
+        "replicate" (default): the quantile cut-points of both variables are re-estimated
+        in every replicate, as the definition requires; "fixed": households keep their
+        full-sample groups and only the weights vary (cheaper: one matrix product).
+    higher_is_poorer : bool or {name: bool}
+        Need scores: group 1 is the highest score.
+    unit, n_replicates, seed, level, reference, factors, chunk_size, n_jobs, client
+        As in :func:`bootstrap_targeting`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: ``model``, ``measure``, ``estimate`` (equal to :func:`overlap_shares` of
+        :func:`decile_overlap`), ``se``, ``lower``, ``upper``, ``n_valid``; paired
+        "<model> - <reference>" rows with ``reference``.
+    """
+    if cutoffs not in ("replicate", "fixed"):
+        raise DataError(f"`cutoffs` must be 'replicate' or 'fixed'; got {cutoffs!r}.")
+    if int(n) != n or n < 2:
+        raise DataError(f"`n` must be an integer >= 2; got {n!r}.")
+    n = int(n)
+    y = survey_vector(survey, actual, "actual")
+    v = survey.weights(unit)
+    named = _named(predicted, "model")
+    if reference is not None and reference not in named:
+        raise DataError(f"`reference` '{reference}' is not one of the models {list(named)}.")
+    F = get_factors(survey, factors, n_replicates, seed)
+    y_order = np.argsort(y, kind="stable")
+    ga = quantile_groups(y, v, n)
+    est, rep = {}, {}
+    for model, pred in named.items():
+        s = survey_vector(survey, pred, f"predicted[{model!r}]")
+        need = (
+            bool(higher_is_poorer.get(model, False))
+            if isinstance(higher_is_poorer, Mapping)
+            else bool(higher_is_poorer)
+        )
+        if need:
+            s = -s
+        cell = (ga - 1) * n + (quantile_groups(s, v, n) - 1)
+        est[model] = overlap_from_table(np.bincount(cell, weights=v, minlength=n * n)
+                                        .reshape(n, n))
+        if cutoffs == "fixed":
+            P = psu_totals(survey, v, cell, n * n)
+            tables = replicate_totals(P, F, n_jobs, client, chunk_size).reshape(-1, n, n)
+        else:
+            s_order = np.argsort(s, kind="stable")
+            tasks = [
+                (F[:, a:a + int(chunk_size)], survey.psu_codes, v, y, y_order, s, s_order, n)
+                for a in range(0, F.shape[1], int(chunk_size))
+            ]
+            tables = np.concatenate(run_tasks(_overlap_chunk, tasks, n_jobs, client), axis=0)
+        rep[model] = overlap_from_table(tables)
+    if reference is not None:
+        for m in list(named):
+            if m != reference:
+                key = f"{m} - {reference}"
+                est[key] = {k: est[m][k] - est[reference][k] for k in est[m]}
+                rep[key] = {k: rep[m][k] - rep[reference][k] for k in rep[m]}
+    rows = []
+    for model in est:
+        for measure in est[model]:
+            summ = summarise(np.atleast_1d(est[model][measure]), rep[model][measure][:, None],
+                             level)
+            rows.append({"model": model, "measure": measure,
+                         **{k: summ[k][0] for k in summ}})
+    out = pd.DataFrame(rows)
+    out["n_valid"] = out["n_valid"].astype(np.int64)
+    out.attrs.update(n_replicates=int(F.shape[1]), level=level, cutoffs=cutoffs, n_groups=n)
+    return out
