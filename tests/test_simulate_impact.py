@@ -195,16 +195,20 @@ def test_takeup_expected_value_and_random_draw(survey):
 
 def test_incidence_table_by_hand():
     rank = np.array([1.0, 2.0, 3.0, 4.0])
-    v = np.array([1.0, 1.0, 1.0, 1.0])
-    w = np.array([0.5, 1.0, 0.25, 1.0])
-    r = np.array([1.0, 0.0, 1.0, 0.0])
+    v = np.array([1.0, 2.0, 1.0, 2.0])
+    w = np.array([0.5, 1.0, 0.25, 1.0])  # household sizes 2, 2, 4, 2
+    r = np.array([1.0, 0.0, 0.5, 0.0])  # take-up probability of the entitled
     amount = np.array([10.0, 0.0, 20.0, 0.0])
-    t = incidence_table(rank, v, w, r, amount, n_groups=2)
-    assert list(t.index) == ["G1", "G2", "Total"]
-    np.testing.assert_allclose(t["coverage"], [0.5, 0.5, 0.5])
-    np.testing.assert_allclose(t["beneficiaries_share"], [0.5, 0.5, 1.0])
-    # benefit amounts paid: w x B = 5 and 5 -> half each
+    t = incidence_table(rank, v, w, r, amount, n_groups=2, eligible=np.array([1, 0, 1, 1]))
+    assert list(t.index) == [1, 2, "Total"]
+    # person-weighted halves: group 1 = hh 1, 2 (v 3 of 6), group 2 = hh 3, 4
+    np.testing.assert_allclose(t["population_share"], [0.5, 0.5, 1.0])
+    np.testing.assert_allclose(t["coverage"], [1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(t["expected_coverage"], [1 / 3, 0.5 / 3, 1.5 / 6])
+    np.testing.assert_allclose(t["eligible_coverage"], [1 / 3, 1.0, 4 / 6])
+    # benefit amounts paid: w x B = 5 and 5 -> half each; per capita over everyone
     np.testing.assert_allclose(t["benefits_share"], [0.5, 0.5, 1.0])
+    np.testing.assert_allclose(t["benefit_per_capita"], [5 / 3, 5 / 3, 10 / 6])
     # identity: distribution = coverage x population share / total coverage
     np.testing.assert_allclose(
         t["beneficiaries_share"], t["coverage"] * t["population_share"] / t.loc["Total", "coverage"]

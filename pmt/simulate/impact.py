@@ -117,51 +117,57 @@ def incidence_table(
     n_groups: int = 5,
     eligible: np.ndarray | None = None,
     consumption: np.ndarray | None = None,
+    ranked_by: str = "pre-transfer welfare per member",
 ) -> pd.DataFrame:
     """Coverage and distribution of beneficiaries and benefits by quantile group.
 
-    Groups are person-weighted quantile groups of ``rank`` (DESIGN.md section 4; group 1
-    poorest; households never split). For each group g (plus "Total"):
+    The core table is :func:`pmt.evaluate.group_table` (person-weighted quantile groups of
+    ``rank``, group 1 poorest, households never split; population share, coverage,
+    distribution of beneficiaries and of benefits, adequacy as ratio of totals and mean
+    of ratios), with recipients = households with a positive recipient probability and
+    benefits per person = amount / household size. Columns added for simulations:
 
-    * ``population_share`` = sum_g v / sum v, with v = w_h n_h;
-    * ``coverage`` = sum_g v r / sum_g v (share of people in recipient households; r is
-      the recipient probability, the take-up factor in expected mode);
-    * ``beneficiaries_share`` = sum_g v r / sum v r (distribution of beneficiaries);
-    * ``benefits_share`` = sum_g w_h B_h / sum w_h B_h (distribution of benefit amounts,
-      B the household's monthly amount paid);
-    * ``eligible_coverage`` when ``eligible`` is given (before take-up);
-    * ``benefit_per_capita`` = sum_g w_h B_h / sum_g v (average over everyone in the
-      group, Kazakhstan 2017 Table 8), and ``adequacy`` = sum_g w B / sum_g v c (benefits
-      as a share of consumption, ratio of totals, when ``consumption`` per member is given).
+    * ``eligible_coverage`` = sum_g v e / sum_g v (before take-up), when ``eligible``;
+    * ``expected_coverage`` = sum_g v r / sum_g v with r the take-up probability (equals
+      ``coverage`` under full or random take-up);
+    * ``benefit_per_capita`` = sum_g w_h B_h / sum_g v (monthly amount per person over
+      everyone in the group, Kazakhstan 2017 Table 8).
+
+    Parameters
+    ----------
+    rank : ranking variable (e.g. pre-transfer welfare per member).
+    person_weight, household_weight : v = w_h n_h and w_h.
+    recipient : take-up probability of each household's entitlement (0 if not entitled).
+    amount : household monthly benefit paid B_h.
+    consumption : welfare per member after the transfer, for adequacy (default ``rank``).
+    ranked_by : description of the ranking printed in the table's index name.
     """
-    g = quantile_groups(rank, person_weight, n_groups)
-    v = person_weight
-    vr = v * recipient
-    wb = household_weight * amount
-    frame = pd.DataFrame({"g": g, "v": v, "vr": vr, "wb": wb})
-    if eligible is not None:
-        frame["ve"] = v * eligible
-    if consumption is not None:
-        frame["vc"] = v * consumption
-    sums = frame.groupby("g").sum()
-    sums = sums.reindex(range(1, n_groups + 1), fill_value=0.0)
-    total = sums.sum()
-    sums.loc["Total"] = total
-    prefix = "Q" if n_groups == 5 else "D" if n_groups == 10 else "G"
-    sums.index = [f"{prefix}{i}" if i != "Total" else "Total" for i in sums.index]
+    from pmt.evaluate import group_table
+
+    v = np.asarray(person_weight, dtype=float)
+    w = np.asarray(household_weight, dtype=float)
+    size = v / w
+    r = np.asarray(recipient, dtype=float)
+    b = np.asarray(amount, dtype=float)
+    out = group_table(
+        np.asarray(rank, dtype=float),
+        (r > 0).astype(int),
+        weights=v,
+        benefits=b / size,
+        welfare=None if consumption is None else np.asarray(consumption, dtype=float),
+        n=n_groups,
+        ranked_by=ranked_by,
+    )
+    groups = quantile_groups(np.asarray(rank, dtype=float), v, n_groups)
+
+    def by_group(x):
+        g = np.bincount(groups - 1, weights=x, minlength=n_groups)
+        return np.r_[g, g.sum()]
+
+    pop = by_group(v)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame(
-            {
-                "population_share": sums["v"] / total["v"],
-                "coverage": sums["vr"] / sums["v"],
-                "beneficiaries_share": sums["vr"] / total["vr"],
-                "benefits_share": sums["wb"] / total["wb"],
-                "benefit_per_capita": sums["wb"] / sums["v"],
-            }
-        )
         if eligible is not None:
-            out.insert(1, "eligible_coverage", sums["ve"] / sums["v"])
-        if consumption is not None:
-            out["adequacy"] = sums["wb"] / sums["vc"]
-    out.index.name = "group"
+            out.insert(2, "eligible_coverage", by_group(v * np.asarray(eligible, float)) / pop)
+        out["expected_coverage"] = by_group(v * r) / pop
+        out["benefit_per_capita"] = by_group(w * b) / pop
     return out

@@ -149,8 +149,8 @@ def mpc_sensitivity(
         d = _indicators(res)
         q = res.tables.get("quintiles")
         if q is not None:
-            d["Q1_coverage"] = q.loc["Q1", "coverage"]
-            d["Q1_benefits_share"] = q.loc["Q1", "benefits_share"]
+            d["Q1_coverage"] = q.loc[1, "coverage"]
+            d["Q1_benefits_share"] = q.loc[1, "benefits_share"]
         d["n_floored"] = res.assumptions["n_floored"]
         cols[f"mpc={m:g}"] = d
     out = pd.DataFrame(cols)
