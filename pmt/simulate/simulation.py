@@ -210,7 +210,7 @@ def simulate(
     policy: Policy,
     welfare: str = "pcc",
     line="poverty_line",
-    existing: str | None = None,
+    existing: str | Sequence[str] | None = None,
     mpc: float = 1.0,
     floor: float | None = None,
     replace_existing: bool = True,
@@ -233,10 +233,10 @@ def simulate(
         per capita), in the currency of the policy's amounts.
     line : float or str
         Poverty line per member per month (a number or a column).
-    existing : str, optional
-        Column of existing benefits received (household, monthly) to remove from welfare
-        for the pre-transfer counterfactual (and compared with the reform for winners and
-        losers).
+    existing : str or list of str, optional
+        Column(s) of existing benefits received (household, monthly; several columns are
+        summed: "remove all" rather than "remove one") to remove from welfare for the
+        pre-transfer counterfactual, and to compare with the reform for winners and losers.
     mpc : float
         Marginal propensity to consume out of the existing benefits, in [0, 1]
         (c_pre = c_obs - mpc x existing / n). 1 = no behavioural compensation.
@@ -291,10 +291,17 @@ def simulate(
     w, n, v = survey.household_weight, survey.household_size, survey.person_weight
 
     n_floored = 0
-    if existing is not None and existing not in data.columns:
-        raise PolicyError(f"existing-benefit column '{existing}' is not in the survey data.")
+    if existing is not None:
+        cols = [existing] if isinstance(existing, str) else list(existing)
+        missing = [c for c in cols if c not in data.columns]
+        if missing or not cols:
+            raise PolicyError(
+                f"existing-benefit column(s) {missing or cols} not in the survey data: name "
+                "the columns of benefits currently received (household, monthly)."
+            )
+        old = np.sum([survey.column(c) for c in cols], axis=0)
+        existing = existing if isinstance(existing, str) else " + ".join(cols)
     if existing is not None and welfare_is_pre_transfer:
-        old = survey.column(existing)
         check_transfers(old, data.index)
         mpc = check_mpc(mpc)
         y_pre = y_obs.copy()
@@ -302,14 +309,13 @@ def simulate(
     elif existing is not None:
         pre = pre_transfer_welfare(
             pd.Series(y_obs, index=data.index, name=welfare),
-            survey.column(existing),
+            old,
             n,
             mpc=mpc,
             floor=floor,
         )
         y_pre = pre.to_numpy()
         n_floored = pre.attrs["n_floored"]
-        old = survey.column(existing)
     else:
         y_pre = y_obs.copy()
         old = np.zeros_like(y_obs)
