@@ -16,14 +16,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import Lasso, LassoCV
+from scipy import stats
+from sklearn.linear_model import Lasso, LassoCV, lasso_path
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.preprocessing import StandardScaler
 
 from pmt.errors import ModelError
 from pmt.models.base import Prepared, prepare
 from pmt.models.formula import _CAT_RE, _NAME_RE, _split_terms, parse_formula
-from pmt.models.ols import OLSResult, _resolve_cov_type, _survey_inputs, fit_wls, ols
+from pmt.models.ols import OLSResult, _resolve_cov_type, _survey_inputs, ols
 from pmt.survey import Survey
 
 __all__ = ["stepwise", "lasso_select", "StepwiseResult", "LassoResult"]
@@ -150,13 +151,60 @@ class StepwiseResult:
         return head + self.path.to_string(index=False) + "\n\n" + self.model.summary()
 
 
+@dataclass
+class _Fit:
+    """One candidate fit: coefficients, their covariance and the weighted R^2."""
+
+    params: np.ndarray
+    cov: np.ndarray
+    df_inference: float
+    rsquared: float
+
+
 class _Stepper:
-    """Fits of candidate column subsets on the fixed selection sample."""
+    """Weighted least squares of column subsets on the fixed selection sample.
+
+    Stepwise selection fits hundreds of candidate models (every remaining candidate at
+    every step). Refitting each with statsmodels (a pseudo-inverse by SVD of the n x k
+    design each time) costs seconds per step on survey-sized data, so this class is
+    written here: the weighted Gram matrix X'WX and X'Wy of *all* candidate columns are
+    formed once, each subset is solved from them (columns are standardised first, so
+    the normal equations are well conditioned), and the covariance is the same sandwich
+    as statsmodels' (``cluster``: G/(G-1)(N-1)/(N-K), t/F with G-1 d.f.; ``HC1``:
+    N/(N-K); ``nonrobust``). tests/test_selection.py checks every quantity against
+    statsmodels; the chosen model is refitted with statsmodels through :func:`pmt.ols`.
+    """
 
     def __init__(self, prep: Prepared, cov_type: str):
         self.prep = prep
         self.cov_type = cov_type
         self.icpt, self.blocks = _blocks(prep)
+        X, y = prep.X, prep.y
+        w = np.ones(prep.nobs) if prep.weights is None else prep.weights
+        if cov_type == "cluster":
+            if prep.cluster is None:
+                raise ModelError("cov_type='cluster' needs `cluster=` (a column of PSU ids).")
+            # rows sorted by cluster so that cluster sums of scores are np.add.reduceat
+            codes = np.asarray(prep.cluster)
+            order = np.argsort(codes, kind="stable")
+            X, y, w, codes = X[order], y[order], w[order], codes[order]
+            self.starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+            self.n_clusters = int(self.starts.size)
+            if self.n_clusters < 2:
+                raise ModelError("cluster-robust tests need at least 2 clusters.")
+        elif cov_type not in ("HC1", "nonrobust"):
+            raise ModelError(f"cov_type must be 'cluster', 'HC1' or 'nonrobust'; got {cov_type!r}.")
+        # scale (not centre: the intercept column stays a column of ones) for conditioning
+        self.scale = np.sqrt((X**2).mean(axis=0))
+        self.scale[self.scale == 0] = 1.0
+        self.Xs = np.asfortranarray(X / self.scale)  # column subsets are contiguous copies
+        self.w, self.y = w, y
+        Xw = self.Xs * w[:, None]
+        self.gram = Xw.T @ self.Xs
+        self.xty = Xw.T @ y
+        ybar = np.sum(w * y) / w.sum()
+        self.tss_centred = float(np.sum(w * (y - ybar) ** 2))
+        self.tss_raw = float(np.sum(w * y**2))
 
     def columns(self, variables: Sequence[str]) -> list[int]:
         cols = list(self.icpt)
@@ -164,23 +212,49 @@ class _Stepper:
             cols += self.blocks[v]
         return cols
 
-    def fit(self, variables: Sequence[str]):
+    def fit(self, variables: Sequence[str]) -> tuple[_Fit | None, list[int]]:
+        """Fit the model with ``variables``; None when their columns are collinear."""
         cols = self.columns(variables)
         if not cols:
             return None, cols
-        X = self.prep.X[:, cols]
-        if np.linalg.matrix_rank(X) < X.shape[1]:
+        A = self.gram[np.ix_(cols, cols)]
+        d = np.sqrt(np.diag(A))
+        if np.any(d == 0):
             return None, cols
-        res = fit_wls(X, self.prep.y, self.prep.weights, self.prep.cluster, self.cov_type)
-        return res, cols
+        corr = A / np.outer(d, d)
+        if np.linalg.eigvalsh(corr).min() < 1e-10:
+            return None, cols
+        bread = np.linalg.inv(A)
+        b = bread @ self.xty[cols]
+        Xc = self.Xs[:, cols]
+        e = self.y - Xc @ b
+        n, k = Xc.shape
+        ssr = float(np.sum(self.w * e**2))
+        if self.cov_type == "nonrobust":
+            cov = bread * ssr / (n - k)
+            dfi = n - k
+        else:
+            U = Xc * (self.w * e)[:, None]
+            if self.cov_type == "cluster":
+                U = np.add.reduceat(U, self.starts, axis=0)
+                g = self.n_clusters
+                factor = g / (g - 1) * (n - 1) / (n - k)
+                dfi = g - 1
+            else:
+                factor = n / (n - k)
+                dfi = n - k
+            cov = bread @ (U.T @ U) @ bread * factor
+        tss = self.tss_centred if self.icpt else self.tss_raw
+        sc = self.scale[cols]
+        return _Fit(b / sc, cov / np.outer(sc, sc), float(dfi), 1.0 - ssr / tss), cols
 
-    def block_p(self, res, cols: list[int], variable: str) -> float:
-        """Joint Wald test (F with the inference degrees of freedom) of a variable's block."""
+    def block_p(self, res: _Fit, cols: list[int], variable: str) -> float:
+        """Joint Wald F test of a variable's block (q restrictions, ``df_inference``)."""
         pos = [cols.index(j) for j in self.blocks[variable]]
-        R = np.zeros((len(pos), len(cols)))
-        R[np.arange(len(pos)), pos] = 1.0
-        test = res.wald_test(R, use_f=True, scalar=True)
-        return float(test.pvalue)
+        b = res.params[pos]
+        V = res.cov[np.ix_(pos, pos)]
+        F = float(b @ np.linalg.solve(V, b)) / len(pos)
+        return float(stats.f.sf(F, len(pos), res.df_inference))
 
 
 def stepwise(
@@ -254,7 +328,7 @@ def stepwise(
                 "action": action,
                 "variable": variable,
                 "p_value": p,
-                "rsquared": float(res.rsquared) if res is not None else 0.0,
+                "rsquared": res.rsquared if res is not None else 0.0,
                 "n_terms": len(current),
                 "n_columns": len(step.columns(current)),
             }
@@ -265,6 +339,10 @@ def stepwise(
         res, cols = step.fit(current)
         if res is None:
             prep.design.check_rank(prep.X)  # raises ModelError naming the collinear terms
+            raise ModelError(
+                f"the candidate design of {cand.formula!r} is nearly singular; drop redundant "
+                "candidates before backward selection."
+            )
         record("start", None, np.nan, res, current)
         while True:
             free = [v for v in current if v not in forced]
@@ -353,6 +431,8 @@ class LassoResult:
     path : pandas.DataFrame
         One row per alpha: alpha, cv_mse (weighted, mean over folds), cv_se, n_nonzero
         (design columns), n_variables and the variables with a non-zero coefficient.
+    path_coef : pandas.DataFrame
+        Full-sample lasso coefficients (per s.d.) by alpha (rows) and term (columns).
     n_dropped : int
         Rows excluded for missing values.
     """
@@ -368,6 +448,7 @@ class LassoResult:
     path: pd.DataFrame
     n_dropped: int
     cv_folds: str
+    path_coef: pd.DataFrame | None = None
 
     def summary(self) -> str:
         return (
@@ -463,14 +544,21 @@ def lasso_select(
     else:
         ok = np.flatnonzero(mse <= mse[i_min] + se[i_min])
         alpha = float(alphas[ok].max())
-    # coefficient path on the full sample (alphas descending, warm starts)
-    lasso = Lasso(alpha=alphas[0], max_iter=10_000, tol=1e-6, warm_start=True)
-    path_rows, chosen_coef = [], None
+    # Coefficient path on the full sample in one call of scikit-learn's lasso_path (which
+    # takes no sample weights): the weighted lasso with an intercept equals the plain
+    # lasso without one on rows centred at the weighted means and multiplied by
+    # sqrt(w / mean(w)) (scikit-learn normalises sample weights to sum to n the same way).
+    sw = w / w.mean()
+    xm = np.average(Xs, axis=0, weights=w)
+    ym = np.average(y, weights=w)
+    root = np.sqrt(sw)[:, None]
+    _, coefs, _ = lasso_path(
+        (Xs - xm) * root, (y - ym) * root[:, 0], alphas=alphas, max_iter=10_000, tol=1e-6
+    )
+    path_rows = []
     var_of = [prep.design.terms[j].variable for j in cols]
-    for a, m, s in zip(alphas, mse, se, strict=True):
-        lasso.set_params(alpha=a)
-        lasso.fit(Xs, y, sample_weight=w)
-        nz = np.flatnonzero(lasso.coef_ != 0)
+    for i, (a, m, s) in enumerate(zip(alphas, mse, se, strict=True)):
+        nz = np.flatnonzero(coefs[:, i] != 0)
         kept_vars = list(dict.fromkeys(var_of[j] for j in nz))
         path_rows.append(
             {
@@ -508,4 +596,5 @@ def lasso_select(
         pd.DataFrame(path_rows),
         prep.n_dropped,
         fold_text,
+        pd.DataFrame(coefs.T, index=pd.Index(alphas, name="alpha"), columns=names),
     )
