@@ -400,3 +400,15 @@ def test_proxies_cluster_within_psus(large):
     assert g["mean"].var() > 1.25 * expected
     # and through the latent standard of living, proxies are positively correlated
     assert large[["car", "computer", "fridge", "share_tertiary_edu"]].corr().min().min() > 0.05
+
+
+def test_calibration_report_matches_hand_computation(small):
+    rep = pmt.datasets.calibration_report(small)
+    assert {"pmt_r2", "poverty_rate", "htv_share_national", "htv_share_rural"} <= set(rep.index)
+    w = small["weight"]
+    htv = (w * small["inc_htv"]).sum() / (w * small["income"]).sum()
+    assert rep.loc["htv_share_national", "achieved"] == pytest.approx(htv, rel=1e-12)
+    v = w * small["hh_size"]
+    assert rep.loc["poverty_rate", "achieved"] == pytest.approx((v * small["poor"]).sum() / v.sum())
+    r2 = smf.wls(PMT_FORMULA, data=small, weights=w).fit().rsquared
+    assert rep.loc["pmt_r2", "achieved"] == pytest.approx(r2, rel=1e-10)
