@@ -490,3 +490,23 @@ def test_score_test_with_saved_model(tmp_path, survey):
     out = pol.evaluate(survey)
     np.testing.assert_array_equal(out.eligible, r.predict(survey.data).to_numpy() < 5.4)
     assert Policy.from_dict(pol.to_dict()).eligibility.model == str(path)
+
+
+def test_budget_neutral_comparison_flat_pmt_rate_rule(survey):
+    df = survey.data
+    sv = Survey(df.assign(pmt_level=np.exp(df["score"])), weight="weight", size="hh_size",
+                strata="stratum", psu="psu")
+    budget = 2.0e6
+    out = budget_neutral_comparison(
+        sv, ["pmt_level"], budget=budget, pmt_benefit="flat", children="children",
+        elderly=None, disabled=None, female_head=None, measures=("FGT0",),
+    )
+    assert list(out.index) == ["No transfer", "Perfect targeting", "PMT: pmt_level",
+                               "Universal (per person)", "Per child (up to 3)"]
+    np.testing.assert_allclose(out["budget_monthly"].iloc[1:], budget, rtol=1e-8)
+    # "rate" rule: the poorest-predicted share equal to the poverty rate is covered
+    v = (df["weight"] * df["hh_size"]).to_numpy()
+    rate = np.sum(v * (df["pcc"].to_numpy() < 200)) / v.sum()
+    assert out.loc["PMT: pmt_level", "coverage"] == pytest.approx(rate, abs=0.01)
+    with pytest.raises(PolicyError, match="not on the scale"):
+        budget_neutral_comparison(sv, ["score"], budget=budget)
