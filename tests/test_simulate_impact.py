@@ -342,6 +342,23 @@ def test_scenario_grid(survey):
                                                   eligibility=Condition("children", ">", 0))}
     grid2 = scenario_grid(survey, pols)
     assert list(grid2.columns) == ["GMI", "Child"]
+    # thresholds shorthand, rule sets x thresholds (the Kyrgyz pilot layout)
+    strict = gmi_policy().renamed("GMI + filter")
+    strict.eligibility = strict.eligibility & Condition("cattle", "<", 1)
+    grid3 = scenario_grid(survey, [gmi_policy(), strict], thresholds=[120, 180])
+    assert list(grid3.columns) == [
+        "GMI | gmi=120", "GMI | gmi=180", "GMI + filter | gmi=120", "GMI + filter | gmi=180",
+    ]
+    df = survey.data
+    pcap = df["income"] / df["hh_size"]
+    base = (pcap < 180) & (df["cattle"] < 3)
+    assert grid3.loc["eligible_households_sample", "GMI | gmi=180"] == base.sum()
+    assert grid3.loc["eligible_people_sample", "GMI + filter | gmi=180"] == (
+        df["hh_size"][base & (df["cattle"] < 1)].sum()
+    )
+    with pytest.raises(PolicyError, match="threshold parameters"):
+        scenario_grid(survey, Policy(benefit=Flat(1.0), eligibility=Condition("cattle", "<", 1)),
+                      thresholds=[1, 2])
 
 
 def test_budget_neutral_comparison(survey):

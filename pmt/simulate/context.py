@@ -158,10 +158,3 @@ class Context:
                 f"(defined: {known}). Add it under `parameters`."
             )
         return factor * float(self.parameters[name])
-
-    def with_parameters(self, **values) -> Context:
-        params = dict(self.parameters)
-        params.update(values)
-        return Context(
-            self.data, self.weight, self.size, params, self.unit, self.family_size
-        )

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pmt.survey import Survey, quantile_groups
-from pmt.welfare import _poverty_terms, _watts_terms, fgt, poverty_measures, watts
+from pmt.welfare import _poverty_terms, _watts_terms, poverty_measures
 
 MEASURES = ("FGT0", "FGT1", "FGT2", "Watts")
 
@@ -92,14 +92,6 @@ def paired_change(
             }
         )
     return pd.DataFrame(rows).set_index("measure")
-
-
-def point_measures(y, z, weights, measures=MEASURES) -> dict[str, float]:
-    """FGT/Watts point estimates through pmt.welfare (person weights)."""
-    out = {}
-    for m in measures:
-        out[m] = watts(y, z, weights) if m == "Watts" else fgt(y, z, weights, float(m[3:]))
-    return out
 
 
 def money_gap(y: np.ndarray, z, person_weight: np.ndarray) -> float:

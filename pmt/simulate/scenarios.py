@@ -38,6 +38,7 @@ def _indicators(res: SimulationResult) -> dict:
     d = {
         "eligible_households": res.counts["eligible_households"],
         "eligible_households_sample": res.counts["eligible_households_sample"],
+        "eligible_people_sample": res.counts["eligible_people_sample"],
         "eligible_people": res.counts["eligible_people"],
         "beneficiary_households": res.counts["beneficiary_households"],
         "beneficiary_people": res.counts["beneficiary_people"],
@@ -61,9 +62,24 @@ def _indicators(res: SimulationResult) -> dict:
     return d
 
 
+def threshold_parameter(policy: Policy) -> str:
+    """The single parameter used as a threshold by the policy's eligibility rules."""
+    found = [
+        p for p in policy.parameters
+        if policy.eligibility is not None and policy.eligibility.uses(p)
+    ]
+    if len(found) != 1:
+        raise PolicyError(
+            f"policy '{policy.name}' has {len(found)} threshold parameters "
+            f"({', '.join(found) or 'none'}): name the one to vary with `parameter=`."
+        )
+    return found[0]
+
+
 def scenario_grid(
     survey: Survey,
     policies: Policy | Sequence[Policy] | Mapping[str, Policy],
+    thresholds: Sequence[float] | None = None,
     parameter: str | None = None,
     values: Sequence[float] | None = None,
     **simulate_kwargs,
@@ -76,6 +92,9 @@ def scenario_grid(
     policies : Policy, list of Policy, or mapping name -> Policy
         The scenarios. With ``parameter`` and ``values`` a single policy (or each policy)
         is run at every value (e.g. GMI 200, 280, 485 with and without new criteria).
+    thresholds : sequence of float, optional
+        Shorthand for ``values`` of each policy's threshold parameter (the one parameter
+        its income or score test refers to).
     parameter : str, optional
         Policy parameter to vary.
     values : sequence of float, optional
@@ -99,6 +118,18 @@ def scenario_grid(
         items = [(p.name, p) for p in policies]
     if not items or not all(isinstance(p, Policy) for _, p in items):
         raise PolicyError("`policies` must be a Policy, a list of them or a name -> Policy map.")
+    if thresholds is not None:
+        if values is not None:
+            raise PolicyError("give `thresholds` or `values`, not both.")
+        values = list(thresholds)
+        params = {threshold_parameter(p) for _, p in items}
+        if parameter is None:
+            if len(params) != 1:
+                raise PolicyError(
+                    f"the policies use different threshold parameters {sorted(params)}: "
+                    "name one with `parameter=`."
+                )
+            parameter = params.pop()
     if (parameter is None) != (values is None):
         raise PolicyError("give both `parameter` and `values` to vary a parameter, or neither.")
     runs = []
@@ -353,4 +384,10 @@ def budget_neutral_comparison(
     return out
 
 
-__all__ = ["scenario_grid", "budget_neutral_comparison", "mpc_sensitivity", "MEASURES"]
+__all__ = [
+    "scenario_grid",
+    "budget_neutral_comparison",
+    "mpc_sensitivity",
+    "threshold_parameter",
+    "MEASURES",
+]

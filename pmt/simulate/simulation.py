@@ -345,6 +345,7 @@ def simulate(
             "beneficiary_people": float(np.sum(v * r)),
             "beneficiary_share": float(np.sum(v * r) / v.sum()),
             "eligible_households_sample": int(out.eligible.sum()),
+            "eligible_people_sample": int(np.sum(n * out.eligible)),
             "beneficiary_households_sample": int(np.sum(r > 0)),
             "population": float(v.sum()),
             "households": float(w.sum()),
