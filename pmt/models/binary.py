@@ -84,11 +84,15 @@ class BinaryResult(ModelResult):
         )
 
     def _summary_stats(self) -> dict:
-        return {
+        out = {
             "pseudo R2 (McFadden)": self.prsquared,
             "log-likelihood (weighted)": self.llf,
             f"weighted share {self.design.lhs}=1": self.info["mean_y"],
         }
+        if self.info.get("n_clusters"):
+            out["clusters"] = self.info["n_clusters"]
+        out["s.e. correction"] = self.info.get("small_sample_correction", "")
+        return out
 
 
 @register_model

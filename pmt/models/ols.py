@@ -190,8 +190,12 @@ class OLSResult(ModelResult):
 
     def _summary_stats(self) -> dict:
         out = {"R2": self.rsquared, "adj. R2": self.rsquared_adj}
+        if self.info.get("weighted"):
+            out["sum of weights"] = self.weighted_nobs
         if self.n_clusters:
             out["clusters"] = self.n_clusters
+        if "small_sample_correction" in self.info:
+            out["s.e. correction"] = self.info["small_sample_correction"]
         out["sigma2"] = self.sigma2
         out["smearing factor"] = self.smearing_factor
         return out
