@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from pmt.errors import DataError, ModelError, PolicyError, example_rows
+from pmt.models.base import register_model
 from pmt.models.heckman import HeckmanResult, heckman
 
 __all__ = ["HybridMeansTest", "IncomeTest", "simulate_underreporting"]
@@ -63,6 +64,7 @@ def _sum_columns(data: pd.DataFrame, cols: Sequence[str], role: str) -> np.ndarr
 # ======================================================================================
 # Hybrid means test
 # ======================================================================================
+@register_model
 class HybridMeansTest:
     """Hybrid means test: verifiable income + Heckman-predicted hard-to-verify income.
 
@@ -94,6 +96,8 @@ class HybridMeansTest:
     Rows whose proxies or verifiable income are missing get NaN, with a warning counting
     them (never silently). Use :meth:`select` for eligibility ``hmt_pc < threshold``.
     """
+
+    model_type = "hybrid_means_test"
 
     def __init__(
         self,
@@ -144,6 +148,15 @@ class HybridMeansTest:
             for name, (sel, out) in self.components.items()
         }
         return self
+
+    @property
+    def nobs(self) -> int:
+        """Estimation-sample size of the (first) Heckman model."""
+        return next(iter(self.models_.values())).nobs if self.models_ else 0
+
+    @property
+    def n_dropped(self) -> int:
+        return max((m.n_dropped for m in self.models_.values()), default=0)
 
     def _check_fitted(self):
         if not self.models_:

@@ -467,3 +467,51 @@ def test_bad_arguments(sim):
         r.predict(sim, what="mean")
     with pytest.raises(ModelError, match="retransform"):
         r.predict(sim, scale="level", retransform="smearing")
+
+
+def test_save_and_load_artifact(tmp_path, sim):
+    from pmt.artifacts import load_model, save_model
+
+    for method in ("twostep", "ml"):
+        r = heckman(SEL, OUT, sim.iloc[:3000], method=method)
+        loaded = load_model(save_model(r, tmp_path / f"{method}.json"))
+        new = sim.iloc[3000:3200]
+        pd.testing.assert_series_equal(
+            loaded.predict(new, what="unconditional", scale="level"),
+            r.predict(new, what="unconditional", scale="level"),
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["twostep", "ml"])
+def test_synthetic_hbs_recovers_htv_true_params(method):
+    """Large draw of the embedded survey: weighted, PSU-clustered fit recovers the generating
+    Heckman parameters of hard-to-verify income within their standard errors."""
+    from pmt.datasets import (
+        HTV_OUTCOME_FORMULA,
+        HTV_SELECTION_FORMULA,
+        HTV_TRUE_PARAMS,
+        synthetic_hbs,
+    )
+
+    df = synthetic_hbs(n_households=100_000, seed=1)
+    r = heckman(HTV_SELECTION_FORMULA, HTV_OUTCOME_FORMULA, df, method=method,
+                weights="weight", cluster="psu")
+    out = pd.Series(HTV_TRUE_PARAMS["outcome"])
+    sel = pd.Series(HTV_TRUE_PARAMS["selection"])
+    z_out = ((r.params[out.index] - out) / r.bse[out.index]).abs()
+    z_sel = ((r.selection.params[sel.index] - sel) / r.selection.bse[sel.index]).abs()
+    assert z_out.max() < 3.5 and z_sel.max() < 3.5
+    assert (z_out > 2).sum() + (z_sel > 2).sum() <= 2
+    if method == "ml":
+        assert abs(r.rho - HTV_TRUE_PARAMS["rho"]) < 3 * r.rho_se
+        assert abs(r.sigma - HTV_TRUE_PARAMS["sigma"]) < 3 * r.sigma_se
+    else:
+        lam = HTV_TRUE_PARAMS["lambda"]
+        assert abs(r.params["lambda"] - lam) < 3 * r.bse["lambda"]
+    # ignoring selection biases the intercept of log HTV
+    has = df[df.has_htv == 1]
+    X = r.design.matrix(has)
+    b_naive = np.linalg.lstsq(X * np.sqrt(has.weight.to_numpy())[:, None],
+                              has.log_inc_htv.to_numpy() * np.sqrt(has.weight.to_numpy()), rcond=None)[0]
+    assert abs(b_naive[0] - out["Intercept"]) > 3 * r.bse["Intercept"]

@@ -494,3 +494,35 @@ def test_income_test_user_errors():
         a = it.assess(h)
     assert any("1 units have missing income" in str(w.message) for w in rec)
     assert pd.isna(a.eligible.iloc[2]) and a.eligible.notna().sum() == 3
+
+
+def test_hmt_saves_as_artifact(tmp_path, data, fitted):
+    from pmt.artifacts import load_model, save_model
+
+    path = save_model(fitted, tmp_path / "hmt.json")
+    loaded = load_model(path)
+    assert isinstance(loaded, HybridMeansTest)
+    pd.testing.assert_series_equal(loaded.predict(data.iloc[:300]), fitted.predict(data.iloc[:300]))
+
+
+@pytest.mark.slow
+def test_hmt_on_synthetic_survey():
+    """On the embedded synthetic survey the HMT ranks income well (Belarus Table 12 reports
+    52.3 % on the diagonal and 90.4 % within one decile) and sits between VMT and PMT."""
+    import pmt
+    from pmt.datasets import HTV_OUTCOME_FORMULA, HTV_SELECTION_FORMULA, PMT_FORMULA, synthetic_hbs
+    from pmt.models.ols import ols
+
+    df = synthetic_hbs(n_households=20_000, seed=0)
+    h = HybridMeansTest("inc_verifiable", HTV_SELECTION_FORMULA, HTV_OUTCOME_FORMULA)
+    h.fit(df, weights="weight", cluster="psu")
+    ypc = df.income / df.hh_size
+    s, table = prediction_validation(ypc, h.predict(df), df.weight, size=df.hh_size)
+    assert s["within_one"] > 0.8 and s["diagonal"] > 0.4
+    assert s["correlation_log"] > 0.85
+    pmt_model = ols(PMT_FORMULA, df, weights="weight")
+    z = float(pmt.weighted_quantile(ypc, df.weight * df.hh_size, 0.15))
+    t = compare_methods(df, z, pmt=pmt_model, hmt=h).xs("same threshold")
+    assert t.loc["VMT", "inclusion_error"] > t.loc["HMT", "inclusion_error"]
+    assert t.loc["VMT", "cost"] > t.loc["HMT", "cost"] > t.loc["PMT", "cost"]
+    assert t.loc["HMT", "exclusion_error"] < t.loc["PMT", "exclusion_error"]
