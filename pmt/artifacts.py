@@ -308,8 +308,13 @@ def check_equation(eq: Mapping, where: str) -> None:
             f"{k} terms; they must match one to one."
         )
     cov = eq.get("cov")
-    if cov is not None and (len(cov) != k or any(len(row) != k for row in cov)):
-        raise ArtifactError(f"{where}.cov must be a {k} x {k} matrix.")
+    if cov is not None:
+        if len(cov) != k or any(not isinstance(row, list) or len(row) != k for row in cov):
+            raise ArtifactError(f"{where}.cov must be a {k} x {k} matrix.")
+        for i, row in enumerate(cov):
+            for j, v in enumerate(row):
+                if v is not None and (type(v) not in (int, float)):
+                    raise ArtifactError(f"{where}.cov[{i}][{j}] is {v!r}, not a number or null.")
 
 
 def validate_schema_fragment(eq: Mapping, where: str) -> None:

@@ -221,13 +221,18 @@ def map_codes(values, lookup: Mapping[str, int]):
         ok = ~missing
         xs = x[ok] if missing.any() else x
         if xs.size and (xs.dtype.kind != "f" or np.all(np.mod(xs, 1) == 0)):
-            lo, hi = (int(xs.min()), int(xs.max())) if xs.size else (0, 0)
+            lo, hi = int(xs.min()), int(xs.max())
             if hi - lo <= 1_000_000:
-                span = np.arange(lo, hi + 1)
-                table = np.array([lookup.get(str(v), -1) for v in span], dtype=np.int64)
-                idx = np.full(n, -1, dtype=np.int64)
-                idx[ok] = table[xs.astype(np.int64) - lo]
-                unknown = ok & (idx < 0)
+                base = min(lo, 0)
+                table = np.array([lookup.get(str(v), -1) for v in range(base, hi + 1)],
+                                 dtype=np.int16 if len(lookup) < 32_000 else np.int64)
+                if xs.dtype.kind in "iu" and base == 0 and not missing.any():
+                    idx = table[xs]  # codes index the table directly (no cast)
+                    unknown = idx < 0
+                else:
+                    idx = np.full(n, -1, dtype=table.dtype)
+                    idx[ok] = table[xs.astype(np.int64) - base]
+                    unknown = ok & (idx < 0)
                 uvals = np.unique(x[unknown]).tolist() if unknown.any() else []
                 return idx, missing, uvals, unknown
     codes, uniques = pd.factorize(pd.Series(arr, copy=False), use_na_sentinel=True)
@@ -442,20 +447,30 @@ class Scorecard:
 
     # --- scoring ----------------------------------------------------------------------
     def evaluate(self, columns: Mapping[str, Any], n: int):
-        """Points per question (int32, shape (n, questions)) and problems (mask, reason).
+        """Points of each question (a list of n-arrays) and problems (mask, reason).
 
-        ``columns`` maps each registry field to an array of n values. Rows with any
-        problem have -1 points in the failing question.
+        ``columns`` maps each registry field to an array of n values. Rows with a problem
+        have -1 points in the failing question. Points arrays use int16 (int32 when the
+        maximum exceeds 32,767) to keep memory low on large chunks.
         """
-        pts = np.empty((n, len(self.questions)), dtype=np.int32)
+        dtype = np.int16 if self.max_points <= np.iinfo(np.int16).max else np.int32
+        parts: list[np.ndarray] = []
         problems: list[tuple[np.ndarray, str]] = []
-        for j, q in enumerate(self.questions):
+        for q in self.questions:
             per = columns[q.per] if q.per else None
             idx, probs = q.answer_index(columns[q.field], per)
-            table = np.array([a.points for a in q.answers] + [-1], dtype=np.int32)
-            pts[:, j] = table[idx]
+            table = np.array([a.points for a in q.answers] + [-1], dtype=dtype)
+            parts.append(table[idx])
             problems.extend(probs)
-        return pts, problems
+        return parts, problems
+
+    @staticmethod
+    def total(parts: Sequence[np.ndarray], n: int) -> np.ndarray:
+        """Sum of the questions' points (int32)."""
+        out = np.zeros(n, dtype=np.int32)
+        for p in parts:
+            out += p
+        return out
 
     def validate(self, df: pd.DataFrame) -> pd.Series:
         """Reasons each record cannot be scored ("" when it can), indexed like ``df``."""
@@ -500,7 +515,7 @@ class Scorecard:
         """
         self._check_columns(df)
         n = len(df)
-        pts, problems = self.evaluate({f: df[f].to_numpy() for f in self.fields}, n)
+        parts, problems = self.evaluate({f: df[f].to_numpy() for f in self.fields}, n)
         bad = np.zeros(n, dtype=bool)
         for m, _ in problems:
             bad |= m
@@ -514,7 +529,7 @@ class Scorecard:
             )
         if errors not in ("raise", "reject"):
             raise DataError(f"errors must be 'raise' or 'reject'; got {errors!r}.")
-        total = pts.sum(axis=1, dtype=np.int64)
+        total = self.total(parts, n)
         out = pd.DataFrame(index=df.index)
         out["score"] = pd.array(np.where(bad, 0, total), dtype="Int64")
         if bad.any():
@@ -525,9 +540,9 @@ class Scorecard:
                 elig[bad] = pd.NA
             out["eligible"] = elig
         if breakdown:
-            for j, q in enumerate(self.questions):
-                col = pd.array(pts[:, j].astype(np.int64), dtype="Int64")
-                col[pts[:, j] < 0] = pd.NA
+            for q, p in zip(self.questions, parts, strict=True):
+                col = pd.array(p.astype(np.int64), dtype="Int64")
+                col[p < 0] = pd.NA
                 out[f"points_{q.id}"] = col
         if errors == "reject":
             out["reject_reason"] = reasons_text(problems, n)
@@ -555,7 +570,7 @@ class Scorecard:
             if f not in data.columns:
                 raise DataError(f"rounding loss: the data lack field '{f}'.")
             cols[f] = data[f].to_numpy()
-        pts, problems = self.evaluate(cols, n)
+        parts, problems = self.evaluate(cols, n)
         ok = np.ones(n, dtype=bool)
         for m, _ in problems:
             ok &= ~m
@@ -573,7 +588,7 @@ class Scorecard:
             vals = np.array([a.value if a.value is not None else np.nan for a in q.answers] + [0.0])
             exact_vals += vals[idx]
         e_band = (self.scale["intercept"] + exact_vals) < thr
-        e_card = pts.sum(axis=1) < self.cutoff
+        e_card = self.total(parts, n) < self.cutoff
         p = None if poor is None else _resolve(data, poor, "poor", None)
         rows = {}
         for label, e in (("model", e_model), ("banded", e_band), ("scorecard", e_card)):

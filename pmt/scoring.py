@@ -50,13 +50,13 @@ class ScorecardScorer:
         self.fields = scorecard.fields
 
     def evaluate(self, cols: Mapping[str, Any], n: int):
-        pts, problems = self.sc.evaluate(cols, n)
-        out = {"score": pts.sum(axis=1, dtype=np.int32)}
+        parts, problems = self.sc.evaluate(cols, n)
+        out = {"score": self.sc.total(parts, n)}
         if self.sc.cutoff is not None:
             out["eligible"] = out["score"] < self.sc.cutoff
         if self.breakdown:
-            for j, q in enumerate(self.sc.questions):
-                out[f"points_{q.id}"] = pts[:, j].astype(np.int16)
+            for q, p in zip(self.sc.questions, parts, strict=True):
+                out[f"points_{q.id}"] = p
         return out, problems
 
 
@@ -128,11 +128,14 @@ class ModelScorer:
         xb = np.full(n, self.const, dtype=float)
         problems: list[tuple[np.ndarray, str]] = []
         for var, b in self.numeric:
-            x = as_float(cols[var])
-            miss = np.isnan(x)
-            if miss.any():
-                problems.append((miss, f"missing or non-numeric value for '{var}'"))
-            xb += b * x
+            x = np.asarray(cols[var])
+            if x.dtype.kind not in "iubf":
+                x = as_float(x)
+            if x.dtype.kind == "f":
+                miss = np.isnan(x)
+                if miss.any():
+                    problems.append((miss, f"missing or non-numeric value for '{var}'"))
+            xb += b * x  # integer codes are promoted to float64 without a copy
         for var, (lookup, contrib) in self.cats.items():
             idx, missing, uvals, unknown = map_codes(cols[var], lookup)
             if missing.any():

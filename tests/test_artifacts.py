@@ -403,3 +403,15 @@ def test_coef_table_csv_and_xlsx(models, tmp_path):
     assert ws.freeze_panes == "A2"
     with pytest.raises(ArtifactError, match=r"\.csv or \.xlsx"):
         write_coef_table(m, tmp_path / "c.pdf")
+
+
+def test_bad_covariance(ols_path):
+    def fn(d):
+        d["model"]["cov"][1][2] = "0.1; import os"
+
+    _edit(ols_path, fn)
+    with pytest.raises(ArtifactError, match=r"cov\[1\]\[2\]"):
+        load_model(ols_path)
+    _edit(ols_path, lambda d: d["model"]["cov"].pop())
+    with pytest.raises(ArtifactError, match="matrix"):
+        load_model(ols_path)
