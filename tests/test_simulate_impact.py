@@ -527,3 +527,35 @@ def test_budget_neutral_comparison_flat_pmt_rate_rule(survey):
     assert out.loc["PMT: pmt_level", "coverage"] == pytest.approx(rate, abs=0.01)
     with pytest.raises(PolicyError, match="not on the scale"):
         budget_neutral_comparison(sv, ["score"], budget=budget)
+
+
+def test_policy_file_sections_and_errors(tmp_path, survey):
+    base = (
+        "name: t\nparameters: {gmi: 150}\n"
+        "eligibility: {income_test: {income: income, threshold: gmi}}\n"
+        "benefit: {top_up: {threshold: gmi, income: income}}\n"
+    )
+    p = tmp_path / "p.yaml"
+    p.write_text(base)
+    with pytest.raises(PolicyError, match="no `data` section"):
+        run_policy_file(p)
+    # data from a CSV next to the policy file, design from the survey section
+    survey.data.to_csv(tmp_path / "hh.csv", index=False)
+    p.write_text(
+        base + "data: {path: hh.csv}\n"
+        "survey: {weight: weight, size: hh_size, strata: stratum, psu: psu}\n"
+        "simulation: {welfare: pcc, line: 200, gdp: 1.0e9, solve: {parameter: gmi, "
+        "budget: 2.0e6}}\n"
+    )
+    res = run_policy_file(p)
+    assert res.budget["monthly"] == pytest.approx(2.0e6, rel=1e-9)
+    assert res.budget["pct_gdp"] == pytest.approx(100 * 12 * 2.0e6 / 1e9)
+    p.write_text(base + "simulation: {welfare: pcc, mcp: 0.2}\n")
+    with pytest.raises(PolicyError, match="mcp"):
+        run_policy_file(p, data=survey)
+    p.write_text(base + "simulation: {solve: {budget: 10}}\n")
+    with pytest.raises(PolicyError, match="parameter"):
+        run_policy_file(p, data=survey)
+    p.write_text(base + "data: {source: synthetic, rows: 10}\n")
+    with pytest.raises(PolicyError, match="rows"):
+        run_policy_file(p)

@@ -346,3 +346,20 @@ def test_policy_file_errors(tmp_path):
         Policy.from_yaml(p)
     with pytest.raises(PolicyError, match="income_test.*Check the parameter names"):
         rule_from_dict({"income_test": {"incme": "x", "threshold": 1}})
+
+
+def test_score_test_with_scorecard_like_and_plain_predict():
+    class Card:
+        def score(self, data):
+            return data["score"] * 10
+
+    class Plain:
+        def predict(self, data):
+            return data["score"]
+
+    assert ScoreTest(30, model=Card()).mask(ctx()).tolist() == [False, False, True, False, True]
+    assert ScoreTest(3, model=Plain()).mask(ctx()).tolist() == [False, False, True, False, True]
+    with pytest.raises(PolicyError, match="no `scale`"):
+        ScoreTest(3, model=Plain(), scale="level").mask(ctx())
+    with pytest.raises(PolicyError, match="predict"):
+        ScoreTest(3, model=object()).mask(ctx())

@@ -243,10 +243,11 @@ class ScoreTest(Rule):
         scorecard's points) or a parameter reference.
     score : str, optional
         Column holding the score.
-    model : object with ``predict(df)``, or str
-        A fitted pmt model (its ``predict(data)`` on the model scale is the score), or
-        the path of a saved model artifact (loaded with :func:`pmt.artifacts.load_model`).
-        Give ``score`` or ``model``, not both.
+    model : object with ``predict(df)`` or ``score(df)``, or str
+        A fitted pmt model or hybrid means test (its ``predict(data, scale=...)`` is the
+        score), a scorecard (its ``score(data)`` points), or the path of a saved model
+        artifact (loaded with :func:`pmt.artifacts.load_model`). Give ``score`` or
+        ``model``, not both.
     scale : {"model", "level"}
         Prediction scale when ``model`` is given.
     inclusive : bool
@@ -296,7 +297,24 @@ class ScoreTest(Rule):
 
                 self._model_obj = load_model(model)
             model = self._model_obj
-        pred = np.asarray(model.predict(ctx.data, scale=self.scale), dtype=float)
+        if hasattr(model, "predict"):
+            try:
+                raw = model.predict(ctx.data, scale=self.scale)
+            except TypeError:
+                if self.scale != "model":
+                    raise PolicyError(
+                        f"score_test: {type(model).__name__}.predict takes no `scale`; use "
+                        "scale='model' or a score column."
+                    ) from None
+                raw = model.predict(ctx.data)
+        elif hasattr(model, "score"):  # a scorecard: points
+            raw = model.score(ctx.data)
+        else:
+            raise PolicyError(
+                "score_test `model` must have predict(df) (a fitted model, an HMT) or "
+                "score(df) (a scorecard)."
+            )
+        pred = np.asarray(raw, dtype=float).ravel()
         bad = np.isnan(pred)
         if bad.any():
             raise PolicyError(
