@@ -526,3 +526,21 @@ def test_hmt_on_synthetic_survey():
     assert t.loc["VMT", "inclusion_error"] > t.loc["HMT", "inclusion_error"]
     assert t.loc["VMT", "cost"] > t.loc["HMT", "cost"] > t.loc["PMT", "cost"]
     assert t.loc["HMT", "exclusion_error"] < t.loc["PMT", "exclusion_error"]
+
+
+def test_inspection_rule_reproduces_belarus_table_15():
+    """Belarus 2011 Table 15 cells (% of recipients): true Q1 / Q2-Q5 x HMT Q1 / Q2-Q5."""
+    from pmt.evaluate.methods import inspection_rule
+
+    erroneous = [0, 0, 1, 1]  # true income not in the poorest quintile
+    flagged = [0, 1, 0, 1]  # HMT-predicted income not in the poorest quintile
+    cells = [63, 10, 1, 25]
+    s, table = inspection_rule(erroneous, flagged, weights=cells)
+    assert round(s["found_flagged"]) == 71  # "changes these odds to 2 in 3" (25 / 35)
+    assert round(s["found_random"]) == 26  # "approximately 1 in 4"
+    assert s["share_flagged"] == pytest.approx(35 / 99)
+    assert s["share_of_errors_found"] == pytest.approx(25 / 26)
+    assert table.loc["total", "total"] == pytest.approx(1)
+    assert table.loc[True, True] == pytest.approx(25 / 99)
+    with pytest.raises(DataError, match="flagged"):
+        inspection_rule([0, 1], [0, 2])

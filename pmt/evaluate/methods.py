@@ -7,7 +7,7 @@
 :func:`prediction_validation`
     Belarus 2011, Figure 7a and Table 12: correlation of predicted and actual income and the
     decile-by-decile cross-tab with its diagonal and within-one shares.
-:func:`inspection_table`
+:func:`inspection_table`, :func:`inspection_rule`
     Belarus 2011, section 6 ("client profiling"): inspect the recipients whose declared
     income falls furthest below their predicted income, and count the erroneous payments
     found per 100 inspections against random inspection, for any inspection budget.
@@ -35,6 +35,7 @@ __all__ = [
     "budget_threshold",
     "compare_methods",
     "gap_benefit",
+    "inspection_rule",
     "inspection_table",
     "prediction_validation",
 ]
@@ -360,3 +361,55 @@ def inspection_table(
             }
         )
     return pd.DataFrame(rows).set_index("budget")
+
+
+def inspection_rule(erroneous, flagged, weights=None) -> tuple[pd.Series, pd.DataFrame]:
+    """Hit rates of a fixed flagging rule against random inspection (Belarus Table 15).
+
+    Belarus 2011 flags recipients whose HMT-predicted income is *not* in the predicted
+    poorest quintile; ``flagged`` is any such 0/1 rule and ``erroneous`` marks payments
+    that a full recertification would stop (e.g. true income not in the poorest quintile).
+
+    Returns
+    -------
+    summary : pandas.Series
+        ``share_flagged``, ``found_flagged`` (erroneous per 100 flagged inspections;
+        Belarus: 71), ``found_random`` (per 100 random inspections: the error rate;
+        Belarus: 26), ``share_of_errors_found`` and ``lift``.
+    table : pandas.DataFrame
+        2 x 2 shares of recipients: rows erroneous (False/True), columns flagged
+        (False/True), with totals.
+    """
+    e = np.asarray(erroneous)
+    f = np.asarray(flagged)
+    if e.shape != f.shape:
+        raise DataError("erroneous and flagged must have the same length.")
+    for arr, name in ((e, "erroneous"), (f, "flagged")):
+        if not np.isin(arr, (0, 1, True, False)).all():
+            raise DataError(f"{name} must be 0/1 (or True/False).")
+    e, f = e.astype(bool), f.astype(bool)
+    w = np.ones(e.size) if weights is None else np.asarray(weights, dtype=float)
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise DataError("weights must be finite and non-negative.")
+    total = w.sum()
+    wf, we, wfe = w[f].sum(), w[e].sum(), w[f & e].sum()
+    rate = we / total
+    summary = pd.Series(
+        {
+            "share_flagged": wf / total,
+            "found_flagged": 100 * wfe / wf if wf > 0 else np.nan,
+            "found_random": 100 * rate,
+            "share_of_errors_found": wfe / we if we > 0 else np.nan,
+            "lift": (wfe / wf) / rate if wf > 0 and rate > 0 else np.nan,
+        },
+        name="inspection_rule",
+    )
+    cells = np.array([[w[~e & ~f].sum(), w[~e & f].sum()], [w[e & ~f].sum(), w[e & f].sum()]]) / total
+    table = pd.DataFrame(
+        cells,
+        index=pd.Index([False, True], name="erroneous"),
+        columns=pd.Index([False, True], name="flagged"),
+    )
+    table["total"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    return summary, table
