@@ -76,9 +76,13 @@ class SimulationResult:
             "Assumptions:",
             f"  welfare: '{a['welfare']}' per member per month; poverty line {a['line']}",
             f"  ranking variable (quantile groups, poverty status): {a['ranking']}",
-            f"  existing benefits removed: {a['existing']}; mpc = {a['mpc']:g} "
-            f"(substitution rate {1 - a['mpc']:g}); floor = {a['floor']} "
-            f"({a['n_floored']} households floored)",
+            (
+                f"  existing benefits removed: {a['existing']}; mpc = {a['mpc']:g} "
+                f"(substitution rate {1 - a['mpc']:g})"
+                if a["mpc"] is not None
+                else "  existing benefits removed: none (mpc not applicable)"
+            )
+            + f"; floor = {a['floor']} ({a['n_floored']} households floored)",
             f"  reform {'replaces' if a['replace_existing'] else 'adds to'} existing benefits",
             f"  unit: {a['unit']}; {a['takeup']}",
             f"  weights: person = household weight x size; {a['n_households']} households",
@@ -405,11 +409,10 @@ def simulate(
     )
     s = wl.groupby("g").sum().reindex(range(1, 6), fill_value=0.0)
     s.loc["Total"] = s.sum()
-    s.index = [f"Q{i}" if i != "Total" else "Total" for i in s.index]
     winners = s[["winner_households", "loser_households", "winner_people", "loser_people"]].copy()
     winners["mean_welfare_reform"] = s["vy_reform"] / s["v"]
     winners["mean_welfare_no_reform"] = s["vy_noreform"] / s["v"]
-    winners.index.name = "group"
+    winners.index.name = "quintile of pre-transfer welfare"
     tables["winners_losers"] = winners
 
     if intervals is not None:
@@ -450,7 +453,7 @@ def simulate(
             else " (no benefits removed)"
         ),
         "existing": existing or "none",
-        "mpc": float(mpc) if existing is not None else 1.0,
+        "mpc": float(mpc) if existing is not None else None,
         "floor": floor,
         "n_floored": n_floored,
         "replace_existing": bool(replace_existing),
