@@ -113,6 +113,19 @@ def test_block_p_value_is_joint_cluster_wald(df):
     assert row["p_value"] == pytest.approx(p, rel=1e-8)
 
 
+def test_rsquared_criterion_enters_largest_gain(df):
+    s = stepwise(FULL, df, cluster="psu", p_enter=0.01, criterion="rsquared")
+    assert set(s.selected) == {"rooms", "car", "region", "land"}
+    # the first variable to enter is the one with the largest single-variable R^2
+    single = {v: ols(f"log_pcc ~ {t}", df).rsquared for v, t in zip(
+        ["rooms", "car", "region", "land"], ["rooms", "car", "C(region)", "land"], strict=True
+    )}
+    assert s.path["variable"].iloc[1] == max(single, key=single.get)
+    assert s.path["rsquared"].iloc[1] == pytest.approx(max(single.values()), rel=1e-9)
+    with pytest.raises(ModelError, match="criterion"):
+        stepwise(FULL, df, criterion="aic")
+
+
 def test_backward_and_both(df):
     b = stepwise(FULL, df, direction="backward", weights="weight", cluster="psu", p_remove=0.01)
     assert set(b.selected) == {"rooms", "car", "region", "land"}

@@ -270,6 +270,7 @@ def stepwise(
     force: Sequence[str] | str | None = None,
     response: str | None = None,
     survey: Survey | None = None,
+    criterion: Literal["pvalue", "rsquared"] = "pvalue",
 ) -> StepwiseResult:
     """Stepwise selection of PMT proxies by cluster-robust joint Wald tests.
 
@@ -300,6 +301,11 @@ def stepwise(
         Variables always kept (e.g. ``["C(region)"]``).
     response : str, optional
         Welfare column when candidates are given as a list.
+    criterion : {"pvalue", "rsquared"}
+        Which candidate enters among those with p < ``p_enter``: the most significant
+        (smallest p), or the one that raises the weighted R^2 most ("added contribution in
+        predicting welfare", as described for the Uzbekistan 2019 PMT). Removal always
+        uses p-values.
 
     Returns
     -------
@@ -308,6 +314,8 @@ def stepwise(
     """
     if direction not in ("forward", "backward", "both"):
         raise ModelError(f"direction must be 'forward', 'backward' or 'both'; got {direction!r}.")
+    if criterion not in ("pvalue", "rsquared"):
+        raise ModelError(f"criterion must be 'pvalue' or 'rsquared'; got {criterion!r}.")
     for name, p in (("p_enter", p_enter), ("p_remove", p_remove)):
         if not (0 < p < 1):
             raise ModelError(f"{name} must be a probability in (0, 1); got {p!r}.")
@@ -365,18 +373,21 @@ def stepwise(
         for _ in range(4 * len(variables) + 10):
             if max_terms is not None and len(current) >= max_terms:
                 break
-            ps = {}
+            ps, r2 = {}, {}
             for v in variables:
                 if v in current or v == just_removed:
                     continue
                 r, c = step.fit([*current, v])
                 if r is not None:
                     ps[v] = step.block_p(r, c, v)
-            if not ps:
+                    r2[v] = r.rsquared
+            eligible = [v for v in ps if ps[v] < p_enter]
+            if not eligible:
                 break
-            best = min(ps, key=lambda v: ps[v])
-            if not ps[best] < p_enter:
-                break
+            if criterion == "pvalue":
+                best = min(eligible, key=lambda v: ps[v])
+            else:
+                best = max(eligible, key=lambda v: r2[v])
             current.append(best)
             res, cols = step.fit(current)
             record("enter", best, ps[best], res, current)
