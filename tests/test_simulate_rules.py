@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -363,3 +364,17 @@ def test_score_test_with_scorecard_like_and_plain_predict():
         ScoreTest(3, model=Plain(), scale="level").mask(ctx())
     with pytest.raises(PolicyError, match="predict"):
         ScoreTest(3, model=object()).mask(ctx())
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).resolve().parents[1] / "data_spec" / "examples").glob("policy_*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_example_files_round_trip(path, tmp_path):
+    pol = Policy.from_yaml(path)
+    out = tmp_path / "again.yaml"
+    pol.to_yaml(out)
+    again = Policy.from_yaml(out)
+    assert again.to_dict() == pol.to_dict()
+    assert "data" in again.to_dict() and "simulation" in again.to_dict()
