@@ -46,42 +46,60 @@ _RTOL = 1e-12  # as pmt.survey.weighted_quantile
 
 
 def _column_quantiles(x_sorted: np.ndarray, cum: np.ndarray, q) -> np.ndarray:
-    """Weighted quantile per column: smallest x whose cumulative weight share >= q."""
-    target = np.asarray(q, dtype=float) * cum[-1] * (1 - _RTOL)
-    idx = (cum >= target).argmax(axis=0)
-    return x_sorted[idx]
+    """Weighted quantile per replicate row of ``cum`` (c, n): the smallest x whose
+    cumulative weight share is >= q (q scalar or one per row)."""
+    c = cum.shape[0]
+    target = np.broadcast_to(np.asarray(q, dtype=float), (c,)) * cum[:, -1] * (1 - _RTOL)
+    idx = np.array([np.searchsorted(cum[r], target[r], side="left") for r in range(c)])
+    return x_sorted[np.minimum(idx, x_sorted.size - 1)]
+
+
+def _sorted_sum(cum: np.ndarray, x_sorted: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """Per row r: sum of the weights of households with x <= cut[r], from cumulative sums
+    (c, n) in x order (whole tie groups, as x <= cut)."""
+    k = np.searchsorted(x_sorted, cut, side="right")
+    rows = np.arange(cum.shape[0])
+    return np.where(k > 0, cum[rows, np.maximum(k - 1, 0)], 0.0)
 
 
 def _chunk(task) -> np.ndarray:
-    """Totals (chunk, n_models, 6) for one chunk of replicate factors."""
+    """Totals (chunk, n_models, 6) for one chunk of replicate factors.
+
+    Works on (replicates, households) arrays so that cumulative sums run along contiguous
+    memory; weighted quantiles are read off the cumulative sums with one searchsorted per
+    replicate, and sums over "x <= cut" are read off them too.
+    """
     F, psu, v, y, y_order, kind, z, share, models, prob_cut = task
-    V = v[:, None] * F[psu]  # (n, c) replicate weights
+    Vt = np.ascontiguousarray(F.T)[:, psu] * v  # (c, n) replicate weights
+    vtot = Vt.sum(axis=1)
     if kind == "line":
-        poor = np.broadcast_to((y < z)[:, None], V.shape)
+        poor = (y < z)[None, :]
         cut_y = None
     else:
-        cum = np.cumsum(V[y_order], axis=0)
-        cut_y = _column_quantiles(y[y_order], cum, share)  # (c,)
-        poor = y[:, None] <= cut_y[None, :]
-    Vp = V * poor
-    vp = Vp.sum(axis=0)
-    vtot = V.sum(axis=0)
+        ys = y[y_order]
+        cut_y = _column_quantiles(ys, np.cumsum(Vt[:, y_order], axis=1), share)
+        poor = y[None, :] <= cut_y[:, None]
+    Vp = Vt * poor
+    vp = Vp.sum(axis=1)
     out = np.zeros((F.shape[1], len(models), 6))
     for j, (mode, s, s_order) in enumerate(models):
-        if mode == "fixed":
-            sel = np.broadcast_to(s[:, None] > 0, V.shape)
-        elif mode == "relative_line":
-            sel = s[:, None] <= cut_y[None, :]
-        elif mode == "need_line":
-            sel = np.broadcast_to((s >= prob_cut)[:, None], V.shape)
-        else:  # rate: poorest share of scores equal to the replicate poverty rate
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rate = vp / vtot
-            cum = np.cumsum(V[s_order], axis=0)
-            cut_s = _column_quantiles(s[s_order], cum, rate)
-            sel = s[:, None] <= cut_s[None, :]
-        vps = (Vp * sel).sum(axis=0)
-        vs = (V * sel).sum(axis=0)
+        if mode in ("fixed", "need_line"):
+            sel = (s > 0) if mode == "fixed" else (s >= prob_cut)
+            sel = sel.astype(float)
+            vs, vps = Vt @ sel, Vp @ sel
+        else:
+            ss = s[s_order]
+            if mode == "relative_line":
+                cut_s = cut_y
+                cum = None
+            else:  # rate: poorest share of scores equal to the replicate poverty rate
+                cum = np.cumsum(Vt[:, s_order], axis=1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    cut_s = _column_quantiles(ss, cum, vp / vtot)
+            if cum is None:
+                cum = np.cumsum(Vt[:, s_order], axis=1)
+            vs = _sorted_sum(cum, ss, cut_s)
+            vps = _sorted_sum(np.cumsum(Vp[:, s_order], axis=1), ss, cut_s)
         out[:, j, 0] = vp
         out[:, j, 1] = vtot - vp
         out[:, j, 2] = vps
@@ -105,7 +123,7 @@ def bootstrap_targeting(
     level: float = 0.9,
     reference: str | None = None,
     factors: np.ndarray | None = None,
-    chunk_size: int = 100,
+    chunk_size: int = 25,
     n_jobs: int = 1,
     client=None,
     return_replicates: bool = False,
@@ -171,7 +189,7 @@ def bootstrap_targeting(
         elif line is not None:
             models.append(("fixed", (s < line).astype(float), None))
         else:
-            models.append(("relative_line", s, None))
+            models.append(("relative_line", s, np.argsort(s, kind="stable")))
     kind = "line" if line is not None else "share"
     y_order = np.argsort(y, kind="stable")
     F = get_factors(survey, factors, n_replicates, seed)
@@ -217,24 +235,24 @@ def bootstrap_targeting(
 
 
 # --- decile overlap -------------------------------------------------------------------------
-def _replicate_groups(x: np.ndarray, order: np.ndarray, V: np.ndarray, n: int) -> np.ndarray:
-    """Quantile groups 0..n-1 of x under every replicate weight column of V, (n_hh, c)."""
-    cum = np.cumsum(V[order], axis=0)
+def _replicate_groups(x: np.ndarray, order: np.ndarray, Vt: np.ndarray, n: int) -> np.ndarray:
+    """Quantile groups 0..n-1 of x under every replicate weight row of Vt, shape (c, n_hh)."""
+    cum = np.cumsum(Vt[:, order], axis=1)
     xs = x[order]
-    groups = np.zeros(V.shape, dtype=np.int64)
+    groups = np.zeros(Vt.shape, dtype=np.int64)
     for k in range(1, n):
-        groups += x[:, None] > _column_quantiles(xs, cum, k / n)[None, :]
+        groups += x[None, :] > _column_quantiles(xs, cum, k / n)[:, None]
     return groups
 
 
 def _overlap_chunk(task) -> np.ndarray:
     """Weighted n x n overlap tables (c, n, n) for one chunk, groups re-estimated."""
     F, psu, v, y, y_order, s, s_order, n = task
-    V = v[:, None] * F[psu]
-    c = V.shape[1]
-    cell = _replicate_groups(y, y_order, V, n) * n + _replicate_groups(s, s_order, V, n)
-    cell += np.arange(c)[None, :] * n * n
-    return np.bincount(cell.ravel(), weights=V.ravel(), minlength=c * n * n).reshape(c, n, n)
+    Vt = np.ascontiguousarray(F.T)[:, psu] * v
+    c = Vt.shape[0]
+    cell = _replicate_groups(y, y_order, Vt, n) * n + _replicate_groups(s, s_order, Vt, n)
+    cell += np.arange(c)[:, None] * n * n
+    return np.bincount(cell.ravel(), weights=Vt.ravel(), minlength=c * n * n).reshape(c, n, n)
 
 
 def bootstrap_overlap(
@@ -251,7 +269,7 @@ def bootstrap_overlap(
     level: float = 0.9,
     reference: str | None = None,
     factors: np.ndarray | None = None,
-    chunk_size: int = 100,
+    chunk_size: int = 25,
     n_jobs: int = 1,
     client=None,
 ) -> pd.DataFrame:
