@@ -19,6 +19,7 @@ from scipy import stats
 
 from pmt.errors import ModelError, example_rows
 from pmt.models.formula import Design
+from pmt.survey import Survey
 
 Retransform = Literal["none", "normal", "smearing"]
 RETRANSFORMS = ("none", "normal", "smearing")
@@ -66,6 +67,31 @@ def resolve_column(data: pd.DataFrame, value, role: str) -> np.ndarray | None:
             f"({len(data)} rows)."
         )
     return arr
+
+
+def survey_inputs(data: pd.DataFrame, survey: Survey | None, weights, cluster):
+    """Weights and clusters for a model: from ``survey`` if given, else as passed.
+
+    A Survey supplies its **household** weights w_h and its PSU codes (unique across
+    strata; None when the Survey has no PSU column). Raises ModelError when both a survey
+    and weights/cluster are given, or when the Survey was built on other rows.
+    """
+    if survey is None:
+        return weights, cluster
+    if not isinstance(survey, Survey):
+        raise ModelError("`survey` must be a pmt.Survey.")
+    if weights is not None or cluster is not None:
+        raise ModelError(
+            "pass either `survey=` or `weights=`/`cluster=`, not both: the survey supplies the "
+            "household weight and the PSU."
+        )
+    if len(survey.data) != len(data) or not survey.data.index.equals(data.index):
+        raise ModelError(
+            "`survey` was built on different rows than `data` (length or index differ); build "
+            "the Survey on the same DataFrame, or pass weights= and cluster= columns."
+        )
+    psu = survey.psu_codes if survey.psu is not None else None
+    return survey.household_weight, psu
 
 
 def prepare(
