@@ -107,6 +107,17 @@ def test_weighted_cluster_sandwich_by_hand(df, fn, link):
     assert r.cov_type == "cluster" and r.df_resid is None
 
 
+def test_survey_argument(df):
+    from pmt import Survey
+
+    sv = Survey(df, weight="weight", psu="psu")
+    r = logit(FORMULA, df, survey=sv)
+    r2 = logit(FORMULA, df, weights="weight", cluster="psu")
+    assert rel(r.params, r2.params) < 1e-12 and rel(r.bse, r2.bse) < 1e-12
+    with pytest.raises(ModelError, match="either `survey=`"):
+        probit(FORMULA, df, survey=sv, cluster="psu")
+
+
 def test_integer_weights_equal_duplicated_rows(df):
     r = probit(FORMULA, df, weights="w_int")
     dup = df.loc[df.index.repeat(df["w_int"].astype(int))]

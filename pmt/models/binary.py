@@ -32,7 +32,8 @@ import statsmodels.api as sm
 from scipy import special
 
 from pmt.errors import ModelError, example_rows
-from pmt.models.base import ModelResult, Prepared, prepare, register_model
+from pmt.models.base import ModelResult, Prepared, prepare, register_model, survey_inputs
+from pmt.survey import Survey
 
 __all__ = ["probit", "logit", "ProbitResult", "LogitResult", "BinaryResult"]
 
@@ -274,6 +275,7 @@ def probit(
     weights=None,
     cluster=None,
     cov_type: str | None = None,
+    survey: Survey | None = None,
 ) -> ProbitResult:
     """Weighted probit of a 0/1 outcome (e.g. ``poor``) on proxies.
 
@@ -289,6 +291,9 @@ def probit(
         PSU ids for the cluster sandwich.
     cov_type : {"cluster", "HC0", "nonrobust"}, optional
         Default "cluster" with a cluster, else "HC0" (module docstring).
+    survey : pmt.Survey, optional
+        Household weights and PSU clusters from a Survey built on ``data`` (as in
+        :func:`pmt.ols`); not combinable with weights=/cluster=.
 
     Returns
     -------
@@ -302,6 +307,7 @@ def probit(
         Non-0/1 outcome, constant outcome, perfect separation (naming the term), and the
         common design problems (missing column, collinear terms, single-level category).
     """
+    weights, cluster = survey_inputs(data, survey, weights, cluster)
     return _fit_binary(formula, data, weights, cluster, cov_type, "probit", ProbitResult)
 
 
@@ -311,6 +317,8 @@ def logit(
     weights=None,
     cluster=None,
     cov_type: str | None = None,
+    survey: Survey | None = None,
 ) -> LogitResult:
     """Weighted logit of a 0/1 outcome; arguments and results as :func:`probit`."""
+    weights, cluster = survey_inputs(data, survey, weights, cluster)
     return _fit_binary(formula, data, weights, cluster, cov_type, "logit", LogitResult)

@@ -47,6 +47,7 @@ from pmt.models.base import (
     prepare,
     register_model,
     resolve_column,
+    survey_inputs,
 )
 from pmt.models.formula import level_label
 from pmt.survey import Survey, weighted_quantile
@@ -97,26 +98,6 @@ def _resolve_cov_type(cov_type: str | None, has_cluster: bool) -> str:
     if cov_type not in COV_TYPES:
         raise ModelError(f"cov_type must be one of {COV_TYPES}; got {cov_type!r}.")
     return cov_type
-
-
-def _survey_inputs(data: pd.DataFrame, survey: Survey | None, weights, cluster):
-    """Weights and PSU codes taken from a Survey (household weights, PSU clusters)."""
-    if survey is None:
-        return weights, cluster
-    if not isinstance(survey, Survey):
-        raise ModelError("`survey` must be a pmt.Survey.")
-    if weights is not None or cluster is not None:
-        raise ModelError(
-            "pass either `survey=` or `weights=`/`cluster=`, not both: the survey supplies the "
-            "household weight and the PSU."
-        )
-    if len(survey.data) != len(data) or not survey.data.index.equals(data.index):
-        raise ModelError(
-            "`survey` was built on different rows than `data` (length or index differ); build "
-            "the Survey on the same DataFrame, or pass weights= and cluster= columns."
-        )
-    psu = survey.psu_codes if survey.psu is not None else None
-    return survey.household_weight, psu
 
 
 def _min_obs(prep: Prepared, what: str) -> None:
@@ -281,7 +262,7 @@ def ols(
         Missing columns, a single-level category, collinear terms (named), too few rows,
         non-positive weights, fewer than 2 clusters.
     """
-    weights, cluster = _survey_inputs(data, survey, weights, cluster)
+    weights, cluster = survey_inputs(data, survey, weights, cluster)
     if retransform not in RETRANSFORMS:
         raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
     if by is not None:
@@ -341,7 +322,7 @@ def truncated_ols(
         cut_w = survey.person_weight if isinstance(survey, Survey) else None
     else:
         cut_w = None
-    weights, cluster = _survey_inputs(data, survey, weights, cluster)
+    weights, cluster = survey_inputs(data, survey, weights, cluster)
     if retransform not in RETRANSFORMS:
         raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
     full = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)

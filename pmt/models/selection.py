@@ -22,9 +22,9 @@ from sklearn.model_selection import GroupKFold, KFold
 from sklearn.preprocessing import StandardScaler
 
 from pmt.errors import ModelError
-from pmt.models.base import Prepared, prepare
+from pmt.models.base import Prepared, prepare, survey_inputs
 from pmt.models.formula import _CAT_RE, _NAME_RE, _split_terms, parse_formula
-from pmt.models.ols import OLSResult, _resolve_cov_type, _survey_inputs, ols
+from pmt.models.ols import OLSResult, _resolve_cov_type, ols
 from pmt.survey import Survey
 
 __all__ = ["stepwise", "lasso_select", "StepwiseResult", "LassoResult"]
@@ -97,7 +97,7 @@ def _blocks(prep: Prepared) -> tuple[list[int], dict[str, list[int]]]:
 
 
 def _sample(formula, data, weights, cluster, survey):
-    weights, cluster = _survey_inputs(data, survey, weights, cluster)
+    weights, cluster = survey_inputs(data, survey, weights, cluster)
     prep = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)
     sub = data.loc[prep.mask]
     return prep, sub
