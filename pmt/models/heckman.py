@@ -782,7 +782,10 @@ class _HeckmanLL:
 
 
 def _ml(p, cov_type, maxiter):
-    start = _twostep(p, "corrected")
+    with warnings.catch_warnings():
+        # the two-step fit only supplies start values (rho is clipped to +-0.9 below)
+        warnings.simplefilter("ignore")
+        start = _twostep(p, "corrected")
     w = np.ones(p["n"]) if p["w"] is None else p["w"]
     f = _HeckmanLL(p["Z"], p["d"], p["X1"], p["y1"], w)
     kx = f.kx
@@ -921,7 +924,9 @@ def heckman(
         two-step: "corrected" (Heckman/Greene; default without weights and clusters),
         "robust" (stacked-equation sandwich; default with weights) or "cluster" (default
         with ``cluster``). ML: "oim" (inverse Hessian; default without weights and
-        clusters), "robust" (default with weights) or "cluster".
+        clusters), "robust" (default with weights) or "cluster". Cluster sandwiches
+        are multiplied by G/(G-1) (G clusters), as Stata's ML commands do; the robust ones
+        carry no small-sample factor; tests are z tests.
     maxiter : int
         Iteration limit of the ML optimiser.
 
