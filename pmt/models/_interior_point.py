@@ -382,8 +382,14 @@ def subsample_size(n: int, p: int) -> int:
     return int(max(5 * p, round(n ** (2.0 / 3.0) * np.sqrt(p))))
 
 
-def use_preprocessing(n: int, p: int) -> bool:
-    """Whether ``preprocess="auto"`` globs: when the subsample is well below n."""
+def use_preprocessing(n: int, p: int, warm: bool = False) -> bool:
+    """Whether ``preprocess="auto"`` globs: when the subsample is well below n.
+
+    With a warm start no subsample is fitted, so globbing pays off sooner: whenever the
+    band (0.8 m rows) is below half the sample.
+    """
+    if warm:
+        return n >= 1000 and subsample_size(n, p) <= n // 2
     return n >= 5000 and subsample_size(n, p) <= n // 3
 
 
@@ -418,6 +424,7 @@ def solve(
     start: np.ndarray | None = None,
     mm_factor: float = 0.8,
     max_fixup: int = 3,
+    globbed: np.ndarray | None = None,
 ) -> Solution:
     """Exact weighted quantile regression on weighted rows ``A = w x``, ``c = w y``.
 
@@ -437,10 +444,14 @@ def solve(
     start : ndarray, optional
         A preliminary estimate (e.g. the full-sample fit for a bootstrap replicate, or a
         neighbouring quantile): its band replaces the subsample fit.
+    globbed : ndarray of int, optional
+        +1 / -1 for rows that are themselves pseudo-observations of rows above / below
+        (a fix-up solving a reduced problem): they stay globbed, at the ends of the order,
+        so that weight shares keep their meaning.
     """
     n, p = A.shape
     if preprocess == "auto":
-        preprocess = use_preprocessing(n, p)
+        preprocess = use_preprocessing(n, p, warm=start is not None)
     if not preprocess or n <= 2 * p + 10:
         sol = solve_small(A, c, q)
         sol.stats["preprocess_rounds"] = 0
@@ -464,7 +475,8 @@ def solve(
             As, cs = A[sub], c[sub]
             T, null = _band_metric(As)
             try:
-                b0, _, _, _ = frisch_newton(As, cs, q)
+                # Only the band's centre: a loose gap is enough.
+                b0, _, _, _ = frisch_newton(As, cs, q, tol=1e-6)
             except SolverError:
                 m *= 2
                 continue
@@ -475,27 +487,49 @@ def solve(
         if null is not None:
             # Rows not spanned by the subsample have an unbounded band: keep them.
             ratio[np.abs(A @ null).max(axis=1) > 1e-8 * np.abs(A).max(axis=1)] = 0.0
+        if globbed is not None:
+            ratio[globbed > 0] = np.inf
+            ratio[globbed < 0] = -np.inf
         M = mm_factor * m
-        lo = max(1.0 / n, q - M / (2 * n))
-        hi = min(q + M / (2 * n), (n - 1.0) / n)
+        # Keep about M rows: q -/+ M/2 rows' worth of weight (M / 2n without weights;
+        # pseudo-observations of an earlier globbing count by the rows they stand for).
+        wbar = float(w.mean() if globbed is None else w[globbed == 0].mean())
+        share = wbar / float(w.sum())
+        lo = max(share, q - M / 2 * share)
+        hi = min(q + M / 2 * share, 1.0 - share)
         k_lo, k_hi = _weighted_quantiles(ratio, w, [lo, hi])
         k_lo, k_hi = min(k_lo, 0.0), max(k_hi, 0.0)
+        if not (np.isfinite(k_lo) and np.isfinite(k_hi)):
+            break
         below = ratio < k_lo
         above = ratio > k_hi
+        b_prev = None
         for _ in range(max_fixup):
             inside = ~(below | above)
             rows = [A[inside]]
             resp = [c[inside]]
-            for mask in (above, below):
+            wts = [w[inside]]
+            signs = [np.zeros(int(inside.sum()), dtype=np.int8)]
+            for mask, sign in ((above, 1), (below, -1)):
                 if mask.any():
                     rows.append(A[mask].sum(axis=0)[None, :])
                     resp.append(np.array([c[mask].sum()]))
+                    wts.append(np.array([w[mask].sum()]))
+                    signs.append(np.array([sign], dtype=np.int8))
             Ar = np.vstack(rows)
             cr = np.concatenate(resp)
             try:
-                sol = solve_small(Ar, cr, q)
+                if b_prev is None:
+                    sol = solve_small(Ar, cr, q)
+                else:
+                    # A fix-up moves a few rows back: the previous fit is a warm start.
+                    sol = solve(
+                        Ar, cr, q, w=np.concatenate(wts), rng=rng, start=b_prev,
+                        globbed=np.concatenate(signs),
+                    )
             except SolverError:
                 break
+            b_prev = sol.coef
             rr = c - A @ sol.coef
             bad_above = above & (rr < 0)
             bad_below = below & (rr > 0)
