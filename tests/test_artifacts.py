@@ -415,3 +415,30 @@ def test_bad_covariance(ols_path):
     _edit(ols_path, lambda d: d["model"]["cov"].pop())
     with pytest.raises(ArtifactError, match="matrix"):
         load_model(ols_path)
+
+
+def test_hybrid_means_test_round_trip(hh, tmp_path):
+    from pmt.hmt import HybridMeansTest
+
+    df = hh.assign(inc_verifiable=np.exp(hh["log_pcc"]) * 0.6, hh_size=hh["hh_size"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = HybridMeansTest("inc_verifiable", "has_htv ~ z + car + rooms",
+                            "log_htv ~ car + rooms").fit(df)
+    path = save_model(h, tmp_path / "hmt.json")
+    doc = json.loads(path.read_text())
+    # every equation inside (Heckman outcome and its selection probit) was found and checked
+    from pmt.artifacts import _equations
+
+    assert len(list(_equations(doc["model"]))) >= 2
+    loaded = load_model(path)
+    assert np.array_equal(h.predict(df).to_numpy(), loaded.predict(df).to_numpy(),
+                          equal_nan=True)
+
+
+def test_pmt_ml_model_cannot_be_saved(hh, tmp_path):
+    from pmt.models.ml import gradient_boosting
+
+    m = gradient_boosting("log_pcc ~ rooms + car + land", hh, max_iter=10)
+    with pytest.raises(ArtifactError, match="pickle"):
+        save_model(m, tmp_path / "gb.json")
