@@ -559,3 +559,29 @@ def test_policy_file_sections_and_errors(tmp_path, survey):
     p.write_text(base + "data: {source: synthetic, rows: 10}\n")
     with pytest.raises(PolicyError, match="rows"):
         run_policy_file(p)
+
+
+def test_package_simulation_and_budget_neutral_reform(survey):
+    from pmt.simulate import Package
+
+    four_b = Policy(name="4+B", benefit=Flat(30.0), eligibility=Condition("children", ">=", 4))
+    tsa = Policy(name="TSA", parameters={"l": 80.0}, eligibility=IncomeTest("income", "l"),
+                 benefit=TopUp("l", "income"))
+    current = Package([four_b, tsa], name="current")
+    res = simulate(survey, current)
+    comp = res.outcome.components
+    w = survey.household_weight
+    assert res.budget["monthly"] == pytest.approx(
+        sum(np.sum(w * o.benefit) for o in comp.values())
+    )
+    assert "4+B" in res.summary() and "TSA" in res.summary()
+    # the reform threshold that spends what the current package spends
+    new = Policy(name="new TSA", parameters={"l": 80.0}, eligibility=IncomeTest("income", "l"),
+                 benefit=TopUp("l", "income"))
+    target = implied_budget(survey, current)
+    sol = solve_threshold(survey, new, "l", budget=target)
+    assert implied_budget(survey, new, l=sol.value) == pytest.approx(target, rel=1e-9)
+    grid = scenario_grid(survey, [current, new.with_parameters(l=sol.value)])
+    assert grid.loc["budget_relative_to_first", "new TSA"] == pytest.approx(1.0, rel=1e-9)
+    with pytest.raises(PolicyError, match="one Policy"):
+        solve_threshold(survey, current, "l", budget=1.0)

@@ -378,3 +378,28 @@ def test_example_files_round_trip(path, tmp_path):
     again = Policy.from_yaml(out)
     assert again.to_dict() == pol.to_dict()
     assert "data" in again.to_dict() and "simulation" in again.to_dict()
+
+
+def test_package_sequential_income_by_hand():
+    # Kazakhstan 2017: 4+B is assessed first and counts as income for the TSA test
+    from pmt.simulate import Package
+
+    df = pd.DataFrame(
+        {"size": [5, 5, 2], "weight": [1.0, 2.0, 1.0], "income": [450.0, 300.0, 150.0],
+         "children": [4, 4, 0]}
+    )
+    four_b = Policy(name="4+B", benefit=Flat(100), eligibility=at_least("children", 4))
+    tsa = Policy(name="TSA", benefit=TopUp(100, "income"),
+                 eligibility=IncomeTest("income", 100, check_units=False))
+    seq = Package([four_b, tsa], name="current")
+    out = seq.evaluate(df, df["weight"], df["size"], check=False)
+    # hh1: 450 + 100 = 550 -> 110 per capita: no TSA; hh2: 400 -> 80: TSA 5 x 20 = 100;
+    # hh3: 75 per capita: TSA 2 x 25 = 50
+    np.testing.assert_allclose(out.components["TSA"].entitlement, [0, 100, 50])
+    np.testing.assert_allclose(out.benefit, [100, 200, 50])
+    ind = Package([four_b, tsa], sequential=False).evaluate(df, df["weight"], df["size"],
+                                                            check=False)
+    np.testing.assert_allclose(ind.components["TSA"].entitlement, [50, 200, 50])
+    assert "sequential" in seq.describe()
+    with pytest.raises(PolicyError, match="unique"):
+        Package([tsa, tsa])

@@ -22,7 +22,7 @@ from pmt.simulate.benefits import (
     benefit_from_dict,
 )
 from pmt.simulate.impact import incidence_table, paired_change
-from pmt.simulate.policy import Policy, PolicyOutcome
+from pmt.simulate.policy import Package, Policy, PolicyOutcome
 from pmt.simulate.rules import (
     All,
     AnyOf,
@@ -61,6 +61,7 @@ __all__ = [
     "Flat",
     "IncomeTest",
     "Not",
+    "Package",
     "PerMember",
     "Policy",
     "PolicyOutcome",

@@ -143,7 +143,7 @@ class TopUp(Benefit):
         return d
 
     def _parts(self, ctx: Context):
-        y = ctx.column(self.income, "top_up")
+        y = ctx.income(self.income, "top_up")
         denom = (
             ctx.unit_size
             if self.per == "capita"

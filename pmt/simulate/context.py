@@ -73,6 +73,9 @@ class Context:
         ``family_size`` (members of the nuclear family assessed, parents and children).
     family_size : str, optional
         Column of nuclear-family size, needed when ``unit="family"``.
+    prior_income : numpy.ndarray, optional
+        Benefits of programmes assessed earlier in a :class:`~pmt.simulate.Package`
+        (household, monthly), added to assessed income by income tests and top-ups.
     """
 
     data: pd.DataFrame
@@ -81,6 +84,7 @@ class Context:
     parameters: Mapping[str, float] = field(default_factory=dict)
     unit: str = "household"
     family_size: str | None = None
+    prior_income: np.ndarray | None = None
 
     def __post_init__(self):
         if self.unit not in UNITS:
@@ -137,6 +141,11 @@ class Context:
                 "from the survey before simulating."
             )
         return values
+
+    def income(self, name: str, who: str) -> np.ndarray:
+        """An assessed-income column plus benefits of programmes assessed before."""
+        y = self.column(name, who)
+        return y if self.prior_income is None else y + self.prior_income
 
     def count(self, columns, who: str) -> np.ndarray:
         """One column, or the sum of a list of columns (e.g. children 0-5 + 6-14)."""

@@ -171,7 +171,7 @@ class IncomeTest(Rule):
 
     def assessed(self, ctx: Context) -> np.ndarray:
         """Income per member / adult equivalent / unit, as compared with the threshold."""
-        y = ctx.column(self.income, "income_test")
+        y = ctx.income(self.income, "income_test")
         if self.per == "capita":
             return y / ctx.unit_size
         if self.per == "adult_equivalent":

@@ -25,7 +25,7 @@ import pandas as pd
 from pmt.errors import PolicyError
 from pmt.simulate.benefits import Flat, PerMember, TopUp
 from pmt.simulate.impact import MEASURES, money_gap
-from pmt.simulate.policy import Policy
+from pmt.simulate.policy import Package, Policy
 from pmt.simulate.rules import Condition, ScoreTest
 from pmt.simulate.simulation import SimulationResult, simulate
 from pmt.simulate.solvers import solve_amount, solve_threshold
@@ -110,14 +110,17 @@ def scenario_grid(
         poverty before/after/change with paired s.e., gap reduction per unit spent);
         columns are the scenarios.
     """
-    if isinstance(policies, Policy):
+    if isinstance(policies, (Policy, Package)):
         items = [(policies.name, policies)]
     elif isinstance(policies, Mapping):
         items = list(policies.items())
     else:
         items = [(p.name, p) for p in policies]
-    if not items or not all(isinstance(p, Policy) for _, p in items):
+    if not items or not all(isinstance(p, (Policy, Package)) for _, p in items):
         raise PolicyError("`policies` must be a Policy, a list of them or a name -> Policy map.")
+    if thresholds is not None or parameter is not None:
+        if any(isinstance(p, Package) for _, p in items):
+            raise PolicyError("vary parameters of single policies, not of a Package.")
     if thresholds is not None:
         if values is not None:
             raise PolicyError("give `thresholds` or `values`, not both.")

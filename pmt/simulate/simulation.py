@@ -25,7 +25,7 @@ import pandas as pd
 from pmt.errors import PolicyError, example_rows
 from pmt.evaluate.metrics import targeting_metrics
 from pmt.simulate.impact import MEASURES, incidence_table, money_gap, paired_change
-from pmt.simulate.policy import Policy, PolicyOutcome
+from pmt.simulate.policy import Package, Policy, PolicyOutcome
 from pmt.simulate.takeup import check_mpc, check_transfers, pre_transfer_welfare
 from pmt.survey import Survey, quantile_groups, weighted_quantile
 
@@ -55,7 +55,7 @@ class SimulationResult:
         Take-up, mpc, unit, ranking variable, line, welfare, existing benefits, floor.
     """
 
-    policy: Policy
+    policy: Policy | Package
     outcome: PolicyOutcome
     welfare: pd.DataFrame
     counts: pd.Series
@@ -230,8 +230,8 @@ def simulate(
     ----------
     survey : pmt.Survey
         Household data with weights, sizes, strata and PSUs.
-    policy : Policy
-        Eligibility, benefit formula, unit and take-up.
+    policy : Policy or Package
+        Eligibility, benefit formula, unit and take-up (or several programmes).
     welfare : str
         Column of observed welfare per member per month (e.g. ``"pcc"``, consumption
         per capita), in the currency of the policy's amounts.
@@ -274,8 +274,10 @@ def simulate(
             "`survey` must be a pmt.Survey: pmt.Survey(df, weight='weight', size='hh_size', "
             "strata='stratum', psu='psu')."
         )
-    if not isinstance(policy, Policy):
-        raise PolicyError("`policy` must be a pmt.simulate.Policy (or use Policy.from_yaml).")
+    if not isinstance(policy, (Policy, Package)):
+        raise PolicyError(
+            "`policy` must be a pmt.simulate.Policy or Package (or use Policy.from_yaml)."
+        )
     bad_m = [m for m in measures if m not in MEASURES]
     if bad_m:
         raise PolicyError(f"unknown poverty measure(s) {bad_m}; choose from {list(MEASURES)}.")
@@ -458,7 +460,7 @@ def simulate(
         "n_floored": n_floored,
         "replace_existing": bool(replace_existing),
         "unit": policy.unit,
-        "takeup": policy.takeup.describe(),
+        "takeup": policy.takeup_description(),
         "n_households": survey.n_households,
         "currency": policy.currency,
         "median_pre_transfer_welfare": float(weighted_quantile(y_pre, v, 0.5)),

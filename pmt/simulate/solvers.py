@@ -181,6 +181,11 @@ def solve_threshold(
         raise PolicyError(f"`budget` must be a positive monthly amount; got {budget!r}.")
     if coverage is not None and not (isinstance(coverage, (int, float)) and 0 < coverage <= 1):
         raise PolicyError(f"`coverage` must be a population share in (0, 1]; got {coverage!r}.")
+    if not isinstance(policy, Policy):
+        raise PolicyError(
+            "solve_threshold works on one Policy; for a Package, solve the programme whose "
+            "threshold moves against the package's budget (implied_budget)."
+        )
     pts = _breakpoints(policy, survey, parameter)
     if pts.size == 0:
         raise PolicyError(f"no finite values to place the '{parameter}' threshold between.")
@@ -296,8 +301,9 @@ def _finish(ev, parameter, value, target, kind, next_step) -> ThresholdSolution:
     )
 
 
-def implied_budget(survey: Survey, policy: Policy, **overrides) -> float:
-    """Monthly budget (sum of weight x benefit paid) of a policy at given parameters."""
+def implied_budget(survey: Survey, policy, **overrides) -> float:
+    """Monthly budget (sum of weight x benefit paid) of a policy or package at given
+    parameters."""
     _check_survey(survey)
     return policy.budget(survey, **overrides)
 
@@ -344,10 +350,8 @@ def solve_amount(survey: Survey, policy: Policy, budget: float) -> Policy:
 def budget_neutral_amount(survey: Survey, policy: Policy, reference: Policy | float) -> Policy:
     """``policy`` with its amount set so that it spends what ``reference`` spends.
 
-    ``reference`` is another policy (its budget is evaluated on the same survey) or a
-    monthly budget.
+    ``reference`` is another policy or package (its budget is evaluated on the same
+    survey) or a monthly budget.
     """
-    budget = reference if isinstance(reference, (int, float)) else implied_budget(
-        survey, reference
-    )
+    budget = reference if isinstance(reference, (int, float)) else reference.budget(survey)
     return solve_amount(survey, policy, float(budget))
