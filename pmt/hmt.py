@@ -487,7 +487,16 @@ class IncomeTest:
 
     # --- assessment -------------------------------------------------------------------
     def to_dict(self) -> dict:
+        """JSON-safe dict of the rule set (round-trips through :meth:`from_dict`)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> IncomeTest:
+        known = set(cls.__dataclass_fields__)
+        unknown = [k for k in d if k not in known]
+        if unknown:
+            raise PolicyError(f"unknown IncomeTest parameter(s): {', '.join(unknown)}.")
+        return cls(**dict(d))
 
     def assess(
         self,

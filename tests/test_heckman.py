@@ -439,7 +439,8 @@ def test_rho_at_boundary_ml_raises():
 
 
 def test_twostep_rho_outside_unit_interval_truncated_with_warning():
-    rng = np.random.default_rng(4)
+    # rho = 1 in truth: this draw gives a two-step rho of about 1.06
+    rng = np.random.default_rng(1)
     n = 400
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
     u = rng.normal(size=n)
@@ -448,9 +449,21 @@ def test_twostep_rho_outside_unit_interval_truncated_with_warning():
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
         r = heckman(SEL, OUT, df)
-    if abs(r.rho) > 1:
-        assert any("truncated" in str(w.message) for w in rec)
+    assert r.rho > 1
+    assert any("outside [-1, 1]" in str(w.message) and "truncated" in str(w.message) for w in rec)
     assert np.all(np.isfinite(r.bse))
+    # the corrected covariance used rho = 1: recompute it by hand
+    Z = np.column_stack([np.ones(n), x1, x2])
+    sel = d == 1
+    zg = Z[sel] @ r.selection.params.to_numpy()
+    lam = inverse_mills(zg)
+    delta = lam * (lam + zg)
+    Xs = np.column_stack([np.ones(sel.sum()), x1[sel], lam])
+    Vg = r.selection.cov.to_numpy()
+    inv = np.linalg.inv(Xs.T @ Xs)
+    XDZ = (Xs * delta[:, None]).T @ Z[sel]
+    V = r.sigma**2 * inv @ ((Xs * (1 - delta)[:, None]).T @ Xs + XDZ @ Vg @ XDZ.T) @ inv
+    np.testing.assert_allclose(r.bse.to_numpy(), np.sqrt(np.diag(V)), rtol=1e-10)
 
 
 def test_bad_arguments(sim):

@@ -125,6 +125,17 @@ def test_hmt_components_sum_separate_models(data):
     np.testing.assert_allclose(h.predict_htv(d.iloc[:50]), by.sum(axis=1))
 
 
+def test_hmt_level_outcome(data):
+    """With an outcome in levels the HTV prediction is P * E[y | has] on the model scale."""
+    d = data.assign(htv_level=data.inc_htv.where(data.has_htv == 1) / 1000)
+    out = "htv_level ~ rural + n_adults"
+    h = HybridMeansTest("inc_verifiable", SEL, out, log_outcome=False).fit(d)
+    r = heckman(SEL, out, d)
+    sub = d.iloc[:100]
+    ref = ndtr(r.selection_index(sub)) * r.predict(sub)
+    np.testing.assert_allclose(h.predict_htv(sub), ref)
+
+
 def test_hmt_round_trip(data, fitted):
     h2 = HybridMeansTest.from_dict(json.loads(json.dumps(fitted.to_dict())))
     pd.testing.assert_series_equal(h2.predict(data.iloc[:200]), fitted.predict(data.iloc[:200]))
@@ -397,6 +408,10 @@ def test_disregard_share_and_livestock():
     np.testing.assert_allclose(a.assessed, [40 + 60, 240, 80 + 30, 30])
     np.testing.assert_allclose(a.livestock_income, [60, 0, 0, 30])
     assert it.to_dict()["disregards"] == {"inc_wages": 0.2}
+    again = IncomeTest.from_dict(json.loads(json.dumps(it.to_dict())))
+    pd.testing.assert_frame_equal(again.assess(households()), a)
+    with pytest.raises(PolicyError, match="unknown IncomeTest parameter"):
+        IncomeTest.from_dict({**it.to_dict(), "colour": "red"})
 
 
 def test_kazakhstan_preset():
