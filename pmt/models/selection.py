@@ -500,7 +500,9 @@ def lasso_select(
     cv : int
         Number of folds (>= 2).
     seed : int
-        Seed of the fold assignment (numpy Generator-free: scikit-learn's random_state).
+        Seed of the fold assignment, passed to scikit-learn as ``random_state`` (same
+        seed, same folds, same answer). ``GroupKFold(shuffle=True)`` needs
+        scikit-learn >= 1.6.
     rule : {"min", "1se"}
         Penalty choice: minimum CV error, or the sparsest model within one standard error.
     n_alphas : int
