@@ -585,3 +585,19 @@ def test_package_simulation_and_budget_neutral_reform(survey):
     assert grid.loc["budget_relative_to_first", "new TSA"] == pytest.approx(1.0, rel=1e-9)
     with pytest.raises(PolicyError, match="one Policy"):
         solve_threshold(survey, current, "l", budget=1.0)
+
+
+def test_poverty_display_table_and_p_values():
+    from scipy.stats import norm
+
+    from pmt.simulate.impact import display_table
+
+    pov = pd.DataFrame(
+        {"before": [0.315], "se_before": [0.017], "after": [0.288], "se_after": [0.017],
+         "change": [-0.027], "se_change": [0.004], "p_change": [2 * norm.sf(0.027 / 0.004)]},
+        index=pd.Index(["FGT0"], name="measure"),
+    )
+    t = display_table(pov)
+    assert t.loc["FGT0", "before"] == "31.5 (1.7)"
+    assert t.loc["FGT0", "after"] == "28.8 (1.7)"
+    assert t.loc["FGT0", "change"] == "-2.7 (0.4)***"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from pmt.survey import Survey, quantile_groups
 from pmt.welfare import _poverty_terms, _watts_terms, poverty_measures
@@ -58,6 +59,7 @@ def paired_change(
         Index ``measure``; columns ``before``, ``se_before``, ``after``, ``se_after``,
         ``change`` (after - before), ``se_change`` (paired, linearised on the design),
         ``se_naive`` (sqrt(se_before^2 + se_after^2), for comparison), ``t_change``,
+        ``p_change`` (two-sided normal p-value of the paired change),
         ``relative_change`` ((after - before) / before).
     """
     y0 = np.asarray(before, dtype=float)
@@ -88,10 +90,37 @@ def paired_change(
                 "se_change": se_d,
                 "se_naive": float(np.hypot(sb, sa)),
                 "t_change": (a - b) / se_d if se_d > 0 else np.nan,
+                "p_change": float(2 * norm.sf(abs(a - b) / se_d)) if se_d > 0 else np.nan,
                 "relative_change": (a - b) / b if b > 0 else np.nan,
             }
         )
     return pd.DataFrame(rows).set_index("measure")
+
+
+def display_table(poverty: pd.DataFrame, scale: float = 100.0, digits: int = 1) -> pd.DataFrame:
+    """Kyrgyz 2011 Table 11 layout: "estimate (se)" strings, in percent by default.
+
+    Columns ``before``, ``after`` and ``change`` (with the paired s.e.), plus stars for
+    the change's significance (*** 1 %, ** 5 %, * 10 %).
+    """
+
+    def cell(est, se):
+        return f"{scale * est:.{digits}f} ({scale * se:.{digits}f})"
+
+    rows = {}
+    for m, r in poverty.iterrows():
+        p = r.get("p_change", np.nan)
+        stars = "" if not np.isfinite(p) else "***" if p < 0.01 else "**" if p < 0.05 else (
+            "*" if p < 0.1 else ""
+        )
+        rows[m] = {
+            "before": cell(r["before"], r["se_before"]),
+            "after": cell(r["after"], r["se_after"]),
+            "change": cell(r["change"], r["se_change"]) + stars,
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "measure"
+    return out
 
 
 def money_gap(y: np.ndarray, z, person_weight: np.ndarray) -> float:

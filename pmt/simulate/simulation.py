@@ -24,7 +24,13 @@ import pandas as pd
 
 from pmt.errors import PolicyError, example_rows
 from pmt.evaluate.metrics import targeting_metrics
-from pmt.simulate.impact import MEASURES, incidence_table, money_gap, paired_change
+from pmt.simulate.impact import (
+    MEASURES,
+    display_table,
+    incidence_table,
+    money_gap,
+    paired_change,
+)
 from pmt.simulate.policy import Package, Policy, PolicyOutcome
 from pmt.simulate.takeup import check_mpc, check_transfers, pre_transfer_welfare
 from pmt.survey import Survey, quantile_groups, weighted_quantile
@@ -374,7 +380,7 @@ def simulate(
     budget.index.name = "budget"
 
     poverty = paired_change(survey, y_pre, y_post, z, measures)
-    tables: dict[str, pd.DataFrame] = {"poverty": poverty}
+    tables: dict[str, pd.DataFrame] = {"poverty": poverty, "poverty_display": display_table(poverty)}
     if existing is not None:
         tables["poverty_vs_observed"] = paired_change(survey, y_obs, y_post, z, measures)
 
