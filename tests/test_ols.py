@@ -247,6 +247,8 @@ def test_by_equals_separate_fits(df):
         assert np.allclose(pred[sub.index], r.predict(sub), rtol=1e-12)
         assert np.allclose(lev[sub.index], r.predict(sub, scale="level"), rtol=1e-12)
     assert g.nobs == len(df)
+    assert g.weighted_nobs == pytest.approx(df["weight"].sum())
+    assert g.cov_type == "cluster" and g.retransform == "smearing"
     assert g.params.index.names == ["urban", "term"]
     assert set(g.rsquared.index) == {"0", "1"}
     assert "urban = 1" in g.summary()

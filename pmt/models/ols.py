@@ -443,6 +443,18 @@ class GroupedOLSResult:
         return self.n_dropped_by + sum(r.n_dropped for r in self.results.values())
 
     @property
+    def weighted_nobs(self) -> float:
+        return float(sum(r.weighted_nobs or 0.0 for r in self.results.values()))
+
+    @property
+    def cov_type(self) -> str:
+        return next(iter(self.results.values())).cov_type
+
+    @property
+    def retransform(self) -> str:
+        return next(iter(self.results.values())).retransform
+
+    @property
     def rsquared(self) -> pd.Series:
         """R^2 of each group's model (there is no single pooled R^2)."""
         return pd.Series(
