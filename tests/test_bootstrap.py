@@ -139,6 +139,16 @@ def test_client_path_gives_same_result():
         bootstrap_metrics(sv, "poor", "sel_a", n_replicates=10, client=object())
 
 
+def test_real_dask_client_if_available():
+    distributed = pytest.importorskip("distributed")
+    df, sv = clustered_survey()
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2) as client:
+        b = bootstrap_metrics(sv, "poor", "sel_a", n_replicates=60, seed=2, chunk_size=25,
+                              client=client)
+    a = bootstrap_metrics(sv, "poor", "sel_a", n_replicates=60, seed=2, chunk_size=25)
+    pd.testing.assert_frame_equal(a, b)
+
+
 def test_group_table_and_overlap_bootstrap_estimates():
     df, sv = clustered_survey()
     bt = bootstrap_group_table(sv, "pcc", "sel_a", "benefit", n=5, ranked_by="pre-transfer",
@@ -169,6 +179,9 @@ def test_bootstrap_input_errors():
         bootstrap_metrics(sv, "poor", {"a": "sel_a"}, n_replicates=5, reference="b")
     with pytest.raises(DataError, match="factors"):
         bootstrap_metrics(sv, "poor", "sel_a", factors=np.ones((3, 5)))
+    with pytest.raises(DataError, match="`groups` has an index"):
+        bootstrap_metrics(sv, "poor", "sel_a", groups=df["region"].reset_index(drop=True)
+                          .set_axis(df.index + 1), n_replicates=5)
     with pytest.raises(DataError, match="index differs"):
         bootstrap_metrics(sv, df["poor"].reset_index(drop=True).set_axis(df.index + 1),
                           "sel_a", n_replicates=5)

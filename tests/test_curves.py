@@ -167,3 +167,16 @@ def test_subgroup_errors():
         warnings.simplefilter("error")  # empty-of-poor subgroup: NaN, no warning
         out = subgroup_metrics([1, 0, 0], [1, 0, 1], pd.Series([1, 2, 2], name="g"))
     assert np.isnan(out.loc[("g", 2), "coverage_poor"])
+
+
+def test_empty_groups_from_ties():
+    # all households share one rank value: they all fall in group 1, groups 2-3 are empty
+    t = group_table(np.ones(6), [1, 0, 1, 0, 0, 0], n=3, ranked_by="pre-transfer")
+    assert t["n_households"].tolist() == [6, 0, 0, 6]
+    assert t["coverage"].iloc[0] == pytest.approx(2 / 6)
+    assert np.isnan(t["coverage"].iloc[1]) and np.isnan(t["coverage"].iloc[2])
+    assert t["population_share"].iloc[1] == 0.0
+    from pmt.evaluate import decile_overlap
+
+    ov = decile_overlap(np.ones(6), np.arange(6.0), n=3)
+    np.testing.assert_allclose(ov.to_numpy(), [[1 / 3] * 3, [0] * 3, [0] * 3])

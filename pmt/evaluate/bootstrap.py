@@ -265,6 +265,11 @@ def bootstrap_metrics(
             g = survey.data[list(g)]
         if g is None:
             raise DataError(f"`groups` column '{groups}' is not in the survey data.")
+        if isinstance(g, pd.Series | pd.DataFrame) and not g.index.equals(survey.data.index):
+            raise DataError(
+                "`groups` has an index different from the survey data's; reindex it to the "
+                "survey rows or pass column names."
+            )
         for block, (codes, levels) in group_blocks(g, survey.n_households).items():
             keyed.append((block, codes, levels))
 
