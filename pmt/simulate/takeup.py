@@ -2,10 +2,11 @@
 
 Take-up
     A rate overall or by group. ``mode="expected"`` scales each eligible household's
-    benefit by its rate (the expected value: budgets and poverty measures are then
-    expectations over take-up only in the budget, and a first-order approximation in the
-    poverty measures); ``mode="random"`` draws who takes up (Bernoulli with the rate) from
-    a numpy Generator seeded by ``seed``, so the same seed gives the same draw.
+    benefit by its rate: the budget is then exactly the expected budget, while poverty
+    after transfer is computed with the expected (partial) benefit, which smooths the
+    all-or-nothing receipt of real take-up. ``mode="random"`` draws who takes up
+    (Bernoulli with the rate) from a numpy Generator seeded by ``seed``: the same seed
+    gives the same draw; repeat with several seeds to see the spread.
 
 Pre-transfer welfare
     ``c_pre = c_post - mpc x transfer per member`` (Kyrgyz Republic 2011, Annex 1): mpc is
