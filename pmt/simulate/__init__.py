@@ -6,7 +6,7 @@ comparisons.
 :func:`simulate`, the main entry point::
 
     from pmt.simulate import Policy, simulate
-    pol = Policy.from_yaml("data_spec/examples/policy_gmi.yaml")
+    pol = Policy.from_yaml("data_spec/examples/policy_gmi_topup.yaml")
     res = simulate(survey, pol, welfare="pcc", line="poverty_line")
     print(res.summary()); res.tables["quintiles"]
 """
