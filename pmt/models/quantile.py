@@ -188,6 +188,24 @@ def kernel_cov(
     return (cov + cov.T) / 2, {"hq": hq, "h": float(h)}
 
 
+def _check_rank(prep) -> None:
+    """Full column rank, or ModelError naming the collinear terms.
+
+    A well-conditioned X'X proves full rank cheaply; otherwise the pivoted QR of
+    ``Design.check_rank`` decides and names the terms (it is several times slower on
+    survey-sized data, so it only runs when needed).
+    """
+    X = prep.X
+    if X.shape[0] > X.shape[1]:
+        scale = np.sqrt((X**2).mean(axis=0))
+        if np.all(scale > 0):
+            Xs = X / scale
+            vals = np.linalg.eigvalsh(Xs.T @ Xs)
+            if vals[0] > 1e-8 * vals[-1]:
+                return
+    prep.design.check_rank(X)
+
+
 def _fit_arrays(A, c, w, q, preprocess, seed, start=None) -> ip.Solution:
     try:
         return ip.solve(
@@ -256,7 +274,9 @@ def quantreg(
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ModelError(f"seed must be an integer; got {seed!r}.")
     strata_col = resolve_column(data, strata, "strata") if isinstance(data, pd.DataFrame) else None
-    prep = prepare(formula, data, weights=weights, cluster=cluster)
+    with _blas_limit():
+        prep = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)
+        _check_rank(prep)
     X, y = prep.X, prep.y
     n, p = X.shape
     if not np.all(np.isfinite(X)) or not np.all(np.isfinite(y)):
