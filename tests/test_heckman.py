@@ -137,6 +137,53 @@ def test_mroz_ml_matches_sas_qlim(mroz):
 
 
 @pytest.mark.datasets
+def test_mroz_ml_matches_r_selection(mroz):
+    """R sampleSelection::selection (ML) on Greene's example, as saved in the package's
+    tests/Mroz87SelectionTest.Rout.save: coefficients and s.e. to the printed digits."""
+    r = heckman("lfp ~ age + age2 + faminc + kids + educ", "wage ~ exper + exper2 + educ + city",
+                mroz, method="ml")
+    ref = {
+        "Intercept": (-1.963024, 1.198221),
+        "exper": (0.027868, 0.061551),
+        "exper2": (-0.000104, 0.001839),
+        "educ": (0.457005, 0.073230),
+        "city": (0.446529, 0.315921),
+    }
+    for term, (coef, se) in ref.items():
+        assert r.params[term] == pytest.approx(coef, abs=5e-7), term
+        assert r.bse[term] == pytest.approx(se, abs=5e-7, rel=1e-5), term
+    assert r.sigma == pytest.approx(3.108, abs=5e-4) and r.sigma_se == pytest.approx(0.114, abs=5e-4)
+    assert r.rho == pytest.approx(-0.132, abs=5e-4) and r.rho_se == pytest.approx(0.165, abs=5e-4)
+    assert round(r.loglike) == -1581
+    sel = {"Intercept": (-4.12, 1.40), "age": (0.184, 0.0659), "educ": (0.0953, 0.0232)}
+    for term, (coef, se) in sel.items():
+        assert r.selection.params[term] == pytest.approx(coef, rel=5e-3), term
+        assert r.selection.bse[term] == pytest.approx(se, rel=5e-3), term
+
+
+@pytest.mark.datasets
+def test_mroz_twostep_log_wage_matches_r_heckit(mroz):
+    """Wooldridge (2003) example 17.5 as run by R heckit (same Rout.save file)."""
+    r = heckman(
+        "lfp ~ nwifeinc + educ + exper + exper2 + age + kids5 + kids618",
+        "lwage ~ educ + exper + exper2",
+        mroz,
+    )
+    ref = {
+        "Intercept": (-0.578103, 0.305006),
+        "educ": (0.109066, 0.015523),
+        "exper": (0.043887, 0.016261),
+        "exper2": (-0.000859, 0.000439),
+        "lambda": (0.032262, 0.133625),
+    }
+    for term, (coef, se) in ref.items():
+        assert r.params[term] == pytest.approx(coef, abs=5e-7), term
+        assert r.bse[term] == pytest.approx(se, abs=5e-7), term
+    assert r.sigma == pytest.approx(0.663629, abs=5e-7)
+    assert r.rho == pytest.approx(0.048614, abs=5e-7)
+
+
+@pytest.mark.datasets
 def test_mroz_ml_close_to_twostep(mroz):
     sel, out = "lfp ~ age + age2 + faminc + kids + educ", "wage ~ exper + exper2 + educ + city"
     two = heckman(sel, out, mroz)

@@ -769,11 +769,20 @@ class _HeckmanLL:
         return S
 
     def hessian(self, theta) -> np.ndarray:
-        """Central differences of the analytic gradient, symmetrised."""
+        """Central differences of the analytic gradient, symmetrised.
+
+        The step of a coefficient is scaled by its regressor (1 / root mean square of the
+        column) so that a badly scaled regressor, e.g. family income in dollars, still
+        moves the index by ~1e-5 and not by orders of magnitude more.
+        """
         k = theta.size
         H = np.empty((k, k))
+        typical = np.ones(k)
+        typical[: self.kx] = 1 / np.maximum(np.sqrt((self.X1**2).mean(axis=0)), 1e-300)
+        zs = np.sqrt(np.concatenate([self.Z1**2, self.Z0**2]).mean(axis=0))
+        typical[self.kx : self.kx + self.kz] = 1 / np.maximum(zs, 1e-300)
         for j in range(k):
-            h = 1e-5 * max(1.0, abs(theta[j]))
+            h = 1e-5 * max(typical[j], abs(theta[j]))
             tp, tm = theta.copy(), theta.copy()
             tp[j] += h
             tm[j] -= h
