@@ -90,6 +90,13 @@ class HybridMeansTest:
     htv_per_capita : bool
         True when the outcome is per-capita HTV income (the Belarus report leaves this
         open); False (default) when it is the household total.
+    combine : {"expected", "conditional", "threshold"}
+        How the probability of having HTV income and its conditional amount are combined
+        (the Belarus report does not say): "expected" (default) P * E[HTV | has];
+        "conditional" E[HTV | has] for every household; "threshold" E[HTV | has] where
+        P >= ``p_cut`` and 0 elsewhere.
+    p_cut : float
+        Probability cut-off for ``combine="threshold"``.
 
     Notes
     -----
@@ -110,7 +117,15 @@ class HybridMeansTest:
         method: Literal["twostep", "ml"] = "twostep",
         log_outcome: bool = True,
         htv_per_capita: bool = False,
+        combine: Literal["expected", "conditional", "threshold"] = "expected",
+        p_cut: float = 0.5,
     ):
+        if combine not in ("expected", "conditional", "threshold"):
+            raise ModelError(
+                f"combine must be 'expected', 'conditional' or 'threshold'; got {combine!r}."
+            )
+        if not 0 < p_cut < 1:
+            raise ModelError(f"p_cut must lie in (0, 1); got {p_cut!r}.")
         if components is None:
             if selection is None or outcome is None:
                 raise ModelError(
@@ -133,6 +148,8 @@ class HybridMeansTest:
         self.method = method
         self.log_outcome = bool(log_outcome)
         self.htv_per_capita = bool(htv_per_capita)
+        self.combine = combine
+        self.p_cut = float(p_cut)
         self.models_: dict[str, HeckmanResult] = {}
 
     # --- fitting ----------------------------------------------------------------------
@@ -164,7 +181,7 @@ class HybridMeansTest:
 
     # --- prediction -------------------------------------------------------------------
     def predict_htv(self, data: pd.DataFrame, by_component: bool = False):
-        """Predicted hard-to-verify income (unconditional expectation, levels).
+        """Predicted hard-to-verify income in levels (by default the unconditional expectation).
 
         Household totals per month, or per capita if ``htv_per_capita``. With
         ``by_component`` a DataFrame with one column per component.
@@ -175,7 +192,14 @@ class HybridMeansTest:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for name, model in self.models_.items():
-                parts[name] = model.predict(data, what="unconditional", scale=scale).to_numpy()
+                if self.combine == "expected":
+                    parts[name] = model.predict(data, what="unconditional", scale=scale).to_numpy()
+                    continue
+                cond = model.predict(data, what="conditional", scale=scale).to_numpy()
+                if self.combine == "threshold":
+                    p = model.predict(data, what="probability").to_numpy()
+                    cond = np.where(np.isnan(p), np.nan, np.where(p >= self.p_cut, cond, 0.0))
+                parts[name] = cond
         _reissue_once(caught)
         frame = pd.DataFrame(parts, index=data.index)
         if by_component:
@@ -254,6 +278,8 @@ class HybridMeansTest:
             "method": self.method,
             "log_outcome": self.log_outcome,
             "htv_per_capita": self.htv_per_capita,
+            "combine": self.combine,
+            "p_cut": self.p_cut,
             "models": {k: m.to_dict() for k, m in self.models_.items()},
         }
 
@@ -266,6 +292,8 @@ class HybridMeansTest:
             method=d["method"],
             log_outcome=d["log_outcome"],
             htv_per_capita=d["htv_per_capita"],
+            combine=d.get("combine", "expected"),
+            p_cut=d.get("p_cut", 0.5),
         )
         obj.models_ = {k: HeckmanResult.from_dict(m) for k, m in d["models"].items()}
         return obj

@@ -136,6 +136,25 @@ def test_hmt_level_outcome(data):
     np.testing.assert_allclose(h.predict_htv(sub), ref)
 
 
+def test_hmt_combine_options(data, fitted):
+    sub = data.iloc[:200]
+    m = fitted.models_["htv"]
+    p = m.predict(sub, what="probability")
+    cond = m.predict(sub, what="conditional", scale="level")
+    for combine, expected in (
+        ("expected", p * cond),
+        ("conditional", cond),
+        ("threshold", cond.where(p >= 0.6, 0.0)),
+    ):
+        h = HybridMeansTest("inc_verifiable", SEL, OUT, combine=combine, p_cut=0.6)
+        h.models_ = fitted.models_
+        np.testing.assert_allclose(h.predict_htv(sub), expected, rtol=1e-12)
+        h2 = HybridMeansTest.from_dict(json.loads(json.dumps(h.to_dict())))
+        np.testing.assert_allclose(h2.predict_htv(sub), expected, rtol=1e-12)
+    with pytest.raises(ModelError, match="combine"):
+        HybridMeansTest("inc_verifiable", SEL, OUT, combine="mean")
+
+
 def test_hmt_round_trip(data, fitted):
     h2 = HybridMeansTest.from_dict(json.loads(json.dumps(fitted.to_dict())))
     pd.testing.assert_series_equal(h2.predict(data.iloc[:200]), fitted.predict(data.iloc[:200]))
