@@ -161,6 +161,8 @@ def test_subgroup_metrics_by_hand():
 def test_subgroup_errors():
     with pytest.raises(DataError, match="single level"):
         subgroup_metrics([1, 0], [1, 0], pd.Series([1, 1], name="urban"))
+    with pytest.raises(DataError, match="`groups` has an index"):
+        subgroup_metrics(pd.Series([1, 0]), [1, 0], pd.Series([1, 2], index=[5, 6]))
     with pytest.raises(DataError, match="missing values at row 1"):
         subgroup_metrics([1, 0], [1, 0], pd.Series([1, None], name="region"))
     with warnings.catch_warnings():

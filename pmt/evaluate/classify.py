@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from pmt.errors import DataError
-from pmt.evaluate.metrics import as_vector, resolve_weights
+from pmt.evaluate.metrics import as_vector, check_aligned, resolve_weights
 from pmt.survey import weighted_quantile
 
 _SHARE_RTOL = 1e-12
@@ -69,6 +69,7 @@ def classify_poor(welfare, line=None, share=None, weights=None, *, size=None) ->
     -------
     pandas.Series of bool named "poor", on the index of ``welfare`` when it is a Series.
     """
+    check_aligned(welfare=welfare, weights=weights, size=size)
     y = as_vector(welfare, "welfare")
     if (line is None) == (share is None):
         raise DataError(
@@ -147,6 +148,7 @@ def select_by(
     -------
     pandas.Series of bool named "selected".
     """
+    check_aligned(score=score, weights=weights, size=size)
     x = as_vector(score, "score")
     if higher_is_poorer:
         x = -x

@@ -28,6 +28,7 @@ from pmt.evaluate.metrics import (
     METRICS,
     Unit,
     as_vector,
+    check_aligned,
     metrics_from_totals,
     resolve_weights,
     totals,
@@ -108,6 +109,17 @@ def subgroup_metrics(
         undefined in a group (e.g. no poor) are NaN; a RuntimeWarning is not raised per
         group, the NaN speaks for itself.
     """
+    ref = check_aligned(poor=poor, selected=selected, weights=weights, benefits=benefits,
+                        size=size)
+    if (
+        ref is not None
+        and isinstance(groups, pd.Series | pd.DataFrame)
+        and not groups.index.equals(ref)
+    ):
+        raise DataError(
+            "`groups` has an index different from `poor`/`selected`; align them (e.g. "
+            "`groups.reindex(poor.index)`) or pass arrays in the same order."
+        )
     p = as_vector(poor, "poor", binary=True)
     m = p.shape[0]
     s = as_vector(selected, "selected", m, binary=True)
