@@ -136,6 +136,31 @@ def test_backward_and_both(df):
     assert set(both.selected) == set(b.selected)
 
 
+def test_both_removes_a_proxy_made_redundant():
+    """x1 = x2 + x3 + noise enters first; once x2 and x3 are in it is insignificant and
+    'both' removes it, while pure forward keeps it."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    x2, x3 = rng.normal(size=n), rng.normal(size=n)
+    d = pd.DataFrame({"x1": x2 + x3 + rng.normal(0, 0.7, n), "x2": x2, "x3": x3})
+    d["y"] = x2 + x3 + rng.normal(0, 1, n)
+    both = stepwise("y ~ x1 + x2 + x3", d, direction="both")
+    assert list(both.path["action"]) == ["start", "enter", "enter", "enter", "remove"]
+    assert both.path["variable"].iloc[1] == "x1" and both.path["variable"].iloc[4] == "x1"
+    assert both.path["p_value"].iloc[4] > 0.10
+    assert set(both.selected) == {"x2", "x3"}
+    assert "x1" in stepwise("y ~ x1 + x2 + x3", d, direction="forward").selected
+
+
+def test_survey_argument(df):
+    from pmt import Survey
+
+    sv = Survey(df, weight="weight", psu="psu")
+    a = stepwise(FULL, df, survey=sv, p_enter=0.01)
+    b = stepwise(FULL, df, weights="weight", cluster="psu", p_enter=0.01)
+    pd.testing.assert_frame_equal(a.path, b.path)
+
+
 def test_force_max_terms_and_list_input(df):
     s = stepwise(
         ["rooms", "car", "C(region)", "land", *NOISE],
