@@ -156,6 +156,15 @@ def test_level_retransformations_by_hand(df):
     assert np.allclose(lev, np.exp(xb) * smear, rtol=1e-10)
 
 
+def test_level_outcome_has_no_smearing_factor(df):
+    d = df.copy()
+    d["pcc"] = np.exp(d["log_pcc"])  # levels on the left: exp(residual) overflows
+    r = ols("pcc ~ rooms + car", d)
+    assert r.smearing_factor is None
+    with pytest.raises(ModelError, match="no smearing factor"):
+        r.predict(d, scale="level")
+
+
 def test_recovers_known_truth_within_3se():
     d = simulate(n=6000, seed=11, n_psu=300)
     r = ols(FORMULA, d, weights="weight", cluster="psu")

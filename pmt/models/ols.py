@@ -117,7 +117,12 @@ def _ols_parts(prep: Prepared, cov_type: str) -> dict:
     resid = prep.y - prep.X @ res.params
     sw = float(w.sum())
     sigma2 = float(np.sum(w * resid**2) / sw * n / (n - k))
-    smearing = float(np.sum(w * np.exp(resid)) / sw)
+    with np.errstate(over="ignore"):
+        smearing = float(np.sum(w * np.exp(resid)) / sw)
+    if not np.isfinite(smearing):
+        # residuals far too large for a log-scale model (e.g. welfare in levels on the left):
+        # no smearing factor, so scale="level" with "smearing" raises a ModelError
+        smearing = None
     info = {
         "rsquared": float(res.rsquared),
         "rsquared_adj": float(res.rsquared_adj),
