@@ -274,7 +274,8 @@ class ModelResult:
         if scale != "level":
             raise ModelError(f"scale must be 'model' or 'level'; got {scale!r}.")
         how = retransform or self.retransform
-        return (np.exp(xb) * self.retransform_factor(how)).rename(f"pred_level_{how}")
+        factor = self.retransform_factor(how)  # raises before exp() when unavailable
+        return (np.exp(xb) * factor).rename(f"pred_level_{how}")
 
     def retransform_factor(self, how: Retransform) -> float:
         """Multiplicative factor applied to exp(xb) by a retransformation."""
