@@ -237,6 +237,8 @@ def test_compare_methods_by_hand():
     assert perfect.cost == pytest.approx(2 * 20) and perfect.fgt0_after == 0
     assert perfect.inclusion_error == 0 and perfect.exclusion_error == 0
     assert list(t.index.get_level_values("method")) == ["No programme", "VMT", "Good", "Perfect"]
+    g = compare_methods(d, 100.0, budget=None, gdp=360 * 12 * 100)
+    assert g.loc[("same threshold", "VMT"), "cost_pct_gdp"] == pytest.approx(1.0)
 
 
 def test_same_budget_rows_spend_the_budget():

@@ -127,6 +127,8 @@ def compare_methods(
     scores: Mapping[str, object] | None = None,
     budget: float | str | None = "perfect",
     poverty_line: float | None = None,
+    gdp: float | None = None,
+    periods_per_year: int = 12,
 ) -> pd.DataFrame:
     """Belarus Table 13: targeting methods at the same threshold and at the same budget.
 
@@ -155,6 +157,9 @@ def compare_methods(
         perfect targeting at ``threshold``, i.e. the total poverty gap), or None to skip.
     poverty_line : float, optional
         Line defining the truly poor and post-transfer poverty (default ``threshold``).
+    gdp : float, optional
+        Annual GDP in the same currency: adds ``cost_pct_gdp`` = 100 x cost x
+        ``periods_per_year`` / gdp (the report's "% of GDP"; monthly data: 12 periods).
 
     Returns
     -------
@@ -219,6 +224,10 @@ def compare_methods(
             rows[("same budget", name)] = _simulate(y_pc, s, z, line, w, n)
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["comparison", "method"])
+    if gdp is not None:
+        if not np.isfinite(gdp) or gdp <= 0:
+            raise PolicyError(f"gdp must be a positive annual amount; got {gdp!r}.")
+        out["cost_pct_gdp"] = 100 * out["cost"] * periods_per_year / gdp
     return out
 
 
