@@ -101,16 +101,34 @@ def test_paired_differences_use_the_same_replicates():
     assert row["se"] < np.hypot(a["se"], b["se"])
 
 
-def test_same_seed_same_bits_and_parallel_equal():
+BOOT_KW = dict(n_replicates=120, seed=5, chunk_size=50)
+
+
+def test_same_seed_same_bits():
     df, sv = clustered_survey()
-    kw = dict(n_replicates=120, seed=5, chunk_size=50)
-    one = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, **kw)
-    again = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, **kw)
+    one = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, **BOOT_KW)
+    again = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, **BOOT_KW)
     pd.testing.assert_frame_equal(one, again)
-    two = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, n_jobs=2, **kw)
-    pd.testing.assert_frame_equal(one, two)
     other = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, n_replicates=120, seed=6)
     assert not np.allclose(one["se"], other["se"])
+    # chunking does not change the replicates
+    big = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, n_replicates=120, seed=5,
+                            chunk_size=1000)
+    pd.testing.assert_frame_equal(one, big)
+
+
+@pytest.mark.slow
+def test_parallel_equals_serial():
+    from pmt.evaluate import bootstrap_targeting
+
+    df, sv = clustered_survey()
+    one = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, **BOOT_KW)
+    two = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, n_jobs=2, **BOOT_KW)
+    pd.testing.assert_frame_equal(one, two)
+    kw = dict(share=0.2, n_replicates=40, seed=1, chunk_size=10)
+    a = bootstrap_targeting(sv, "pcc", {"x": "x"}, **kw)
+    b = bootstrap_targeting(sv, "pcc", {"x": "x"}, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(a, b)
 
 
 class LocalClient:
