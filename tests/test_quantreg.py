@@ -146,18 +146,29 @@ def test_preprocessing_gives_the_same_optimum():
     np.testing.assert_allclose(on.params, off.params, rtol=1e-7, atol=1e-9)
 
 
-def test_preprocessing_with_rare_dummy_and_ties_against_linprog():
-    rng = np.random.default_rng(15)
-    n = 8000
+def test_preprocessing_with_rare_dummy_and_ties_against_linprog(monkeypatch):
+    n = 5000
     df = simulate(n, 15, ties=True)
-    # A level seen in few rows, likely missing from the subsample.
-    df["rare"] = (rng.random(n) < 0.002).astype(float)
+    # A dummy on in 4 rows: the preprocessing subsample (about 770 rows) almost surely
+    # misses it, so its rows must stay in the reduced problem (unbounded band).
+    df["rare"] = 0.0
+    df.loc[[10, 1000, 2500, 4000], "rare"] = 1.0
     df["y"] = df["y"] + 3 * df["rare"]
+    singular = []
+    band_metric = ip._band_metric
+
+    def spy(A_sub):
+        T, null = band_metric(A_sub)
+        singular.append(null is not None)
+        return T, null
+
+    monkeypatch.setattr(ip, "_band_metric", spy)
     f = FORMULA + " + rare"
     r = quantreg(f, df, q=0.5, weights="w", se="none", preprocess=True)
     X, y = design(df, f)
     ref, _ = linprog_optimum(y, X, 0.5, df["w"].to_numpy())
     assert r.info["solver"]["preprocess_rounds"] >= 1
+    assert singular and singular[0]
     assert r.objective == pytest.approx(ref, rel=1e-8)
 
 
@@ -170,6 +181,28 @@ def test_frisch_newton_alone_is_near_optimal():
     assert check_loss(y, X, coef, 0.4) == pytest.approx(ref, rel=1e-7)
     # The dual point is feasible: X'a = (1-q) X'1 within the gap, 0 <= a <= 1.
     np.testing.assert_allclose(X.T @ dual, 0.6 * X.sum(axis=0), rtol=1e-6, atol=1e-6)
+
+
+def test_warm_start_far_from_optimum_still_exact():
+    # A poor start (zero coefficients) gives a misplaced band: fix-ups or a larger
+    # subsample must still end at the exact optimum.
+    df = simulate(5000, 32, ties=True)
+    X, y = design(df)
+    w = df["w"].to_numpy()
+    sol = ip.solve(X * w[:, None], y * w, 0.3, w=w, preprocess=True, start=np.zeros(X.shape[1]))
+    ref, _ = linprog_optimum(y, X, 0.3, w)
+    assert sol.objective == pytest.approx(ref, rel=1e-8)
+
+
+def test_synthetic_survey_pmt_formula_preprocessing_exact():
+    datasets = pytest.importorskip("pmt.datasets")
+    df = datasets.synthetic_hbs(n_households=20_000, seed=0)
+    f = datasets.PMT_FORMULA
+    on = quantreg(f, df, q=0.2, weights="weight", se="none", preprocess=True)
+    off = quantreg(f, df, q=0.2, weights="weight", se="none", preprocess=False)
+    assert on.info["solver"]["preprocess_rounds"] >= 1
+    assert on.objective == pytest.approx(off.objective, rel=1e-10)
+    assert on.info["certified_optimal"] and off.info["certified_optimal"]
 
 
 # --- several quantiles -------------------------------------------------------------
@@ -275,14 +308,24 @@ def test_bootstrap_reproducible_and_plausible():
     assert a.params.equals(k.params)
 
 
-def test_bootstrap_by_hand_replicates():
-    # The bootstrap SE is the sd of exact refits with the Rao-Wu replicate weights.
+@pytest.mark.parametrize("clustered", [False, True])
+def test_bootstrap_by_hand_replicates(clustered):
+    # The bootstrap SE is the sd of exact refits with the Rao-Wu replicate weights
+    # (PSUs resampled within strata).
     from pmt.survey import Survey
 
     df = simulate(300, 24)
-    r = quantreg(FORMULA, df, q=0.5, weights="w", se="bootstrap", n_boot=5, seed=3)
-    sv = Survey(pd.DataFrame({"_w": df["w"], "_strata": 0, "_psu": np.arange(300)}),
-                weight="_w", strata="_strata", psu="_psu")
+    df["stratum"] = df["psu"] % 3
+    kw = {"cluster": "psu", "strata": "stratum"} if clustered else {}
+    r = quantreg(FORMULA, df, q=0.5, weights="w", se="bootstrap", n_boot=5, seed=3, **kw)
+    design_df = pd.DataFrame(
+        {
+            "_w": df["w"],
+            "_strata": df["stratum"] if clustered else 0,
+            "_psu": df["psu"] if clustered else np.arange(300),
+        }
+    )
+    sv = Survey(design_df, weight="_w", strata="_strata", psu="_psu")
     f = sv.replicate_factors(5, seed=3)[sv.psu_codes]
     X, y = design(df)
     reps = []

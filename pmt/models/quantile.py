@@ -295,11 +295,14 @@ def quantreg(
     # Bootstrap replicate factors are shared by all quantiles (joint inference).
     row_factors = None
     if se == "bootstrap":
+        # Raw labels, so that the replicates are those of pmt.Survey(data, weight, strata=,
+        # psu=).replicate_factors(n_boot, seed) on the estimation sample.
+        cluster_col = resolve_column(data, cluster, "cluster")
         design = pd.DataFrame(
             {
                 "_w": wv,
-                "_strata": 0 if strata_col is None else pd.factorize(strata_col)[0],
-                "_psu": np.arange(n) if prep.cluster is None else prep.cluster,
+                "_strata": 0 if strata_col is None else strata_col,
+                "_psu": np.arange(n) if cluster_col is None else cluster_col[prep.mask],
             }
         )
         sv = Survey(design, weight="_w", strata="_strata", psu="_psu")
