@@ -202,3 +202,39 @@ def test_real_lsms_vlss_probit_matches_statsmodels():
     )
     assert rel(r.params, ref.params[r.params.index]) < 1e-6
     assert rel(r.bse, ref.bse[r.params.index]) < 1e-5
+
+
+@pytest.mark.parametrize("fn,ref_cls", [(probit, sm.Probit), (logit, sm.Logit)])
+def test_marginal_effects_match_statsmodels(df, fn, ref_cls):
+    r = fn("poor ~ x + d", df, cov_type="nonrobust")
+    me = r.marginal_effects(df)
+    X = np.column_stack([np.ones(len(df)), df["x"], df["d"]])
+    ref = ref_cls(df["poor"], X).fit(disp=0, tol=1e-12).get_margeff(at="overall", dummy=True)
+    assert list(me["kind"]) == ["derivative", "discrete"]
+    assert rel(me["dydx"], ref.margeff) < 1e-6
+    assert rel(me["se"], ref.margeff_se) < 1e-5
+
+
+def test_categorical_marginal_effect_by_counterfactual_predictions(df):
+    """The effect of region 3 (vs base 1) equals the weighted mean difference of predicted
+    probabilities with everybody moved to region 3 and to region 1; its s.e. equals the
+    delta method with a numerical gradient."""
+    r = probit(FORMULA, df, weights="weight", cluster="psu")
+    me = r.marginal_effects(df, weights="weight")
+    w = df["weight"].to_numpy() / df["weight"].sum()
+    d3, d1 = df.assign(region=3), df.assign(region=1)
+
+    def effect(params):
+        b = params
+        p3 = stats.norm.cdf(design(d3) @ b)
+        p1 = stats.norm.cdf(design(d1) @ b)
+        return w @ (p3 - p1)
+
+    b = r.params.to_numpy()
+    assert me.loc["C(region)[T.3]", "dydx"] == pytest.approx(effect(b), rel=1e-10)
+    grad = np.array(
+        [(effect(b + h) - effect(b - h)) / 2e-6 for h in np.eye(len(b)) * 1e-6]
+    )
+    se = np.sqrt(grad @ r.cov.to_numpy() @ grad)
+    assert me.loc["C(region)[T.3]", "se"] == pytest.approx(se, rel=1e-5)
+    assert me.loc["x", "kind"] == "derivative"

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import special
+from scipy import special, stats
 
 from pmt.errors import ModelError, example_rows
 from pmt.models.base import ModelResult, Prepared, prepare, register_model, survey_inputs
@@ -54,6 +54,84 @@ class BinaryResult(ModelResult):
     @staticmethod
     def cdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    @staticmethod
+    def pdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @staticmethod
+    def dpdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def marginal_effects(self, data: pd.DataFrame, weights=None) -> pd.DataFrame:
+        """Average marginal effects on the probability, with delta-method standard errors.
+
+        For a numeric term the effect is the (weighted) mean of dP/dx = f(x'b) b_j; for a
+        0/1 term and for each level of a ``C()`` variable it is the mean discrete change
+        P(term = 1) - P(term = 0), the categorical being moved from its base level to the
+        level (other levels' dummies set to 0). Standard errors: delta method with the
+        model's covariance (so cluster-robust when the model is). Unweighted and with only
+        numeric and 0/1 terms this is statsmodels' ``get_margeff(at="overall",
+        dummy=True)``; it is written here because statsmodels has no margins for GLM and
+        treats each dummy of a categorical separately.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Rows to average over (usually the estimation sample); rows with missing
+            proxies are dropped with a warning.
+        weights : str or array-like, optional
+            Weights of the average (e.g. the survey weights).
+
+        Returns
+        -------
+        pandas.DataFrame
+            By term: ``dydx`` (change in probability), ``se``, ``z``, ``p`` and ``kind``
+            ("derivative" or "discrete").
+        """
+        if self.cov is None:
+            raise ModelError("this model has no covariance matrix for marginal effects.")
+        prep = prepare(
+            self.formula, data, weights=weights, require_lhs=False, check_rank=False,
+            design=self.design,
+        )
+        X = prep.X
+        w = np.ones(len(X)) if prep.weights is None else prep.weights
+        w = w / w.sum()
+        b = self.params.to_numpy()
+        V = self.cov.to_numpy()
+        xb = X @ b
+        rows = {}
+        terms = self.design.terms
+        for j, t in enumerate(terms):
+            if t.kind == "intercept":
+                continue
+            binary = t.kind == "level" or np.isin(X[:, j], (0.0, 1.0)).all()
+            if not binary:
+                f = self.pdf(xb)
+                ame = float(w @ f) * b[j]
+                grad = float(w @ f) * np.eye(len(b))[j] + b[j] * (w * self.dpdf(xb)) @ X
+                kind = "derivative"
+            else:
+                X1, X0 = X.copy(), X.copy()
+                if t.kind == "level":
+                    same = [i for i, u in enumerate(terms) if u.variable == t.variable]
+                    X1[:, same] = 0.0
+                    X0[:, same] = 0.0
+                X1[:, j], X0[:, j] = 1.0, 0.0
+                xb1, xb0 = X1 @ b, X0 @ b
+                ame = float(w @ (self.cdf(xb1) - self.cdf(xb0)))
+                grad = (w * self.pdf(xb1)) @ X1 - (w * self.pdf(xb0)) @ X0
+                kind = "discrete"
+            se = float(np.sqrt(grad @ V @ grad))
+            rows[t.name] = {"dydx": ame, "se": se, "kind": kind}
+        out = pd.DataFrame(rows).T
+        out["dydx"] = out["dydx"].astype(float)
+        out["se"] = out["se"].astype(float)
+        out["z"] = out["dydx"] / out["se"]
+        out["p"] = 2 * stats.norm.sf(np.abs(out["z"]))
+        out.index.name = "term"
+        return out[["dydx", "se", "z", "p", "kind"]]
 
     @property
     def prsquared(self) -> float:
@@ -107,6 +185,14 @@ class ProbitResult(BinaryResult):
     def cdf(xb):
         return special.ndtr(xb)
 
+    @staticmethod
+    def pdf(xb):
+        return np.exp(-0.5 * xb**2) / np.sqrt(2 * np.pi)
+
+    @staticmethod
+    def dpdf(xb):
+        return -xb * np.exp(-0.5 * xb**2) / np.sqrt(2 * np.pi)
+
 
 @register_model
 class LogitResult(BinaryResult):
@@ -118,6 +204,16 @@ class LogitResult(BinaryResult):
     @staticmethod
     def cdf(xb):
         return special.expit(xb)
+
+    @staticmethod
+    def pdf(xb):
+        p = special.expit(xb)
+        return p * (1 - p)
+
+    @staticmethod
+    def dpdf(xb):
+        p = special.expit(xb)
+        return p * (1 - p) * (1 - 2 * p)
 
 
 def _check_binary(prep: Prepared) -> None:
