@@ -374,11 +374,14 @@ class HeckmanResult(ModelResult):
         return self.selection.coef_table(labels)
 
     def _summary_stats(self) -> dict:
+        def with_se(v, se):
+            return v if se is None else f"{v:.4f} (s.e. {se:.4f})"
+
         out = {
             "method": self.method,
             "selected": self.n_selected,
-            "sigma": self.sigma,
-            "rho": self.rho,
+            "sigma": with_se(self.sigma, self.sigma_se),
+            "rho": with_se(self.rho, self.rho_se),
         }
         if self.loglike is not None:
             out["loglike"] = self.loglike
