@@ -575,3 +575,14 @@ def test_synthetic_hbs_recovers_htv_true_params(method):
     b_naive = np.linalg.lstsq(X * np.sqrt(has.weight.to_numpy())[:, None],
                               has.log_inc_htv.to_numpy() * np.sqrt(has.weight.to_numpy()), rcond=None)[0]
     assert abs(b_naive[0] - out["Intercept"]) > 3 * r.bse["Intercept"]
+
+
+def test_indicator_types_and_unselected_outcomes_ignored(sim):
+    df = sim.iloc[:3000]
+    ref = heckman(SEL, OUT, df)
+    for variant in (
+        df.assign(d=df.d.astype(bool)),
+        df.assign(d=df.d.astype("Int64")),
+        df.assign(y=df.y.fillna(123.0)),  # outcomes of unselected rows play no role
+    ):
+        np.testing.assert_allclose(heckman(SEL, OUT, variant).params, ref.params, rtol=1e-12)
