@@ -244,7 +244,10 @@ class _Writer:
         if self.schema is None:
             self.schema = table.schema
             if self.kind == "parquet":
-                self.writer = pq.ParquetWriter(self.path, self.schema)
+                # scores are mostly distinct floats: dictionary encoding would be tried and
+                # abandoned for every page, costing CPU for nothing
+                self.writer = pq.ParquetWriter(self.path, self.schema,
+                                               use_dictionary=self.as_text)
             else:
                 self.writer = pacsv.CSVWriter(self.path, self.schema)
         elif table.schema != self.schema:
@@ -518,7 +521,9 @@ def _iter_chunks(src: Path, read_cols: list[str], chunksize: int):
         return
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(src)
+    # pre_buffer=False: with pre-buffering, pyarrow keeps read-ahead buffers of earlier row
+    # groups alive and the memory pool grows with the file; without it memory stays flat.
+    pf = pq.ParquetFile(src, pre_buffer=False)
     for batch in pf.iter_batches(batch_size=chunksize, columns=read_cols):
         yield {c: _arrow_column(batch, c) for c in read_cols}, batch.num_rows
 
