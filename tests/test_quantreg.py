@@ -235,6 +235,25 @@ def test_kernel_se_matches_known_truth():
     assert r.cov_type == "kernel"
 
 
+def test_weighted_kernel_se_matches_known_truth():
+    # Sampling weights independent of the errors: cov = A^-1 B A^-1 with
+    # A = f(0) X'WX and B = q(1-q) X'W^2X (f known: standard normal errors).
+    n, q = 20_000, 0.5
+    df = simulate(n, 33, hetero=False)
+    df["w"] = np.random.default_rng(33).lognormal(sigma=0.6, size=n)
+    r = quantreg(FORMULA, df, q=q, weights="w")
+    X, _ = design(df)
+    w = df["w"].to_numpy()
+    f0 = stats.norm.pdf(stats.norm.ppf(q))
+    Ainv = np.linalg.inv(f0 * (X.T * w) @ X)
+    cov = Ainv @ (q * (1 - q) * (X.T * w**2) @ X) @ Ainv
+    np.testing.assert_allclose(r.bse.to_numpy(), np.sqrt(np.diag(cov)), rtol=0.12)
+    # Invariant to the scale of the weights (fit and covariance).
+    r10 = quantreg(FORMULA, df.assign(w=10 * w), q=q, weights="w")
+    np.testing.assert_allclose(r10.params.to_numpy(), r.params.to_numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(r10.bse.to_numpy(), r.bse.to_numpy(), rtol=1e-8)
+
+
 def test_kernel_se_close_to_statsmodels():
     import statsmodels.api as sm
 
