@@ -306,6 +306,15 @@ def test_overlap_bootstrap_reestimates_groups():
     np.testing.assert_allclose(bo["upper"], np.quantile(explicit, 0.95, axis=0), rtol=1e-9)
     fixed = bootstrap_overlap(sv, "pcc", "x", n=4, n_replicates=R, seed=8, cutoffs="fixed")
     np.testing.assert_allclose(fixed["estimate"], bo["estimate"])
+    # every cell of the table, too
+    _, cells = bootstrap_overlap(sv, "pcc", "x", n=4, n_replicates=R, seed=8, cells=True)
+    tables = np.array(
+        [decile_overlap(df["pcc"], df["x"], W[:, r], n=4).to_numpy().ravel() for r in range(R)]
+    )
+    full = decile_overlap(df["pcc"], df["x"], df["weight"], n=4, size=df["hh_size"])
+    np.testing.assert_allclose(cells["estimate"], full.to_numpy().ravel(), rtol=1e-12)
+    np.testing.assert_allclose(cells["se"], tables.std(axis=0, ddof=1), rtol=1e-9, atol=1e-15)
+    assert cells[["actual", "predicted"]].iloc[1].tolist() == [1, 2]
 
 
 @pytest.mark.slow

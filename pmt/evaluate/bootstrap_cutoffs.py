@@ -272,7 +272,8 @@ def bootstrap_overlap(
     chunk_size: int = 25,
     n_jobs: int = 1,
     client=None,
-) -> pd.DataFrame:
+    cells: bool = False,
+):
     """Bootstrap the decile-overlap summaries (diagonal, within one, Overlap(k)).
 
     Parameters
@@ -292,13 +293,18 @@ def bootstrap_overlap(
         Need scores: group 1 is the highest score.
     unit, n_replicates, seed, level, reference, factors, chunk_size, n_jobs, client
         As in :func:`bootstrap_targeting`.
+    cells : bool
+        Also return every cell of the n x n table (population shares, summing to 1 in
+        each replicate) with its interval.
 
     Returns
     -------
     pandas.DataFrame
         Tidy: ``model``, ``measure``, ``estimate`` (equal to :func:`overlap_shares` of
         :func:`decile_overlap`), ``se``, ``lower``, ``upper``, ``n_valid``; paired
-        "<model> - <reference>" rows with ``reference``.
+        "<model> - <reference>" rows with ``reference``. With ``cells=True`` a tuple
+        (summaries, cells) where cells has ``model``, ``actual``, ``predicted`` and the
+        same statistic columns.
     """
     if cutoffs not in ("replicate", "fixed"):
         raise DataError(f"`cutoffs` must be 'replicate' or 'fixed'; got {cutoffs!r}.")
@@ -313,7 +319,7 @@ def bootstrap_overlap(
     F = get_factors(survey, factors, n_replicates, seed)
     y_order = np.argsort(y, kind="stable")
     ga = quantile_groups(y, v, n)
-    est, rep = {}, {}
+    est, rep, cell_rows = {}, {}, []
     for model, pred in named.items():
         s = survey_vector(survey, pred, f"predicted[{model!r}]")
         need = (
@@ -337,6 +343,14 @@ def bootstrap_overlap(
             ]
             tables = np.concatenate(run_tasks(_overlap_chunk, tasks, n_jobs, client), axis=0)
         rep[model] = overlap_from_table(tables)
+        if cells:
+            full_t = np.bincount(cell, weights=v, minlength=n * n) / v.sum()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rep_t = tables.reshape(-1, n * n) / tables.sum(axis=(1, 2))[:, None]
+            summ = summarise(full_t, rep_t, level)
+            for j in range(n * n):
+                cell_rows.append({"model": model, "actual": j // n + 1,
+                                  "predicted": j % n + 1, **{k: summ[k][j] for k in summ}})
     if reference is not None:
         for m in list(named):
             if m != reference:
@@ -353,4 +367,8 @@ def bootstrap_overlap(
     out = pd.DataFrame(rows)
     out["n_valid"] = out["n_valid"].astype(np.int64)
     out.attrs.update(n_replicates=int(F.shape[1]), level=level, cutoffs=cutoffs, n_groups=n)
-    return out
+    if not cells:
+        return out
+    table = pd.DataFrame(cell_rows)
+    table["n_valid"] = table["n_valid"].astype(np.int64)
+    return out, table
