@@ -99,7 +99,7 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'pmt' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
+    value = getattr(mod, name) if hasattr(mod, name) else mod
     globals()[name] = value
     return value
 
