@@ -357,6 +357,19 @@ def test_bootstrap_by_hand_replicates(clustered):
     np.testing.assert_allclose(r.bse.to_numpy(), np.std(reps, axis=0, ddof=1), rtol=1e-5)
 
 
+def test_bootstrap_skips_replicates_without_a_rare_category():
+    df = simulate(400, 34)
+    df["rare"] = 0.0
+    df.loc[[5], "rare"] = 1.0  # one row: missing from about 37% of resamples
+    with pytest.raises(ModelError, match="bootstrap replicates cannot be fitted"):
+        quantreg(FORMULA + " + rare", df, q=0.5, se="bootstrap", n_boot=20)
+    df.loc[[5, 150, 300], "rare"] = 1.0  # 3 rows: all missing in about 5% of resamples
+    with pytest.warns(UserWarning, match="replicates at q=0.5 were skipped"):
+        r = quantreg(FORMULA + " + rare", df, q=0.5, se="bootstrap", n_boot=200, seed=1)
+    assert 0 < r.info["n_boot_failed"] < 20
+    assert np.isfinite(r.bse).all()
+
+
 # --- results, prediction, serialisation ---------------------------------------------
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Literal
 
@@ -349,19 +350,45 @@ def _result(prep, X, y, w, q, sol, se, row_factors, preprocess, seed, n_boot) ->
         cov_type = "kernel-cluster" if prep.cluster is not None else "kernel"
     elif se == "bootstrap":
         psu_factors, psu_codes = row_factors
-        reps = np.empty((psu_factors.shape[1], p))
+        reps = np.full((psu_factors.shape[1], p), np.nan)
+        names = prep.design.term_names
+        failed: list[str] = []
         for r in range(psu_factors.shape[1]):
             f = psu_factors[psu_codes, r]
             keep = f > 0
-            wr = wv[keep] * f[keep]
             Xr = X[keep]
-            sol_r = _fit_arrays(
-                Xr * wr[:, None], y[keep] * wr, wr, q, preprocess, seed + 1 + r, start=b
-            )
+            empty = ~np.any(Xr != 0, axis=0)
+            if empty.any():
+                # A resample without any row of a rare category: the term is not identified.
+                failed.append(names[int(np.flatnonzero(empty)[0])])
+                continue
+            wr = wv[keep] * f[keep]
+            try:
+                sol_r = _fit_arrays(
+                    Xr * wr[:, None], y[keep] * wr, wr, q, preprocess, seed + 1 + r, start=b
+                )
+            except ModelError:
+                failed.append("singular design")
+                continue
             reps[r] = sol_r.coef
-        cov = np.cov(reps, rowvar=False, ddof=1)
+        ok = ~np.isnan(reps[:, 0])
+        if ok.sum() < max(2, 0.9 * len(reps)):
+            raise ModelError(
+                f"{len(failed)} of {len(reps)} bootstrap replicates cannot be fitted at q={q} "
+                f"(e.g. no observations for {failed[0]}). Merge rare categories or use "
+                "se='kernel'."
+            )
+        if failed:
+            warnings.warn(
+                f"{len(failed)} of {len(reps)} bootstrap replicates at q={q} were skipped "
+                f"because a term is not identified in them (e.g. {failed[0]}); the standard "
+                "errors use the other replicates.",
+                stacklevel=3,
+            )
+        cov = np.cov(reps[ok], rowvar=False, ddof=1)
         cov_type = "bootstrap-cluster" if prep.cluster is not None else "bootstrap"
         info["n_boot"] = int(n_boot)
+        info["n_boot_failed"] = len(failed)
     bse = np.sqrt(np.diag(cov)) if cov is not None else np.full(p, np.nan)
     with np.errstate(over="ignore"):
         smear = float(np.average(np.exp(u), weights=wv))
