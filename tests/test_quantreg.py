@@ -437,3 +437,20 @@ def test_nonpositive_weights_rejected():
     df.loc[5, "w"] = 0.0
     with pytest.raises(ModelError, match="weights must be positive"):
         quantreg(FORMULA, df, weights="w")
+
+
+@pytest.mark.slow
+def test_benchmark_quick_runs(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "quantreg.py"
+    spec = importlib.util.spec_from_file_location("bench_quantreg", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.main(["--quick"])
+    cmp = out["compare"]
+    # pmt's objective is the exact optimum: never above statsmodels' (IRLS) one.
+    assert cmp["pmt_objective"] <= cmp["statsmodels_objective"] * (1 + 1e-12)
+    assert out["large"]["n"] == 20_000
+    assert "faster" in capsys.readouterr().out
