@@ -432,6 +432,14 @@ def test_bad_options(kwargs, match):
         quantreg(FORMULA, simulate(60, 30), **kwargs)
 
 
+def test_missing_strata_named():
+    df = simulate(80, 35)
+    df["stratum"] = 1.0
+    df.loc[7, "stratum"] = np.nan
+    with pytest.raises(ModelError, match="strata has missing values at row 7"):
+        quantreg(FORMULA, df, se="bootstrap", strata="stratum", n_boot=5)
+
+
 def test_nonpositive_weights_rejected():
     df = simulate(60, 31)
     df.loc[5, "w"] = 0.0

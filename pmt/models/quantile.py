@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from pmt.errors import ModelError
+from pmt.errors import ModelError, example_rows
 from pmt.models import _interior_point as ip
 from pmt.models.base import ModelResult, prepare, register_model, resolve_column
 from pmt.survey import Survey
@@ -287,8 +287,12 @@ def quantreg(
         )
     if strata_col is not None:
         strata_col = strata_col[prep.mask]
-        if pd.isna(strata_col).any():
-            raise ModelError("strata has missing values in the estimation sample; fill them.")
+        missing = pd.isna(strata_col)
+        if missing.any():
+            raise ModelError(
+                f"strata has missing values at {example_rows(prep.index[missing])}; every "
+                "row of the estimation sample needs its stratum."
+            )
     w = prep.weights
     wv = np.ones(n) if w is None else w
     A = X * wv[:, None] if w is not None else X
@@ -304,7 +308,8 @@ def quantreg(
                 "_w": wv,
                 "_strata": 0 if strata_col is None else strata_col,
                 "_psu": np.arange(n) if cluster_col is None else cluster_col[prep.mask],
-            }
+            },
+            index=prep.index,
         )
         sv = Survey(design, weight="_w", strata="_strata", psu="_psu")
         psu_factors = sv.replicate_factors(int(n_boot), seed=int(seed))
