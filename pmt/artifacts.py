@@ -588,7 +588,33 @@ class Artifact:
     description: str | None = None
 
 
-def _import_model_modules() -> None:
+#: Where each built-in model type is defined, so that loading imports only what it needs.
+MODEL_MODULE_OF = {
+    "ols": "pmt.models.ols",
+    "truncated_ols": "pmt.models.ols",
+    "ols_by": "pmt.models.ols",
+    "quantreg": "pmt.models.quantile",
+    "probit": "pmt.models.binary",
+    "logit": "pmt.models.binary",
+    "heckman": "pmt.models.heckman",
+    "heckman_selection": "pmt.models.heckman",
+    "hybrid_means_test": "pmt.hmt",
+}
+
+
+def _import_model_modules(model_type: str | None = None) -> None:
+    """Import the module defining ``model_type`` (all model modules if unknown)."""
+    if model_type in MODEL_TYPES:
+        return
+    mod = MODEL_MODULE_OF.get(model_type)
+    if mod is not None:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+        if model_type in MODEL_TYPES:
+            return
     for mod in MODEL_MODULES:
         try:
             importlib.import_module(mod)
@@ -600,7 +626,7 @@ def _import_model_modules() -> None:
 def model_from_document(doc: Any, what: str = "the artifact") -> Artifact:
     """Validate an artifact document and rebuild its model (no code is executed)."""
     check_document(doc, what)
-    _import_model_modules()
+    _import_model_modules(doc["model_type"])
     cls = MODEL_TYPES.get(doc["model_type"])
     if cls is None:
         raise ArtifactError(
