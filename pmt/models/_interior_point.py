@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, optimize, sparse
 
+from pmt.survey import weighted_quantile
+
 # Relative duality gap at which the interior point stops; the vertex step does the rest.
 _GAP_TOL = 1e-11
 _MAXIT = 100
@@ -405,15 +407,6 @@ def _band_metric(A_sub: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return T, null
 
 
-def _weighted_quantiles(x: np.ndarray, w: np.ndarray, probs) -> np.ndarray:
-    """Inverse-CDF weighted quantiles (DESIGN section 4) at several probabilities."""
-    order = np.argsort(x, kind="stable")
-    cw = np.cumsum(w[order])
-    cw /= cw[-1]
-    idx = np.searchsorted(cw, np.asarray(probs) * (1 - 1e-12), side="left")
-    return x[order][np.minimum(idx, len(x) - 1)]
-
-
 def solve(
     A: np.ndarray,
     c: np.ndarray,
@@ -497,7 +490,7 @@ def solve(
         share = wbar / float(w.sum())
         lo = max(share, q - M / 2 * share)
         hi = min(q + M / 2 * share, 1.0 - share)
-        k_lo, k_hi = _weighted_quantiles(ratio, w, [lo, hi])
+        k_lo, k_hi = weighted_quantile(ratio, w, [lo, hi])
         k_lo, k_hi = min(k_lo, 0.0), max(k_hi, 0.0)
         if not (np.isfinite(k_lo) and np.isfinite(k_hi)):
             break

@@ -49,7 +49,7 @@ from scipy import linalg, stats
 from pmt.errors import ModelError, example_rows
 from pmt.models import _interior_point as ip
 from pmt.models.base import ModelResult, prepare, register_model, resolve_column
-from pmt.survey import Survey
+from pmt.survey import Survey, weighted_quantile
 
 SE_METHODS = ("kernel", "bootstrap", "none")
 
@@ -157,7 +157,7 @@ def kernel_cov(
         w = weights
         mean = np.average(u, weights=w)
         sd = float(np.sqrt(np.average((u - mean) ** 2, weights=w) * n / (n - 1)))
-        lo, hi = ip._weighted_quantiles(u, w, [0.25, 0.75])
+        lo, hi = weighted_quantile(u, w, [0.25, 0.75])
         iqr = float(hi - lo)
     spread = min(sd, iqr / 1.34)
     h = (stats.norm.ppf(q + hq) - stats.norm.ppf(q - hq)) * spread
