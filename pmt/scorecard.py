@@ -139,14 +139,30 @@ class Question:
                 incl.append(False)
         return np.asarray(vals), np.asarray(incl, dtype=bool)
 
-    def answer_index(self, values: np.ndarray, per: np.ndarray | None = None):
-        """Answer index per record (-1 where invalid) and a list of (mask, reason)."""
+    def points_of(self, values, per=None, dtype=np.int16):
+        """Points per record (-1 where invalid) and a list of (mask, reason).
+
+        Categorical answers map codes straight to points through one look-up table.
+        """
+        if self.kind == "categorical":
+            lookup = {lab: self.answers[i].points for lab, i in self.lookup().items()}
+            return self.answer_index(values, per, lookup)
+        idx, problems = self.answer_index(values, per)
+        table = np.array([a.points for a in self.answers] + [-1], dtype=dtype)
+        return table[idx], problems
+
+    def answer_index(self, values, per=None, lookup: Mapping[str, int] | None = None):
+        """Answer index per record (-1 where invalid) and a list of (mask, reason).
+
+        ``lookup`` (categorical questions) maps code labels to other non-negative values
+        than the answer index (e.g. points).
+        """
         problems: list[tuple[np.ndarray, str]] = []
         if self.kind == "categorical":
-            idx, missing, unknown_values, unknown = map_codes(values, self.lookup())
-            if missing.any():
+            idx, missing, unknown_values, unknown = map_codes(values, lookup or self.lookup())
+            if missing is not None and missing.any():
                 problems.append((missing, f"missing answer for '{self.field}'"))
-            if unknown.any():
+            if unknown is not None and unknown.any():
                 shown = ", ".join(level_label(v) for v in unknown_values[:5])
                 problems.append(
                     (unknown, f"unknown code in '{self.field}' ({shown}; known: "
@@ -200,14 +216,17 @@ def as_float(values) -> np.ndarray:
 def map_codes(values, lookup: Mapping[str, int]):
     """Map category codes to answer indices through their text labels.
 
-    Returns (index with -1 for invalid, missing mask, unknown distinct values, unknown
-    mask). Integer codes use a direct look-up table; other values are factorised first,
-    so the cost is one hash per distinct value, not per record.
+    Returns (index with -1 for invalid, missing mask or None, unknown distinct values,
+    unknown mask or None); ``lookup`` values must be non-negative. Integer codes use a
+    direct look-up table; other values are factorised first, so the cost is one hash per
+    distinct value, not per record.
     """
+    top = max(lookup.values(), default=0)
+    tdtype = np.int16 if top < 32_000 else np.int64
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
         cats = list(values.cat.categories)
-        table = np.array([lookup.get(level_label(c), -1) for c in cats] + [-1], dtype=np.int64)
+        table = np.array([lookup.get(level_label(c), -1) for c in cats] + [-1], dtype=tdtype)
         idx = table[codes]
         missing = codes < 0
         unknown = ~missing & (idx < 0)
@@ -215,28 +234,33 @@ def map_codes(values, lookup: Mapping[str, int]):
         return idx, missing, [cats[i] for i in used], unknown
     arr = np.asarray(values)
     n = arr.shape[0]
-    if arr.dtype.kind in "iub" or (arr.dtype.kind == "f"):
+    if arr.dtype.kind == "b":
+        arr = arr.view(np.uint8)
+    if arr.dtype.kind in "iu" or (arr.dtype.kind == "f"):
         x = arr
-        missing = np.isnan(x) if x.dtype.kind == "f" else np.zeros(n, dtype=bool)
-        ok = ~missing
-        xs = x[ok] if missing.any() else x
+        missing = np.isnan(x) if x.dtype.kind == "f" else None
+        any_missing = missing is not None and bool(missing.any())
+        xs = x[~missing] if any_missing else x
         if xs.size and (xs.dtype.kind != "f" or np.all(np.mod(xs, 1) == 0)):
             lo, hi = int(xs.min()), int(xs.max())
             if hi - lo <= 1_000_000:
                 base = min(lo, 0)
                 table = np.array([lookup.get(str(v), -1) for v in range(base, hi + 1)],
-                                 dtype=np.int16 if len(lookup) < 32_000 else np.int64)
-                if xs.dtype.kind in "iu" and base == 0 and not missing.any():
+                                 dtype=tdtype)
+                if xs.dtype.kind in "iu" and base == 0:
                     idx = table[xs]  # codes index the table directly (no cast)
                     unknown = idx < 0
                 else:
-                    idx = np.full(n, -1, dtype=table.dtype)
-                    idx[ok] = table[xs.astype(np.int64) - base]
-                    unknown = ok & (idx < 0)
+                    idx = np.full(n, -1, dtype=tdtype)
+                    if any_missing:
+                        idx[~missing] = table[xs.astype(np.int64) - base]
+                    else:
+                        idx = table[xs.astype(np.int64) - base]
+                    unknown = (idx < 0) & ~missing if any_missing else idx < 0
                 uvals = np.unique(x[unknown]).tolist() if unknown.any() else []
-                return idx, missing, uvals, unknown
+                return idx, (missing if any_missing else None), uvals, unknown
     codes, uniques = pd.factorize(pd.Series(arr, copy=False), use_na_sentinel=True)
-    table = np.array([lookup.get(level_label(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    table = np.array([lookup.get(level_label(u), -1) for u in uniques] + [-1], dtype=tdtype)
     idx = table[codes]  # code -1 (missing) picks the trailing -1
     missing = codes < 0
     unknown = ~missing & (idx < 0)
@@ -458,9 +482,8 @@ class Scorecard:
         problems: list[tuple[np.ndarray, str]] = []
         for q in self.questions:
             per = columns[q.per] if q.per else None
-            idx, probs = q.answer_index(columns[q.field], per)
-            table = np.array([a.points for a in q.answers] + [-1], dtype=dtype)
-            parts.append(table[idx])
+            pts, probs = q.points_of(columns[q.field], per, dtype)
+            parts.append(pts.astype(dtype, copy=False))
             problems.extend(probs)
         return parts, problems
 

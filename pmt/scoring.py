@@ -138,7 +138,7 @@ class ModelScorer:
             xb += b * x  # integer codes are promoted to float64 without a copy
         for var, (lookup, contrib) in self.cats.items():
             idx, missing, uvals, unknown = map_codes(cols[var], lookup)
-            if missing.any():
+            if missing is not None and missing.any():
                 problems.append((missing, f"missing value for '{var}'"))
             if unknown.any():
                 shown = ", ".join(level_label(v) for v in uvals[:5])
