@@ -60,15 +60,52 @@ DEMO_CONFIG: dict[str, Any] = {
 
 
 @dataclass
-class Outputs:
-    """What a workflow run produced: tables, figures, artifacts and printed sections."""
+class Section:
+    """One section of the report: an ordered list of items."""
 
+    title: str
+    items: list[tuple[str, Any, str]] = field(default_factory=list)  # (kind, payload, caption)
+
+
+@dataclass
+class Outputs:
+    """What a workflow run produced, in report order.
+
+    ``sections`` drive the HTML report; every table also goes to the XLSX workbook under
+    its sheet title (``tables``), every figure to ``figures/<key>.png``.
+    """
+
+    sections: list[Section] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
-    figures: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, Path] = field(default_factory=dict)
-    html_fragments: dict[str, str] = field(default_factory=dict)
-    text: dict[str, str] = field(default_factory=dict)
+
+    def section(self, title: str) -> Section:
+        self.sections.append(Section(title))
+        return self.sections[-1]
+
+    def table(self, title: str, table: pd.DataFrame | pd.Series, note: str = "",
+              show: bool = True) -> pd.DataFrame:
+        frame = table if isinstance(table, pd.DataFrame) else table.to_frame()
+        self.tables[title] = frame
+        if note:
+            self.notes[title] = note
+        if show:
+            self.sections[-1].items.append(("table", frame, title))
+            if note:
+                self.sections[-1].items.append(("note", note, ""))
+        return frame
+
+    def figure(self, key: str, fig, caption: str) -> None:
+        self.figures[key] = fig
+        self.sections[-1].items.append(("figure", fig, caption))
+
+    def text(self, text: str, pre: bool = False) -> None:
+        self.sections[-1].items.append(("pre" if pre else "text", text, ""))
+
+    def html(self, fragment: str, caption: str) -> None:
+        self.sections[-1].items.append(("html", fragment, caption))
 
 
 # --------------------------------------------------------------------------------------
@@ -193,30 +230,27 @@ def step_summary(df: pd.DataFrame, sv: Survey, config: Mapping, out: Outputs) ->
 
     welfare = config["welfare"]["column"]
     z = line_value(df, config)
-    pov = poverty_measures(sv, welfare, z)
-    out.tables["Poverty"] = pov
+    out.section("Survey, welfare and poverty")
     mean, se = sv.mean_se(welfare)
     deciles = sv.weighted_quantile(welfare, np.arange(1, 10) / 10)
-    summary = pd.DataFrame(
-        {
-            "value": [sv.n_households, sv.n_psu, int(sv.strata_codes.max()) + 1,
-                      float(sv.person_weight.sum()), mean, se, z, deciles[0], deciles[4], deciles[8]],
-        },
+    summary = pd.Series(
+        [sv.n_households, sv.n_psu, int(sv.strata_codes.max()) + 1, float(sv.person_weight.sum()),
+         mean, se, z, deciles[0], deciles[4], deciles[8]],
         index=pd.Index(["households (sample)", "PSUs", "strata", "population (persons)",
                         "mean welfare", "s.e. of mean welfare", "poverty line",
                         "welfare P10", "welfare P50 (median)", "welfare P90"], name="statistic"),
+        name="value",
     )
-    out.tables["Survey summary"] = summary
-    out.notes["Poverty"] = (
-        f"Welfare: {welfare} ({config['welfare'].get('currency', '')}); line {z:,.0f}; "
-        "person-weighted; standard errors linearised with PSU clustering within strata."
-    )
+    out.table("Survey summary", summary,
+              f"Welfare: {welfare} ({config['welfare'].get('currency', '')}); person-weighted.")
+    out.table("Poverty", poverty_measures(sv, welfare, z),
+              f"FGT(0, 1, 2) and Watts at the line {z:,.0f}; person-weighted; standard errors "
+              "linearised with PSU clustering within strata.")
 
 
-def fit_models(df: pd.DataFrame, sv: Survey, config: Mapping, headcount: float) -> dict:
+def fit_models(df: pd.DataFrame, config: Mapping, headcount: float) -> dict:
     """Fit every model of the config on the whole sample; returns name -> result."""
-    fits = model_fitters(df, config, headcount)
-    return {name: fit(df) for name, fit in fits.items()}
+    return {name: fit(df) for name, fit in model_fitters(df, config, headcount).items()}
 
 
 def model_fitters(df: pd.DataFrame, config: Mapping, headcount: float) -> dict[str, Callable]:
@@ -263,80 +297,86 @@ def is_binary_model(result) -> bool:
     return getattr(result, "model_type", "") in ("probit", "logit")
 
 
-def step_models(df, sv, config, out: Outputs, timer: Timer) -> dict:
-    from pmt.evaluate import decile_overlap, error_curve, overlap_shares, select_by, targeting_metrics
+def slug(name: str) -> str:
+    text = "".join(ch if ch.isalnum() else "_" for ch in name.lower())
+    return "_".join(p for p in text.split("_") if p)
+
+
+def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float) -> dict:
+    """Fit the PMT family; coefficient tables and in-sample targeting with figures."""
+    from pmt.evaluate import (decile_overlap, error_curve, group_table, overlap_shares, select_by,
+                              targeting_metrics)
     from pmt.report import figures
 
-    headcount = float(np.average(df["poor"], weights=sv.person_weight)) if "poor" in df else 0.2
-    models = fit_models(df, sv, config, headcount)
+    models = fit_models(df, config, headcount)
+    timer.step(f"fitted {len(models)} models: {', '.join(models)}")
     logw = config["welfare"]["log_column"]
     actual = df[logw].to_numpy(dtype=float)
-    z = np.log(line_value(df, config))
-    poor = df["poor"].to_numpy() if "poor" in df else (df[config["welfare"]["column"]] < np.exp(z))
-    coverage_by_decile = {}
-    curves = {}
-    rows = {}
+    z = float(np.log(line_value(df, config)))
+    poor = (df[config["welfare"]["column"]] < np.exp(z)).astype(int).to_numpy()
+    v = sv.person_weight
+    out.section("Models")
+    out.text(
+        f"Each PMT predicts {logw} from the same proxies; the probit predicts the probability of "
+        "being poor; gradient boosting is a machine-learning benchmark that cannot become a "
+        "scorecard. Standard errors are clustered by PSU."
+    )
     for name, r in models.items():
-        if hasattr(r, "coef_table") and not name.startswith("Gradient"):
-            try:
-                out.tables[f"Coefficients: {name}"] = r.coef_table()
-            except PMTError:
-                pass
+        if getattr(r, "model_type", "") != "sklearn":
+            out.table(f"Coefficients: {name}", r.coef_table(),
+                      f"{r.model_type}, N = {r.nobs:,}; standard errors: {r.cov_type}.")
+    out.section("Targeting accuracy in sample")
+    coverage, curves, metrics, overlaps = {}, {}, {}, {}
+    for name, r in models.items():
         pred = np.asarray(r.predict(df), dtype=float)
         higher = is_binary_model(r)
-        selected = select_by(pred, coverage=headcount, weights=sv.person_weight, method="rate",
-                             higher_is_poorer=higher)
-        rows[name] = targeting_metrics(poor, selected, sv.person_weight)
-        score = -pred if higher else pred
-        curves[name] = error_curve(poor, score, sv.person_weight)
-        groups = sv.quantile_groups(logw, 10).to_numpy()
-        v = sv.person_weight
-        sel = np.asarray(selected, dtype=float)
-        coverage_by_decile[name] = pd.Series(
-            [np.sum(v[groups == g] * sel[groups == g]) / np.sum(v[groups == g]) for g in range(1, 11)],
-            index=range(1, 11),
-        )
-        if not higher:
-            table = decile_overlap(actual, pred, sv.person_weight)
-            out.tables[f"Decile overlap: {name}"] = table
-            if name == next(iter(models)):
-                out.figures["overlap_heatmap"] = (
-                    figures.overlap_heatmap(table, f"Decile overlap, {name} (% of population)"),
-                    f"Decile overlap of actual and predicted welfare, {name} (in sample).",
-                )
-                out.figures["predicted_vs_actual"] = (
-                    figures.predicted_vs_actual(actual, pred, z, f"{name}: predicted vs actual"),
-                    f"Predicted vs actual log per-capita consumption, {name}; red lines: poverty line.",
-                )
-                out.figures["residuals"] = (
-                    figures.residuals_vs_actual(actual, pred, f"{name}: residuals"),
-                    f"Residuals against actual log per-capita consumption, {name}.",
-                )
-                out.tables["Overlap shares"] = overlap_shares(table).to_frame(name)
-    insample = pd.DataFrame(rows).T
-    insample.index.name = "model"
-    out.tables["In-sample targeting (rate rule)"] = insample
-    out.notes["In-sample targeting (rate rule)"] = (
-        f"Poor: pcc below the line (headcount {headcount:.1%}); selected: the poorest "
-        f"{headcount:.1%} of predicted welfare (rate rule)."
-    )
-    cov = pd.DataFrame(coverage_by_decile)
-    cov.index.name = "decile"
-    out.tables["Coverage by decile (in sample)"] = cov
-    out.figures["coverage_by_decile"] = (
-        figures.coverage_by_group(cov, "Coverage by decile of actual consumption"),
-        "Share of each actual consumption decile selected by each model (rate rule, in sample).",
-    )
-    out.figures["tradeoff_curves"] = (
-        figures.tradeoff_curves(curves, "Inclusion vs exclusion error over all cut-offs"),
-        "Error trade-off of all models: every cut-off of the predicted score.",
-    )
-    timer.step(f"fitted {len(models)} models: {', '.join(models)}")
+        selected = select_by(pred, coverage=headcount, weights=v, method="rate",
+                             higher_is_poorer=higher).to_numpy()
+        metrics[name] = targeting_metrics(poor, selected, v)
+        curves[name] = error_curve(poor, -pred if higher else pred, v)
+        table = group_table(df[logw], selected, weights=v, n=10, ranked_by=f"{logw} (actual)")
+        coverage[name] = table["coverage"]
+        ranking = -pred if higher else pred
+        overlaps[name] = decile_overlap(actual, ranking, v)
+    first = next(iter(models))
+    first_pred = np.asarray(models[first].predict(df), dtype=float)
+    out.table("In-sample targeting (rate rule)", pd.DataFrame(metrics).T.rename_axis("model"),
+              f"Poor: {config['welfare']['column']} below the line (headcount {headcount:.1%}); "
+              f"selected: the poorest {headcount:.1%} of predicted welfare (rate rule).")
+    out.table("Decile overlap shares", pd.DataFrame(
+        {name: overlap_shares(t) for name, t in overlaps.items()}).T.rename_axis("model"),
+        "Diagonal: share of people in the same decile of actual and predicted welfare; "
+        "within one: in the same or a neighbouring decile; overlap_k: share of the bottom k "
+        "deciles of actual welfare also in the bottom k of predicted welfare.")
+    out.table(f"Decile overlap: {first}", overlaps[first], "Rows: actual decile; columns: "
+              "predicted decile; cells: share of the population (all cells sum to 1).")
+    out.figure("overlap_heatmap", figures.overlap_heatmap(
+        overlaps[first], f"Decile overlap, {first} (% of population)"),
+        f"Decile overlap of actual and predicted welfare, {first}, in sample")
+    cov = pd.DataFrame(coverage)
+    out.table("Coverage by decile (in sample)", cov,
+              "Share of the people of each decile of actual welfare selected by each model.")
+    out.figure("coverage_by_decile", figures.coverage_by_group(
+        cov, "Coverage by decile of actual consumption"),
+        "Share of each actual consumption decile selected by each model (rate rule, in sample)")
+    out.figure("predicted_vs_actual", figures.predicted_vs_actual(
+        actual, first_pred, z, f"{first}: predicted vs actual"),
+        f"Predicted vs actual log per-capita consumption, {first}; red lines: the poverty line")
+    out.figure("residuals", figures.residuals_vs_actual(actual, first_pred, f"{first}: residuals"),
+               f"Residuals against actual log per-capita consumption, {first}")
+    out.figure("tradeoff_curves", figures.tradeoff_curves(
+        curves, "Inclusion vs exclusion error over all cut-offs"),
+        "Error trade-off of all models at every cut-off of the predicted score")
+    out.table("Area under the ROC curve", pd.Series(
+        {name: c.attrs.get("auc", np.nan) for name, c in curves.items()}, name="auc"),
+        "Probability that a random poor person is ranked below a random non-poor person.")
     return models
 
 
 def step_compare(df, sv, config, out: Outputs, timer: Timer, headcount: float) -> None:
+    """Out-of-sample cross-validation and in-sample bootstrap with paired intervals."""
     from pmt.evaluate import compare, cross_validate
+    from pmt.report import figures
 
     ev = config["evaluation"]
     fitters = model_fitters(df, config, headcount)
@@ -347,26 +387,65 @@ def step_compare(df, sv, config, out: Outputs, timer: Timer, headcount: float) -
                   weight=s.get("weight"), size=s.get("size"), strata=s.get("strata"),
                   psu=s.get("psu"), higher_is_poorer=binary, seed=int(ev.get("seed", 0)),
                   level=float(ev.get("level", 0.9)), n_jobs=int(ev.get("n_jobs", 1)))
+    out.section("Model comparison out of sample")
     cv = cross_validate(fitters, df, logw, n_folds=int(ev.get("folds", 5)),
                         n_repeats=int(ev.get("repeats", 1)), **common)
-    out.tables["Out-of-sample comparison"] = cv
-    out.notes["Out-of-sample comparison"] = (
-        f"{ev.get('folds', 5)}-fold cross-validation with whole PSUs in a fold, stratified by "
-        f"strata, {ev.get('repeats', 1)} repeat(s); lines at the {', '.join(f'{q:.0%}' for q in config['lines'])} "
-        f"percentiles of {logw}; interval over folds at level {ev.get('level', 0.9)}."
-    )
+    lines = ", ".join(f"{q:.0%}" for q in config["lines"])
+    note = (f"{ev.get('folds', 5)}-fold cross-validation, whole PSUs in a fold, stratified by "
+            f"strata, {ev.get('repeats', 1)} repeat(s); poor: the poorest {lines} of {logw}; "
+            f"selected by the {ev.get('rule', 'rate')} rule; interval over folds at level "
+            f"{ev.get('level', 0.9)}.")
+    out.table("Out-of-sample comparison (all)", cv, note, show=False)
+    key = cv[cv["metric"].isin(["exclusion_error", "inclusion_error", "coverage_poor"])]
+    value_cols = [c for c in cv.columns if c not in ("model", "line", "rule", "metric")]
+    out.table("Out-of-sample comparison", key.set_index(["line", "metric", "model"])[value_cols]
+              .sort_index(), note)
     timer.step("cross-validated the models out of sample")
     boot = compare(fitters, df, logw, n_replicates=int(ev.get("replicates", 200)),
                    reference=next(iter(fitters)), **common)
-    out.tables["In-sample with bootstrap intervals"] = boot
-    out.notes["In-sample with bootstrap intervals"] = (
-        f"PSU-clustered, strata-aware bootstrap ({ev.get('replicates', 200)} replicates, shared "
-        "by all models so differences against the first model are paired); percentile intervals."
-    )
+    out.section("Design-based uncertainty (bootstrap)")
+    note = (f"In sample; PSU-clustered, strata-aware bootstrap ({ev.get('replicates', 200)} "
+            "replicates) re-estimating the relative lines and cut-offs; the replicates are shared "
+            "by all models, so rows 'model - reference' are paired differences.")
+    out.table("Bootstrap comparison (all)", boot, note, show=False)
+    shown = boot[boot["metric"].isin(["exclusion_error", "inclusion_error"])]
+    out.table("Bootstrap comparison", shown.set_index(["line", "metric", "model"]).sort_index(),
+              note)
+    sub = shown[(shown["metric"] == "exclusion_error") & ~shown["model"].str.contains(" - ")]
+    if len(sub):
+        pivot = sub.pivot_table(index="model", columns="line", values="estimate")
+        out.figure("exclusion_error_by_model", figures.bar_chart(
+            pivot, "Exclusion error by model and line (in sample)", "Exclusion error (%)"),
+            "Exclusion error of each model at each relative poverty line")
     timer.step("bootstrapped the in-sample metrics with paired intervals")
 
 
+def step_subgroups(df, sv, config, out: Outputs, models, headcount: float) -> None:
+    """Uzbekistan Table 6: performance of the first model by region and urban/rural."""
+    from pmt.evaluate import classify_poor, select_by, subgroup_metrics
+    from pmt.report import figures
+
+    first = next(iter(models))
+    welfare = config["welfare"]["column"]
+    v = sv.person_weight
+    pred = np.asarray(models[first].predict(df), dtype=float)
+    poor = classify_poor(df[welfare], share=0.2, weights=v)
+    selected = select_by(pred, coverage=0.2, weights=v, method="rate")
+    groups = [c for c in ("region", "urban", "female_head") if c in df.columns]
+    table = subgroup_metrics(poor, selected, df[groups], weights=v)
+    out.section("Subgroup performance")
+    out.table(f"Subgroup performance: {first}", table,
+              "Poorest 20 % of people by actual welfare against the poorest 20 % by the PMT; "
+              "by region, urban/rural and female-headed households; small subgroups are flagged.")
+    if "coverage_poor" in table.columns:
+        series = table["coverage_poor"]
+        out.figure("subgroup_coverage", figures.bar_chart(
+            series.to_frame(first), "Coverage of the poorest 20% by subgroup", "Coverage (%)"),
+            f"Share of the poorest quintile selected by {first}, by subgroup")
+
+
 def step_hmt(df, sv, config, out: Outputs, timer: Timer, pmt_model) -> Any:
+    """Fit the hybrid means test; the Belarus Table 12 and 13 layouts."""
     import pmt
     from pmt.datasets import HTV_OUTCOME_FORMULA, HTV_SELECTION_FORMULA
     from pmt.evaluate.methods import compare_methods, prediction_validation
@@ -377,149 +456,198 @@ def step_hmt(df, sv, config, out: Outputs, timer: Timer, pmt_model) -> Any:
     selection = HTV_SELECTION_FORMULA if h.get("selection") == "default" else h["selection"]
     outcome = HTV_OUTCOME_FORMULA if h.get("outcome") == "default" else h["outcome"]
     s = config["survey"]
+    income = h.get("income", "income")
     model = pmt.HybridMeansTest(verifiable=h.get("verifiable", "inc_verifiable"),
                                 selection=selection, outcome=outcome, size=s.get("size"),
                                 method=h.get("method", "twostep"))
     model.fit(df, weights=s.get("weight"), cluster=s.get("psu"))
-    out.text["HMT"] = model.summary()
+    out.section("Hybrid means test")
+    out.text("Verifiable income plus a Heckman-model prediction of hard-to-verify income "
+             "(probit of having any, then the log amount with the inverse Mills ratio).")
+    out.text(model.summary(), pre=True)
     z = line_value(df, config)
-    table = compare_methods(df, z, income=h.get("income", "income"),
-                            verifiable=h.get("verifiable", "inc_verifiable"),
-                            size=s.get("size"), weight=s.get("weight"), pmt=pmt_model, hmt=model,
-                            poverty_line=z)
-    out.tables["HMT: four methods (Belarus Table 13)"] = table
-    try:
-        val = prediction_validation(df, model, income=h.get("income", "income"),
-                                    size=s.get("size"), weight=s.get("weight"))
-        for key, value in (val.items() if isinstance(val, dict) else [("HMT validation", val)]):
-            if isinstance(value, pd.DataFrame | pd.Series):
-                out.tables[f"HMT validation: {key}"] = (
-                    value if isinstance(value, pd.DataFrame) else value.to_frame())
-    except TypeError:
-        pass
+    size = df[s.get("size")].to_numpy(dtype=float)
+    summary, table = prediction_validation(df[income].to_numpy(dtype=float) / size,
+                                           np.asarray(model.predict(df), dtype=float),
+                                           df[s.get("weight")], size=size)
+    out.table("HMT validation", summary,
+              "Predicted vs actual income per capita (Belarus Table 12 reports 52.3 % on the "
+              "diagonal and 90.4 % within one decile).")
+    out.table("HMT decile cross-tab", table, "Rows: actual decile of income per capita; "
+              "columns: HMT decile; population shares.")
+    methods = compare_methods(df, z, income=income, verifiable=h.get("verifiable", "inc_verifiable"),
+                              size=s.get("size"), weight=s.get("weight"), pmt=pmt_model, hmt=model,
+                              poverty_line=z)
+    out.table("Four methods (Belarus Table 13)", methods,
+              f"Verifiable-income means test (VMT), PMT, HMT and perfect targeting, at the same "
+              f"threshold ({z:,.0f} per person per month) and at the same budget; benefits top "
+              "up income to the threshold.")
     timer.step("fitted the hybrid means test and compared four methods")
     return model
 
 
-def step_scorecard(df, sv, config, out: Outputs, timer: Timer, models, spec, models_dir: Path) -> Any:
+def step_scorecard(df, sv, config, out: Outputs, timer: Timer, models, spec, art_dir: Path):
+    """Turn the chosen model into an integer-point scorecard and a field form."""
     from pmt.scorecard import Scorecard
 
     sc_cfg = config.get("scorecard")
     if not sc_cfg:
         return None
-    model = models[sc_cfg.get("model", "OLS")]
+    name = sc_cfg.get("model", "OLS")
     z = float(np.log(line_value(df, config)))
-    sc = Scorecard.from_model(model, data=df, weights=config["survey"].get("weight"),
+    sc = Scorecard.from_model(models[name], data=df, weights=config["survey"].get("weight"),
                               threshold=z, max_points=int(sc_cfg.get("max_points", 100)),
-                              spec=spec, name=f"PMT scorecard ({sc_cfg.get('model', 'OLS')})")
-    path = models_dir / "scorecard.json"
-    sc.to_json(path)
-    out.artifacts["scorecard"] = path
-    form_html = sc.to_html() if hasattr(sc, "to_html") else None
-    if form_html:
-        (models_dir.parent / "field_form.html").write_text(form_html, encoding="utf-8")
-        out.artifacts["field form (HTML)"] = models_dir.parent / "field_form.html"
-        out.html_fragments["Scorecard field form"] = form_html
-    if hasattr(sc, "to_markdown"):
-        (models_dir.parent / "field_form.md").write_text(sc.to_markdown(), encoding="utf-8")
-        out.artifacts["field form (Markdown)"] = models_dir.parent / "field_form.md"
-    if hasattr(sc, "table"):
-        out.tables["Scorecard points"] = sc.table()
-    loss = getattr(sc, "rounding_loss", None)
-    if isinstance(loss, pd.DataFrame | pd.Series):
-        out.tables["Scorecard rounding loss"] = loss if isinstance(loss, pd.DataFrame) else loss.to_frame()
+                              spec=spec, name=f"PMT scorecard ({name})")
+    out.artifacts["scorecard"] = sc.to_json(art_dir / "scorecard.json")
+    form = art_dir.parent / "field_form.html"
+    form.write_text(sc.to_html(), encoding="utf-8")
+    out.artifacts["field form (HTML)"] = form
+    md = art_dir.parent / "field_form.md"
+    md.write_text(sc.to_markdown(), encoding="utf-8")
+    out.artifacts["field form (Markdown)"] = md
+    out.section("Scorecard")
+    out.table("Scorecard points", sc.points_table(),
+              f"Integer points per answer from the {name} model; base answers score 0; the "
+              f"cut-off is {sc.cutoff} points (eligible at or below it).", show=False)
+    if sc.rounding:
+        loss = pd.DataFrame(sc.rounding) if isinstance(
+            next(iter(sc.rounding.values())), dict | list) else pd.Series(sc.rounding, name="value")
+        out.table("Scorecard rounding loss", loss,
+                  "Targeting of the exact model and of the rounded scorecard, and the share of "
+                  "households whose eligibility changes.")
+    out.html(sc.to_html(fragment=True) if _accepts(sc.to_html, "fragment") else
+             _body(sc.to_html()), "Field form")
     timer.step("built the scorecard and its field form")
     return sc
 
 
+def _accepts(fn, arg: str) -> bool:
+    import inspect
+
+    return arg in inspect.signature(fn).parameters
+
+
+def _body(html_text: str) -> str:
+    """The inside of <body> of a full HTML page (to embed a form in the report)."""
+    lower = html_text.lower()
+    i, j = lower.find("<body"), lower.rfind("</body>")
+    if i < 0 or j < 0:
+        return html_text
+    return html_text[lower.find(">", i) + 1: j]
+
+
+SIM_TABLES = ("counts", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
+              "cost_effectiveness", "assumptions")
+
+
 def step_simulate(df, sv, config, out: Outputs, timer: Timer, models) -> None:
+    """Simulate the config's policies and a budget-neutral comparison."""
+    from pmt.report import figures
     from pmt.simulate import Policy, budget_neutral_comparison, simulate
 
     policies = config.get("policies") or []
-    sim_tables = {}
-    # in-sample PMT score columns the policies can use
     scored = df.copy()
-    ols_name = config.get("scorecard", {}).get("model", "OLS")
-    if ols_name in models:
-        scored["pmt_score"] = np.asarray(models[ols_name].predict(df), dtype=float)
-        scored["pmt_level"] = np.asarray(models[ols_name].predict(df, scale="level"), dtype=float)
-    ssv = Survey(scored, **{k: v for k, v in config["survey"].items()})
+    name = config.get("scorecard", {}).get("model", "OLS")
+    if name in models:
+        scored["pmt_score"] = np.asarray(models[name].predict(df), dtype=float)
+        scored["pmt_level"] = np.asarray(models[name].predict(df, scale="level"), dtype=float)
+    ssv = Survey(scored, **dict(config["survey"].items()))
+    out.section("Policy simulation")
+    fgt = {}
     for item in policies:
         path = Path(item)
         if not path.exists():
             path = packaged_example(str(item))
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         sim_cfg = dict(raw.pop("simulation", {}) or {})
-        for key in ("data", "survey", "scores"):
+        for key in ("data", "survey", "scores", "description"):
             raw.pop(key, None)
-        sim_cfg.pop("scenarios", None)
-        sim_cfg.pop("solve", None)
+        for key in ("scenarios", "solve"):
+            sim_cfg.pop(key, None)
         if "gdp" in sim_cfg:
             sim_cfg["gdp"] = float(sim_cfg["gdp"])
         policy = Policy.from_dict(raw)
         result = simulate(ssv, policy, **sim_cfg)
-        name = raw.get("name", path.stem)
-        out.text[f"Simulation: {name}"] = result.summary()
-        for key, table in result.tables.items():
-            sim_tables[f"{name[:18]}: {key}"] = table
-    for key, table in sim_tables.items():
-        out.tables[f"Sim {key}"] = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+        title = raw.get("name", path.stem)
+        out.text(f"Policy: {title}")
+        out.text(result.summary(), pre=True)
+        short = title[:20]
+        for key in SIM_TABLES:
+            if key in result.tables:
+                out.table(f"{short}: {key}", result.tables[key], show=key in (
+                    "poverty_display", "deciles", "budget"))
+        pov = result.tables["poverty"]
+        fgt[title] = pov
+    if fgt:
+        first = next(iter(fgt.values()))
+        cols = [c for c in first.columns if c in ("before", "after")]
+        if cols:
+            frame = pd.DataFrame({t: p["after"] for t, p in fgt.items()})
+            frame.insert(0, "before", first["before"])
+            out.figure("simulated_poverty", figures.bar_chart(
+                frame, "Poverty before and after each policy", "Index (%)"),
+                "FGT measures before (pre-transfer) and after each simulated policy")
     if config.get("budget_neutral") and "pmt_level" in scored:
         bn = budget_neutral_comparison(ssv, {"PMT (OLS)": "pmt_level"},
                                        welfare=config["welfare"]["column"],
                                        line=config["welfare"]["line"])
-        out.tables["Budget-neutral comparison"] = bn
-        out.notes["Budget-neutral comparison"] = (
-            "The same budget spent through the PMT (top-up to the line), a universal transfer and "
-            "categorical transfers (Brown, Ravallion and van de Walle 2018)."
-        )
+        out.table("Budget-neutral comparison", bn,
+                  "One budget spent through the PMT (top-up to the line), a universal transfer "
+                  "and categorical transfers (Brown, Ravallion and van de Walle 2018).")
     timer.step(f"simulated {len(policies)} policies and a budget-neutral comparison")
 
 
 # --------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------
-def write_outputs(out: Outputs, out_dir: Path, title: str, say: Say) -> dict[str, Path]:
+def write_outputs(out: Outputs, out_dir: Path, title: str) -> dict[str, Path]:
+    """Write report.html, tables.xlsx and figures/*.png; returns what went where."""
+    import matplotlib.pyplot as plt
+
     from pmt.report import HtmlReport, write_xlsx
 
     out_dir.mkdir(parents=True, exist_ok=True)
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     paths: dict[str, Path] = {}
-    report = HtmlReport(title, "Generated by pmt. Every table is also in tables.xlsx.")
-    for key, text in out.text.items():
-        report.heading(key)
-        report.preformatted(text)
-    for key, table in out.tables.items():
-        report.heading(key)
-        if key in out.notes:
-            report.text(out.notes[key], note=True)
-        report.table(table.head(60) if len(table) > 60 else table)
-    for key, (fig, caption) in out.figures.items():
-        report.heading(f"Figure: {caption.split(',')[0].split(':')[0]}")
-        report.figure(fig, caption)
+    report = HtmlReport(title, "Generated by pmt. Every table is also in tables.xlsx; figures "
+                        "are in figures/.")
+    for section in out.sections:
+        report.heading(section.title)
+        for kind, payload, caption in section.items:
+            if kind == "table":
+                report.table(payload.head(80), caption=caption)
+            elif kind == "note":
+                report.text(payload, note=True)
+            elif kind == "text":
+                report.text(payload)
+            elif kind == "pre":
+                report.preformatted(payload)
+            elif kind == "figure":
+                report.figure(payload, caption)
+            elif kind == "html":
+                report.raw_html(payload)
+    for key, fig in out.figures.items():
         path = fig_dir / f"{key}.png"
         fig.savefig(path, dpi=130, bbox_inches="tight")
         paths[f"figure {key}"] = path
-    for key, fragment in out.html_fragments.items():
-        report.heading(key)
-        report.raw_html(fragment)
+    plt.close("all")
     paths["report"] = report.save(out_dir / "report.html")
     paths["tables"] = write_xlsx(out.tables, out_dir / "tables.xlsx", notes=out.notes)
-    paths.update({f"artifact {k}": v for k, v in out.artifacts.items()})
-    import matplotlib.pyplot as plt
-
-    plt.close("all")
+    paths.update({k: v for k, v in out.artifacts.items()})
     return paths
 
 
 def run_project(config: Mapping | str | Path, step: str = "report", out: str | Path | None = None,
                 say: Say = print, models_dir: str | Path | None = None) -> dict[str, Path]:
-    """Run a project config: ``step`` is "fit", "compare" or "report" (everything)."""
-    from pmt.artifacts import save_model
+    """Run a project config: ``step`` is "fit", "compare" or "report" (everything).
 
+    Returns a mapping of output names to the files written.
+    """
     from threadpoolctl import threadpool_limits
 
+    if step not in ("fit", "compare", "report"):
+        raise DataError(f"step must be 'fit', 'compare' or 'report'; got {step!r}.")
     cfg = load_config(config) if isinstance(config, str | Path) else copy.deepcopy(dict(config))
     # One BLAS/OpenMP thread per process: on small machines nested threading makes the
     # many small fits of cross-validation and bootstrap many times slower.
@@ -531,6 +659,8 @@ def _run_project(cfg: dict, step: str, out, say: Say, models_dir) -> dict[str, P
     from pmt.artifacts import save_model
 
     out_dir = Path(out or cfg["outputs"]["dir"])
+    art_dir = out_dir / "models"
+    art_dir.mkdir(parents=True, exist_ok=True)
     timer = Timer(say)
     df, spec = load_project_data(cfg)
     sv = make_survey(df, cfg)
@@ -538,48 +668,62 @@ def _run_project(cfg: dict, step: str, out, say: Say, models_dir) -> dict[str, P
     result = Outputs()
     step_summary(df, sv, cfg, result)
     say(result.tables["Poverty"].to_string())
-    headcount = float(np.average(df["poor"], weights=sv.person_weight)) if "poor" in df else 0.2
-    models = step_models(df, sv, cfg, result, timer)
-    art_dir = out_dir / "models"
-    art_dir.mkdir(parents=True, exist_ok=True)
+    welfare = df[cfg["welfare"]["column"]].to_numpy(dtype=float)
+    headcount = float(np.average(welfare < line_value(df, cfg), weights=sv.person_weight))
+    models = step_models(df, sv, cfg, result, timer, headcount)
+    say(result.tables["In-sample targeting (rate rule)"].round(3).to_string())
     z = float(np.log(line_value(df, cfg)))
     for name, r in models.items():
-        if getattr(r, "model_type", None) and not name.startswith("Gradient"):
-            slug = "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
-            slug = "_".join(p for p in slug.split("_") if p)
-            path = save_model(r, art_dir / f"pmt_{slug}.json", spec=spec,
-                              thresholds={"poverty_line": z}, data=df,
-                              weights=cfg["survey"].get("weight"), name=name)
-            result.artifacts[f"model {name}"] = path
+        if getattr(r, "model_type", "") != "sklearn":
+            result.artifacts[f"model {name}"] = save_model(
+                r, art_dir / f"pmt_{slug(name)}.json", spec=spec,
+                thresholds={"log_poverty_line": z}, data=df,
+                weights=cfg["survey"].get("weight"), name=name)
     if step in ("compare", "report"):
         step_compare(df, sv, cfg, result, timer, headcount)
-        say(result.tables["Out-of-sample comparison"].head(20).to_string())
+        say(result.tables["Out-of-sample comparison"].round(3).to_string())
+        step_subgroups(df, sv, cfg, result, models, headcount)
     if step == "report":
         first_ols = next((m for m in models.values() if getattr(m, "model_type", "") == "ols"), None)
         hmt = step_hmt(df, sv, cfg, result, timer, first_ols)
         if hmt is not None:
-            path = save_model(hmt, art_dir / "hmt.json", spec=spec, name="Hybrid means test")
-            result.artifacts["model HMT"] = path
-            say(result.tables["HMT: four methods (Belarus Table 13)"].to_string())
+            result.artifacts["model HMT"] = save_model(hmt, art_dir / "hmt.json", spec=spec,
+                                                       name="Hybrid means test")
+            say(result.tables["Four methods (Belarus Table 13)"].round(3).to_string())
         step_scorecard(df, sv, cfg, result, timer, models, spec, art_dir)
         step_simulate(df, sv, cfg, result, timer, models)
-    paths = write_outputs(result, out_dir, cfg.get("name", "pmt report"), say)
+        if "Budget-neutral comparison" in result.tables:
+            say(result.tables["Budget-neutral comparison"].round(3).to_string())
+    paths = write_outputs(result, out_dir, cfg.get("name", "pmt report"))
     if models_dir is not None:
         dest = Path(models_dir)
         dest.mkdir(parents=True, exist_ok=True)
-        for p in art_dir.glob("*.json"):
+        for p in sorted(art_dir.glob("*.json")):
             shutil.copyfile(p, dest / p.name)
     timer.step("wrote the outputs")
     for key, path in paths.items():
-        say(f"  {key:<28} {path}")
+        say(f"  {key:<34} {path}")
+    say(f"Report: {paths['report']}")
     return paths
 
 
 def run_demo(out: Path = Path("out"), n_households: int = 20_000, seed: int = 0,
              models_dir: str | Path | None = None, say: Say = print) -> dict[str, Path]:
-    """The main job: the whole workflow on the embedded synthetic survey."""
-    if n_households < 500:
-        raise DataError(f"--households must be at least 500 for the demo; got {n_households}.")
+    """The main job: the whole workflow on the embedded synthetic survey.
+
+    Parameters
+    ----------
+    out : Path
+        Output folder: report.html, tables.xlsx, figures/*.png, models/*.json.
+    n_households : int
+        Size of the synthetic survey (at least 1,000).
+    seed : int
+        Seed of the synthetic survey (the models and bootstrap use their own fixed seeds).
+    models_dir : Path, optional
+        Also copy the model and scorecard artifacts here (the repository's ``models/``).
+    """
+    if n_households < 1000:
+        raise DataError(f"--households must be at least 1000 for the demo; got {n_households}.")
     cfg = copy.deepcopy(DEMO_CONFIG)
     cfg["data"].update(n_households=int(n_households), seed=int(seed))
     cfg["outputs"]["dir"] = str(out)
