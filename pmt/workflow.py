@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pmt.errors import DataError, PMTError
+from pmt.errors import DataError
 from pmt.survey import Survey
 
 Say = Callable[..., None]
@@ -234,8 +234,9 @@ def step_summary(df: pd.DataFrame, sv: Survey, config: Mapping, out: Outputs) ->
     mean, se = sv.mean_se(welfare)
     deciles = sv.weighted_quantile(welfare, np.arange(1, 10) / 10)
     summary = pd.Series(
-        [sv.n_households, sv.n_psu, int(sv.strata_codes.max()) + 1, float(sv.person_weight.sum()),
-         mean, se, z, deciles[0], deciles[4], deciles[8]],
+        [sv.n_households, sv.n_psu, int(sv.strata_codes.max()) + 1,
+         round(float(sv.person_weight.sum())), mean, se, z, deciles[0], deciles[4], deciles[8]],
+        dtype=object,
         index=pd.Index(["households (sample)", "PSUs", "strata", "population (persons)",
                         "mean welfare", "s.e. of mean welfare", "poverty line",
                         "welfare P10", "welfare P50 (median)", "welfare P90"], name="statistic"),
@@ -250,11 +251,17 @@ def step_summary(df: pd.DataFrame, sv: Survey, config: Mapping, out: Outputs) ->
 
 def fit_models(df: pd.DataFrame, config: Mapping, headcount: float) -> dict:
     """Fit every model of the config on the whole sample; returns name -> result."""
-    return {name: fit(df) for name, fit in model_fitters(df, config, headcount).items()}
+    fitters = model_fitters(df, config, headcount, standard_errors=True)
+    return {name: fit(df) for name, fit in fitters.items()}
 
 
-def model_fitters(df: pd.DataFrame, config: Mapping, headcount: float) -> dict[str, Callable]:
-    """name -> fit(train_df) callables for cross-validation and in-sample fits."""
+def model_fitters(df: pd.DataFrame, config: Mapping, headcount: float,
+                  standard_errors: bool = False) -> dict[str, Callable]:
+    """name -> fit(train_df) callables for cross-validation and in-sample fits.
+
+    Cross-validation needs only predictions, so quantile regressions skip their (kernel)
+    standard errors unless ``standard_errors`` is set.
+    """
     import pmt
 
     rhs = proxies_rhs(config)
@@ -275,8 +282,9 @@ def model_fitters(df: pd.DataFrame, config: Mapping, headcount: float) -> dict[s
                 f, d, quantile=q, weights=weight, cluster=psu)
         elif kind == "quantreg":
             q = headcount if m.get("q", 0.5) == "headcount" else float(m["q"])
-            fitters[name] = lambda d, f=formula, q=q: pmt.quantreg(
-                f, d, q=q, weights=weight, se="none")
+            se = "kernel" if standard_errors else "none"
+            fitters[name] = lambda d, f=formula, q=q, se=se: pmt.quantreg(
+                f, d, q=q, weights=weight, se=se)
         elif kind in ("probit", "logit"):
             fn = pmt.probit if kind == "probit" else pmt.logit
             fitters[name] = lambda d, f=formula, fn=fn: fn(f, d, weights=weight, cluster=psu)
@@ -302,10 +310,42 @@ def slug(name: str) -> str:
     return "_".join(p for p in text.split("_") if p)
 
 
-def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float) -> dict:
+def coefficient_columns(models: Mapping, spec=None) -> pd.DataFrame:
+    """Side-by-side regression table: one text column per model, 'coef*** (se)'."""
+    columns = {}
+    labels = {}
+    for name, r in models.items():
+        table = r.coef_table(spec)
+        columns[name] = [
+            f"{c:.3f}{st} ({se:.3f})" if np.isfinite(se) else f"{c:.3f}"
+            for c, se, st in zip(table["coef"], table["se"], table["stars"], strict=True)
+        ]
+        columns[name] = pd.Series(columns[name], index=table.index)
+        for term, var, level, label in zip(table.index, table["variable"], table["level"],
+                                           table["label"], strict=True):
+            codes = spec.codes(var) if (spec is not None and isinstance(var, str)
+                                        and var in spec) else None
+            if codes and isinstance(level, str):
+                lookup = {str(k): v for k, v in codes.items()}
+                label = f"{label}: {lookup.get(level, level)}"
+            labels[term] = label
+    frame = pd.DataFrame(columns).fillna("")
+    frame.insert(0, "label", [labels.get(t, t) for t in frame.index])
+    nobs = {name: f"{r.nobs:,}" for name, r in models.items()}
+    footer = pd.DataFrame([{"label": "Observations", **nobs}], index=pd.Index(["N"]))
+    return pd.concat([frame, footer]).rename_axis("term")
+
+
+def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float, spec=None) -> dict:
     """Fit the PMT family; coefficient tables and in-sample targeting with figures."""
-    from pmt.evaluate import (decile_overlap, error_curve, group_table, overlap_shares, select_by,
-                              targeting_metrics)
+    from pmt.evaluate import (
+        decile_overlap,
+        error_curve,
+        group_table,
+        overlap_shares,
+        select_by,
+        targeting_metrics,
+    )
     from pmt.report import figures
 
     models = fit_models(df, config, headcount)
@@ -321,10 +361,12 @@ def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float) ->
         "being poor; gradient boosting is a machine-learning benchmark that cannot become a "
         "scorecard. Standard errors are clustered by PSU."
     )
-    for name, r in models.items():
-        if getattr(r, "model_type", "") != "sklearn":
-            out.table(f"Coefficients: {name}", r.coef_table(),
-                      f"{r.model_type}, N = {r.nobs:,}; standard errors: {r.cov_type}.")
+    linear = {name: r for name, r in models.items() if getattr(r, "model_type", "") != "sklearn"}
+    for name, r in linear.items():
+        out.table(f"Coefficients: {name}", r.coef_table(spec), show=False)
+    out.table("Coefficients", coefficient_columns(linear, spec),
+              "Coefficient (standard error); *** p<0.01, ** p<0.05, * p<0.1. Full tables with "
+              "p-values are in tables.xlsx.")
     out.section("Targeting accuracy in sample")
     coverage, curves, metrics, overlaps = {}, {}, {}, {}
     for name, r in models.items():
@@ -342,7 +384,8 @@ def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float) ->
     first_pred = np.asarray(models[first].predict(df), dtype=float)
     out.table("In-sample targeting (rate rule)", pd.DataFrame(metrics).T.rename_axis("model"),
               f"Poor: {config['welfare']['column']} below the line (headcount {headcount:.1%}); "
-              f"selected: the poorest {headcount:.1%} of predicted welfare (rate rule).")
+              f"selected: the poorest {headcount:.1%} of predicted welfare (rate rule). In-sample "
+              "figures flatter flexible models (gradient boosting) most: judge them out of sample.")
     out.table("Decile overlap shares", pd.DataFrame(
         {name: overlap_shares(t) for name, t in overlaps.items()}).T.rename_axis("model"),
         "Diagonal: share of people in the same decile of actual and predicted welfare; "
@@ -357,7 +400,7 @@ def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float) ->
     out.table("Coverage by decile (in sample)", cov,
               "Share of the people of each decile of actual welfare selected by each model.")
     out.figure("coverage_by_decile", figures.coverage_by_group(
-        cov, "Coverage by decile of actual consumption"),
+        cov.drop(index="Total", errors="ignore"), "Coverage by decile of actual consumption"),
         "Share of each actual consumption decile selected by each model (rate rule, in sample)")
     out.figure("predicted_vs_actual", figures.predicted_vs_actual(
         actual, first_pred, z, f"{first}: predicted vs actual"),
@@ -670,7 +713,7 @@ def _run_project(cfg: dict, step: str, out, say: Say, models_dir) -> dict[str, P
     say(result.tables["Poverty"].to_string())
     welfare = df[cfg["welfare"]["column"]].to_numpy(dtype=float)
     headcount = float(np.average(welfare < line_value(df, cfg), weights=sv.person_weight))
-    models = step_models(df, sv, cfg, result, timer, headcount)
+    models = step_models(df, sv, cfg, result, timer, headcount, spec)
     say(result.tables["In-sample targeting (rate rule)"].round(3).to_string())
     z = float(np.log(line_value(df, cfg)))
     for name, r in models.items():
