@@ -420,6 +420,7 @@ class Scorecard:
         poor=None,
         size=None,
         name: str | None = None,
+        banding: Literal["quantile", "optimal"] = "quantile",
     ) -> Scorecard:
         """Build a scorecard from a fitted linear-index model.
 
@@ -463,10 +464,16 @@ class Scorecard:
             Household size in ``data``: shares in the rounding report are then person-weighted.
         name : str, optional
             Title of the scorecard.
+        banding : {"quantile", "optimal"}
+            Band edges of continuous proxies: weighted quantiles (default), or the edges
+            that minimise the weighted squared error between the proxy's exact contribution
+            and its band value (Fisher's optimal partition by dynamic programming): fewer
+            households change eligibility when a proxy has a large effect in a thin tail
+            (e.g. land). Counts and ratios keep their own bands in both modes.
         """
         return _build(
             cls, model, data, weights, threshold, max_points, spec, n_bands, bands, quadratic,
-            ratios, cap_quadratic, direction, poor, size, name,
+            ratios, cap_quadratic, direction, poor, size, name, banding,
         )
 
     # --- scoring ----------------------------------------------------------------------
@@ -971,23 +978,32 @@ def _distribution(var: str, data, w, profile) -> tuple[np.ndarray, np.ndarray] |
     return None
 
 
+def _is_count(x, w, n_bands: int) -> bool:
+    """Whole numbers whose first ``n_bands - 1`` values hold >= 80 % of the weight."""
+    uniq = np.unique(x)
+    if not np.all(np.mod(uniq, 1) == 0):
+        return False
+    if uniq.size <= n_bands:
+        return True
+    return bool(w[x <= uniq[n_bands - 2]].sum() >= 0.8 * w.sum())
+
+
 def _band_cuts(x, w, n_bands: int, ratio: bool) -> list[tuple[float, bool]]:
     """Default (cut, includes-cut) pairs for a numeric proxy with distribution (x, w)."""
     uniq = np.unique(x)
     if ratio:  # none / fewer than half / half or more but not all / all
         return list(RATIO_CUTS)
     is_int = bool(np.all(np.mod(uniq, 1) == 0))
-    if is_int:
-        share = np.array([w[x == u].sum() for u in uniq[: n_bands]]) / w.sum()
-        if share[: n_bands - 1].sum() >= 0.8 or uniq.size <= n_bands:
-            cuts = []
-            cum = 0.0
-            for u, s in zip(uniq[:-1], share, strict=False):
-                cuts.append((float(u), True))
-                cum += s
-                if len(cuts) == n_bands - 1 or cum >= 0.95:
-                    break
-            return cuts
+    if _is_count(x, w, n_bands):  # one answer per value, then "k or more"
+        share = np.array([w[x == u].sum() for u in uniq[:n_bands]]) / w.sum()
+        cuts = []
+        cum = 0.0
+        for u, sh in zip(uniq[:-1], share, strict=False):
+            cuts.append((float(u), True))
+            cum += sh
+            if len(cuts) == n_bands - 1 or cum >= 0.95:
+                break
+        return cuts
     qs = weighted_quantile(x, w, np.arange(1, n_bands) / n_bands)
     out: list[float] = []
     for c in np.atleast_1d(qs):
@@ -996,6 +1012,79 @@ def _band_cuts(x, w, n_bands: int, ratio: bool) -> list[tuple[float, bool]]:
             continue
         out.append(c)
     return [(c, True) for c in sorted(out)]
+
+
+def _nice_between(a: float, b: float) -> float:
+    """The number with the fewest significant digits in [a, b) (``a`` itself if none)."""
+    if a == 0:
+        return 0.0
+    for digits in range(1, 8):
+        c = float(f"{a:.{digits}g}")
+        if c < a:
+            c += 10.0 ** (math.floor(math.log10(abs(c) if c else abs(a))) - digits + 1)
+            c = float(f"{c:.{digits}g}")
+        if a <= c < b:
+            return c
+    return float(a)
+
+
+def _optimal_cuts(x, w, gx, n_bands: int, max_groups: int = 200) -> list[tuple[float, bool]]:
+    """Band edges minimising the weighted squared error of the step approximation of g(x).
+
+    Dynamic programming (Fisher's optimal partition of an ordered variable) over the
+    distinct values of x, or over ``max_groups`` weighted-quantile groups when there are
+    more; each band's value is then the weighted mean of g in it, so this is the banding
+    with the smallest loss of the exact model's prediction. Cut-points are placed at the
+    roundest number between two groups.
+    """
+    order = np.argsort(x, kind="stable")
+    xs, ws, gs = x[order], w[order], gx[order]
+    uniq, start = np.unique(xs, return_index=True)
+    if uniq.size > max_groups:
+        from pmt.survey import quantile_groups
+
+        grp = quantile_groups(xs, ws, n=max_groups) - 1
+        keep = np.flatnonzero(np.diff(grp, prepend=-1))
+        start = keep
+    bounds = np.append(start, xs.size)
+    W = np.add.reduceat(ws, start)
+    S = np.add.reduceat(ws * gs, start)
+    Q = np.add.reduceat(ws * gs * gs, start)
+    m = W.size
+    k = min(n_bands, m)
+    cW, cS, cQ = (np.concatenate([[0.0], np.cumsum(v)]) for v in (W, S, Q))
+
+    def cost(i, j):  # groups i..j-1 (arrays of i)
+        ww = cW[j] - cW[i]
+        ss = cS[j] - cS[i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(ww > 0, (cQ[j] - cQ[i]) - ss * ss / np.where(ww > 0, ww, 1), 0.0)
+
+    inf = np.inf
+    dp = np.full((k + 1, m + 1), inf)
+    arg = np.zeros((k + 1, m + 1), dtype=np.int64)
+    dp[0, 0] = 0.0
+    for b in range(1, k + 1):
+        for j in range(b, m + 1):
+            i = np.arange(b - 1, j)
+            total = dp[b - 1, i] + cost(i, j)
+            best = int(np.argmin(total))
+            dp[b, j], arg[b, j] = total[best], i[best]
+    # walk back from the best number of bands (at most k)
+    b = int(np.argmin(dp[1:, m])) + 1
+    ends = []
+    j = m
+    while b > 0:
+        i = arg[b, j]
+        ends.append(j)
+        j, b = i, b - 1
+    ends = sorted(ends)[:-1]  # group index where each band ends (exclusive), last is m
+    cuts = []
+    for e in ends:
+        hi_prev = xs[bounds[e] - 1]
+        lo_next = xs[bounds[e]]
+        cuts.append((_nice_between(float(hi_prev), float(lo_next)), True))
+    return cuts
 
 
 def _band_labels(cuts: list[tuple[float, bool]], is_int: bool, lo_val: float | None,
@@ -1082,7 +1171,9 @@ def _fallback_point(cuts):
 
 
 def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, bands, quadratic,
-           ratios, cap_quadratic, direction, poor, size, name) -> Scorecard:
+           ratios, cap_quadratic, direction, poor, size, name, banding) -> Scorecard:
+    if banding not in ("quantile", "optimal"):
+        raise ModelError(f"banding must be 'quantile' or 'optimal'; got {banding!r}.")
     design = getattr(model, "design", None)
     params = getattr(model, "params", None)
     if design is None or params is None:
@@ -1255,7 +1346,9 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
                 questions.append(Question(v, v, text, "categorical", answers,
                                           range=_range_of(spec, v)))
                 continue
-            if cap is None:
+            if banding == "optimal" and not is_ratio and not _is_count(x, wx, n_bands):
+                cuts = _optimal_cuts(x, wx, g(x), n_bands)
+            elif cap is None:
                 cuts = _band_cuts(x, wx, n_bands, is_ratio)
             else:  # band below the vertex; everything above it is one top band
                 below = x < cap

@@ -429,3 +429,48 @@ def test_xlsx_export(card, tmp_path):
     pts = [r[5] for r in rows if r[0] is not None and isinstance(r[0], int)]
     assert pts == list(card.points_table()["points"])
     assert any(r[1] == "Cut-off: eligible if total below" and r[5] == card.cutoff for r in rows)
+
+
+# --- optimal banding -------------------------------------------------------------------------
+def _sse(x, w, g, cuts):
+    idx = np.searchsorted(np.asarray(cuts, float), x, side="left")
+    total = 0.0
+    for k in np.unique(idx):
+        m = idx == k
+        mean = np.average(g[m], weights=w[m])
+        total += (w[m] * (g[m] - mean) ** 2).sum()
+    return total
+
+
+def test_optimal_cuts_match_brute_force():
+    from itertools import combinations
+
+    from pmt.scorecard import _optimal_cuts
+
+    rng = np.random.default_rng(11)
+    x = rng.choice(np.arange(1.0, 10.0), 300)
+    w = rng.uniform(0.5, 2, 300)
+    g = 0.3 * np.sqrt(x) + 0.02 * x**2
+    cuts = [c for c, _ in _optimal_cuts(x, w, g, 3)]
+    uniq = np.unique(x)
+    best = min(_sse(x, w, g, list(c)) for c in combinations(uniq[:-1], 2))
+    assert len(cuts) == 2
+    assert _sse(x, w, g, cuts) == pytest.approx(best, rel=1e-12)
+
+
+def test_optimal_banding_loses_less(fitted, hh, line):
+    q = Scorecard.from_model(fitted["full"], data=hh, weights="weight", threshold=line,
+                             ratios=RATIOS)
+    o = Scorecard.from_model(fitted["full"], data=hh, weights="weight", threshold=line,
+                             ratios=RATIOS, banding="optimal")
+    assert o.rounding["changed_banding"] <= q.rounding["changed_banding"]
+    # counts and ratios keep their bands
+    for sc in (q, o):
+        assert [a.label for a in next(x for x in sc.questions if x.id == "rooms").answers][-1] \
+            == "5 or more"
+    # the land cap still applies: values beyond the vertex score like the vertex
+    recs = hh.head(2).assign(land=[95.0, 500.0], land_sq=0.0)
+    s = o.score(recs, breakdown=True)["points_land"]
+    assert s.iloc[0] == s.iloc[1]
+    with pytest.raises(ModelError, match="banding"):
+        Scorecard.from_model(fitted["full"], data=hh, ratios=RATIOS, banding="jenks")
