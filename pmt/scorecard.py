@@ -358,6 +358,8 @@ class Scorecard:
         model_type, formula and left side of the source model.
     rounding : dict
         The rounding loss on the training data (see :meth:`rounding_loss`), if computed.
+    rounding_table : DataFrame or None
+        The full :meth:`rounding_loss` table when built with training data and a cut-off.
     """
 
     def __init__(
@@ -383,6 +385,7 @@ class Scorecard:
         self.scale = dict(scale or {})
         self.model = dict(model or {})
         self.rounding = dict(rounding or {})
+        self.rounding_table: pd.DataFrame | None = None
         self.name = name
 
     def __repr__(self) -> str:
@@ -1170,10 +1173,8 @@ def _fallback_point(cuts):
     return point
 
 
-def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, bands, quadratic,
-           ratios, cap_quadratic, direction, poor, size, name, banding) -> Scorecard:
-    if banding not in ("quantile", "optimal"):
-        raise ModelError(f"banding must be 'quantile' or 'optimal'; got {banding!r}.")
+def _check_model(model):
+    """Design, coefficients and term names of a single-equation linear-index model."""
     design = getattr(model, "design", None)
     params = getattr(model, "params", None)
     if design is None or params is None:
@@ -1188,23 +1189,19 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
             f"the model has parameters that are not proxies ({', '.join(map(str, extra))}); a "
             "scorecard needs one coefficient per design term (use the outcome-only model)."
         )
-    if not isinstance(max_points, int | np.integer) or max_points < 1:
-        raise ModelError(f"max_points must be a positive integer; got {max_points!r}.")
-    if not isinstance(n_bands, int | np.integer) or n_bands < 2:
-        raise ModelError(f"n_bands must be an integer >= 2; got {n_bands!r}.")
-    mtype = getattr(model, "model_type", "linear")
-    link = getattr(model, "link", None)
-    if direction is None:
-        direction = "poverty" if mtype in ("probit", "logit") or link in ("probit", "logit") else "welfare"
-    if direction not in ("welfare", "poverty"):
-        raise ModelError(f"direction must be 'welfare' or 'poverty'; got {direction!r}.")
-    sign = -1.0 if direction == "poverty" else 1.0
-    b = params.reindex(names).to_numpy(dtype=float) * sign
+    b = params.reindex(names).to_numpy(dtype=float)
     if not np.all(np.isfinite(b)):
         raise ModelError("the model has non-finite coefficients; refit it.")
-    coef = dict(zip(names, b, strict=True))
+    return design, dict(zip(names, b, strict=True))
 
-    # threshold on the (sign-flipped) index scale
+
+def _threshold_index(model, threshold, direction: str, sign: float) -> float | None:
+    """The eligibility threshold on the sign-flipped index scale (None without one).
+
+    Defaults to the model's saved ``poverty_line``/``threshold``. For probit/logit models in
+    the poverty direction the threshold is a probability p: P(poor) > p <=> index >
+    F^-1(p) <=> -index < -F^-1(p).
+    """
     if threshold is None:
         saved = getattr(model, "thresholds", None) or {}
         for key in ("poverty_line", "threshold"):
@@ -1214,29 +1211,25 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
         else:
             if len(saved) == 1:
                 threshold = next(iter(saved.values()))
-    thr_index = None
-    if threshold is not None:
-        threshold = float(threshold)
-        if direction == "poverty" and mtype in ("probit", "logit"):
-            if not 0 < threshold < 1:
-                raise ModelError(
-                    f"threshold for a {mtype} scorecard is a probability of being poor in (0, 1); "
-                    f"got {threshold}."
-                )
-            from scipy import special
+    if threshold is None:
+        return None
+    threshold = float(threshold)
+    mtype = getattr(model, "model_type", "linear")
+    if direction == "poverty" and mtype in ("probit", "logit"):
+        if not 0 < threshold < 1:
+            raise ModelError(
+                f"threshold for a {mtype} scorecard is a probability of being poor in (0, 1); "
+                f"got {threshold}."
+            )
+        from scipy import special
 
-            t = special.ndtri(threshold) if mtype == "probit" else special.logit(threshold)
-            thr_index = -float(t)
-        else:
-            thr_index = sign * threshold
+        t = special.ndtri(threshold) if mtype == "probit" else special.logit(threshold)
+        return -float(t)
+    return sign * threshold
 
-    n = None if data is None else len(data)
-    if data is not None and not isinstance(data, pd.DataFrame):
-        raise ModelError("data must be a pandas DataFrame of the training sample.")
-    w = None if data is None else _resolve(data, weights, "weights", np.ones(n))
-    profile = getattr(model, "training_profile", None) or model.info.get("training_profile")
-    bands = dict(bands or {})
-    ratios = dict(ratios or {})
+
+def _quadratics(design, quadratic) -> dict[str, str]:
+    """{x: x_squared} pairs: as given, plus names ending in _sq/_squared/sq/2."""
     quadratic = dict(quadratic or {})
     numeric = [t.variable for t in design.terms if t.kind == "numeric"]
     for v in numeric:
@@ -1249,152 +1242,204 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
     for v, v2 in quadratic.items():
         if v not in numeric or v2 not in numeric:
             raise ModelError(f"quadratic {v!r}: {v2!r} both must be numeric terms of the model.")
-    for v, pair in ratios.items():
-        if v not in numeric or len(pair) != 2:
-            raise ModelError(
-                f"ratios[{v!r}] must name a numeric term and (numerator, denominator) columns."
-            )
-    squares = set(quadratic.values())
+    return quadratic
 
-    questions: list[Question] = []
-    constant = coef.get("Intercept", 0.0)
-    done: set[str] = set()
-    for t in design.terms:
-        v = t.variable
-        if t.kind == "intercept" or v in done or v in squares:
-            continue
-        done.add(v)
-        label = _label_of(spec, v)
-        text = _question_of(spec, v) or label
-        if t.kind == "level":
-            cat = design.categoricals[v]
+
+def _categorical_question(v, design, coef, spec, text) -> Question:
+    cat = design.categoricals[v]
+    codes = _codes_of(spec, v) or {}
+    answers = []
+    for lev in cat.levels:
+        val = 0.0 if lev == cat.base else coef[f"C({v})[T.{lev}]"]
+        answers.append(Answer(codes.get(lev, lev), {"equals": _code_value(lev)}, 0, val))
+    return Question(v, v, text, "categorical", answers)
+
+
+def _contribution(v, coef, quadratic, cap_quadratic, sign):
+    """g(x), the proxy's contribution to the index (capped quadratic), its cap and a note."""
+    b1 = coef[v]
+    if v not in quadratic:
+        return (lambda x: b1 * x), None, None
+    b2 = coef[quadratic[v]]
+    peak = -b1 / (2 * b2) if b2 != 0 else None
+    cap = peak if (cap_quadratic and peak is not None and peak > 0) else None
+
+    def g(x):
+        xc = np.minimum(x, cap) if cap is not None else x
+        return b1 * xc + b2 * xc * xc
+
+    note = None
+    if cap is not None:
+        note = (
+            f"Effect capped at {_fmt(cap)} (vertex of the fitted quadratic "
+            f"{b1 * sign:.4g}*x {b2 * sign:+.3g}*x^2): larger values score the same."
+        )
+    return g, cap, note
+
+
+def _numeric_question(v, coef, opts, data, w, profile, spec) -> Question | float:
+    """The question for numeric proxy ``v``, or its constant contribution (one value)."""
+    ratios, bands, n_bands, banding = opts["ratios"], opts["bands"], opts["n_bands"], opts["banding"]
+    is_ratio = v in ratios
+    field_, per = ratios[v] if is_ratio else (v, None)
+    text = _question_of(spec, v) or _label_of(spec, v)
+    if is_ratio:
+        if data is not None and field_ in data.columns and per in data.columns:
+            num = pd.to_numeric(data[field_], errors="coerce").to_numpy(dtype=float)
+            den = pd.to_numeric(data[per], errors="coerce").to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+            ok = np.isfinite(share) & (w > 0)
+            dist = (share[ok], w[ok])
+        else:
+            dist = _distribution(v, data, w, profile)
+        text = _question_of(spec, v) or (
+            f"How many household members: {_label_of(spec, per)}? "
+            f"And how many of them: {_label_of(spec, field_)}?"
+        )
+    else:
+        dist = _distribution(v, data, w, profile)
+    g, cap, note = _contribution(v, coef, opts["quadratic"], opts["cap_quadratic"], opts["sign"])
+    if v in bands:
+        cuts = [(float(c), True) for c in sorted(bands[v])]
+    elif dist is None:
+        raise ModelError(
+            f"cannot band numeric proxy '{v}': pass the training data (data=), band edges "
+            f"(bands={{'{v}': [...]}}), or load the model from an artifact saved with data=."
+        )
+    else:
+        x, wx = dist
+        if x.size == 0:
+            raise ModelError(f"proxy '{v}' has no observed values in the training data.")
+        uniq = np.unique(x)
+        if uniq.size == 1:
+            return float(g(uniq)[0])  # a constant proxy adds to the constant
+        if uniq.size == 2 and not is_ratio and cap is None:
+            # binary (or two-valued) proxy: one answer per value
             codes = _codes_of(spec, v) or {}
-            answers = []
-            for lev in cat.levels:
-                val = 0.0 if lev == cat.base else coef[f"C({v})[T.{lev}]"]
-                lab = codes.get(lev, lev)
-                answers.append(Answer(lab, {"equals": _code_value(lev)}, 0, val))
-            questions.append(Question(v, v, text, "categorical", answers, range=None))
-            continue
-        # numeric proxy
-        field_, per = v, None
-        dist_var = v
-        is_ratio = v in ratios
-        if is_ratio:
-            field_, per = ratios[v]
-            if data is not None and field_ in data.columns and per in data.columns:
-                num = pd.to_numeric(data[field_], errors="coerce").to_numpy(dtype=float)
-                den = pd.to_numeric(data[per], errors="coerce").to_numpy(dtype=float)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    share = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
-                ok = np.isfinite(share) & (w > 0)
-                dist = (share[ok], w[ok])
-            else:
-                dist = _distribution(dist_var, data, w, profile)
-            text = _question_of(spec, v) or (
-                f"How many household members: {_label_of(spec, per)}? "
-                f"And how many of them: {_label_of(spec, field_)}?"
-            )
-        else:
-            dist = _distribution(dist_var, data, w, profile)
-        b1 = coef[v]
-        note = None
-        if v in quadratic:
-            b2 = coef[quadratic[v]]
-            peak = -b1 / (2 * b2) if b2 != 0 else None
-            cap = peak if (cap_quadratic and peak is not None and peak > 0) else None
+            default = {"0": "No", "1": "Yes"}
+            answers = [
+                Answer(codes.get(level_label(u), default.get(level_label(u), _fmt(u))),
+                       {"equals": _code_value(level_label(u))}, 0, float(g(np.array([u]))[0]))
+                for u in uniq
+            ]
+            return Question(v, v, text, "categorical", answers, range=_range_of(spec, v))
+        if banding == "optimal" and not is_ratio and not _is_count(x, wx, n_bands):
+            cuts = _optimal_cuts(x, wx, g(x), n_bands)
+        elif cap is None:
+            cuts = _band_cuts(x, wx, n_bands, is_ratio)
+        else:  # band below the vertex; everything above it is one top band
+            below = x < cap
+            cuts = _band_cuts(x[below], wx[below], n_bands - 1, False) if below.sum() > 1 else []
+            if (~below).any():
+                cuts = [c for c in cuts if c[0] < cap] + [(float(cap), True)]
+        if not cuts:
+            cuts = [(float(np.median(uniq)), True)]
+    x_for, w_for = dist if dist is not None else (np.array([]), np.array([]))
+    is_int = bool(x_for.size and np.all(np.mod(x_for, 1) == 0)) and not is_ratio
+    lo_val = float(x_for.min()) if x_for.size else None
+    unit = None
+    if spec is not None:
+        try:
+            unit = spec[field_].unit
+        except (AttributeError, PMTError, KeyError, TypeError):
+            unit = None
+    labels = _band_labels(cuts, is_int, lo_val, is_ratio, unit)
+    conds = _band_conditions(cuts)
+    vals = _band_values(x_for, w_for, cuts, g, _fallback_point(cuts))
+    answers = [Answer(lab, c, 0, val) for lab, c, val in zip(labels, conds, vals, strict=True)]
+    return Question(v, field_, text, "banded", answers, per=per, note=note,
+                    range=_range_of(spec, field_))
 
-            def g(x, b1=b1, b2=b2, cap=cap):
-                xc = np.minimum(x, cap) if cap is not None else x
-                return b1 * xc + b2 * xc * xc
 
-            if cap is not None:
-                note = (
-                    f"Effect capped at {_fmt(cap)} (vertex of the fitted quadratic "
-                    f"{b1 * sign:.4g}*x {b2 * sign:+.3g}*x^2): larger values score the same."
-                )
-        else:
-            cap = None
+def _assign_points(questions: list[Question], max_points: int) -> tuple[float, float]:
+    """Shift, scale and round answer values to points; returns (k, sum of the shifts).
 
-            def g(x, b1=b1):
-                return b1 * x
-
-        if v in bands:
-            cuts = [(float(c), True) for c in sorted(bands[v])]
-        elif dist is None:
-            raise ModelError(
-                f"cannot band numeric proxy '{v}': pass the training data (data=), band edges "
-                f"(bands={{'{v}': [...]}}), or load the model from an artifact saved with data=."
-            )
-        else:
-            x, wx = dist
-            if x.size == 0:
-                raise ModelError(f"proxy '{v}' has no observed values in the training data.")
-            uniq = np.unique(x)
-            if uniq.size == 1:
-                constant += float(g(uniq)[0])  # a constant proxy adds to the constant
-                continue
-            if uniq.size == 2 and not is_ratio and cap is None:
-                # binary (or two-valued) proxy: one answer per value
-                codes = _codes_of(spec, v) or {}
-                default = {"0": "No", "1": "Yes"}
-                answers = [
-                    Answer(codes.get(level_label(u), default.get(level_label(u), _fmt(u))),
-                           {"equals": _code_value(level_label(u))}, 0, float(g(np.array([u]))[0]))
-                    for u in uniq
-                ]
-                questions.append(Question(v, v, text, "categorical", answers,
-                                          range=_range_of(spec, v)))
-                continue
-            if banding == "optimal" and not is_ratio and not _is_count(x, wx, n_bands):
-                cuts = _optimal_cuts(x, wx, g(x), n_bands)
-            elif cap is None:
-                cuts = _band_cuts(x, wx, n_bands, is_ratio)
-            else:  # band below the vertex; everything above it is one top band
-                below = x < cap
-                cuts = _band_cuts(x[below], wx[below], n_bands - 1, False) if below.sum() > 1 else []
-                if (~below).any():
-                    cuts = [c for c in cuts if c[0] < cap] + [(float(cap), True)]
-            if not cuts:
-                cuts = [(float(np.median(uniq)), True)]
-        x_for = dist[0] if dist is not None else np.array([])
-        w_for = dist[1] if dist is not None else np.array([])
-        is_int = bool(x_for.size and np.all(np.mod(x_for, 1) == 0)) and not is_ratio
-        lo_val = float(x_for.min()) if x_for.size else None
-        unit = None
-        if spec is not None:
-            try:
-                unit = spec[field_].unit
-            except (AttributeError, PMTError, KeyError, TypeError):
-                unit = None
-        labels = _band_labels(cuts, is_int, lo_val, is_ratio, unit)
-        conds = _band_conditions(cuts)
-        vals = _band_values(x_for, w_for, cuts, g, _fallback_point(cuts))
-        answers = [Answer(lab, c, 0, val) for lab, c, val in zip(labels, conds, vals, strict=True)]
-        rng = _range_of(spec, field_)
-        questions.append(Question(v, field_, text, "banded", answers, per=per, note=note,
-                                  range=rng))
-
-    if not questions:
-        raise ModelError("the model has no proxies to turn into questions.")
-    # shift, scale and round
+    Within each question the lowest answer gets 0; k = max_points / sum of the questions'
+    spans; question maxima are rounded by the largest-remainder method so that they add
+    up to exactly ``max_points``; other answers get round(k * (value - min)), capped at
+    their question's maximum; answers tied with the best get the maximum.
+    """
     mins = [min(a.value for a in q.answers) for q in questions]
-    spans = [max(a.value for a in q.answers) - m for q, m in zip(questions, mins, strict=True)]
+    tops = [max(a.value for a in q.answers) for q in questions]
+    spans = [t - m for t, m in zip(tops, mins, strict=True)]
     total_span = sum(spans)
     if total_span <= 0:
         raise ModelError("all proxies have zero effect: nothing to score.")
-    constant_raw = constant + sum(mins)
     k = max_points / total_span
     raw_max = np.array(spans) * k
     alloc = np.floor(raw_max).astype(int)
     short = max_points - int(alloc.sum())
     order = np.argsort(-(raw_max - alloc), kind="stable")
     alloc[order[:short]] += 1
-    for q, m, qmax in zip(questions, mins, alloc, strict=True):
+    for q, m, top, qmax in zip(questions, mins, tops, alloc, strict=True):
         for a in q.answers:
-            a.points = int(min(qmax, math.floor(k * (a.value - m) + 0.5)))
-        best = max(q.answers, key=lambda a: a.value)
-        best.points = int(qmax)
+            if a.value == top:
+                a.points = int(qmax)
+            else:
+                a.points = int(min(qmax, math.floor(k * (a.value - m) + 0.5)))
+    return k, float(sum(mins))
+
+
+def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, bands, quadratic,
+           ratios, cap_quadratic, direction, poor, size, name, banding) -> Scorecard:
+    """Scorecard.from_model (see its docstring)."""
+    if banding not in ("quantile", "optimal"):
+        raise ModelError(f"banding must be 'quantile' or 'optimal'; got {banding!r}.")
+    if not isinstance(max_points, int | np.integer) or max_points < 1:
+        raise ModelError(f"max_points must be a positive integer; got {max_points!r}.")
+    if not isinstance(n_bands, int | np.integer) or n_bands < 2:
+        raise ModelError(f"n_bands must be an integer >= 2; got {n_bands!r}.")
+    design, coef = _check_model(model)
+    mtype = getattr(model, "model_type", "linear")
+    if direction is None:
+        link = getattr(model, "link", None)
+        binary = mtype in ("probit", "logit") or link in ("probit", "logit")
+        direction = "poverty" if binary else "welfare"
+    if direction not in ("welfare", "poverty"):
+        raise ModelError(f"direction must be 'welfare' or 'poverty'; got {direction!r}.")
+    sign = -1.0 if direction == "poverty" else 1.0
+    coef = {k: sign * v for k, v in coef.items()}
+    thr_index = _threshold_index(model, threshold, direction, sign)
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise ModelError("data must be a pandas DataFrame of the training sample.")
+    w = None if data is None else _resolve(data, weights, "weights", np.ones(len(data)))
+    profile = getattr(model, "training_profile", None) or (
+        (getattr(model, "info", None) or {}).get("training_profile")
+    )
+    quadratic = _quadratics(design, quadratic)
+    ratios = dict(ratios or {})
+    numeric = {t.variable for t in design.terms if t.kind == "numeric"}
+    for v, pair in ratios.items():
+        if v not in numeric or len(pair) != 2:
+            raise ModelError(
+                f"ratios[{v!r}] must name a numeric term and (numerator, denominator) columns."
+            )
+    opts = {"ratios": ratios, "bands": dict(bands or {}), "n_bands": n_bands,
+            "banding": banding, "quadratic": quadratic, "cap_quadratic": cap_quadratic,
+            "sign": sign}
+
+    questions: list[Question] = []
+    constant = coef.get("Intercept", 0.0)
+    done = set(quadratic.values())  # squares are folded into their question
+    for t in design.terms:
+        v = t.variable
+        if t.kind == "intercept" or v in done:
+            continue
+        done.add(v)
+        if t.kind == "level":
+            text = _question_of(spec, v) or _label_of(spec, v)
+            questions.append(_categorical_question(v, design, coef, spec, text))
+            continue
+        q = _numeric_question(v, coef, opts, data, w, profile, spec)
+        if isinstance(q, Question):
+            questions.append(q)
+        else:
+            constant += q
+    if not questions:
+        raise ModelError("the model has no proxies to turn into questions.")
+    k, shift = _assign_points(questions, max_points)
+    constant_raw = constant + shift
     scale = {"points_per_unit": float(k), "constant": float(constant_raw),
              "intercept": float(constant), "threshold": thr_index, "cutoff_exact": None}
     cutoff = None
