@@ -165,17 +165,22 @@ def dump_json(doc: Any) -> str:
         raise ArtifactError(f"cannot write a non-finite number to JSON: {exc}") from None
 
 
+#: Fields where an undefined (NaN) value is legitimate and stored as null, at any depth.
+_NAN_OK = frozenset({"bse", "cov", "df_resid"})
+
+
 def _jsonable(value: Any, where: str, nan_ok: bool = False) -> Any:
     """Plain-Python, finite copy of ``value``; ArtifactError naming ``where`` otherwise.
 
-    Non-finite floats become None only when ``nan_ok`` (standard errors, covariances).
+    Non-finite floats become None only when ``nan_ok`` or inside a field named in
+    ``_NAN_OK`` (standard errors, covariances, residual degrees of freedom).
     """
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise ArtifactError(f"{where} has a non-text key {k!r}; keys must be strings.")
-            out[k] = _jsonable(v, f"{where}.{k}", nan_ok)
+            out[k] = _jsonable(v, f"{where}.{k}", nan_ok or k in _NAN_OK)
         return out
     if isinstance(value, list | tuple | np.ndarray):
         return [_jsonable(v, f"{where}[{i}]", nan_ok) for i, v in enumerate(value)]
@@ -447,11 +452,8 @@ def model_document(
         thresholds = {}
     elif not isinstance(thresholds, Mapping):
         thresholds = {"threshold": thresholds}
-    raw = result.to_dict()
-    # Standard errors and covariances may legitimately be undefined (NaN -> null).
-    model = {}
-    for k, v in raw.items():
-        model[k] = _jsonable(v, f"model.{k}", nan_ok=k in ("bse", "cov", "df_resid"))
+    # standard errors and covariances may legitimately be undefined (NaN -> null)
+    model = _jsonable(result.to_dict(), "model")
     thr = {}
     for k, v in thresholds.items():
         v = _jsonable(v, f"thresholds.{k}")

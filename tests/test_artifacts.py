@@ -442,3 +442,17 @@ def test_pmt_ml_model_cannot_be_saved(hh, tmp_path):
     m = gradient_boosting("log_pcc ~ rooms + car + land", hh, max_iter=10)
     with pytest.raises(ArtifactError, match="pickle"):
         save_model(m, tmp_path / "gb.json")
+
+
+def test_undefined_standard_errors_saved_as_null(models, hh, tmp_path):
+    from pmt.models.ols import OLSResult
+
+    m = models["ols"]
+    d = m.to_dict()
+    d["bse"] = [float("nan")] + d["bse"][1:]
+    with_nan = OLSResult.from_dict(d)
+    path = save_model(with_nan, tmp_path / "nan_se.json")
+    assert json.loads(path.read_text())["model"]["bse"][0] is None
+    loaded = load_model(path)
+    assert np.isnan(loaded.bse.iloc[0]) and loaded.bse.iloc[1] == m.bse.iloc[1]
+    assert np.array_equal(loaded.predict(hh).to_numpy(), m.predict(hh).to_numpy())
