@@ -41,6 +41,7 @@ _LAZY = {
     "deflate": "pmt.welfare",
     "relative_line": "pmt.welfare",
     "poverty_measures": "pmt.welfare",
+    "line_per_adult_equivalent": "pmt.welfare",
     # models
     "ols": "pmt.models.ols",
     "truncated_ols": "pmt.models.ols",
@@ -53,8 +54,10 @@ _LAZY = {
     "gradient_boosting": "pmt.models.ml",
     "random_forest": "pmt.models.ml",
     "SklearnModel": "pmt.models.ml",
+    "QuantRegResult": "pmt.models.quantile",
     # hybrid means test
     "HybridMeansTest": "pmt.hmt",
+    "simulate_underreporting": "pmt.hmt",
     "IncomeTest": "pmt.hmt",
     # evaluation
     "targeting_metrics": "pmt.evaluate",
@@ -68,6 +71,17 @@ _LAZY = {
     "bootstrap_metrics": "pmt.evaluate",
     "cross_validate": "pmt.evaluate",
     "compare": "pmt.evaluate",
+    "roc_auc": "pmt.evaluate",
+    "best_cutoff": "pmt.evaluate",
+    "bootstrap_group_table": "pmt.evaluate",
+    "bootstrap_targeting": "pmt.evaluate",
+    "bootstrap_overlap": "pmt.evaluate",
+    "psu_folds": "pmt.evaluate",
+    "sklearn_fit": "pmt.evaluate",
+    "compare_methods": "pmt.evaluate",
+    "prediction_validation": "pmt.evaluate",
+    "inspection_table": "pmt.evaluate",
+    "inspection_rule": "pmt.evaluate",
     # artifacts and scorecards
     "save_model": "pmt.artifacts",
     "load_model": "pmt.artifacts",
@@ -76,6 +90,16 @@ _LAZY = {
     # simulation
     "simulate": "pmt.simulate",
     "Policy": "pmt.simulate",
+    "TakeUp": "pmt.simulate",
+    "run_policy_file": "pmt.simulate",
+    "scenario_grid": "pmt.simulate",
+    "budget_neutral_comparison": "pmt.simulate",
+    "mpc_sensitivity": "pmt.simulate",
+    "solve_threshold": "pmt.simulate",
+    "solve_amount": "pmt.simulate",
+    "budget_neutral_amount": "pmt.simulate",
+    "implied_budget": "pmt.simulate",
+    "pre_transfer_welfare": "pmt.simulate",
 }
 
 __all__ = [
