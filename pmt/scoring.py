@@ -411,6 +411,13 @@ def score_file(
     if rejects_path is None:
         rejects_path = out.with_name(out.stem + "_rejects" + out.suffix)
     rej = _check_path(rejects_path, "rejects_path")
+    same = {p.resolve() for p in (src, out, rej)}
+    if len(same) < 3:
+        raise DataError(
+            "input_path, output_path and rejects_path must be three different files "
+            f"(got {str(src)!r}, {str(out)!r}, {str(rej)!r}): scoring would overwrite its input "
+            "or mix scores with rejects."
+        )
     if not isinstance(chunksize, int | np.integer) or chunksize < 1:
         raise DataError(f"chunksize must be a positive integer; got {chunksize!r}.")
     columns = _file_columns(src)

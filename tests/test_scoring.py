@@ -235,6 +235,10 @@ def test_user_errors(fitted, registry, tmp_path):
         score_file(sc, src, tmp_path / "o.parquet", chunksize=0)
     with pytest.raises(ModelError, match="breakdown"):
         score_file(model, src, tmp_path / "o.parquet", breakdown=True)
+    with pytest.raises(DataError, match="three different files"):
+        score_file(sc, src, src)
+    with pytest.raises(DataError, match="three different files"):
+        score_file(sc, src, tmp_path / "o.parquet", tmp_path / "o.parquet")
     with pytest.raises(DataError, match="engine"):
         registry.to_parquet(src, index=False)
         score_file(sc, src, tmp_path / "o.parquet", engine="spark")
