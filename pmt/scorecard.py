@@ -991,6 +991,28 @@ def _is_count(x, w, n_bands: int) -> bool:
     return bool(w[x <= uniq[n_bands - 2]].sum() >= 0.8 * w.sum())
 
 
+def _spec_values(spec, col: str, n_bands: int):
+    """Without data: the values of a binary column, or of a count whose declared range
+    holds at most ``n_bands`` whole numbers, from the data spec (equal weights; each value
+    is then its own answer, so no distribution is needed)."""
+    if spec is None:
+        return None
+    try:
+        c = spec[col]
+    except (AttributeError, PMTError, KeyError, TypeError):
+        return None
+    if c.type == "binary":
+        vals = np.array([0.0, 1.0])
+    elif c.type == "count" and c.range is not None and None not in c.range:
+        lo, hi = math.ceil(c.range[0]), math.floor(c.range[1])
+        if hi < lo or hi - lo + 1 > n_bands:
+            return None
+        vals = np.arange(lo, hi + 1, dtype=float)
+    else:
+        return None
+    return vals, np.ones(vals.size)
+
+
 def _band_cuts(x, w, n_bands: int, ratio: bool) -> list[tuple[float, bool]]:
     """Default (cut, includes-cut) pairs for a numeric proxy with distribution (x, w)."""
     uniq = np.unique(x)
@@ -1300,12 +1322,16 @@ def _numeric_question(v, coef, opts, data, w, profile, spec) -> Question | float
     else:
         dist = _distribution(v, data, w, profile)
     g, cap, note = _contribution(v, coef, opts["quadratic"], opts["cap_quadratic"], opts["sign"])
+    if dist is None and v not in bands and not is_ratio:
+        dist = _spec_values(spec, v, n_bands)  # binary or small-range count: exact values
     if v in bands:
         cuts = [(float(c), True) for c in sorted(bands[v])]
     elif dist is None:
         raise ModelError(
-            f"cannot band numeric proxy '{v}': pass the training data (data=), band edges "
-            f"(bands={{'{v}': [...]}}), or load the model from an artifact saved with data=."
+            f"cannot band numeric proxy '{v}': its values are unknown. Pass the training data "
+            f"(data=), band edges (bands={{'{v}': [...]}}), a data spec declaring it binary or "
+            "a count with a small range (spec=), or load the model from an artifact saved "
+            "with data=."
         )
     else:
         x, wx = dist

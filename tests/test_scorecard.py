@@ -474,3 +474,25 @@ def test_optimal_banding_loses_less(fitted, hh, line):
     assert s.iloc[0] == s.iloc[1]
     with pytest.raises(ModelError, match="banding"):
         Scorecard.from_model(fitted["full"], data=hh, ratios=RATIOS, banding="jenks")
+
+
+def test_no_data_binary_and_small_counts_from_spec(hh):
+    from pmt.spec import DataSpec
+
+    m = _model("log_pcc ~ car + rooms + C(region)", hh,
+               {"Intercept": 10.0, "car": 0.2, "rooms": 0.05, "C(region)[T.2]": 0.1,
+                "C(region)[T.3]": -0.1, "C(region)[T.4]": 0.0, "C(region)[T.5]": 0.3})
+    with pytest.raises(ModelError, match="values are unknown"):
+        Scorecard.from_model(m)
+    spec = DataSpec.from_dict({"name": "r", "columns": {
+        "car": {"type": "binary", "role": "proxy"},
+        "rooms": {"type": "count", "role": "proxy", "range": [1, 4]}}})
+    sc = Scorecard.from_model(m, spec=spec, threshold=10.25)
+    rooms = next(q for q in sc.questions if q.id == "rooms")
+    assert [a.condition for a in rooms.answers] == [{"le": 1.0}, {"gt": 1.0, "le": 2.0},
+                                                    {"gt": 2.0, "le": 3.0}, {"gt": 3.0}]
+    # exact values: 0.05 per room; spans 0.2 (car) + 0.15 (rooms) + 0.4 (region) = 0.75
+    k = 100 / 0.75
+    assert sc.scale["points_per_unit"] == pytest.approx(k)
+    assert [a.points for a in rooms.answers] == [0, 7, 13, 20]
+    assert [a.points for a in next(q for q in sc.questions if q.id == "car").answers] == [0, 27]
