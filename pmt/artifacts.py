@@ -44,7 +44,7 @@ import pandas as pd
 
 from pmt.errors import ArtifactError, ModelError
 from pmt.models.base import MODEL_TYPES, ModelResult
-from pmt.models.formula import _NAME_RE, INTERCEPT, level_label, parse_formula
+from pmt.models.formula import _NAME_RE, INTERCEPT, Design, level_label, parse_formula
 
 SCHEMA_VERSION = 1
 FORMAT = "pmt-model"
@@ -579,6 +579,40 @@ def save_model(
     return p
 
 
+class ArtifactColumnError(ArtifactError, ModelError):
+    """A loaded artifact names a column the data lack (both an ArtifactError and a
+    ModelError, so code catching either sees it)."""
+
+
+class _ArtifactDesign(Design):
+    """A Design restored from an artifact: missing columns are reported with the file."""
+
+    _source = "an artifact"
+
+    def check_columns(self, data, cols=None) -> None:
+        try:
+            super().check_columns(data, cols)
+        except ModelError as exc:
+            raise ArtifactColumnError(
+                f"{exc} The model was loaded from {self._source}: its terms name these "
+                "columns, so the data to predict must have them (rename or derive them)."
+            ) from None
+
+
+def _mark_designs(obj, source: str, depth: int = 0) -> None:
+    """Switch every Design inside a loaded model to _ArtifactDesign (no state is added)."""
+    if depth > 4:
+        return
+    design = getattr(obj, "design", None)
+    if isinstance(design, Design) and type(design) is Design:
+        design.__class__ = _ArtifactDesign
+        design._source = source
+    values = obj.values() if isinstance(obj, dict) else getattr(obj, "__dict__", {}).values()
+    for v in list(values):
+        if isinstance(v, dict) or (hasattr(v, "__dict__") and hasattr(v, "to_dict")):
+            _mark_designs(v, source, depth + 1)
+
+
 @dataclass
 class Artifact:
     """A loaded model artifact: the model and what was saved with it."""
@@ -642,6 +676,7 @@ def model_from_document(doc: Any, what: str = "the artifact") -> Artifact:
             f"{what}: the {doc['model_type']} model could not be rebuilt from its fields "
             f"({type(exc).__name__}: {exc})."
         ) from None
+    _mark_designs(model, what)
     model.thresholds = dict(doc["thresholds"])
     model.training = dict(doc["training"])
     model.training_profile = doc["training"].get("profile")

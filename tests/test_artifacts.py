@@ -353,8 +353,14 @@ def test_not_json_and_missing_file(tmp_path):
 
 def test_term_missing_in_data_at_predict(models, hh, tmp_path):
     loaded = load_model(save_model(models["ols"], tmp_path / "m.json"))
-    with pytest.raises(ModelError, match="land_sq"):
+    with pytest.raises(ArtifactError, match=r"land_sq.*loaded from model artifact .*m\.json"):
         loaded.predict(hh.drop(columns=["land_sq"]))
+    with pytest.raises(ModelError):  # still a ModelError for code that catches those
+        loaded.predict(hh.drop(columns=["land_sq"]))
+    # nested equations too (Heckman selection)
+    h = load_model(save_model(models["heckman"], tmp_path / "h.json"))
+    with pytest.raises(ArtifactError, match="needs: z"):
+        h.predict(hh.drop(columns=["z"]), what="probability")
 
 
 def test_unknown_category_at_predict(models, hh, tmp_path):
