@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pmt demo --out $(OUT)
+	$(BIN)/pmt demo --out $(OUT) --models-dir models
 
 # Headless Chromium renders the demo report in a test; install it when missing (Debian,
 # as root). Where that is impossible the browser test is skipped with a message.

@@ -1,0 +1,171 @@
+"""The `pmt` command line as a user runs it: the demo, its report, and the error paths."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import yaml
+
+import pmt
+from pmt.cli import main
+
+ROOT = Path(__file__).parent.parent
+EXPECTED_SHEETS = {
+    "Survey summary", "Poverty", "Coefficients", "In-sample targeting (rate rule)",
+    "Coverage by decile (in sample)", "Out-of-sample comparison", "Bootstrap comparison",
+    "Four methods (Belarus Table 13)", "Budget-neutral comparison", "Scorecard points",
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    code = main(["demo", "--households", "2000", "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_demo_writes_everything(demo):
+    assert (demo / "report.html").stat().st_size > 100_000
+    figures = sorted(p.name for p in (demo / "figures").glob("*.png"))
+    assert {"overlap_heatmap.png", "coverage_by_decile.png", "predicted_vs_actual.png",
+            "residuals.png", "tradeoff_curves.png"} <= set(figures)
+    models = {p.name for p in (demo / "models").glob("*.json")}
+    assert {"pmt_ols.json", "hmt.json", "scorecard.json"} <= models
+    assert (demo / "field_form.html").exists() and (demo / "field_form.md").exists()
+
+
+def test_demo_workbook_has_expected_sheets(demo):
+    wb = openpyxl.load_workbook(demo / "tables.xlsx", read_only=True)
+    assert EXPECTED_SHEETS <= set(wb.sheetnames)
+    ws = wb["Poverty"]
+    header = [c.value for c in next(ws.iter_rows(max_row=1))]
+    assert header[:3] == ["measure", "estimate", "se"]
+
+
+def test_demo_artifacts_load_and_predict(demo):
+    df = pmt.datasets.synthetic_hbs(2000, seed=0)
+    model = pmt.load_model(demo / "models" / "pmt_ols.json")
+    refit = pmt.ols(pmt.datasets.PMT_FORMULA, df, weights="weight", cluster="psu")
+    np.testing.assert_allclose(model.predict(df), refit.predict(df), rtol=1e-12)
+    sc = pmt.Scorecard.from_json(demo / "models" / "scorecard.json")
+    scores = sc.score(df)
+    assert len(scores) == len(df)
+
+
+def test_report_renders_in_headless_chromium(demo):
+    from browser import find_chromium, render
+
+    if find_chromium() is None:
+        pytest.skip("chromium is not installed (make test installs it with apt-get where it can)")
+    result = render(demo / "report.html")
+    assert result["checked"], "the page did not finish loading"
+    assert result["images"] >= 5
+    assert result["broken"] == 0
+    assert result["console_messages"] == []
+
+
+def test_validate_ok_and_bad(tmp_path, capsys):
+    df = pmt.datasets.synthetic_hbs(1000, seed=1)
+    good = tmp_path / "hbs.csv"
+    df.to_csv(good, index=False)
+    assert main(["validate", str(good), "--spec", str(ROOT / "data_spec" / "hbs.yaml")]) == 0
+    assert "match spec 'hbs'" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    df.assign(weight=np.where(np.arange(len(df)) == 3, -1.0, df.weight)).to_csv(bad, index=False)
+    assert main(["validate", str(bad), "--spec", str(ROOT / "data_spec" / "hbs.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "weight" in err and "Traceback" not in err
+
+
+def test_user_errors_exit_2_without_traceback(tmp_path):
+    missing = tmp_path / "nothing.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pmt.cli", "validate", str(missing), "--spec",
+         str(ROOT / "data_spec" / "hbs.yaml")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "nothing.csv" in proc.stderr
+    config = tmp_path / "project.yaml"
+    config.write_text("modelz: {}\n")
+    assert main(["fit", str(config)]) == 2
+    assert main(["demo", "--households", "10"]) == 2
+    assert main([]) == 2
+
+
+def test_score_registry_counts_rows(demo, tmp_path, capsys):
+    df = pmt.datasets.synthetic_hbs(1500, seed=2)
+    spec = pmt.DataSpec.load(ROOT / "data_spec" / "registry.yaml")
+    registry = df[[c for c in spec.columns if c in df.columns]].copy()
+    registry.loc[registry.index[:7], "rooms_cat"] = 99  # unknown answer code
+    path = tmp_path / "registry.csv"
+    registry.to_csv(path, index=False)
+    out = tmp_path / "scores.parquet"
+    code = main(["score", str(demo / "models" / "pmt_ols.json"), str(path), "--out", str(out),
+                 "--spec", str(ROOT / "data_spec" / "registry.yaml")])
+    assert code == 0
+    scored = pd.read_parquet(out)
+    rejects = sorted(tmp_path.glob("*reject*"))
+    assert rejects, "a rejects file is written next to the scores"
+    n_rejected = len(pd.read_csv(rejects[0])) if rejects[0].suffix == ".csv" else len(
+        pd.read_parquet(rejects[0]))
+    assert len(scored) + n_rejected == len(registry)
+    assert n_rejected >= 7
+
+
+def test_simulate_policy_file(tmp_path, capsys):
+    policy = yaml.safe_load((ROOT / "data_spec/examples/policy_gmi_topup.yaml").read_text())
+    policy["data"] = {"source": "synthetic", "n_households": 1500, "seed": 0}
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    xlsx = tmp_path / "sim.xlsx"
+    assert main(["simulate", str(path), "--out", str(xlsx)]) == 0
+    text = capsys.readouterr().out
+    assert "Budget" in text and "FGT0" in text
+    assert "budget" in openpyxl.load_workbook(xlsx, read_only=True).sheetnames
+
+
+def test_scorecard_command(demo, tmp_path):
+    data = tmp_path / "train.parquet"
+    pmt.datasets.synthetic_hbs(2000, seed=0).to_parquet(data)
+    code = main(["scorecard", str(demo / "models" / "pmt_ols.json"), "--data", str(data),
+                 "--spec", str(ROOT / "data_spec" / "hbs.yaml"), "--out", str(tmp_path / "sc")])
+    assert code == 0
+    doc = json.loads((tmp_path / "sc" / "scorecard.json").read_text())
+    assert doc["questions"]
+    assert "<table" in (tmp_path / "sc" / "field_form.html").read_text()
+
+
+def test_project_config_fit_and_compare(tmp_path, capsys):
+    config = {
+        "name": "two-model project",
+        "data": {"source": "synthetic", "n_households": 1500, "seed": 4},
+        "models": {"OLS": {"type": "ols"}, "Quantile": {"type": "quantreg", "q": 0.2}},
+        "evaluation": {"folds": 3, "repeats": 1, "replicates": 50, "seed": 0, "n_jobs": 1},
+    }
+    path = tmp_path / "project.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["compare", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    wb = openpyxl.load_workbook(tmp_path / "out" / "tables.xlsx", read_only=True)
+    assert "Out-of-sample comparison" in wb.sheetnames
+    assert "Four methods (Belarus Table 13)" not in wb.sheetnames  # compare stops before HMT
+    assert (tmp_path / "out" / "models" / "pmt_quantile.json").exists()
+
+
+@pytest.mark.slow
+def test_committed_models_are_regenerated_bit_identically(tmp_path):
+    """models/ holds what `make demo` (default size) writes; the demo reproduces it exactly."""
+    committed = sorted((ROOT / "models").glob("*.json"))
+    assert committed, "models/ has the demo's artifacts"
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    for path in committed:
+        assert (out / "models" / path.name).read_bytes() == path.read_bytes(), path.name
+    shutil.rmtree(out)
