@@ -242,3 +242,17 @@ def test_user_errors(fitted, registry, tmp_path):
     with pytest.raises(DataError, match="engine"):
         registry.to_parquet(src, index=False)
         score_file(sc, src, tmp_path / "o.parquet", engine="spark")
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_dask_engine_csv_same_scores(fitted, registry, tmp_path):
+    pytest.importorskip("dask.dataframe")
+    _, sc, _ = fitted
+    src = tmp_path / "reg.csv"
+    registry.to_csv(src, index=False)
+    a = score_file(sc, src, tmp_path / "p.parquet", chunksize=300)
+    b = score_file(sc, src, tmp_path / "d.parquet", chunksize=300, engine="dask")
+    assert (a.n_scored, a.n_rejected) == (b.n_scored, b.n_rejected) == (2000 - len(BAD), len(BAD))
+    pa_, da_ = pd.read_parquet(tmp_path / "p.parquet"), pd.read_parquet(tmp_path / "d.parquet")
+    np.testing.assert_array_equal(pa_["score"], da_["score"])
+    np.testing.assert_array_equal(pa_["hh_id"], da_["hh_id"])  # ids equal (dask reads floats)
