@@ -674,11 +674,16 @@ class Scorecard:
     def to_markdown(self, path=None) -> str:
         """Field form as Markdown: each question, its answers with points, a points box."""
         lines = [f"# {self.name or 'Household scorecard'}", ""]
+        lines.append("Household ID: ____________  Date: ____________  Interviewer: ____________")
+        lines.append("")
         lines.append("Tick one answer per question and write its points in the box.")
         lines.append("")
         for i, q in enumerate(self.questions, 1):
             lines.append(f"**{i}. {q.text}**" + (f"  \n_{q.note}_" if q.note else ""))
             lines.append("")
+            if q.per:
+                lines.append(f"{q.per}: [ &nbsp;&nbsp; ] &nbsp; {q.field}: [ &nbsp;&nbsp; ]")
+                lines.append("")
             lines.append("| | Answer | Points |")
             lines.append("|---|---|---:|")
             for a in q.answers:
@@ -689,6 +694,8 @@ class Scorecard:
         lines.append("**TOTAL SCORE: [ &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp; ]**")
         lines.append("")
         lines.append(self._cutoff_sentence())
+        lines.append("")
+        lines.append("Signature of the interviewer: ____________  Checked by: ____________")
         text = "\n".join(lines) + "\n"
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
@@ -713,6 +720,9 @@ td.pts{text-align:right;width:4em}
 .total{font-size:13pt;font-weight:bold;margin-top:1em;text-align:right}
 .total .box{width:6em;height:1.8em}
 .cutoff{margin-top:.6em;border-top:2px solid #000;padding-top:.4em}
+.head{display:flex;gap:2em;margin:0 0 .8em}.head span{flex:1;border-bottom:1px solid #000}
+.counts{margin:.2em 0 .4em}.sign{margin-top:2em;display:flex;gap:3em}
+.sign span{flex:1;border-top:1px solid #000;padding-top:.2em;font-size:9pt}
 @page{size:A4;margin:1.5cm}
 @media print{body{margin:0}section.q{break-inside:avoid}}
 """
@@ -722,6 +732,8 @@ td.pts{text-align:right;width:4em}
             f"<title>{e(self.name or 'Household scorecard')}</title>",
             f"<style>{css}</style></head><body>",
             f"<h1>{e(self.name or 'Household scorecard')}</h1>",
+            '<div class="head"><span>Household ID:</span><span>Date:</span>'
+            "<span>Interviewer:</span></div>",
             '<p class="lead">Tick one answer per question and write its points in the box.</p>',
         ]
         for i, q in enumerate(self.questions, 1):
@@ -729,6 +741,11 @@ td.pts{text-align:right;width:4em}
             parts.append(f"<h2>{i}. {e(q.text)}</h2>")
             if q.note:
                 parts.append(f'<p class="note">{e(q.note)}</p>')
+            if q.per:
+                parts.append(
+                    f'<p class="counts">{e(q.per)}: <span class="box"></span> &nbsp; '
+                    f'{e(q.field)}: <span class="box"></span></p>'
+                )
             parts.append("<table>")
             for a in q.answers:
                 parts.append(
@@ -740,6 +757,8 @@ td.pts{text-align:right;width:4em}
             parts.append("</section>")
         parts.append('<div class="total">TOTAL SCORE: <span class="box"></span></div>')
         parts.append(f'<p class="cutoff">{e(self._cutoff_sentence())}</p>')
+        parts.append('<div class="sign"><span>Signature of the interviewer</span>'
+                     "<span>Checked by</span></div>")
         parts.append("</body></html>")
         text = "\n".join(parts) + "\n"
         if path is not None:
