@@ -225,9 +225,9 @@ class ScoreSummary:
 class _Writer:
     """Append tables to one Parquet or CSV file with the schema of the first table."""
 
-    def __init__(self, path: Path, as_text: bool = False):
+    def __init__(self, path: Path, as_text: bool = False, kind: str = "parquet"):
         self.path = path
-        self.kind = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+        self.kind = kind
         self.as_text = as_text
         self.schema = None
         self.writer = None
@@ -260,6 +260,15 @@ class _Writer:
                 ) from None
         self.writer.write_table(table)
 
+    def abort(self) -> None:
+        """Close and delete a partly written file."""
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        finally:
+            self.writer = None
+            self.path.unlink(missing_ok=True)
+
     def close(self, empty_schema=None) -> None:
         import pyarrow as pa
 
@@ -267,6 +276,10 @@ class _Writer:
             self.write(pa.Table.from_batches([], schema=empty_schema))
         if self.writer is not None:
             self.writer.close()
+
+
+def _kind(path: Path) -> str:
+    return "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
 
 
 def _check_path(path, what: str) -> Path:
@@ -420,6 +433,8 @@ def score_file(
         )
     if not isinstance(chunksize, int | np.integer) or chunksize < 1:
         raise DataError(f"chunksize must be a positive integer; got {chunksize!r}.")
+    if engine not in ("pandas", "dask"):
+        raise DataError(f"engine must be 'pandas' or 'dask'; got {engine!r}.")
     columns = _file_columns(src)
     missing = [f for f in scorer.fields if f not in columns]
     if missing:
@@ -439,8 +454,12 @@ def score_file(
     read_cols = list(dict.fromkeys(keep + list(scorer.fields)))
 
     state = {"n_in": 0, "n_ok": 0, "n_bad": 0, "chunks": 0, "reasons": Counter()}
-    out_w = _Writer(out)
-    rej_w = _Writer(rej, as_text=True)
+    # write to temporary names and rename at the end, so that a failed run never leaves
+    # files that look complete
+    out_tmp = out.with_name(out.name + ".partial")
+    rej_tmp = rej.with_name(rej.name + ".partial")
+    out_w = _Writer(out_tmp, kind=_kind(out))
+    rej_w = _Writer(rej_tmp, as_text=True, kind=_kind(rej))
 
     def process(cols: dict, n: int):
         rows = np.arange(state["n_in"], state["n_in"] + n, dtype=np.int64)
@@ -465,19 +484,19 @@ def score_file(
         state["n_bad"] += int(bad.sum())
         state["chunks"] += 1
 
+    chunks = _iter_chunks if engine == "pandas" else _iter_dask
     try:
-        if engine == "pandas":
-            for cols, n in _iter_chunks(src, read_cols, chunksize):
-                process(cols, n)
-        elif engine == "dask":
-            for cols, n in _iter_dask(src, read_cols, chunksize):
-                process(cols, n)
-        else:
-            raise DataError(f"engine must be 'pandas' or 'dask'; got {engine!r}.")
-    finally:
+        for cols, n in chunks(src, read_cols, chunksize):
+            process(cols, n)
         out_w.close()
         rej_w.close(empty_schema=_empty_reject_schema(read_cols))
-    n_total = _count_rows(src) if engine == "pandas" and suffix != ".csv" else state["n_in"]
+    except BaseException:
+        for w in (out_w, rej_w):
+            w.abort()
+        raise
+    out_tmp.replace(out)
+    rej_tmp.replace(rej)
+    n_total = _count_rows(src) if suffix != ".csv" else state["n_in"]
     summary = ScoreSummary(
         str(src), str(out), str(rej), state["n_in"], state["n_ok"], state["n_bad"],
         dict(state["reasons"]), time.perf_counter() - start, engine, state["chunks"],

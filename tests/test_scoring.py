@@ -256,3 +256,14 @@ def test_dask_engine_csv_same_scores(fitted, registry, tmp_path):
     pa_, da_ = pd.read_parquet(tmp_path / "p.parquet"), pd.read_parquet(tmp_path / "d.parquet")
     np.testing.assert_array_equal(pa_["score"], da_["score"])
     np.testing.assert_array_equal(pa_["hh_id"], da_["hh_id"])  # ids equal (dask reads floats)
+
+
+def test_failed_run_leaves_no_output(fitted, registry, tmp_path):
+    _, sc, _ = fitted
+    df = registry.drop(index=list(BAD)).astype({"hh_id": object})
+    df.iloc[1500, df.columns.get_loc("hh_id")] = "A-17"  # ids change type in a later chunk
+    src = tmp_path / "reg.csv"
+    df.to_csv(src, index=False)
+    with pytest.raises(DataError, match="column types change between chunks"):
+        score_file(sc, src, tmp_path / "out.parquet", chunksize=500)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reg.csv"]
