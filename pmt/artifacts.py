@@ -434,10 +434,10 @@ def model_document(
     kind = type(result).__name__
     module = type(result).__module__
     if "sklearn" in module or module.startswith("pmt.models.ml") or hasattr(result, "estimator"):
-            raise ArtifactError(
-                f"{kind} wraps a scikit-learn estimator, which can only be serialised with "
-                "pickle/joblib: code that runs on load, unsafe to exchange. pmt artifacts are "
-                "JSON with coefficients only. Save a linear model (ols, quantreg, probit, "
+        raise ArtifactError(
+            f"{kind} wraps a scikit-learn estimator, which can only be serialised with "
+            "pickle/joblib: code that runs on load, unsafe to exchange. pmt artifacts are "
+            "JSON with coefficients only. Save a linear model (ols, quantreg, probit, "
             "heckman) for exchange, and keep the ML model for analysis."
         )
     mtype = getattr(result, "model_type", None)
