@@ -581,6 +581,14 @@ class Scorecard:
             out["reject_reason"] = reasons_text(problems, n)
         return out
 
+    def predict(self, df: pd.DataFrame) -> pd.Series:
+        """The total score of each record as an integer Series (like ``model.predict``).
+
+        Higher = better off. Records that cannot be scored raise DataError naming them (use
+        :meth:`score` with ``errors="reject"`` to keep the others).
+        """
+        return self.score(df)["score"].astype("int64").rename("score")
+
     # --- rounding loss ----------------------------------------------------------------
     def rounding_loss(self, model, data, weights=None, poor=None, size=None) -> pd.DataFrame:
         """Eligibility under the exact model vs the scorecard on ``data``.
@@ -701,8 +709,12 @@ class Scorecard:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def to_html(self, path=None) -> str:
-        """Printable, self-contained HTML field form (inline CSS with print rules)."""
+    def to_html(self, path=None, fragment: bool = False) -> str:
+        """Printable, self-contained HTML field form (inline CSS with print rules).
+
+        ``fragment=True`` gives a ``<div class="pmt-form">`` with its own scoped style, to
+        embed in a report page.
+        """
         e = html.escape
         css = """
 body{font-family:Arial,Helvetica,sans-serif;font-size:11pt;margin:1.5cm;color:#000}
@@ -726,11 +738,19 @@ td.pts{text-align:right;width:4em}
 @page{size:A4;margin:1.5cm}
 @media print{body{margin:0}section.q{break-inside:avoid}}
 """
-        parts = [
-            "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
-            f"<title>{e(self.name or 'Household scorecard')}</title>",
-            f"<style>{css}</style></head><body>",
+        if fragment:
+            rules = [r for r in css.strip().splitlines()
+                     if r and not r.startswith(("body", "@page", "@media"))]
+            scoped = "\n".join(".pmt-form " + r.replace("}.", "} .pmt-form .") for r in rules)
+            head = [f'<div class="pmt-form"><style>{scoped}</style>']
+        else:
+            head = [
+                "<!DOCTYPE html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                f"<title>{e(self.name or 'Household scorecard')}</title>",
+                f"<style>{css}</style></head><body>",
+            ]
+        parts = head + [
             f"<h1>{e(self.name or 'Household scorecard')}</h1>",
             '<div class="head"><span>Household ID:</span><span>Date:</span>'
             "<span>Interviewer:</span></div>",
@@ -759,7 +779,7 @@ td.pts{text-align:right;width:4em}
         parts.append(f'<p class="cutoff">{e(self._cutoff_sentence())}</p>')
         parts.append('<div class="sign"><span>Signature of the interviewer</span>'
                      "<span>Checked by</span></div>")
-        parts.append("</body></html>")
+        parts.append("</div>" if fragment else "</body></html>")
         text = "\n".join(parts) + "\n"
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")

@@ -496,3 +496,12 @@ def test_no_data_binary_and_small_counts_from_spec(hh):
     assert sc.scale["points_per_unit"] == pytest.approx(k)
     assert [a.points for a in rooms.answers] == [0, 7, 13, 20]
     assert [a.points for a in next(q for q in sc.questions if q.id == "car").answers] == [0, 27]
+
+
+def test_predict_and_html_fragment(card, hh):
+    recs = hh.head(20)
+    pd.testing.assert_series_equal(card.predict(recs),
+                                   card.score(recs)["score"].astype("int64").rename("score"))
+    frag = card.to_html(fragment=True)
+    assert frag.startswith('<div class="pmt-form">') and frag.endswith("</div>\n")
+    assert "<html" not in frag and "body{" not in frag and ".pmt-form td.pts" in frag
