@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from pmt.errors import ArtifactError, ModelError
-from pmt.models.base import MODEL_TYPES, ModelResult
+from pmt.models.base import MODEL_TYPES, ModelResult, training_profile
 from pmt.models.formula import _NAME_RE, INTERCEPT, Design, level_label, parse_formula
 
 SCHEMA_VERSION = 1
@@ -60,8 +60,6 @@ MODEL_MODULES = (
     "pmt.hmt",
 )
 #: Numeric proxies with at most this many distinct values are profiled exactly.
-PROFILE_MAX_DISTINCT = 64
-PROFILE_BINS = 100
 
 
 def _pmt_version() -> str:
@@ -343,52 +341,22 @@ def validate_schema_fragment(eq: Mapping, where: str) -> None:
 def profile_variables(model: ModelResult, data: pd.DataFrame, weights=None) -> dict:
     """Weighted distribution of each numeric proxy of ``model`` in ``data``.
 
-    For every numeric term variable: its distinct values and weight shares when it has at
-    most 64 of them, else the weighted means of 100 equal-weight percentile bins. This is
-    what :class:`pmt.Scorecard` needs to band continuous proxies when the training data are
-    not at hand, and it is stored in the artifact's ``training.profile``.
+    See :func:`pmt.models.base.training_profile`; stored in the artifact's
+    ``training.profile`` so that :class:`pmt.Scorecard` can band continuous proxies.
     """
-    from pmt.survey import quantile_groups
-
-    n = len(data)
     if weights is None:
-        w = np.ones(n)
+        w = None
     elif isinstance(weights, str):
         if weights not in data.columns:
             raise ArtifactError(f"weights column {weights!r} is not in the data.")
         w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
     else:
         w = np.asarray(weights, dtype=float)
-    out: dict[str, dict] = {}
-    for t in model.design.terms:
-        if t.kind != "numeric" or t.variable in out:
-            continue
-        if t.variable not in data.columns:
-            raise ArtifactError(f"profile: column {t.variable!r} of the model is not in the data.")
-        x = pd.to_numeric(data[t.variable], errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
-        x, wx = x[ok], w[ok]
-        if x.size == 0:
-            continue
-        uniq, inv = np.unique(x, return_inverse=True)
-        if uniq.size <= PROFILE_MAX_DISTINCT:
-            sw = np.bincount(inv, weights=wx)
-            out[t.variable] = {
-                "values": uniq.tolist(),
-                "weights": (sw / sw.sum()).tolist(),
-                "exact": True,
-            }
-            continue
-        groups = quantile_groups(x, wx, n=PROFILE_BINS) - 1
-        sw = np.bincount(groups, weights=wx, minlength=PROFILE_BINS)
-        sx = np.bincount(groups, weights=wx * x, minlength=PROFILE_BINS)
-        keep = sw > 0
-        out[t.variable] = {
-            "values": (sx[keep] / sw[keep]).tolist(),
-            "weights": (sw[keep] / sw.sum()).tolist(),
-            "exact": False,
-        }
-    return out
+    missing = [t.variable for t in model.design.terms
+               if t.kind == "numeric" and t.variable not in data.columns]
+    if missing:
+        raise ArtifactError(f"profile: column {missing[0]!r} of the model is not in the data.")
+    return training_profile(model.design, data, w)
 
 
 # --------------------------------------------------------------------------------------

@@ -373,11 +373,6 @@ def test_real_lsms_vlss_matches_statsmodels_formula_api():
     assert r.n_clusters == used["commune_id"].nunique()
 
 
-@pytest.mark.xfail(
-    reason="pmt/__init__.py resolves the lazy name 'ols' to the module pmt.models.ols because "
-    "the module path ends in '.ols'; the lead owns that file (fix reported)",
-    strict=False,
-)
 def test_public_name_pmt_ols_is_the_function(df):
     import pmt
 

@@ -270,8 +270,15 @@ def test_two_equation_model_refused(hh):
 
 
 def test_needs_data_or_profile_for_continuous(fitted, hh, tmp_path):
+    import copy
+
+    bare = copy.deepcopy(fitted["full"])
+    bare.info.pop("training_profile")  # as a model built by hand, without its sample profile
     with pytest.raises(ModelError, match="data="):
-        Scorecard.from_model(fitted["full"], ratios=RATIOS)
+        Scorecard.from_model(bare, ratios=RATIOS)
+    # a freshly fitted model carries the weighted profile of its estimation sample
+    fresh = Scorecard.from_model(fitted["full"], ratios=RATIOS)
+    assert all(a.points >= 0 for q in fresh.questions for a in q.answers)
     # with the profile saved in the artifact, no data are needed
     path = save_model(fitted["full"], tmp_path / "m.json", data=hh, weights="weight",
                       thresholds={"poverty_line": 10.3})

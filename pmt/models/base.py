@@ -147,6 +147,56 @@ def prepare(
     return Prepared(design, X, y, w, codes, mask, sub.index, n_dropped)
 
 
+PROFILE_MAX_DISTINCT = 64
+PROFILE_BINS = 100
+
+
+def training_profile(design: Design, data: pd.DataFrame, weights=None) -> dict:
+    """Weighted distribution of each numeric proxy of a design in ``data``.
+
+    For every numeric term variable: its distinct values and weight shares when it has at
+    most 64 of them, else the weighted means of 100 equal-weight percentile bins. Fitted
+    models keep it in ``info["training_profile"]`` so that :class:`pmt.Scorecard` can band
+    continuous proxies without the training data, and artifacts store it.
+    """
+    from pmt.survey import quantile_groups
+
+    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape[0] != len(data):
+        raise ModelError(f"profile weights have {w.shape[0]} values for {len(data)} rows.")
+    out: dict[str, dict] = {}
+    for t in design.terms:
+        if t.kind != "numeric" or t.variable in out:
+            continue
+        if t.variable not in data.columns:
+            raise ModelError(f"profile: column {t.variable!r} of the model is not in the data.")
+        x = pd.to_numeric(data[t.variable], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
+        x, wx = x[ok], w[ok]
+        if x.size == 0:
+            continue
+        uniq, inv = np.unique(x, return_inverse=True)
+        if uniq.size <= PROFILE_MAX_DISTINCT:
+            sw = np.bincount(inv, weights=wx)
+            out[t.variable] = {"values": uniq.tolist(), "weights": (sw / sw.sum()).tolist(),
+                               "exact": True}
+            continue
+        groups = quantile_groups(x, wx, n=PROFILE_BINS) - 1
+        sw = np.bincount(groups, weights=wx, minlength=PROFILE_BINS)
+        sx = np.bincount(groups, weights=wx * x, minlength=PROFILE_BINS)
+        keep = sw > 0
+        out[t.variable] = {"values": (sx[keep] / sw[keep]).tolist(),
+                           "weights": (sw[keep] / sw.sum()).tolist(), "exact": False}
+    return out
+
+
+def attach_profile(result: ModelResult, data: pd.DataFrame, prep: Prepared) -> ModelResult:
+    """Store the weighted profile of the estimation sample's proxies in ``result.info``."""
+    rows = data.loc[prep.mask] if prep.n_dropped else data
+    result.info["training_profile"] = training_profile(result.design, rows, prep.weights)
+    return result
+
+
 def stars(p: float) -> str:
     """Significance stars: *** p<0.01, ** p<0.05, * p<0.1."""
     if not np.isfinite(p):

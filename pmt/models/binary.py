@@ -32,7 +32,14 @@ import statsmodels.api as sm
 from scipy import special, stats
 
 from pmt.errors import ModelError, example_rows
-from pmt.models.base import ModelResult, Prepared, prepare, register_model, survey_inputs
+from pmt.models.base import (
+    ModelResult,
+    Prepared,
+    attach_profile,
+    prepare,
+    register_model,
+    survey_inputs,
+)
 from pmt.survey import Survey
 
 __all__ = ["probit", "logit", "ProbitResult", "LogitResult", "BinaryResult"]
@@ -350,7 +357,7 @@ def _fit_binary(
             "nonrobust": "none; z tests",
         }[cov_type],
     }
-    return result_cls(
+    result = result_cls(
         prep.design,
         params,
         bse,
@@ -363,6 +370,7 @@ def _fit_binary(
         retransform="none",
         info=info,
     )
+    return attach_profile(result, data, prep)
 
 
 def probit(

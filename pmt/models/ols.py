@@ -44,6 +44,7 @@ from pmt.models.base import (
     RETRANSFORMS,
     ModelResult,
     Prepared,
+    attach_profile,
     prepare,
     register_model,
     resolve_column,
@@ -275,7 +276,7 @@ def ols(
     prep = prepare(formula, data, weights=weights, cluster=cluster)
     _min_obs(prep, "OLS")
     parts = _ols_parts(prep, _resolve_cov_type(cov_type, prep.cluster is not None))
-    return OLSResult(retransform=retransform, **parts)
+    return attach_profile(OLSResult(retransform=retransform, **parts), data, prep)
 
 
 def truncated_ols(
@@ -379,7 +380,8 @@ def truncated_ols(
             "n_eligible": int(usable.sum()),
         }
     )
-    return TruncatedOLSResult(retransform=retransform, **parts)
+    # the profile is of the whole population the scorecard will score, not the truncated fit
+    return attach_profile(TruncatedOLSResult(retransform=retransform, **parts), data, full)
 
 
 def _subset(data: pd.DataFrame, value, keep: np.ndarray):

@@ -48,7 +48,13 @@ from scipy import linalg, stats
 
 from pmt.errors import ModelError, example_rows
 from pmt.models import _interior_point as ip
-from pmt.models.base import ModelResult, prepare, register_model, resolve_column
+from pmt.models.base import (
+    ModelResult,
+    attach_profile,
+    prepare,
+    register_model,
+    resolve_column,
+)
 from pmt.survey import Survey, weighted_quantile
 
 SE_METHODS = ("kernel", "bootstrap", "none")
@@ -322,9 +328,9 @@ def quantreg(
             # Warm start: the band of the previous quantile's fit replaces the subsample fit.
             sol = _fit_arrays(A, c, wv, qq, preprocess, seed, start=previous)
             previous = sol.coef
-            results[qq] = _result(
+            results[qq] = attach_profile(_result(
                 prep, X, y, w, qq, sol, se, row_factors, preprocess, seed, n_boot
-            )
+            ), data, prep)
     return results if _is_list(q) else results[qs[0]]
 
 
