@@ -1234,21 +1234,25 @@ def _fallback_point(cuts):
     return point
 
 
-def _check_model(model):
-    """Design, coefficients and term names of a single-equation linear-index model."""
+def linear_index(model, purpose: str = "a scorecard"):
+    """Design and coefficients (term -> value) of a single-equation linear-index model.
+
+    Raises ModelError for models without one design (by-group models, scikit-learn
+    models) or with parameters that are not design terms (e.g. Heckman's lambda).
+    """
     design = getattr(model, "design", None)
     params = getattr(model, "params", None)
     if design is None or params is None:
         raise ModelError(
-            f"a scorecard needs a single linear-index model with a design; got "
-            f"{type(model).__name__} (for models by group build one scorecard per group)."
+            f"{purpose} needs a single linear-index model with a design; got "
+            f"{type(model).__name__} (for models by group use one model per group)."
         )
     names = design.term_names
     extra = [k for k in params.index if k not in names]
     if extra:
         raise ModelError(
-            f"the model has parameters that are not proxies ({', '.join(map(str, extra))}); a "
-            "scorecard needs one coefficient per design term (use the outcome-only model)."
+            f"the model has parameters that are not proxies ({', '.join(map(str, extra))}); "
+            f"{purpose} needs one coefficient per design term (use the outcome-only model)."
         )
     b = params.reindex(names).to_numpy(dtype=float)
     if not np.all(np.isfinite(b)):
@@ -1455,7 +1459,7 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
         raise ModelError(f"max_points must be a positive integer; got {max_points!r}.")
     if not isinstance(n_bands, int | np.integer) or n_bands < 2:
         raise ModelError(f"n_bands must be an integer >= 2; got {n_bands!r}.")
-    design, coef = _check_model(model)
+    design, coef = linear_index(model)
     mtype = getattr(model, "model_type", "linear")
     if direction is None:
         link = getattr(model, "link", None)

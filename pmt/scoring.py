@@ -33,7 +33,7 @@ import pandas as pd
 
 from pmt.errors import DataError, ModelError, PMTError
 from pmt.models.formula import level_label
-from pmt.scorecard import Scorecard, as_float, map_codes, reasons_text
+from pmt.scorecard import Scorecard, as_float, linear_index, map_codes, reasons_text
 
 _ID_NAMES = ("id", "hh_id", "household_id", "record_id", "applicant_id")
 
@@ -73,21 +73,9 @@ class ModelScorer:
     """
 
     def __init__(self, model, threshold: float | None = None):
-        design = getattr(model, "design", None)
-        params = getattr(model, "params", None)
-        if design is None or params is None:
-            raise ModelError(
-                f"score_file needs a single-equation linear model or a Scorecard; got "
-                f"{type(model).__name__}."
-            )
-        names = design.term_names
-        extra = [k for k in params.index if k not in names]
-        if extra:
-            raise ModelError(
-                f"the model has parameters that are not proxies ({', '.join(map(str, extra))}): "
-                "score_file applies single-equation linear models only."
-            )
-        coef = params.reindex(names).to_numpy(dtype=float)
+        design, by_term = linear_index(model, "score_file")
+        params = pd.Series(by_term)
+        coef = params.to_numpy(dtype=float)
         self.model_type = getattr(model, "model_type", "linear")
         self.const = 0.0
         self.numeric: list[tuple[str, float]] = []
