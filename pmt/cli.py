@@ -92,9 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USER_ERROR
+    from pmt.progress import enabled
+
+    quiet = getattr(args, "quiet", False)
     try:
-        with warnings.catch_warnings():
-            if getattr(args, "quiet", False):
+        with warnings.catch_warnings(), enabled(not quiet):
+            if quiet:
                 warnings.simplefilter("ignore")
             return _dispatch(args)
     except PMTError as exc:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from pmt.errors import DataError, ModelError, PMTError
 from pmt.models.formula import level_label
+from pmt.progress import Progress
 from pmt.scorecard import Scorecard, as_float, linear_index, map_codes, reasons_text
 
 _ID_NAMES = ("id", "hh_id", "household_id", "record_id", "applicant_id")
@@ -473,9 +474,12 @@ def score_file(
         state["chunks"] += 1
 
     chunks = _iter_chunks if engine == "pandas" else _iter_dask
+    total = _count_rows(src) if src.suffix.lower() != ".csv" else None
     try:
-        for cols, n in chunks(src, read_cols, chunksize):
-            process(cols, n)
+        with Progress("scoring rows", total=total) as bar:
+            for cols, n in chunks(src, read_cols, chunksize):
+                process(cols, n)
+                bar.update(n)
         out_w.close()
         rej_w.close(empty_schema=_empty_reject_schema(read_cols))
     except BaseException:

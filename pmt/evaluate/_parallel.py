@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from pmt.errors import DataError
+from pmt.progress import Progress
 
 
-def run_tasks(func: Callable, tasks: Sequence, n_jobs: int = 1, client=None) -> list:
+def run_tasks(func: Callable, tasks: Sequence, n_jobs: int = 1, client=None,
+              desc: str | None = None) -> list:
     """``[func(t) for t in tasks]``, possibly in parallel, in task order.
 
     Parameters
@@ -26,6 +28,8 @@ def run_tasks(func: Callable, tasks: Sequence, n_jobs: int = 1, client=None) -> 
     client : dask.distributed.Client, optional
         When given, tasks are submitted with ``client.map`` and collected with
         ``client.gather``; ``n_jobs`` is then ignored.
+    desc : str, optional
+        Show a progress bar with this label (on a terminal; see :mod:`pmt.progress`).
     """
     tasks = list(tasks)
     if client is not None:
@@ -38,8 +42,20 @@ def run_tasks(func: Callable, tasks: Sequence, n_jobs: int = 1, client=None) -> 
         return list(client.gather(futures))
     if int(n_jobs) != n_jobs or n_jobs == 0:
         raise DataError(f"`n_jobs` must be a non-zero integer (-1 = all cores); got {n_jobs!r}.")
-    if n_jobs == 1 or len(tasks) <= 1:
-        return [func(t) for t in tasks]
-    from joblib import Parallel, delayed
+    with Progress(desc or "tasks", total=len(tasks)) as bar:
+        if desc is None:
+            bar.active = False
+        if n_jobs == 1 or len(tasks) <= 1:
+            results = []
+            for t in tasks:
+                results.append(func(t))
+                bar.update()
+            return results
+        from joblib import Parallel, delayed
 
-    return list(Parallel(n_jobs=int(n_jobs))(delayed(func)(t) for t in tasks))
+        results = []
+        # results come back in task order as they finish
+        for r in Parallel(n_jobs=int(n_jobs), return_as="generator")(delayed(func)(t) for t in tasks):
+            results.append(r)
+            bar.update()
+        return results

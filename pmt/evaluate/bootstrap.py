@@ -112,7 +112,7 @@ def replicate_totals(
         raise DataError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
     starts = range(0, R, int(chunk_size))
     tasks = [(P, factors[:, a:a + int(chunk_size)]) for a in starts]
-    return np.vstack(run_tasks(_replicate_chunk, tasks, n_jobs, client))
+    return np.vstack(run_tasks(_replicate_chunk, tasks, n_jobs, client, desc="bootstrap chunks"))
 
 
 def get_factors(survey: Survey, factors, n_replicates: int, seed) -> np.ndarray:

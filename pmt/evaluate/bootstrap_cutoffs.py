@@ -200,7 +200,8 @@ def bootstrap_targeting(
     full = _chunk((np.ones((survey.n_psu, 1)), *common))[0]
     tasks = [(F[:, a:a + int(chunk_size)], *common)
              for a in range(0, F.shape[1], int(chunk_size))]
-    reps = np.concatenate(run_tasks(_chunk, tasks, n_jobs, client), axis=0)
+    reps = np.concatenate(run_tasks(_chunk, tasks, n_jobs, client, desc="bootstrap chunks"),
+                          axis=0)
 
     names = list(named)
     est = {m: metrics_from_totals(full[j]) for j, m in enumerate(names)}
@@ -341,7 +342,8 @@ def bootstrap_overlap(
                 (F[:, a:a + int(chunk_size)], survey.psu_codes, v, y, y_order, s, s_order, n)
                 for a in range(0, F.shape[1], int(chunk_size))
             ]
-            tables = np.concatenate(run_tasks(_overlap_chunk, tasks, n_jobs, client), axis=0)
+            tables = np.concatenate(
+                run_tasks(_overlap_chunk, tasks, n_jobs, client, desc="bootstrap overlap"), axis=0)
         rep[model] = overlap_from_table(tables)
         if cells:
             full_t = np.bincount(cell, weights=v, minlength=n * n) / v.sum()

@@ -329,7 +329,7 @@ def cross_validate(
         (name, fit, data.loc[~mask], data.loc[mask]) for _, _, mask in splits
         for name, fit in fits.items()
     ]
-    results = run_tasks(_fit_predict, tasks, n_jobs, client)
+    results = run_tasks(_fit_predict, tasks, n_jobs, client, desc="cross-validation fits")
 
     records = []
     n_models, n_rows = len(fits), len(data)
