@@ -238,3 +238,22 @@ def test_categorical_marginal_effect_by_counterfactual_predictions(df):
     se = np.sqrt(grad @ r.cov.to_numpy() @ grad)
     assert me.loc["C(region)[T.3]", "se"] == pytest.approx(se, rel=1e-5)
     assert me.loc["x", "kind"] == "derivative"
+
+
+def test_binary_results_tell_evaluation_that_higher_is_poorer():
+    import pandas as pd
+
+    import pmt
+    from pmt.evaluate.validation import cross_validate
+
+    df = pmt.datasets.synthetic_hbs(2000, seed=5)
+    rhs = pmt.datasets.PMT_FORMULA.split("~")[1]
+    fits = {"probit": lambda d: pmt.probit("poor ~" + rhs, d, weights="weight")}
+    auto = cross_validate(fits, df, "log_pcc", shares=[0.2], weight="weight", size="hh_size",
+                          strata="stratum", psu="psu", n_folds=3, seed=0)
+    manual = cross_validate(fits, df, "log_pcc", shares=[0.2], weight="weight", size="hh_size",
+                            strata="stratum", psu="psu", n_folds=3, seed=0,
+                            higher_is_poorer={"probit": True})
+    pd.testing.assert_frame_equal(auto, manual)
+    exclusion = auto.loc[auto.metric == "exclusion_error", "in_sample"].iloc[0]
+    assert exclusion < 0.6  # selecting the lowest P(poor) instead would exclude most poor

@@ -53,10 +53,15 @@ class BinaryResult(ModelResult):
     ``params``/``bse`` are index coefficients; ``info`` holds the weighted log-likelihood
     ``llf``, null log-likelihood ``llnull``, McFadden pseudo R^2 ``prsquared`` and the
     weighted share of ones ``mean_y``.
+
+    ``higher_is_poorer`` is True: these models are fitted to the probability of being
+    poor, so evaluation (``pmt.cross_validate``, ``pmt.compare``) selects the highest
+    predictions. Set it to False on a result whose outcome marks the better-off.
     """
 
     model_type = "binary"
     link = "none"
+    higher_is_poorer = True
 
     @staticmethod
     def cdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
