@@ -439,7 +439,7 @@ def step_compare(df, sv, config, out: Outputs, timer: Timer, headcount: float) -
             f"selected by the {ev.get('rule', 'rate')} rule; interval over folds at level "
             f"{ev.get('level', 0.9)}.")
     out.table("Out-of-sample comparison (all)", cv, note, show=False)
-    key = cv[cv["metric"].isin(["exclusion_error", "inclusion_error", "coverage_poor"])]
+    key = cv[cv["metric"].isin(["exclusion_error", "inclusion_error"])]
     value_cols = [c for c in cv.columns if c not in ("model", "line", "rule", "metric")]
     out.table("Out-of-sample comparison", key.set_index(["line", "metric", "model"])[value_cols]
               .sort_index(), note)
@@ -451,7 +451,8 @@ def step_compare(df, sv, config, out: Outputs, timer: Timer, headcount: float) -
             "replicates) re-estimating the relative lines and cut-offs; the replicates are shared "
             "by all models, so rows 'model - reference' are paired differences.")
     out.table("Bootstrap comparison (all)", boot, note, show=False)
-    shown = boot[boot["metric"].isin(["exclusion_error", "inclusion_error"])]
+    # with the rate rule and matched lines inclusion error equals exclusion error: show one
+    shown = boot[boot["metric"].isin(["exclusion_error", "targeting_differential"])]
     out.table("Bootstrap comparison", shown.set_index(["line", "metric", "model"]).sort_index(),
               note)
     sub = shown[(shown["metric"] == "exclusion_error") & ~shown["model"].str.contains(" - ")]

@@ -14,8 +14,9 @@ _CSS = """
 body{font-family:Georgia,'Times New Roman',serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #333}h2{margin-top:2em;border-bottom:1px solid #aaa}
 table{border-collapse:collapse;margin:1em 0;font-size:0.88em;font-family:Helvetica,Arial,sans-serif}
-th,td{border:1px solid #bbb;padding:3px 7px;text-align:right}th{background:#e8edf3}
-td.text,th.text{text-align:left}
+th,td{border:1px solid #bbb;padding:3px 7px;text-align:left}th{background:#e8edf3}
+td.num{text-align:right}
+pre{white-space:pre-wrap;font-size:0.85em}
 figure{margin:1.5em 0}figcaption{font-size:0.85em;color:#555}
 img{max-width:100%}
 .note{font-size:0.85em;color:#555}
@@ -40,10 +41,11 @@ def table_html(df: pd.DataFrame, digits: int = 3, caption: str | None = None) ->
         cells = []
         for v in row:
             if isinstance(v, float | np.floating):
-                text = "" if np.isnan(v) else f"{v:,.{digits}f}"
-                cells.append(f"<td>{text}</td>")
+                places = 0 if abs(v) >= 1000 else digits
+                text = "" if np.isnan(v) else f"{v:,.{places}f}"
+                cells.append(f"<td class='num'>{text}</td>")
             elif isinstance(v, int | np.integer):
-                cells.append(f"<td>{int(v):,}</td>")
+                cells.append(f"<td class='num'>{int(v):,}</td>")
             else:
                 cells.append(f"<td class='text'>{html.escape(str(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
