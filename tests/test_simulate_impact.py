@@ -16,7 +16,7 @@ from pmt.simulate import (
     Condition,
     Equivalised,
     Flat,
-    IncomeTest,
+    IncomeThreshold,
     Not,
     PerMember,
     Policy,
@@ -76,7 +76,7 @@ def gmi_policy(gmi=150.0) -> Policy:
     return Policy(
         name="GMI",
         parameters={"gmi": gmi},
-        eligibility=IncomeTest("income", "gmi") & Not(Condition("cattle", ">=", 3)),
+        eligibility=IncomeThreshold("income", "gmi") & Not(Condition("cattle", ">=", 3)),
         benefit=TopUp("gmi", "income"),
     )
 
@@ -230,7 +230,7 @@ def test_winners_and_losers(survey):
 def test_budget_solver_fixed_benefit_within_one_household(survey):
     pol = Policy(
         parameters={"t": 100.0},
-        eligibility=IncomeTest("income", "t") & Not(Condition("cattle", ">=", 3)),
+        eligibility=IncomeThreshold("income", "t") & Not(Condition("cattle", ">=", 3)),
         benefit=PerMember(25.0),
     )
     budget = 2.0e6
@@ -269,12 +269,12 @@ def test_budget_solver_top_up_spends_exactly(survey):
 def test_budget_neutral_threshold_against_reference_policy(survey):
     # Kazakhstan 2017: raise the new top-up threshold until it spends what the current
     # benefits spend (a low top-up plus a flat per-child benefit)
-    current_topup = Policy(parameters={"l": 80.0}, eligibility=IncomeTest("income", "l"),
+    current_topup = Policy(parameters={"l": 80.0}, eligibility=IncomeThreshold("income", "l"),
                            benefit=TopUp("l", "income"))
-    current_child = Policy(parameters={"l": 130.0}, eligibility=IncomeTest("income", "l"),
+    current_child = Policy(parameters={"l": 130.0}, eligibility=IncomeThreshold("income", "l"),
                            benefit=PerMember(10.0, "children"))
     budget = implied_budget(survey, current_topup) + implied_budget(survey, current_child)
-    new = Policy(parameters={"l": 80.0}, eligibility=IncomeTest("income", "l"),
+    new = Policy(parameters={"l": 80.0}, eligibility=IncomeThreshold("income", "l"),
                  benefit=TopUp("l", "income"))
     sol = solve_threshold(survey, new, "l", budget=budget)
     assert implied_budget(survey, new, l=sol.value) == pytest.approx(budget, rel=1e-9)
@@ -297,13 +297,13 @@ def test_coverage_solver(survey):
 
 
 def test_solver_errors(survey):
-    flat = Policy(parameters={"t": 100.0}, eligibility=IncomeTest("income", "t"),
+    flat = Policy(parameters={"t": 100.0}, eligibility=IncomeThreshold("income", "t"),
                   benefit=Flat(1.0))
     with pytest.raises(PolicyError, match="cannot spend"):
         solve_threshold(survey, flat, "t", budget=1e15)
     with pytest.raises(PolicyError, match="no parameter 'x'"):
         solve_threshold(survey, flat, "x", budget=10)
-    amt = Policy(parameters={"a": 1.0}, eligibility=IncomeTest("income", 100),
+    amt = Policy(parameters={"a": 1.0}, eligibility=IncomeThreshold("income", 100),
                  benefit=Flat("a"))
     with pytest.raises(PolicyError, match="not a threshold"):
         solve_threshold(survey, amt, "a", budget=10)
@@ -565,7 +565,7 @@ def test_package_simulation_and_budget_neutral_reform(survey):
     from pmt.simulate import Package
 
     four_b = Policy(name="4+B", benefit=Flat(30.0), eligibility=Condition("children", ">=", 4))
-    tsa = Policy(name="TSA", parameters={"l": 80.0}, eligibility=IncomeTest("income", "l"),
+    tsa = Policy(name="TSA", parameters={"l": 80.0}, eligibility=IncomeThreshold("income", "l"),
                  benefit=TopUp("l", "income"))
     current = Package([four_b, tsa], name="current")
     res = simulate(survey, current)
@@ -576,7 +576,7 @@ def test_package_simulation_and_budget_neutral_reform(survey):
     )
     assert "4+B" in res.summary() and "TSA" in res.summary()
     # the reform threshold that spends what the current package spends
-    new = Policy(name="new TSA", parameters={"l": 80.0}, eligibility=IncomeTest("income", "l"),
+    new = Policy(name="new TSA", parameters={"l": 80.0}, eligibility=IncomeThreshold("income", "l"),
                  benefit=TopUp("l", "income"))
     target = implied_budget(survey, current)
     sol = solve_threshold(survey, new, "l", budget=target)

@@ -17,7 +17,7 @@ from pmt.simulate import (
     CountAtLeast,
     Equivalised,
     Flat,
-    IncomeTest,
+    IncomeThreshold,
     Not,
     PerMember,
     Policy,
@@ -76,25 +76,25 @@ def test_parse_value():
 
 def test_income_test_per_capita_by_hand():
     # per capita incomes: 50, 150, 80, 200, 20 -> below 100: hh 1, 3, 5
-    m = IncomeTest("income", 100, check_units=False).mask(ctx())
+    m = IncomeThreshold("income", 100, check_units=False).mask(ctx())
     assert m.tolist() == [True, False, True, False, True]
     # strict vs inclusive at the boundary (80 per capita)
-    assert not IncomeTest("income", 80, check_units=False).mask(ctx())[2]
-    assert IncomeTest("income", 80, inclusive=True, check_units=False).mask(ctx())[2]
+    assert not IncomeThreshold("income", 80, check_units=False).mask(ctx())[2]
+    assert IncomeThreshold("income", 80, inclusive=True, check_units=False).mask(ctx())[2]
     # parameter reference with a multiple: 1.5 * MW = 150 -> 150 is not < 150
-    m = IncomeTest("income", "1.5 * MW", check_units=False).mask(ctx(MW=100))
+    m = IncomeThreshold("income", "1.5 * MW", check_units=False).mask(ctx(MW=100))
     assert m.tolist() == [True, False, True, False, True]
 
 
 def test_income_test_adult_equivalent_and_unit():
     df = tiny().assign(ae=[1.0, 1.5, 2.0, 2.5, 3.0])
     # income / ae: 50, 200, 120, 320, 33.3 -> below 150
-    m = IncomeTest("income", 150, per="adult_equivalent", scale="ae").mask(ctx(df))
+    m = IncomeThreshold("income", 150, per="adult_equivalent", scale="ae").mask(ctx(df))
     assert m.tolist() == [True, False, True, False, True]
-    m = IncomeTest("income", 250, per="unit", check_units=False).mask(ctx(df))
+    m = IncomeThreshold("income", 250, per="unit", check_units=False).mask(ctx(df))
     assert m.tolist() == [True, False, True, False, True]
     with pytest.raises(PolicyError, match="scale"):
-        IncomeTest("income", 1, per="adult_equivalent")
+        IncomeThreshold("income", 1, per="adult_equivalent")
 
 
 def test_units_warning_per_capita_threshold_against_household_income():
@@ -105,12 +105,12 @@ def test_units_warning_per_capita_threshold_against_household_income():
     df = pd.DataFrame({"income": pc * size, "size": size, "weight": 1.0})
     c = Context(df, np.ones(n), size, {})
     with pytest.warns(PolicyWarning, match="per-member amount"):
-        IncomeTest("income", 120, per="unit").mask(c)
+        IncomeThreshold("income", 120, per="unit").mask(c)
     with pytest.warns(PolicyWarning, match="whole-household amount"):
-        IncomeTest("income", 900, per="capita").mask(c)
+        IncomeThreshold("income", 900, per="capita").mask(c)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        IncomeTest("income", 120, per="capita").mask(c)  # consistent: no warning
+        IncomeThreshold("income", 120, per="capita").mask(c)  # consistent: no warning
 
 
 def test_conditions_assets_and_combinators():
@@ -152,13 +152,13 @@ def test_ration_by_score_to_target_coverage_by_hand():
     # income test passers (per capita < 100): hh 1 (score 5), 3 (score 1), 5 (score 2)
     # target 40% of population = 50 people: sorted passers by score: hh3 (30), hh5 (25 ->
     # cumulative 55 >= 50): cut-off score 2 -> hh 3 and 5 selected
-    rule = All([IncomeTest("income", 100, check_units=False), Ration("score", 0.4)])
+    rule = All([IncomeThreshold("income", 100, check_units=False), Ration("score", 0.4)])
     assert rule.mask(ctx()).tolist() == [False, False, True, False, True]
     # target 20% = 25 people: hh3 alone has 30 >= 25 -> only hh3
-    rule = All([Ration("score", 0.2), IncomeTest("income", 100, check_units=False)])
+    rule = All([Ration("score", 0.2), IncomeThreshold("income", 100, check_units=False)])
     assert rule.mask(ctx()).tolist() == [False, False, True, False, False]
     # target larger than all passers (65 people): everybody passing
-    r = Ration("score", 0.9, among=IncomeTest("income", 100, check_units=False))
+    r = Ration("score", 0.9, among=IncomeThreshold("income", 100, check_units=False))
     assert r.mask(ctx()).tolist() == [True, False, True, False, True]
     with pytest.raises(PolicyError, match="population share"):
         Ration("score", 1.5)
@@ -213,16 +213,16 @@ def test_missing_columns_and_values_named():
     df = tiny()
     df.loc[103, "income"] = np.nan
     with pytest.raises(PolicyError, match="rows? 103"):
-        IncomeTest("income", 100).mask(ctx(df))
+        IncomeThreshold("income", 100).mask(ctx(df))
     with pytest.raises(PolicyError, match="parameter 'gmi'"):
-        IncomeTest("income", "gmi").mask(ctx())
+        IncomeThreshold("income", "gmi").mask(ctx())
 
 
 def test_family_unit_needs_family_columns():
     df = tiny()
     pol = Policy(
         benefit=TopUp(100, "fam_income"),
-        eligibility=IncomeTest("fam_income", 100, check_units=False),
+        eligibility=IncomeThreshold("fam_income", 100, check_units=False),
         unit="family",
         family_size="fam_size",
     )
@@ -241,9 +241,9 @@ def test_family_unit_needs_family_columns():
 def test_policy_selects_nobody_or_everybody():
     df = tiny()
     with pytest.raises(PolicyError, match="selects nobody"):
-        Policy(benefit=Flat(1), eligibility=IncomeTest("income", 1, check_units=False)).evaluate(df)
+        Policy(benefit=Flat(1), eligibility=IncomeThreshold("income", 1, check_units=False)).evaluate(df)
     with pytest.raises(PolicyError, match="every household"):
-        Policy(benefit=Flat(1), eligibility=IncomeTest("income", 1e9, check_units=False)).evaluate(
+        Policy(benefit=Flat(1), eligibility=IncomeThreshold("income", 1e9, check_units=False)).evaluate(
             df
         )
     # universal (no rule) is allowed
@@ -306,7 +306,7 @@ def test_policy_dict_and_yaml_round_trip(tmp_path):
         parameters={"MW": 184300, "cov": 0.2},
         eligibility=All(
             [
-                IncomeTest("income", "1.5 * MW"),
+                IncomeThreshold("income", "1.5 * MW"),
                 AnyOf([has_any("children"), is_true("single_pensioner")]),
                 Not(CountAtLeast(["tv", "fridge", "car"], 3)),
                 Ration("score", "cov"),
@@ -390,7 +390,7 @@ def test_package_sequential_income_by_hand():
     )
     four_b = Policy(name="4+B", benefit=Flat(100), eligibility=at_least("children", 4))
     tsa = Policy(name="TSA", benefit=TopUp(100, "income"),
-                 eligibility=IncomeTest("income", 100, check_units=False))
+                 eligibility=IncomeThreshold("income", 100, check_units=False))
     seq = Package([four_b, tsa], name="current")
     out = seq.evaluate(df, df["weight"], df["size"], check=False)
     # hh1: 450 + 100 = 550 -> 110 per capita: no TSA; hh2: 400 -> 80: TSA 5 x 20 = 100;

@@ -112,8 +112,12 @@ def _threshold_breaks(value, threshold, parameter: str) -> np.ndarray | None:
 
 
 @_register
-class IncomeTest(Rule):
+class IncomeThreshold(Rule):
     """Means test: assessed income per member (or adult equivalent) below a threshold.
+
+    The YAML key is ``income_test``. The income column is the unit's assessed income;
+    build it from declared components with :class:`pmt.IncomeTest` (pmt.hmt: imputed farm
+    income, assumed wages, disregards) or from :class:`pmt.HybridMeansTest` predictions.
 
     Parameters
     ----------
@@ -583,7 +587,7 @@ def rule_from_dict(d) -> Rule:
 
 __all__ = [
     "Rule",
-    "IncomeTest",
+    "IncomeThreshold",
     "ScoreTest",
     "Condition",
     "CountAtLeast",
