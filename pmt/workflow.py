@@ -181,13 +181,19 @@ def load_project_data(config: Mapping) -> tuple[pd.DataFrame, Any]:
         spec = DataSpec.load(spec_path)
     if data_cfg.get("source") == "synthetic":
         df = synthetic_hbs(int(data_cfg.get("n_households", 20_000)), int(data_cfg.get("seed", 0)))
+    elif data_cfg.get("source") == "vlss_1997":
+        from pmt.datasets import vlss_1997
+
+        df = vlss_1997()
     elif "path" in data_cfg:
         path = Path(data_cfg["path"])
         if not path.is_absolute():
             path = Path(config.get("_base", ".")) / path
         df = read_data(path)
     else:
-        raise DataError("config `data` needs `source: synthetic` or `path: <file>`.")
+        raise DataError(
+            "config `data` needs `source: synthetic`, `source: vlss_1997` or `path: <file>`."
+        )
     if spec is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -211,8 +217,19 @@ def proxies_rhs(config: Mapping) -> str:
     return str(rhs)
 
 
+POOR = "poor_at_line"  # poverty status at the config's line, added to the data
+
+
 def line_value(df: pd.DataFrame, config: Mapping) -> float:
+    """The poverty line in welfare units: a number, a column with one value, or
+    ``{share: q}`` for the weighted (person) quantile of welfare at q (DESIGN.md section 4)."""
     line = config["welfare"]["line"]
+    if isinstance(line, Mapping):
+        if set(line) != {"share"} or not 0 < float(line["share"]) < 1:
+            raise DataError(f"welfare.line {line!r}: write a number, a column, or {{share: q}} "
+                            "with 0 < q < 1.")
+        return float(make_survey(df, config).weighted_quantile(config["welfare"]["column"],
+                                                               float(line["share"])))
     if isinstance(line, str):
         values = pd.to_numeric(df[line]).unique()
         if len(values) != 1:
@@ -272,7 +289,7 @@ def model_fitters(df: pd.DataFrame, config: Mapping, headcount: float,
     for name, m in config["models"].items():
         kind = m.get("type")
         formula = m.get("formula") or (
-            f"poor ~ {rhs}" if kind in ("probit", "logit") else f"{logw} ~ {rhs}"
+            f"{POOR} ~ {rhs}" if kind in ("probit", "logit") else f"{logw} ~ {rhs}"
         )
         if kind == "ols":
             fitters[name] = lambda d, f=formula: pmt.ols(f, d, weights=weight, cluster=psu)
@@ -353,7 +370,7 @@ def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float, sp
     logw = config["welfare"]["log_column"]
     actual = df[logw].to_numpy(dtype=float)
     z = float(np.log(line_value(df, config)))
-    poor = (df[config["welfare"]["column"]] < np.exp(z)).astype(int).to_numpy()
+    poor = df[POOR].to_numpy()
     v = sv.person_weight
     out.section("Models")
     out.text(
@@ -590,6 +607,8 @@ def step_simulate(df, sv, config, out: Outputs, timer: Timer, models) -> None:
     from pmt.simulate import Policy, budget_neutral_comparison, simulate
 
     policies = config.get("policies") or []
+    if not policies and not config.get("budget_neutral"):
+        return
     scored = df.copy()
     name = config.get("scorecard", {}).get("model", "OLS")
     if name in models:
@@ -638,7 +657,8 @@ def step_simulate(df, sv, config, out: Outputs, timer: Timer, models) -> None:
         out.table("Budget-neutral comparison", bn,
                   "One budget spent through the PMT (top-up to the line), a universal transfer "
                   "and categorical transfers (Brown, Ravallion and van de Walle 2018).")
-    timer.step(f"simulated {len(policies)} policies and a budget-neutral comparison")
+    timer.step(f"simulated {len(policies)} policies"
+               + (" and a budget-neutral comparison" if config.get("budget_neutral") else ""))
 
 
 # --------------------------------------------------------------------------------------
@@ -713,7 +733,13 @@ def _run_project(cfg: dict, step: str, out, say: Say, models_dir) -> dict[str, P
     step_summary(df, sv, cfg, result)
     say(result.tables["Poverty"].to_string())
     welfare = df[cfg["welfare"]["column"]].to_numpy(dtype=float)
-    headcount = float(np.average(welfare < line_value(df, cfg), weights=sv.person_weight))
+    line = cfg["welfare"]["line"]
+    z_level = line_value(df, cfg)
+    # absolute line: poor if y < z; relative line {share: q}: poor if y <= the quantile
+    below = welfare <= z_level if isinstance(line, Mapping) else welfare < z_level
+    df = df.assign(**{POOR: below.astype(int)})
+    sv = make_survey(df, cfg)
+    headcount = float(np.average(below, weights=sv.person_weight))
     models = step_models(df, sv, cfg, result, timer, headcount, spec)
     say(result.tables["In-sample targeting (rate rule)"].round(3).to_string())
     z = float(np.log(line_value(df, cfg)))
