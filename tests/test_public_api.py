@@ -15,6 +15,7 @@ def df():
 
 
 def test_every_public_name_resolves():
+    assert len(set(pmt.__all__)) == len(pmt.__all__)  # no name listed twice
     for name in pmt.__all__:
         assert getattr(pmt, name) is not None, name
     assert isinstance(pmt.__version__, str)
@@ -34,7 +35,7 @@ def test_data_spec_and_survey(df):
     spec.validate(df)
     bad = df.copy()
     bad.loc[bad.index[0], "weight"] = -1
-    with pytest.raises(pmt.DataSpecError):
+    with pytest.raises(pmt.DataSpecError, match=r"survey weights must be positive; 1 zero"):
         spec.validate(bad)
     sv = pmt.Survey(df, weight="weight", size="hh_size", strata="stratum", psu="psu")
     np.testing.assert_allclose(sv.person_weight, df.weight * df.hh_size)
@@ -48,7 +49,11 @@ def test_quantiles_and_poverty_functions(df):
     assert groups.min() == 1 and groups.max() == 10
     # headcount at the 20th percentile line: people strictly below it are < 20 %
     assert pmt.fgt(df.pcc, q, v, alpha=0) < 0.2 <= pmt.fgt(df.pcc, q * 1.000001, v, alpha=0)
-    assert pmt.watts(df.pcc, q, v) > 0
+    # Watts index by hand: weighted mean of ln(z / y) over people below the line
+    y = df.pcc.to_numpy()
+    by_hand = np.sum(v * np.where(y < q, np.log(q / y), 0.0)) / np.sum(v)
+    assert by_hand > 0
+    assert pmt.watts(df.pcc, q, v) == pytest.approx(by_hand, rel=1e-12)
 
 
 def test_models_contract(df):

@@ -195,7 +195,8 @@ def test_warm_start_far_from_optimum_still_exact():
 
 
 def test_synthetic_survey_pmt_formula_preprocessing_exact():
-    datasets = pytest.importorskip("pmt.datasets")
+    from pmt import datasets
+
     df = datasets.synthetic_hbs(n_households=20_000, seed=0)
     f = datasets.PMT_FORMULA
     on = quantreg(f, df, q=0.2, weights="weight", se="none", preprocess=True)

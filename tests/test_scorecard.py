@@ -278,18 +278,32 @@ def test_needs_data_or_profile_for_continuous(fitted, hh, tmp_path):
         Scorecard.from_model(bare, ratios=RATIOS)
     # a freshly fitted model carries the weighted profile of its estimation sample
     fresh = Scorecard.from_model(fitted["full"], ratios=RATIOS)
-    assert all(a.points >= 0 for q in fresh.questions for a in q.answers)
+    explicit = Scorecard.from_model(fitted["full"], data=hh, weights="weight", ratios=RATIOS)
+    assert [q.id for q in fresh.questions] == [q.id for q in explicit.questions]
+    for a, b in zip(fresh.questions, explicit.questions, strict=True):
+        # the stored profile gives the same points as the weighted sample itself, and the same
+        # bands (land's profile is 100 weighted quantile points: its band edges agree to ~5 %)
+        assert [x.points for x in a.answers] == [x.points for x in b.answers], a.id
+        for x, y in zip(a.answers, b.answers, strict=True):
+            assert x.condition == pytest.approx(y.condition, rel=0.05, abs=1e-12), a.id
+            if a.id != "land":
+                assert x.condition == y.condition, a.id
     # with the profile saved in the artifact, no data are needed
     path = save_model(fitted["full"], tmp_path / "m.json", data=hh, weights="weight",
                       thresholds={"poverty_line": 10.3})
     loaded = load_model(path)
     sc = Scorecard.from_model(loaded, ratios=RATIOS)
-    assert sc.cutoff is not None  # threshold from the artifact
+    # threshold from the artifact: cut-off = ceil(k * (line - constant)), by hand
+    k, c = sc.scale["points_per_unit"], sc.scale["constant"]
+    assert sc.scale["threshold"] == 10.3
+    assert sc.scale["cutoff_exact"] == pytest.approx(k * (10.3 - c))
+    assert sc.cutoff == math.ceil(k * (10.3 - c))
     with_data = Scorecard.from_model(fitted["full"], data=hh, weights="weight", threshold=10.3,
                                      ratios=RATIOS)
     for a, b in zip(sc.questions, with_data.questions, strict=True):
         if a.id in ("car", "rooms", "region"):
             assert [x.points for x in a.answers] == [x.points for x in b.answers]
+    assert sc.cutoff == with_data.cutoff
 
 
 # --- scoring -------------------------------------------------------------------------------

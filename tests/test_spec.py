@@ -327,10 +327,9 @@ def test_duplicate_column_names(spec):
 def test_repository_hbs_spec_validates_the_synthetic_survey():
     from pathlib import Path
 
+    from pmt import datasets
+
     path = Path(__file__).resolve().parents[1] / "data_spec" / "hbs.yaml"
-    if not path.is_file():
-        pytest.skip("data_spec/hbs.yaml not present")
-    datasets = pytest.importorskip("pmt.datasets")
     spec = DataSpec.load(path)
     df = datasets.synthetic_hbs(n_households=1000, seed=2)
     out = spec.validate(df, extra="error")

@@ -358,7 +358,8 @@ def test_poverty_measures_errors():
 
 
 def test_on_the_synthetic_survey():
-    datasets = pytest.importorskip("pmt.datasets")
+    from pmt import datasets
+
     df = datasets.synthetic_hbs(n_households=2000, seed=1)
     # the generator's own pcc and poor flag are independent of pmt.welfare
     np.testing.assert_allclose(per_capita(df.consumption, df.hh_size), df.pcc)
