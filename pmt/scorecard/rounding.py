@@ -1,0 +1,78 @@
+"""Rounding loss: eligibility under the exact model, the bands and the integer points."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from pmt.errors import DataError, ModelError
+
+
+def _resolve(data, value, role: str, default):
+    if value is None:
+        return default
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise DataError(f"{role} column '{value}' is not in the data.")
+        return pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float)
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != (len(data),):
+        raise DataError(f"{role} must be a column name or one value per row ({len(data)}).")
+    return arr
+
+
+def rounding_loss(sc, model, data, weights=None, poor=None, size=None) -> pd.DataFrame:
+    """:meth:`Scorecard.rounding_loss` of scorecard ``sc`` (see its docstring)."""
+    if sc.cutoff is None:
+        raise ModelError("the scorecard has no cut-off: pass threshold= to from_model.")
+    n = len(data)
+    w = _resolve(data, weights, "weights", np.ones(n))
+    hsize = _resolve(data, size, "size", None)
+    v = w * hsize if hsize is not None else w
+    cols = {}
+    for f in sc.fields:
+        if f not in data.columns:
+            raise DataError(f"rounding loss: the data lack field '{f}'.")
+        cols[f] = data[f].to_numpy()
+    parts, problems = sc.evaluate(cols, n)
+    ok = np.ones(n, dtype=bool)
+    for m, _ in problems:
+        ok &= ~m
+    sign = -1.0 if sc.direction == "poverty" else 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xb = sign * model.linear_predictor(data).to_numpy()
+    ok &= np.isfinite(xb)
+    thr = sc.scale["threshold"]
+    e_model = xb < thr
+    # banded, unrounded: sum of exact answer values
+    exact_vals = np.zeros(n)
+    for q in sc.questions:
+        idx, _ = q.answer_index(cols[q.field], cols[q.per] if q.per else None)
+        vals = np.array([a.value if a.value is not None else np.nan for a in q.answers] + [0.0])
+        exact_vals += vals[idx]
+    e_band = (sc.scale["intercept"] + exact_vals) < thr
+    e_card = sc.total(parts, n) < sc.cutoff
+    p = None if poor is None else _resolve(data, poor, "poor", None)
+    rows = {}
+    for label, e in (("model", e_model), ("banded", e_band), ("scorecard", e_card)):
+        vv, ee, em = v[ok], e[ok], e_model[ok]
+        row = {
+            "eligible": float(np.average(ee, weights=vv)),
+            "changed": float(np.average(ee != em, weights=vv)),
+            "n_changed": int((ee != em).sum()),
+            "n_excluded": int((~ok).sum()),
+        }
+        if p is not None:
+            from pmt.evaluate.metrics import targeting_metrics
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                tm = targeting_metrics(p[ok].astype(float), ee.astype(float), weights=vv)
+            row.update(tm.to_dict())
+        rows[label] = row
+    table = pd.DataFrame(rows).T
+    table.index.name = "rule"
+    return table
