@@ -34,7 +34,14 @@ import pandas as pd
 from pmt.errors import DataError, ModelError, PMTError
 from pmt.models.formula import level_label
 from pmt.progress import Progress
-from pmt.scorecard import Scorecard, as_float, linear_index, map_codes, reasons_text
+from pmt.scorecard import (
+    Scorecard,
+    as_float,
+    linear_index,
+    map_codes,
+    reasons_text,
+)
+from pmt.scorecard.questions import outside_range
 
 _ID_NAMES = ("id", "hh_id", "household_id", "record_id", "applicant_id")
 
@@ -150,13 +157,8 @@ def _spec_problems(spec, cols: Mapping[str, Any]) -> list[tuple[np.ndarray, str]
             continue
         c = spec[f]
         if c.range is not None:
-            x = as_float(values)
             lo, hi = c.range
-            out = np.zeros(x.shape, dtype=bool)
-            if lo is not None:
-                out |= x < lo
-            if hi is not None:
-                out |= x > hi
+            out = outside_range(as_float(values), lo, hi)
             if out.any():
                 problems.append((out, f"'{f}' outside the spec range [{lo}, {hi}]"))
         if c.codes is not None and c.type in ("categorical", "binary"):

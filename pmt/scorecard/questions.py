@@ -114,11 +114,7 @@ class Question:
             problems.append((bad, f"missing or non-numeric answer for '{self.field}'"))
         if self.range is not None:
             lo, hi = self.range
-            out = np.zeros(x.shape, dtype=bool)
-            if lo is not None:
-                out |= x < lo
-            if hi is not None:
-                out |= x > hi
+            out = outside_range(x, lo, hi)
             if out.any():
                 problems.append((out, f"'{self.field}' outside its range [{_fmt(lo)}, {_fmt(hi)}]"))
             bad = bad | out
@@ -142,6 +138,16 @@ class Question:
             idx += (x > c) if inc else (x >= c)
         idx[bad] = -1
         return idx, problems
+
+
+def outside_range(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    """True where x lies below ``lo`` or above ``hi`` (None: unbounded on that side)."""
+    out = np.zeros(x.shape, dtype=bool)
+    if lo is not None:
+        out |= x < lo
+    if hi is not None:
+        out |= x > hi
+    return out
 
 
 def as_float(values) -> np.ndarray:
