@@ -366,6 +366,15 @@ def _spec_summary(spec) -> dict | None:
     """Name and SHA-256 of a data spec (a DataSpec, a path to its YAML, or a dict)."""
     if spec is None:
         return None
+    if isinstance(spec, str | Path):
+        from pmt.spec import DataSpec
+
+        # the same digest as DataSpec.hash, whether a spec object or its file is given
+        spec = DataSpec.load(spec)
+    elif isinstance(spec, Mapping):
+        from pmt.spec import DataSpec
+
+        spec = DataSpec.from_dict(spec)
     name = getattr(spec, "name", None)
     digest = getattr(spec, "sha256", None) or getattr(spec, "hash", None)
     if callable(digest):

@@ -214,11 +214,16 @@ def test_data_spec_name_and_hash(models, tmp_path):
     )
     doc = model_document(models["ols"], spec=spec)
     assert doc["training"]["data_spec"] == {"name": "hbs_test", "sha256": spec.hash}
+    # a spec file gives the spec's own digest: comments and layout do not change it
     yaml_path = tmp_path / "s.yaml"
-    yaml_path.write_text("name: x\ncolumns: {}\n")
+    yaml_path.write_text("# a comment\nname: hbs_test\ncolumns:\n  car: {type: binary, role: proxy}\n"
+                         "  rooms: {role: proxy, type: count}\n")
     doc = model_document(models["ols"], spec=str(yaml_path))
-    assert doc["training"]["data_spec"]["sha256"] == hashlib.sha256(
-        yaml_path.read_bytes()).hexdigest()
+    assert doc["training"]["data_spec"] == {"name": "hbs_test", "sha256": spec.hash}
+    assert spec.hash != hashlib.sha256(yaml_path.read_bytes()).hexdigest()
+    yaml_path.write_text("name: x\ncolumns: {}\n")  # not a valid spec
+    with pytest.raises(pmt.DataSpecError):
+        model_document(models["ols"], spec=str(yaml_path))
 
 
 def test_profile_by_hand(models, hh):
@@ -466,3 +471,15 @@ def test_undefined_standard_errors_saved_as_null(models, hh, tmp_path):
     loaded = load_model(path)
     assert np.isnan(loaded.bse.iloc[0]) and loaded.bse.iloc[1] == m.bse.iloc[1]
     assert np.array_equal(loaded.predict(hh).to_numpy(), m.predict(hh).to_numpy())
+
+
+def test_spec_digest_is_the_same_for_a_spec_and_its_file(tmp_path):
+    from pathlib import Path
+
+    import pmt
+    from pmt.artifacts import _spec_summary
+
+    path = Path(__file__).parent.parent / "data_spec" / "hbs.yaml"
+    spec = pmt.DataSpec.load(path)
+    assert _spec_summary(path) == _spec_summary(str(path)) == _spec_summary(spec)
+    assert _spec_summary(spec) == {"name": "hbs", "sha256": spec.hash}
