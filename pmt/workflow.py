@@ -12,7 +12,6 @@ import anything, and nothing imports it.
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 import time
 import warnings
@@ -318,10 +317,6 @@ def model_fitters(df: pd.DataFrame, config: Mapping, headcount: float,
     return fitters
 
 
-def is_binary_model(result) -> bool:
-    return getattr(result, "model_type", "") in ("probit", "logit")
-
-
 def slug(name: str) -> str:
     text = "".join(ch if ch.isalnum() else "_" for ch in name.lower())
     return "_".join(p for p in text.split("_") if p)
@@ -385,20 +380,19 @@ def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float, sp
               "Coefficient (standard error); *** p<0.01, ** p<0.05, * p<0.1. Full tables with "
               "p-values are in tables.xlsx.")
     out.section("Targeting accuracy in sample")
-    coverage, curves, metrics, overlaps = {}, {}, {}, {}
+    coverage, curves, metrics, overlaps, preds = {}, {}, {}, {}, {}
     for name, r in models.items():
-        pred = np.asarray(r.predict(df), dtype=float)
-        higher = is_binary_model(r)
-        selected = select_by(pred, coverage=headcount, weights=v, method="rate",
-                             higher_is_poorer=higher).to_numpy()
+        preds[name] = pred = np.asarray(r.predict(df), dtype=float)
+        # models of P(poor) (probit, logit) declare it: rank by -P so that low = poor
+        ranking = -pred if getattr(r, "higher_is_poorer", False) else pred
+        selected = select_by(ranking, coverage=headcount, weights=v, method="rate").to_numpy()
         metrics[name] = targeting_metrics(poor, selected, v)
-        curves[name] = error_curve(poor, -pred if higher else pred, v)
+        curves[name] = error_curve(poor, ranking, v)
         table = group_table(df[logw], selected, weights=v, n=10, ranked_by=f"{logw} (actual)")
         coverage[name] = table["coverage"]
-        ranking = -pred if higher else pred
         overlaps[name] = decile_overlap(actual, ranking, v)
     first = next(iter(models))
-    first_pred = np.asarray(models[first].predict(df), dtype=float)
+    first_pred = preds[first]
     out.table("In-sample targeting (rate rule)", pd.DataFrame(metrics).T.rename_axis("model"),
               f"Poor: {config['welfare']['column']} below the line (headcount {headcount:.1%}); "
               f"selected: the poorest {headcount:.1%} of predicted welfare (rate rule). In-sample "
@@ -441,11 +435,11 @@ def step_compare(df, sv, config, out: Outputs, timer: Timer, headcount: float) -
     ev = config["evaluation"]
     fitters = model_fitters(df, config, headcount)
     logw = config["welfare"]["log_column"]
-    binary = {name: config["models"][name]["type"] in ("probit", "logit") for name in fitters}
     s = config["survey"]
+    # probit/logit results declare higher_is_poorer themselves; cross_validate reads it
     common = dict(shares=list(config["lines"]), rule=ev.get("rule", "rate"),
                   weight=s.get("weight"), size=s.get("size"), strata=s.get("strata"),
-                  psu=s.get("psu"), higher_is_poorer=binary, seed=int(ev.get("seed", 0)),
+                  psu=s.get("psu"), seed=int(ev.get("seed", 0)),
                   level=float(ev.get("level", 0.9)), n_jobs=int(ev.get("n_jobs", 1)))
     out.section("Model comparison out of sample")
     cv = cross_validate(fitters, df, logw, n_folds=int(ev.get("folds", 5)),
@@ -576,16 +570,9 @@ def step_scorecard(df, sv, config, out: Outputs, timer: Timer, models, spec, art
         out.table("Scorecard rounding loss", loss,
                   "Targeting of the exact model and of the rounded scorecard, and the share of "
                   "households whose eligibility changes.")
-    out.html(sc.to_html(fragment=True) if _accepts(sc.to_html, "fragment") else
-             _body(sc.to_html()), "Field form")
+    out.html(_body(sc.to_html()), "Field form")
     timer.step("built the scorecard and its field form")
     return sc
-
-
-def _accepts(fn, arg: str) -> bool:
-    import inspect
-
-    return arg in inspect.signature(fn).parameters
 
 
 def _body(html_text: str) -> str:
@@ -598,13 +585,13 @@ def _body(html_text: str) -> str:
 
 
 SIM_TABLES = ("counts", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
-              "cost_effectiveness", "assumptions")
+              "cost_effectiveness", "assumptions", "threshold_solution", "scenario_grid")
 
 
 def step_simulate(df, sv, config, out: Outputs, timer: Timer, models) -> None:
     """Simulate the config's policies and a budget-neutral comparison."""
     from pmt.report import figures
-    from pmt.simulate import Policy, budget_neutral_comparison, simulate
+    from pmt.simulate import budget_neutral_comparison, run_policy_file
 
     policies = config.get("policies") or []
     if not policies and not config.get("budget_neutral"):
@@ -621,17 +608,10 @@ def step_simulate(df, sv, config, out: Outputs, timer: Timer, models) -> None:
         path = Path(item)
         if not path.exists():
             path = packaged_example(str(item))
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        sim_cfg = dict(raw.pop("simulation", {}) or {})
-        for key in ("data", "survey", "scores", "description"):
-            raw.pop(key, None)
-        for key in ("scenarios", "solve"):
-            sim_cfg.pop(key, None)
-        if "gdp" in sim_cfg:
-            sim_cfg["gdp"] = float(sim_cfg["gdp"])
-        policy = Policy.from_dict(raw)
-        result = simulate(ssv, policy, **sim_cfg)
-        title = raw.get("name", path.stem)
+        # the policy file's own scores, solve and scenario settings apply; its data section
+        # is replaced by the project's survey
+        result = run_policy_file(path, data=ssv)
+        title = result.policy.name
         out.text(f"Policy: {title}")
         out.text(result.summary(), pre=True)
         short = title[:20]
@@ -727,22 +707,23 @@ def _run_project(cfg: dict, step: str, out, say: Say, models_dir) -> dict[str, P
     art_dir.mkdir(parents=True, exist_ok=True)
     timer = Timer(say)
     df, spec = load_project_data(cfg)
+    welfare = df[cfg["welfare"]["column"]].to_numpy(dtype=float)
+    relative = isinstance(cfg["welfare"]["line"], Mapping)
+    z_level = line_value(df, cfg)
+    # resolve a relative line once; later steps read the number
+    cfg["welfare"] = {**cfg["welfare"], "line": z_level}
+    # absolute line: poor if y < z; relative line {share: q}: poor if y <= the quantile
+    below = welfare <= z_level if relative else welfare < z_level
+    df = df.assign(**{POOR: below.astype(int)})
     sv = make_survey(df, cfg)
     timer.step(f"loaded and validated {len(df):,} households ({sv})")
+    headcount = float(np.average(below, weights=sv.person_weight))
     result = Outputs()
     step_summary(df, sv, cfg, result)
     say(result.tables["Poverty"].to_string())
-    welfare = df[cfg["welfare"]["column"]].to_numpy(dtype=float)
-    line = cfg["welfare"]["line"]
-    z_level = line_value(df, cfg)
-    # absolute line: poor if y < z; relative line {share: q}: poor if y <= the quantile
-    below = welfare <= z_level if isinstance(line, Mapping) else welfare < z_level
-    df = df.assign(**{POOR: below.astype(int)})
-    sv = make_survey(df, cfg)
-    headcount = float(np.average(below, weights=sv.person_weight))
     models = step_models(df, sv, cfg, result, timer, headcount, spec)
     say(result.tables["In-sample targeting (rate rule)"].round(3).to_string())
-    z = float(np.log(line_value(df, cfg)))
+    z = float(np.log(z_level))
     for name, r in models.items():
         if getattr(r, "model_type", "") != "sklearn":
             result.artifacts[f"model {name}"] = save_model(
@@ -845,16 +826,16 @@ def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 10
 
 def score_registry(model, registry, output, rejects=None, spec=None, chunksize: int = 500_000,
                    engine: str = "pandas", say: Say = print):
-    """Score a registry file; print rows in = scored + rejected."""
-    from pmt.artifacts import load_model
-    from pmt.scorecard import Scorecard
+    """Score a registry file; print rows in = scored + rejected.
+
+    ``model`` is the path of a model artifact or a scorecard: :func:`pmt.score_file` tells
+    them apart and loads either with its size and schema checks.
+    """
     from pmt.scoring import score_file
     from pmt.spec import DataSpec
 
-    doc = json.loads(Path(model).read_text(encoding="utf-8"))
-    obj = Scorecard.from_json(model) if "questions" in doc else load_model(model)
     sp = DataSpec.load(spec) if spec else None
-    summary = score_file(obj, registry, output, rejects_path=rejects, chunksize=chunksize,
+    summary = score_file(model, registry, output, rejects_path=rejects, chunksize=chunksize,
                          engine=engine, spec=sp)
     say(str(summary))
     return summary

@@ -68,8 +68,9 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path, notes: Mapp
                 cell.fill = header_fill
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
             ws.freeze_panes = ws.cell(row=2, column=frame.index.nlevels + 1)
-            for j, col in enumerate(frame.reset_index().columns, start=1):
-                values = frame.reset_index()[col]
+            flat = frame.reset_index()
+            for j, col in enumerate(flat.columns, start=1):
+                values = flat[col]
                 width = max([len(str(col))] + [len(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in values.head(200)])
                 ws.column_dimensions[get_column_letter(j)].width = min(max(8, width + 2), 60)
                 if pd.api.types.is_float_dtype(values):
