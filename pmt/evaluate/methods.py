@@ -30,6 +30,7 @@ import pandas as pd
 from pmt.errors import DataError, PolicyError, example_rows
 from pmt.evaluate.metrics import targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
+from pmt.welfare import fgt
 
 __all__ = [
     "budget_threshold",
@@ -99,8 +100,7 @@ def _simulate(y_pc, score, z, line, w, n) -> dict:
     m = targeting_metrics(poor, sel, weights=w, size=n, benefits=b)
     after = y_pc + b
     # a top-up to the line lands on it up to rounding: count it as reaching the line
-    pov = after < line * (1 - 1e-12)
-    gap = np.where(pov, (line - after) / line, 0.0)
+    after = np.where((after < line) & (after >= line * (1 - 1e-12)), line, after)
     return {
         "threshold": z,
         "beneficiaries": float(np.sum(v * sel)),
@@ -109,8 +109,8 @@ def _simulate(y_pc, score, z, line, w, n) -> dict:
         "exclusion_error": float(m["exclusion_error"]),
         "cost": float(np.sum(v * b)),
         "benefit_leakage": float(m["benefit_leakage"]),
-        "fgt0_after": float(np.sum(v * pov) / v.sum()),
-        "fgt1_after": float(np.sum(v * gap) / v.sum()),
+        "fgt0_after": fgt(after, line, v, alpha=0),
+        "fgt1_after": fgt(after, line, v, alpha=1),
     }
 
 
@@ -201,12 +201,11 @@ def compare_methods(
     if np.isnan(y_pc).any() or np.isnan(w).any():
         raise DataError("income or weight has missing values; complete or drop those households.")
     v = w * n
-    base_gap = np.where(y_pc < line, (line - y_pc) / line, 0.0)
     none_row = {
         "threshold": np.nan, "beneficiaries": 0.0, "coverage": 0.0, "inclusion_error": np.nan,
         "exclusion_error": 1.0, "cost": 0.0, "benefit_leakage": np.nan,
-        "fgt0_after": float(np.sum(v * (y_pc < line)) / v.sum()),
-        "fgt1_after": float(np.sum(v * base_gap) / v.sum()),
+        "fgt0_after": fgt(y_pc, line, v, alpha=0),
+        "fgt1_after": fgt(y_pc, line, v, alpha=1),
     }
     rows = {("same threshold", "No programme"): none_row}
     for name, s in methods.items():
