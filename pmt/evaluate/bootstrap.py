@@ -107,12 +107,16 @@ def replicate_totals(
     Chunks are fixed slices of the factor columns, so the result does not depend on
     ``n_jobs`` or on the client.
     """
-    R = factors.shape[1]
+    tasks = [(P, f) for f in factor_chunks(factors, chunk_size)]
+    return np.vstack(run_tasks(_replicate_chunk, tasks, n_jobs, client, desc="bootstrap chunks"))
+
+
+def factor_chunks(factors: np.ndarray, chunk_size) -> list[np.ndarray]:
+    """The factor matrix cut into fixed slices of ``chunk_size`` replicate columns."""
     if int(chunk_size) != chunk_size or chunk_size < 1:
         raise DataError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
-    starts = range(0, R, int(chunk_size))
-    tasks = [(P, factors[:, a:a + int(chunk_size)]) for a in starts]
-    return np.vstack(run_tasks(_replicate_chunk, tasks, n_jobs, client, desc="bootstrap chunks"))
+    c = int(chunk_size)
+    return [factors[:, a:a + c] for a in range(0, factors.shape[1], c)]
 
 
 def get_factors(survey: Survey, factors, n_replicates: int, seed) -> np.ndarray:

@@ -32,6 +32,7 @@ from pmt.errors import DataError
 from pmt.evaluate._parallel import run_tasks
 from pmt.evaluate.bootstrap import (
     _named,
+    factor_chunks,
     get_factors,
     psu_totals,
     replicate_totals,
@@ -60,6 +61,43 @@ def _sorted_sum(cum: np.ndarray, x_sorted: np.ndarray, cut: np.ndarray) -> np.nd
     k = np.searchsorted(x_sorted, cut, side="right")
     rows = np.arange(cum.shape[0])
     return np.where(k > 0, cum[rows, np.maximum(k - 1, 0)], 0.0)
+
+
+def _need_flags(higher_is_poorer, names) -> dict[str, bool]:
+    """{name: whether that model's score rises with need} from a bool or a mapping."""
+    if isinstance(higher_is_poorer, Mapping):
+        return {n: bool(higher_is_poorer.get(n, False)) for n in names}
+    return dict.fromkeys(names, bool(higher_is_poorer))
+
+
+def _check_reference(reference, names) -> None:
+    if reference is not None and reference not in names:
+        raise DataError(f"`reference` '{reference}' is not one of the models {list(names)}.")
+
+
+def _paired_summary(est: dict, rep: dict, keys, reference, level: float, label: str):
+    """Tidy statistics of every model and "<model> - <reference>" paired differences.
+
+    ``est[model][key]`` is a full-sample value and ``rep[model][key]`` its replicates;
+    difference entries are added to both. Returns the table (columns ``model``, ``label``
+    and :func:`summarise`'s) and the replicate columns and values in the same order.
+    """
+    if reference is not None:
+        for m in list(est):
+            if m != reference:
+                key = f"{m} - {reference}"
+                est[key] = {k: est[m][k] - est[reference][k] for k in keys}
+                rep[key] = {k: rep[m][k] - rep[reference][k] for k in keys}
+    rows, rep_cols, rep_data = [], [], []
+    for model in est:
+        for k in keys:
+            summ = summarise(np.atleast_1d(est[model][k]), rep[model][k][:, None], level)
+            rows.append({"model": model, label: k, **{s: summ[s][0] for s in summ}})
+            rep_cols.append((model, k))
+            rep_data.append(rep[model][k])
+    out = pd.DataFrame(rows)
+    out["n_valid"] = out["n_valid"].astype(np.int64)
+    return out, rep_cols, rep_data
 
 
 def _chunk(task) -> np.ndarray:
@@ -171,16 +209,12 @@ def bootstrap_targeting(
     y = survey_vector(survey, welfare, "welfare")
     v = survey.weights(unit)
     named = _named(scores, "model")
-    if reference is not None and reference not in named:
-        raise DataError(f"`reference` '{reference}' is not one of the models {list(named)}.")
+    _check_reference(reference, named)
+    needs = _need_flags(higher_is_poorer, named)
     models = []
     for name, sc in named.items():
         s = survey_vector(survey, sc, f"scores[{name!r}]")
-        need = (
-            bool(higher_is_poorer.get(name, False))
-            if isinstance(higher_is_poorer, Mapping)
-            else bool(higher_is_poorer)
-        )
+        need = needs[name]
         if rule == "rate":
             s_or = -s if need else s
             models.append(("rate", s_or, np.argsort(s_or, kind="stable")))
@@ -193,36 +227,17 @@ def bootstrap_targeting(
     kind = "line" if line is not None else "share"
     y_order = np.argsort(y, kind="stable")
     F = get_factors(survey, factors, n_replicates, seed)
-    if int(chunk_size) != chunk_size or chunk_size < 1:
-        raise DataError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
     psu = survey.psu_codes
     common = (psu, v, y, y_order, kind, line, share, models, probability_cutoff)
     full = _chunk((np.ones((survey.n_psu, 1)), *common))[0]
-    tasks = [(F[:, a:a + int(chunk_size)], *common)
-             for a in range(0, F.shape[1], int(chunk_size))]
+    tasks = [(f, *common) for f in factor_chunks(F, chunk_size)]
     reps = np.concatenate(run_tasks(_chunk, tasks, n_jobs, client, desc="bootstrap chunks"),
                           axis=0)
 
     names = list(named)
     est = {m: metrics_from_totals(full[j]) for j, m in enumerate(names)}
     rep = {m: metrics_from_totals(reps[:, j]) for j, m in enumerate(names)}
-    if reference is not None:
-        for m in names:
-            if m != reference:
-                key = f"{m} - {reference}"
-                est[key] = {k: est[m][k] - est[reference][k] for k in METRICS}
-                rep[key] = {k: rep[m][k] - rep[reference][k] for k in METRICS}
-    rows, rep_cols, rep_data = [], [], []
-    for model in est:
-        for metric in METRICS:
-            summ = summarise(np.atleast_1d(est[model][metric]), rep[model][metric][:, None],
-                             level)
-            rows.append({"model": model, "metric": metric,
-                         **{k: summ[k][0] for k in summ}})
-            rep_cols.append((model, metric))
-            rep_data.append(rep[model][metric])
-    out = pd.DataFrame(rows)
-    out["n_valid"] = out["n_valid"].astype(np.int64)
+    out, rep_cols, rep_data = _paired_summary(est, rep, METRICS, reference, level, "metric")
     out.attrs.update(n_replicates=int(F.shape[1]), level=level, unit=unit, rule=rule,
                      line=line, share=share)
     if not return_replicates:
@@ -315,20 +330,15 @@ def bootstrap_overlap(
     y = survey_vector(survey, actual, "actual")
     v = survey.weights(unit)
     named = _named(predicted, "model")
-    if reference is not None and reference not in named:
-        raise DataError(f"`reference` '{reference}' is not one of the models {list(named)}.")
+    _check_reference(reference, named)
+    needs = _need_flags(higher_is_poorer, named)
     F = get_factors(survey, factors, n_replicates, seed)
     y_order = np.argsort(y, kind="stable")
     ga = quantile_groups(y, v, n)
     est, rep, cell_rows = {}, {}, []
     for model, pred in named.items():
         s = survey_vector(survey, pred, f"predicted[{model!r}]")
-        need = (
-            bool(higher_is_poorer.get(model, False))
-            if isinstance(higher_is_poorer, Mapping)
-            else bool(higher_is_poorer)
-        )
-        if need:
+        if needs[model]:
             s = -s
         cell = (ga - 1) * n + (quantile_groups(s, v, n) - 1)
         est[model] = overlap_from_table(np.bincount(cell, weights=v, minlength=n * n)
@@ -338,10 +348,8 @@ def bootstrap_overlap(
             tables = replicate_totals(P, F, n_jobs, client, chunk_size).reshape(-1, n, n)
         else:
             s_order = np.argsort(s, kind="stable")
-            tasks = [
-                (F[:, a:a + int(chunk_size)], survey.psu_codes, v, y, y_order, s, s_order, n)
-                for a in range(0, F.shape[1], int(chunk_size))
-            ]
+            tasks = [(f, survey.psu_codes, v, y, y_order, s, s_order, n)
+                     for f in factor_chunks(F, chunk_size)]
             tables = np.concatenate(
                 run_tasks(_overlap_chunk, tasks, n_jobs, client, desc="bootstrap overlap"), axis=0)
         rep[model] = overlap_from_table(tables)
@@ -353,21 +361,8 @@ def bootstrap_overlap(
             for j in range(n * n):
                 cell_rows.append({"model": model, "actual": j // n + 1,
                                   "predicted": j % n + 1, **{k: summ[k][j] for k in summ}})
-    if reference is not None:
-        for m in list(named):
-            if m != reference:
-                key = f"{m} - {reference}"
-                est[key] = {k: est[m][k] - est[reference][k] for k in est[m]}
-                rep[key] = {k: rep[m][k] - rep[reference][k] for k in rep[m]}
-    rows = []
-    for model in est:
-        for measure in est[model]:
-            summ = summarise(np.atleast_1d(est[model][measure]), rep[model][measure][:, None],
-                             level)
-            rows.append({"model": model, "measure": measure,
-                         **{k: summ[k][0] for k in summ}})
-    out = pd.DataFrame(rows)
-    out["n_valid"] = out["n_valid"].astype(np.int64)
+    measures = list(next(iter(est.values())))
+    out = _paired_summary(est, rep, measures, reference, level, "measure")[0]
     out.attrs.update(n_replicates=int(F.shape[1]), level=level, cutoffs=cutoffs, n_groups=n)
     if not cells:
         return out

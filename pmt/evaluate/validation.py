@@ -37,7 +37,7 @@ import pandas as pd
 
 from pmt.errors import DataError, ModelError, example_rows
 from pmt.evaluate._parallel import run_tasks
-from pmt.evaluate.bootstrap_cutoffs import bootstrap_overlap, bootstrap_targeting
+from pmt.evaluate.bootstrap_cutoffs import _need_flags, bootstrap_overlap, bootstrap_targeting
 from pmt.evaluate.classify import rate_cutoff
 from pmt.evaluate.metrics import Unit, metrics_from_totals, totals
 from pmt.survey import Survey, weighted_quantile
@@ -200,12 +200,6 @@ def _rules(rule) -> list[str]:
     if bad or not rules:
         raise DataError(f"`rule` must be 'line', 'rate' or both; got {rule!r}.")
     return rules
-
-
-def _need_flags(higher_is_poorer, names) -> dict[str, bool]:
-    if isinstance(higher_is_poorer, Mapping):
-        return {n: bool(higher_is_poorer.get(n, False)) for n in names}
-    return dict.fromkeys(names, bool(higher_is_poorer))
 
 
 # --- cross-validation -------------------------------------------------------------------
