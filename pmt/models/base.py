@@ -8,6 +8,7 @@ retransformation, ``summary()``, ``coef_table()`` and ``terms``.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,23 @@ def register_model(cls):
     """Class decorator: register a result class under its ``model_type``."""
     MODEL_TYPES[cls.model_type] = cls
     return cls
+
+
+def blas_threads(limit: int | None = 1):
+    """Context manager capping BLAS threads at ``limit`` during a fit (None: no cap).
+
+    The models' dense work is on tall, thin matrices or p x p systems, which gain little
+    from threads, while BLAS threads competing with other processes (workers, a shared
+    server) slow it down up to ten-fold. threadpoolctl ships with scikit-learn; without
+    it this is a no-op.
+    """
+    if limit is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on threadpoolctl
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=limit, user_api="blas")
 
 
 @dataclass
@@ -94,6 +112,35 @@ def survey_inputs(data: pd.DataFrame, survey: Survey | None, weights, cluster):
     return survey.household_weight, psu
 
 
+def weight_cluster_columns(data: pd.DataFrame, weights, cluster, mask: np.ndarray):
+    """Resolve weights (as floats) and cluster ids; clear ``mask`` (in place) where missing."""
+    w = resolve_column(data, weights, "weights")
+    if w is not None:
+        w = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)
+        mask &= np.isfinite(w)
+    cl = resolve_column(data, cluster, "cluster")
+    if cl is not None:
+        mask &= pd.notna(cl)
+    return w, cl
+
+
+def kept_weights_clusters(w, cl, mask: np.ndarray, index: pd.Index):
+    """Weights and integer cluster codes of the kept rows; ModelError on weights <= 0.
+
+    ``index`` holds the labels of the kept rows (for the error message).
+    """
+    if w is not None:
+        w = w[mask]
+        bad = w <= 0
+        if bad.any():
+            raise ModelError(
+                f"weights must be positive; {int(bad.sum())} zero or negative at "
+                f"{example_rows(index[bad])}. Drop those rows or fix the weights."
+            )
+    codes = None if cl is None else pd.factorize(pd.Series(cl[mask]))[0]
+    return w, codes
+
+
 def prepare(
     formula: str,
     data: pd.DataFrame,
@@ -114,13 +161,7 @@ def prepare(
         raise ModelError("`data` has no rows.")
     design = design or Design.from_formula(formula, data, require_lhs=require_lhs)
     mask = np.array(design.complete_rows(data, with_lhs=require_lhs), dtype=bool)
-    w = resolve_column(data, weights, "weights")
-    if w is not None:
-        w = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)
-        mask &= np.isfinite(w)
-    cl = resolve_column(data, cluster, "cluster")
-    if cl is not None:
-        mask &= pd.notna(cl)
+    w, cl = weight_cluster_columns(data, weights, cluster, mask)
     n_dropped = int((~mask).sum())
     if n_dropped:
         warnings.warn(
@@ -131,17 +172,7 @@ def prepare(
     sub = data.loc[mask] if n_dropped else data
     X = design.matrix(sub)
     y = design.response(sub) if require_lhs else None
-    if w is not None:
-        w = w[mask]
-        bad = w <= 0
-        if bad.any():
-            raise ModelError(
-                f"weights must be positive; {int(bad.sum())} zero or negative at "
-                f"{example_rows(sub.index[bad])}. Drop those rows or fix the weights."
-            )
-    codes = None
-    if cl is not None:
-        codes = pd.factorize(pd.Series(cl[mask]))[0]
+    w, codes = kept_weights_clusters(w, cl, mask, sub.index)
     if check_rank:
         design.check_rank(X)
     return Prepared(design, X, y, w, codes, mask, sub.index, n_dropped)

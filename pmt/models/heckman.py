@@ -45,7 +45,6 @@ are tested against statsmodels.
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from collections.abc import Mapping
 from typing import Literal
@@ -56,7 +55,13 @@ from scipy import optimize, stats
 from scipy.special import log_ndtr, ndtr
 
 from pmt.errors import ModelError, example_rows
-from pmt.models.base import ModelResult, register_model, resolve_column
+from pmt.models.base import (
+    ModelResult,
+    blas_threads,
+    kept_weights_clusters,
+    register_model,
+    weight_cluster_columns,
+)
 from pmt.models.formula import Design
 
 __all__ = ["heckman", "HeckmanResult", "HeckmanSelection", "probit_fit", "inverse_mills"]
@@ -124,18 +129,6 @@ def _separating_terms(Z, d, names) -> list[str]:
         elif hi0[j] <= lo1[j] or hi1[j] <= lo0[j]:
             out.append(f"'{name}' splits selected and unselected rows at a threshold")
     return out
-
-
-def _check_rank(design: Design, X: np.ndarray) -> None:
-    """Fast full-rank check through the scaled Gram matrix; Design.check_rank names culprits."""
-    if X.shape[0] > X.shape[1]:
-        scale = np.sqrt((X**2).mean(axis=0))
-        scale[scale == 0] = 1.0
-        Xs = X / scale
-        ev = np.linalg.eigvalsh(Xs.T @ Xs / X.shape[0])
-        if ev[0] > 1e-10 * ev[-1]:
-            return
-    design.check_rank(X)  # raises ModelError naming the collinear terms
 
 
 def probit_fit(Z, d, w=None, names=None, maxiter: int = 100, tol: float = 1e-10):
@@ -529,14 +522,8 @@ def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster)
             f"selection indicator '{dname}' must be 0/1 (or True/False); other values at "
             f"{example_rows(data.index[bad])}. Build it as e.g. (income > 0)."
         )
-    mask = sdesign.complete_rows(data, with_lhs=True)
-    w = resolve_column(data, weights, "weights")
-    if w is not None:
-        w = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)
-        mask &= np.isfinite(w)
-    cl = resolve_column(data, cluster, "cluster")
-    if cl is not None:
-        mask &= pd.notna(cl)
+    mask = np.array(sdesign.complete_rows(data, with_lhs=True), dtype=bool)
+    w, cl = weight_cluster_columns(data, weights, cluster, mask)
     d_all = dnum.to_numpy(dtype=float) == 1
     # outcome design learned on rows that are selected and complete in the selection equation
     sel_rows = mask & d_all
@@ -568,7 +555,7 @@ def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster)
     if n1 == 0:
         raise ModelError(f"no row in the estimation sample has '{dname}' = 1.")
     Z = sdesign.matrix(sub)
-    _check_rank(sdesign, Z)
+    sdesign.check_rank(Z)
     subsel = sub.loc[d]
     X1 = odesign.matrix(subsel)
     y1 = odesign.response(subsel)
@@ -579,15 +566,8 @@ def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster)
             f"({example_rows(badr)}), e.g. the log of a zero income. Set '{dname}' = 0 where "
             "the income is zero, or model the level."
         )
-    _check_rank(odesign, X1)
-    if w is not None:
-        w = w[mask]
-        if (w <= 0).any():
-            raise ModelError(
-                f"weights must be positive; {int((w <= 0).sum())} zero or negative at "
-                f"{example_rows(sub.index[w <= 0])}. Drop those rows or fix the weights."
-            )
-    codes = None if cl is None else pd.factorize(pd.Series(cl[mask]))[0]
+    odesign.check_rank(X1)
+    w, codes = kept_weights_clusters(w, cl, mask, sub.index)
     excl = [v for v in sdesign.variables if v not in odesign.variables]
     if not excl:
         warnings.warn(
@@ -890,19 +870,6 @@ def _ml(p, cov_type, maxiter):
 # --------------------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------------------
-def _single_thread_blas():
-    """Limit BLAS to one thread during a fit (threadpoolctl ships with scikit-learn).
-
-    The matrices here are tall and thin (n x ~30): threaded BLAS gains little on them and,
-    on a shared machine, loses up to ten-fold to thread contention.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn depends on threadpoolctl
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def heckman(
     selection: str,
     outcome: str,
@@ -962,7 +929,7 @@ def heckman(
         raise ModelError(f"cov_type for method={method!r} must be one of {allowed}; got {cov_type!r}.")
     if cov_type == "cluster" and cluster is None:
         raise ModelError("cov_type='cluster' needs cluster= (a PSU column).")
-    with _single_thread_blas():
+    with blas_threads(1):  # tall, thin matrices (n x ~30)
         return _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter)
 
 

@@ -35,7 +35,6 @@ coefficients. Each replicate is solved exactly, warm-started from the full-sampl
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import warnings
@@ -51,6 +50,7 @@ from pmt.models import _interior_point as ip
 from pmt.models.base import (
     ModelResult,
     attach_profile,
+    blas_threads,
     prepare,
     register_model,
     resolve_column,
@@ -65,16 +65,6 @@ SE_METHODS = ("kernel", "bootstrap", "none")
 # measured 12 s with 2 threads against 1 s with one on a loaded 2-core machine (n = 50,000,
 # p = 80). Set to None to keep the process-wide setting.
 BLAS_THREADS: int | None = 1
-
-
-def _blas_limit():
-    if BLAS_THREADS is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=BLAS_THREADS, user_api="blas")
 
 
 @register_model
@@ -195,24 +185,6 @@ def kernel_cov(
     return (cov + cov.T) / 2, {"hq": hq, "h": float(h)}
 
 
-def _check_rank(prep) -> None:
-    """Full column rank, or ModelError naming the collinear terms.
-
-    A well-conditioned X'X proves full rank cheaply; otherwise the pivoted QR of
-    ``Design.check_rank`` decides and names the terms (it is several times slower on
-    survey-sized data, so it only runs when needed).
-    """
-    X = prep.X
-    if X.shape[0] > X.shape[1]:
-        scale = np.sqrt((X**2).mean(axis=0))
-        if np.all(scale > 0):
-            Xs = X / scale
-            vals = np.linalg.eigvalsh(Xs.T @ Xs)
-            if vals[0] > 1e-8 * vals[-1]:
-                return
-    prep.design.check_rank(X)
-
-
 def _fit_arrays(A, c, w, q, preprocess, seed, start=None) -> ip.Solution:
     try:
         return ip.solve(
@@ -281,9 +253,9 @@ def quantreg(
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ModelError(f"seed must be an integer; got {seed!r}.")
     strata_col = resolve_column(data, strata, "strata") if isinstance(data, pd.DataFrame) else None
-    with _blas_limit():
+    with blas_threads(BLAS_THREADS):
         prep = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)
-        _check_rank(prep)
+        prep.design.check_rank(prep.X)
     X, y = prep.X, prep.y
     n, p = X.shape
     if not np.all(np.isfinite(X)) or not np.all(np.isfinite(y)):
@@ -323,7 +295,7 @@ def quantreg(
 
     results: dict[float, QuantRegResult] = {}
     previous: np.ndarray | None = None
-    with _blas_limit():
+    with blas_threads(BLAS_THREADS):
         for qq in qs:
             # Warm start: the band of the previous quantile's fit replaces the subsample fit.
             sol = _fit_arrays(A, c, wv, qq, preprocess, seed, start=previous)
