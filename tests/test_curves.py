@@ -126,6 +126,9 @@ def test_group_table_identity_and_requirements():
         group_table(rank, sel, w)  # ranked_by is required
     with pytest.raises(DataError, match="ranked_by"):
         group_table(rank, sel, w, ranked_by=" ")
+    ben = np.where(np.arange(rank.size) == 3, -1.0, 0.0)
+    with pytest.raises(DataError, match="`benefits` must be non-negative; negative at row 3"):
+        group_table(rank, sel, w, ben, ranked_by="post-transfer")
 
 
 def test_subgroup_metrics_by_hand():

@@ -91,8 +91,12 @@ def test_input_errors_name_argument_and_rows():
         targeting_metrics(POOR, SEL, [1, -1, 1, 1])
     with pytest.raises(DataError, match="different indexes"):
         targeting_metrics(pd.Series(POOR), pd.Series(SEL, index=[3, 2, 1, 0]))
-    with pytest.raises(DataError, match="`benefits` must be non-negative"):
+    with pytest.raises(DataError, match="`benefits` must be non-negative; negative at row 0"):
         targeting_metrics(POOR, SEL, benefits=[-1, 0, 0, 0])
+    weights = pd.Series([1, -1, 1, 1], index=["a", "b", "c", "d"])
+    with pytest.raises(DataError, match="`weights` must be non-negative; negative at row b"):
+        targeting_metrics(pd.Series(POOR, index=weights.index), pd.Series(SEL, index=weights.index),
+                          weights)
 
 
 def test_public_alias():

@@ -64,12 +64,15 @@ _WHY_UNDEFINED = {
 
 
 # --- input checks shared by the evaluate modules ----------------------------------------
-def as_vector(x, name: str, n: int | None = None, binary: bool = False) -> np.ndarray:
+def as_vector(
+    x, name: str, n: int | None = None, binary: bool = False, nonnegative: bool = False
+) -> np.ndarray:
     """Validate one input vector and return it as a float array.
 
     Raises :class:`~pmt.errors.DataError` naming ``name`` and the offending rows (index
     labels when ``x`` is a pandas Series) for wrong lengths, missing values, non-numeric
-    values and, with ``binary=True``, values other than 0/1/True/False.
+    values, with ``binary=True`` values other than 0/1/True/False and with
+    ``nonnegative=True`` negative values.
     """
     if x is None:
         raise DataError(f"`{name}` is required.")
@@ -106,6 +109,10 @@ def as_vector(x, name: str, n: int | None = None, binary: bool = False) -> np.nd
             raise DataError(
                 f"`{name}` must be 0/1 (or boolean); other values at {example_rows(labels[bad])}."
             )
+    if nonnegative and (arr < 0).any():
+        raise DataError(
+            f"`{name}` must be non-negative; negative at {example_rows(labels[arr < 0])}."
+        )
     return arr
 
 
@@ -137,11 +144,7 @@ def resolve_weights(weights, n: int, size=None, unit: Unit = "person") -> np.nda
     """
     if unit not in ("person", "household"):
         raise DataError(f"`unit` must be 'person' or 'household'; got {unit!r}.")
-    w = np.ones(n) if weights is None else as_vector(weights, "weights", n)
-    if (w < 0).any():
-        raise DataError(
-            f"`weights` must be non-negative; negative at {example_rows(np.flatnonzero(w < 0))}."
-        )
+    w = np.ones(n) if weights is None else as_vector(weights, "weights", n, nonnegative=True)
     if size is not None:
         sz = as_vector(size, "size", n)
         if (sz < 1).any():
@@ -282,12 +285,7 @@ def targeting_metrics(
     v = resolve_weights(weights, n, size, unit)
     bw = None
     if benefits is not None:
-        b = as_vector(benefits, "benefits", n)
-        if (b < 0).any():
-            raise DataError(
-                f"`benefits` must be non-negative amounts; negative at "
-                f"{example_rows(np.flatnonzero(b < 0))}."
-            )
+        b = as_vector(benefits, "benefits", n, nonnegative=True)
         base = resolve_weights(weights, n, size, "person") if size is not None else v
         bw = base * b
     t = totals(p, s, v, bw).sum(axis=0)

@@ -128,12 +128,7 @@ def group_table(
     v = resolve_weights(weights, m, size, unit)
     b = None
     if benefits is not None:
-        b = as_vector(benefits, "benefits", m)
-        if (b < 0).any():
-            raise DataError(
-                f"`benefits` must be non-negative; negative at "
-                f"{example_rows(np.flatnonzero(b < 0))}."
-            )
+        b = as_vector(benefits, "benefits", m, nonnegative=True)
     if selected is None:
         if b is None:
             raise DataError("pass `selected` (recipients) or `benefits` (recipients = b > 0).")
