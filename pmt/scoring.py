@@ -41,6 +41,7 @@ from pmt.scorecard import (
     map_codes,
     reasons_text,
 )
+from pmt.scorecard.linear import probability_index
 from pmt.scorecard.questions import outside_range
 
 _ID_NAMES = ("id", "hh_id", "household_id", "record_id", "applicant_id")
@@ -106,17 +107,7 @@ class ModelScorer:
             threshold = saved.get("poverty_line", saved.get("threshold"))
         self.threshold = None if threshold is None else float(threshold)
         if self.threshold is not None and self.model_type in ("probit", "logit"):
-            from scipy import special
-
-            if not 0 < self.threshold < 1:
-                raise ModelError(
-                    f"threshold for a {self.model_type} model is a probability in (0, 1); got "
-                    f"{self.threshold}."
-                )
-            self.index_cut = float(
-                special.ndtri(self.threshold) if self.model_type == "probit"
-                else special.logit(self.threshold)
-            )
+            self.index_cut = probability_index(self.model_type, self.threshold)
         else:
             self.index_cut = self.threshold
 
@@ -476,7 +467,7 @@ def score_file(
         state["chunks"] += 1
 
     chunks = _iter_chunks if engine == "pandas" else _iter_dask
-    total = _count_rows(src) if src.suffix.lower() != ".csv" else None
+    total = _count_rows(src) if suffix != ".csv" else None  # CSV: unknown until read
     try:
         with Progress("scoring rows", total=total) as bar:
             for cols, n in chunks(src, read_cols, chunksize):
@@ -490,7 +481,7 @@ def score_file(
         raise
     out_tmp.replace(out)
     rej_tmp.replace(rej)
-    n_total = _count_rows(src) if suffix != ".csv" else state["n_in"]
+    n_total = total if total is not None else state["n_in"]
     summary = ScoreSummary(
         str(src), str(out), str(rej), state["n_in"], state["n_ok"], state["n_bad"],
         dict(state["reasons"]), time.perf_counter() - start, engine, state["chunks"],

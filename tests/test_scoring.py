@@ -168,6 +168,36 @@ def test_paths_and_saved_artifacts(fitted, registry, tmp_path):
     s3 = score_file(art, src, tmp_path / "c.parquet")
     out = pd.read_parquet(tmp_path / "c.parquet")
     assert "eligible" in out and s3.balanced
+    # the artifact's saved poverty line is the default threshold
+    good = df.drop(index=[3, 10, 11, 999, 1500])
+    xb = model.predict(good).to_numpy()
+    np.testing.assert_allclose(out["xb"], xb, rtol=1e-13, atol=0)
+    np.testing.assert_array_equal(out["eligible"], xb < line)
+
+
+@pytest.mark.parametrize("kind", ["probit", "logit"])
+def test_binary_model_threshold_is_a_probability(kind, registry, tmp_path):
+    import warnings
+
+    from pmt.models import binary
+
+    train = _households(3000, 1)
+    train["poor"] = (train["log_pcc"] < train["log_pcc"].quantile(0.3)).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = getattr(binary, kind)("poor ~ car + fridge + rooms + C(region)", train)
+    src = tmp_path / "reg.parquet"
+    registry.to_parquet(src, index=False)
+    score_file(m, src, tmp_path / "p.parquet", threshold=0.35)
+    out = pd.read_parquet(tmp_path / "p.parquet")
+    good = registry.drop(index=[3, 10, 1500])  # unknown regions, missing car
+    np.testing.assert_allclose(out["xb"], m.predict(good, scale="index").to_numpy(),
+                               rtol=1e-12, atol=1e-14)
+    prob = m.predict(good).to_numpy()
+    assert 0 < (prob > 0.35).mean() < 1
+    np.testing.assert_array_equal(out["eligible"], prob > 0.35)
+    with pytest.raises(ModelError, match=r"probability of being poor in \(0, 1\)"):
+        score_file(m, src, tmp_path / "q.parquet", threshold=1.5)
 
 
 def test_dictionary_encoded_categories_and_spec_ranges(fitted, registry, tmp_path):

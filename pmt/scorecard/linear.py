@@ -57,16 +57,22 @@ def _threshold_index(model, threshold, direction: str, sign: float) -> float | N
     threshold = float(threshold)
     mtype = getattr(model, "model_type", "linear")
     if direction == "poverty" and mtype in ("probit", "logit"):
-        if not 0 < threshold < 1:
-            raise ModelError(
-                f"threshold for a {mtype} scorecard is a probability of being poor in (0, 1); "
-                f"got {threshold}."
-            )
-        from scipy import special
-
-        t = special.ndtri(threshold) if mtype == "probit" else special.logit(threshold)
-        return -float(t)
+        return -probability_index(mtype, threshold, "scorecard")
     return sign * threshold
+
+
+def probability_index(mtype: str, p: float, what: str = "model") -> float:
+    """The probit/logit index F^-1(p) at which P(poor) equals the threshold ``p``.
+
+    Shared by scorecards and registry scoring; ModelError unless 0 < p < 1.
+    """
+    if not 0 < p < 1:
+        raise ModelError(
+            f"threshold for a {mtype} {what} is a probability of being poor in (0, 1); got {p}."
+        )
+    from scipy import special
+
+    return float(special.ndtri(p) if mtype == "probit" else special.logit(p))
 
 
 def _quadratics(design, quadratic) -> dict[str, str]:
