@@ -50,16 +50,6 @@ SCHEMA_VERSION = 1
 FORMAT = "pmt-model"
 #: Largest artifact file :func:`load_model` reads unless told otherwise (bytes).
 MAX_BYTES = 20_000_000
-#: Modules that define registered model classes; imported before loading so that
-#: ``MODEL_TYPES`` knows every type (modules not present in this install are skipped).
-MODEL_MODULES = (
-    "pmt.models.ols",
-    "pmt.models.quantile",
-    "pmt.models.binary",
-    "pmt.models.heckman",
-    "pmt.hmt",
-)
-#: Numeric proxies with at most this many distinct values are profiled exactly.
 
 
 def _pmt_version() -> str:
@@ -366,26 +356,20 @@ def _spec_summary(spec) -> dict | None:
     """Name and SHA-256 of a data spec (a DataSpec, a path to its YAML, or a dict)."""
     if spec is None:
         return None
-    if isinstance(spec, str | Path):
+    if isinstance(spec, str | Path | Mapping):
         from pmt.spec import DataSpec
 
-        # the same digest as DataSpec.hash, whether a spec object or its file is given
-        spec = DataSpec.load(spec)
-    elif isinstance(spec, Mapping):
-        from pmt.spec import DataSpec
-
-        spec = DataSpec.from_dict(spec)
+        # the same digest as DataSpec.hash, whether a spec object, its file or its dict is given
+        spec = DataSpec.load(spec) if isinstance(spec, str | Path) else DataSpec.from_dict(spec)
     name = getattr(spec, "name", None)
     digest = getattr(spec, "sha256", None) or getattr(spec, "hash", None)
     if callable(digest):
         digest = digest()
-    if not (isinstance(digest, str) and len(digest) == 64):
-        path = getattr(spec, "path", None) if not isinstance(spec, str | Path) else spec
+    if not (isinstance(digest, str) and len(digest) == 64):  # a spec-like object of another kind
+        path = getattr(spec, "path", None)
         if path is not None and Path(path).is_file():
             payload = Path(path).read_bytes()
             name = name or Path(path).stem
-        elif isinstance(spec, Mapping):
-            payload = json.dumps(spec, sort_keys=True, default=str).encode()
         elif hasattr(spec, "to_dict"):
             payload = json.dumps(spec.to_dict(), sort_keys=True, default=str).encode()
         else:
@@ -613,6 +597,9 @@ MODEL_MODULE_OF = {
     "heckman_selection": "pmt.models.heckman",
     "hybrid_means_test": "pmt.hmt",
 }
+#: Modules that define registered model classes; imported before loading so that
+#: ``MODEL_TYPES`` knows every type (modules not present in this install are skipped).
+MODEL_MODULES = tuple(dict.fromkeys(MODEL_MODULE_OF.values()))
 
 
 def _import_model_modules(model_type: str | None = None) -> None:

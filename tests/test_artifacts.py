@@ -482,4 +482,5 @@ def test_spec_digest_is_the_same_for_a_spec_and_its_file(tmp_path):
     path = Path(__file__).parent.parent / "data_spec" / "hbs.yaml"
     spec = pmt.DataSpec.load(path)
     assert _spec_summary(path) == _spec_summary(str(path)) == _spec_summary(spec)
+    assert _spec_summary(spec.to_dict()) == _spec_summary(spec)
     assert _spec_summary(spec) == {"name": "hbs", "sha256": spec.hash}
