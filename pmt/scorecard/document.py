@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pmt.artifacts import validate_schema
+from pmt.artifacts import _jsonable, validate_schema
 from pmt.errors import ArtifactError
 from pmt.models.formula import level_label
 from pmt.scorecard.questions import _BOUND_KEYS, Answer, Question
@@ -67,8 +67,6 @@ def to_dict(sc) -> dict:
         "items": items,
         "rounding": sc.rounding or None,
     }
-    from pmt.artifacts import _jsonable
-
     return _jsonable(doc, "scorecard", nan_ok=True)
 
 
