@@ -40,7 +40,7 @@ from pmt.evaluate.bootstrap import (
     survey_vector,
 )
 from pmt.evaluate.metrics import METRICS, Unit, metrics_from_totals
-from pmt.evaluate.overlap import overlap_from_table
+from pmt.evaluate.overlap import overlap_counts, overlap_from_table
 from pmt.survey import Survey, quantile_groups
 
 _RTOL = 1e-12  # as pmt.survey.weighted_quantile
@@ -340,10 +340,11 @@ def bootstrap_overlap(
         s = survey_vector(survey, pred, f"predicted[{model!r}]")
         if needs[model]:
             s = -s
-        cell = (ga - 1) * n + (quantile_groups(s, v, n) - 1)
-        est[model] = overlap_from_table(np.bincount(cell, weights=v, minlength=n * n)
-                                        .reshape(n, n))
+        gp = quantile_groups(s, v, n)
+        counts = overlap_counts(ga, gp, v, n)
+        est[model] = overlap_from_table(counts)
         if cutoffs == "fixed":
+            cell = (ga - 1) * n + (gp - 1)
             P = psu_totals(survey, v, cell, n * n)
             tables = replicate_totals(P, F, n_jobs, client, chunk_size).reshape(-1, n, n)
         else:
@@ -354,7 +355,7 @@ def bootstrap_overlap(
                 run_tasks(_overlap_chunk, tasks, n_jobs, client, desc="bootstrap overlap"), axis=0)
         rep[model] = overlap_from_table(tables)
         if cells:
-            full_t = np.bincount(cell, weights=v, minlength=n * n) / v.sum()
+            full_t = counts.ravel() / v.sum()
             with np.errstate(invalid="ignore", divide="ignore"):
                 rep_t = tables.reshape(-1, n * n) / tables.sum(axis=(1, 2))[:, None]
             summ = summarise(full_t, rep_t, level)
