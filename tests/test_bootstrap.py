@@ -11,6 +11,7 @@ from pmt.evaluate import (
     bootstrap_group_table,
     bootstrap_metrics,
     bootstrap_overlap,
+    bootstrap_targeting,
     decile_overlap,
     group_table,
     overlap_shares,
@@ -119,7 +120,6 @@ def test_same_seed_same_bits():
 
 @pytest.mark.slow
 def test_parallel_equals_serial():
-    from pmt.evaluate import bootstrap_targeting
 
     df, sv = clustered_survey()
     one = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, **BOOT_KW)
@@ -203,6 +203,15 @@ def test_bootstrap_input_errors():
     with pytest.raises(DataError, match="index differs"):
         bootstrap_metrics(sv, df["poor"].reset_index(drop=True).set_axis(df.index + 1),
                           "sel_a", n_replicates=5)
+    for cutoffs in ("replicate", "fixed"):
+        with pytest.raises(DataError, match="`chunk_size` must be a positive integer"):
+            bootstrap_overlap(sv, "pcc", "x", n_replicates=5, chunk_size=0, cutoffs=cutoffs)
+    with pytest.raises(DataError, match="`chunk_size` must be a positive integer"):
+        bootstrap_targeting(sv, "pcc", "x", share=0.2, n_replicates=5, chunk_size=0)
+    with pytest.raises(DataError, match="reference"):
+        bootstrap_targeting(sv, "pcc", {"x": "x"}, share=0.2, n_replicates=5, reference="y")
+    with pytest.raises(DataError, match="reference"):
+        bootstrap_overlap(sv, "pcc", {"x": "x"}, n_replicates=5, reference="y")
 
 
 @pytest.mark.slow
