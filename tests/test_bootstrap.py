@@ -120,7 +120,6 @@ def test_same_seed_same_bits():
 
 @pytest.mark.slow
 def test_parallel_equals_serial():
-
     df, sv = clustered_survey()
     one = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, **BOOT_KW)
     two = bootstrap_metrics(sv, "poor", {"a": "sel_a", "b": "sel_b"}, n_jobs=2, **BOOT_KW)
