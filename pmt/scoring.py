@@ -42,7 +42,7 @@ from pmt.scorecard import (
     reasons_text,
 )
 from pmt.scorecard.linear import probability_index
-from pmt.scorecard.questions import outside_range
+from pmt.spec import outside_range
 
 _ID_NAMES = ("id", "hh_id", "household_id", "record_id", "applicant_id")
 

@@ -507,8 +507,8 @@ class DataSpec:
                 )
         if c.range is not None:
             lo, hi = c.range
-            bad = ok & (((v < lo) if lo is not None else False) | ((v > hi) if hi is not None else False))
-            if np.any(bad):
+            bad = ok & outside_range(v, lo, hi)
+            if bad.any():
                 vals = sorted({_fmt(x) for x in v[bad]})[:5]
                 problems.append(
                     f"{name}: values outside the range [{_fmt(lo)}, {_fmt(hi)}] ({', '.join(vals)}) "
@@ -579,6 +579,18 @@ class DataSpec:
         return pd.Series(
             pd.Categorical(list(mapped), categories=codes), index=s.index, name=s.name
         )
+
+
+def outside_range(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    """True where x lies below ``lo`` or above ``hi`` (None: unbounded on that side; NaN is
+    never outside). The one range check of spec validation, scorecard questions and
+    registry scoring."""
+    out = np.zeros(x.shape, dtype=bool)
+    if lo is not None:
+        out |= x < lo
+    if hi is not None:
+        out |= x > hi
+    return out
 
 
 def _as_code(val, int_codes: bool):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pmt.models.formula import level_label
+from pmt.spec import outside_range
 
 _BOUND_KEYS = ("gt", "ge", "lt", "le")
 
@@ -138,16 +139,6 @@ class Question:
             idx += (x > c) if inc else (x >= c)
         idx[bad] = -1
         return idx, problems
-
-
-def outside_range(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
-    """True where x lies below ``lo`` or above ``hi`` (None: unbounded on that side)."""
-    out = np.zeros(x.shape, dtype=bool)
-    if lo is not None:
-        out |= x < lo
-    if hi is not None:
-        out |= x > hi
-    return out
 
 
 def as_float(values) -> np.ndarray:
