@@ -348,6 +348,9 @@ def test_invalid_records_rejected_never_zero(card, hh):
     assert card.validate(recs).iloc[2].startswith("missing or non-numeric answer for 'land'")
     with pytest.raises(DataError, match="n_mobile"):
         card.score(hh.drop(columns=["n_mobile"]))
+    for data in (recs, recs.iloc[3:]):  # a bad errors= is named, with or without bad records
+        with pytest.raises(DataError, match="errors must be 'raise' or 'reject'"):
+            card.score(data, errors="skip")
 
 
 def test_string_codes_and_categoricals(card, hh):

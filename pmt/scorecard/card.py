@@ -234,6 +234,8 @@ class Scorecard:
             ``score`` (integer points), ``eligible`` (score < cutoff; only with a cut-off),
             the breakdown columns when asked, indexed like ``df``.
         """
+        if errors not in ("raise", "reject"):
+            raise DataError(f"errors must be 'raise' or 'reject'; got {errors!r}.")
         self._check_columns(df)
         n = len(df)
         parts, problems = self.evaluate({f: df[f].to_numpy() for f in self.fields}, n)
@@ -248,8 +250,6 @@ class Scorecard:
                 f"{int(bad.sum())} record(s) cannot be scored ({example_rows(df.index[bad])}): "
                 f"{detail}. Fix them, or pass errors='reject' to score the others."
             )
-        if errors not in ("raise", "reject"):
-            raise DataError(f"errors must be 'raise' or 'reject'; got {errors!r}.")
         total = self.total(parts, n)
         out = pd.DataFrame(index=df.index)
         out["score"] = pd.array(np.where(bad, 0, total), dtype="Int64")
