@@ -10,7 +10,7 @@ import statsmodels.formula.api as smf
 
 import pmt
 from pmt.models.base import ModelResult, prepare
-from pmt.models.formula import Design, parse_formula
+from pmt.models.formula import Design, parse_formula, term_variable
 
 
 @pytest.fixture
@@ -74,6 +74,12 @@ def test_rejects_unsafe_or_unsupported(formula, match):
 def test_intercept_removal():
     p = parse_formula("y ~ x - 1")
     assert not p.intercept and p.numeric == ["x"]
+
+
+def test_terms_as_written_by_variable():
+    p = parse_formula("y ~ x + C(region, base=2) + 1")
+    assert p.terms == {"x": "x", "region": "C(region, base=2)"}
+    assert term_variable("C(region, base=2)") == "region" and term_variable("x") == "x"
 
 
 def test_missing_column_named(data):
@@ -165,3 +171,4 @@ def test_predict_with_missing_proxy_is_nan_and_counted(data):
         out = r.predict(new)
     assert np.isnan(out.iloc[2]) and out.notna().sum() == 3
     assert any("1 rows have missing proxies" in str(w.message) for w in caught)
+    assert all(w.filename == __file__ for w in caught)  # warned at the caller of predict

@@ -431,6 +431,21 @@ def test_missing_values_counted_not_silent(sim):
     assert r.n_dropped == 8 and r.nobs == 1992
 
 
+def test_prediction_with_missing_regressors_is_nan_and_warned_at_the_caller(sim):
+    r = heckman(SEL, OUT, sim.iloc[:2000])
+    new = sim.iloc[2000:2010].copy()
+    new.loc[new.index[:2], "x1"] = np.nan  # in both equations
+    new.loc[new.index[2], "x2"] = np.nan  # selection only
+    with pytest.warns(UserWarning, match="2 rows have missing outcome regressors") as rec:
+        xb = r.predict(new, what="index")
+    assert rec[0].filename == __file__
+    assert xb.isna().sum() == 2 and xb.iloc[2:].notna().all()
+    with pytest.warns(UserWarning, match="3 rows have missing selection regressors") as rec:
+        p = r.predict(new, what="probability")
+    assert rec[0].filename == __file__
+    assert p.isna().sum() == 3 and p.iloc[3:].notna().all()
+
+
 # --------------------------------------------------------------------------------------
 # bad input
 # --------------------------------------------------------------------------------------

@@ -165,6 +165,7 @@ def test_errors_and_missing(data):
     m = SklearnModel(LinearRegression(), FORMULA).fit(train)
     t = test.copy()
     t.loc[t.index[:3], "rooms"] = np.nan
-    with pytest.warns(UserWarning, match="3 rows have missing proxies"):
+    with pytest.warns(UserWarning, match="3 rows have missing proxies") as rec:
         p = m.predict(t)
+    assert rec[0].filename == __file__  # warned at the caller of predict
     assert p.isna().sum() == 3 and p.index.equals(t.index)

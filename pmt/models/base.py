@@ -178,6 +178,24 @@ def prepare(
     return Prepared(design, X, y, w, codes, mask, sub.index, n_dropped)
 
 
+def prediction_matrix(design: Design, data: pd.DataFrame, what: str = "proxies",
+                      stacklevel: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Design matrix of the rows of ``data`` with every proxy present, and their mask.
+
+    Warns once, counting the rows left out (they get no prediction); ``what`` names the
+    missing variables in that warning and ``stacklevel`` is counted from the caller.
+    """
+    mask = design.complete_rows(data, with_lhs=False)  # also checks the columns exist
+    if mask.all():
+        return design.matrix(data), mask
+    warnings.warn(
+        f"{int((~mask).sum())} rows have missing {what} and get no prediction "
+        f"({example_rows(data.index[~mask])}).",
+        stacklevel=stacklevel + 1,
+    )
+    return design.matrix(data.loc[mask]), mask
+
+
 PROFILE_MAX_DISTINCT = 64
 PROFILE_BINS = 100
 
@@ -316,18 +334,9 @@ class ModelResult:
     # --- prediction -------------------------------------------------------------------
     def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
         """x'b for every row; NaN (with a warning counting them) where a proxy is missing."""
-        self.design.check_columns(data)
-        mask = self.design.complete_rows(data, with_lhs=False)
+        X, mask = prediction_matrix(self.design, data, stacklevel=3)
         out = np.full(len(data), np.nan)
-        if mask.all():
-            out = self.design.matrix(data) @ self.params.to_numpy()
-        else:
-            warnings.warn(
-                f"{int((~mask).sum())} rows have missing proxies and get no prediction "
-                f"({example_rows(data.index[~mask])}).",
-                stacklevel=3,
-            )
-            out[mask] = self.design.matrix(data.loc[mask]) @ self.params.to_numpy()
+        out[mask] = X @ self.params.to_numpy()
         return pd.Series(out, index=data.index, name="xb")
 
     def predict(

@@ -100,6 +100,8 @@ class ParsedFormula:
     categorical: dict[str, object] = field(default_factory=dict)  # name -> requested base or None
     order: list[tuple[str, str]] = field(default_factory=list)  # (kind, name) in formula order
     intercept: bool = True
+    # variable -> its term as written ("C(region)", "rooms"; the last one if repeated)
+    terms: dict[str, str] = field(default_factory=dict)
 
     @property
     def variables(self) -> list[str]:
@@ -140,10 +142,12 @@ def parse_formula(formula: str, require_lhs: bool = True) -> ParsedFormula:
         if m:
             name = m.group("name")
             parsed.categorical[name] = _parse_level(m.group("ref1") or m.group("ref2"))
+            parsed.terms[name] = piece
             if ("categorical", name) not in parsed.order:
                 parsed.order.append(("categorical", name))
             continue
         if _NAME_RE.match(piece):
+            parsed.terms[piece] = piece
             if ("numeric", piece) not in parsed.order:
                 parsed.numeric.append(piece)
                 parsed.order.append(("numeric", piece))
@@ -155,6 +159,12 @@ def parse_formula(formula: str, require_lhs: bool = True) -> ParsedFormula:
     if not parsed.order and not parsed.intercept:
         raise ModelError(f"formula {formula!r} has no terms.")
     return parsed
+
+
+def term_variable(term: str) -> str:
+    """The column a term reads: ``"C(region, base=2)"`` -> ``"region"``; a name is itself."""
+    m = _CAT_RE.match(term)
+    return m.group("name") if m else term
 
 
 def _split_terms(rhs: str, formula: str) -> list[str]:

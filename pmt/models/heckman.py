@@ -59,6 +59,7 @@ from pmt.models.base import (
     ModelResult,
     blas_threads,
     kept_weights_clusters,
+    prediction_matrix,
     register_model,
     weight_cluster_columns,
 )
@@ -211,20 +212,6 @@ def probit_fit(Z, d, w=None, names=None, maxiter: int = 100, tol: float = 1e-10)
 # --------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------
-def _design_prediction_matrix(design: Design, data: pd.DataFrame, what: str):
-    """(matrix of complete rows, mask); warns once about rows without a prediction."""
-    design.check_columns(data)
-    mask = design.complete_rows(data, with_lhs=False)
-    if mask.all():
-        return design.matrix(data), mask
-    warnings.warn(
-        f"{int((~mask).sum())} rows have missing {what} regressors and get no prediction "
-        f"({example_rows(data.index[~mask])}).",
-        stacklevel=4,
-    )
-    return design.matrix(data.loc[mask]), mask
-
-
 @register_model
 class HeckmanSelection(ModelResult):
     """The selection (probit) equation of a Heckman model.
@@ -389,14 +376,16 @@ class HeckmanResult(ModelResult):
     # --- prediction -------------------------------------------------------------------
     def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
         """Outcome index x'b (latent mean, ignoring selection)."""
-        X, mask = _design_prediction_matrix(self.design, data, "outcome")
+        X, mask = prediction_matrix(self.design, data, "outcome regressors", stacklevel=3)
         out = np.full(len(data), np.nan)
         out[mask] = X @ self.params[self.design.term_names].to_numpy()
         return pd.Series(out, index=data.index, name="xb")
 
     def selection_index(self, data: pd.DataFrame) -> pd.Series:
         """Selection index z'g."""
-        Z, mask = _design_prediction_matrix(self.selection.design, data, "selection")
+        Z, mask = prediction_matrix(
+            self.selection.design, data, "selection regressors", stacklevel=3
+        )
         out = np.full(len(data), np.nan)
         out[mask] = Z @ self.selection.params.to_numpy()
         return pd.Series(out, index=data.index, name="zg")

@@ -26,8 +26,8 @@ from sklearn.inspection import permutation_importance
 from sklearn.utils.validation import has_fit_parameter
 from threadpoolctl import threadpool_limits
 
-from pmt.errors import ModelError, example_rows
-from pmt.models.base import prepare
+from pmt.errors import ModelError
+from pmt.models.base import prediction_matrix, prepare
 
 __all__ = ["SklearnModel", "gradient_boosting", "random_forest"]
 
@@ -149,15 +149,8 @@ class SklearnModel:
     def matrix(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Design matrix of complete rows and the mask of those rows."""
         self._check_fitted()
-        mask = self.design.complete_rows(data, with_lhs=False)
-        if not mask.all():
-            warnings.warn(
-                f"{int((~mask).sum())} rows have missing proxies and get no prediction "
-                f"({example_rows(data.index[~mask])}).",
-                stacklevel=3,
-            )
-        X = self.design.matrix(data.loc[mask] if not mask.all() else data)[:, self._cols]
-        return X, mask
+        X, mask = prediction_matrix(self.design, data, stacklevel=3)
+        return X[:, self._cols], mask
 
     def predict(
         self,

@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pmt.errors import ModelError
 from pmt.models.base import Prepared, prepare, survey_inputs
-from pmt.models.formula import _CAT_RE, _NAME_RE, _split_terms, parse_formula
+from pmt.models.formula import parse_formula, term_variable
 from pmt.models.ols import OLSResult, _resolve_cov_type, ols
 from pmt.survey import Survey
 
@@ -58,18 +58,11 @@ def _candidates(formula_or_candidates, response: str | None, force) -> _Candidat
     else:
         raise ModelError("candidates must be a formula string or a list of terms.")
     parsed = parse_formula(formula)
-    pieces: dict[str, str] = {}
-    for piece in _split_terms(formula.split("~", 1)[1], formula):
-        m = _CAT_RE.match(piece)
-        if m:
-            pieces[m.group("name")] = piece
-        elif _NAME_RE.match(piece):
-            pieces[piece] = piece
+    pieces = parsed.terms
     force = [force] if isinstance(force, str) else list(force or [])
     forced = []
     for f in force:
-        m = _CAT_RE.match(f)
-        name = m.group("name") if m else f
+        name = term_variable(f)
         if name not in pieces:
             raise ModelError(
                 f"forced term {f!r} is not among the candidates of {formula!r}; add it there."
