@@ -87,6 +87,14 @@ def resolve_column(data: pd.DataFrame, value, role: str) -> np.ndarray | None:
     return arr
 
 
+def numeric_column(data: pd.DataFrame, value, role: str) -> np.ndarray | None:
+    """:func:`resolve_column` as floats, NaN where a value is missing or not a number."""
+    arr = resolve_column(data, value, role)
+    if arr is None:
+        return None
+    return pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(dtype=float)
+
+
 def survey_inputs(data: pd.DataFrame, survey: Survey | None, weights, cluster):
     """Weights and clusters for a model: from ``survey`` if given, else as passed.
 
@@ -114,9 +122,8 @@ def survey_inputs(data: pd.DataFrame, survey: Survey | None, weights, cluster):
 
 def weight_cluster_columns(data: pd.DataFrame, weights, cluster, mask: np.ndarray):
     """Resolve weights (as floats) and cluster ids; clear ``mask`` (in place) where missing."""
-    w = resolve_column(data, weights, "weights")
+    w = numeric_column(data, weights, "weights")
     if w is not None:
-        w = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)
         mask &= np.isfinite(w)
     cl = resolve_column(data, cluster, "cluster")
     if cl is not None:

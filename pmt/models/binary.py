@@ -113,6 +113,9 @@ class BinaryResult(ModelResult):
         b = self.params.to_numpy()
         V = self.cov.to_numpy()
         xb = X @ b
+        # of every derivative term: mean density and its gradient in b (the same for all)
+        mean_f = float(w @ self.pdf(xb))
+        dmean_f = (w * self.dpdf(xb)) @ X
         rows = {}
         terms = self.design.terms
         for j, t in enumerate(terms):
@@ -120,9 +123,8 @@ class BinaryResult(ModelResult):
                 continue
             binary = t.kind == "level" or np.isin(X[:, j], (0.0, 1.0)).all()
             if not binary:
-                f = self.pdf(xb)
-                ame = float(w @ f) * b[j]
-                grad = float(w @ f) * np.eye(len(b))[j] + b[j] * (w * self.dpdf(xb)) @ X
+                ame = mean_f * b[j]
+                grad = mean_f * np.eye(len(b))[j] + b[j] * dmean_f
                 kind = "derivative"
             else:
                 X1, X0 = X.copy(), X.copy()

@@ -290,11 +290,7 @@ def gradient_boosting(
     SklearnModel
         ``predict(df)`` on the formula's scale; no params/bse (see the module docstring).
     """
-    try:
-        est = HistGradientBoostingRegressor(random_state=seed, **params)
-    except TypeError as err:
-        raise ModelError(f"bad HistGradientBoostingRegressor parameter: {err}") from err
-    return SklearnModel(est, formula, n_threads=n_threads).fit(data, weights=weights)
+    return _fit_seeded(HistGradientBoostingRegressor, formula, data, weights, seed, n_threads, params)
 
 
 def random_forest(
@@ -311,8 +307,13 @@ def random_forest(
     (e.g. ``n_estimators``, ``min_samples_leaf``, ``max_features``).
     """
     params.setdefault("n_jobs", 1)
+    return _fit_seeded(RandomForestRegressor, formula, data, weights, seed, n_threads, params)
+
+
+def _fit_seeded(cls, formula, data, weights, seed, n_threads, params) -> SklearnModel:
+    """Build ``cls(random_state=seed, **params)`` (ModelError naming a bad parameter), fit it."""
     try:
-        est = RandomForestRegressor(random_state=seed, **params)
+        est = cls(random_state=seed, **params)
     except TypeError as err:
-        raise ModelError(f"bad RandomForestRegressor parameter: {err}") from err
+        raise ModelError(f"bad {cls.__name__} parameter: {err}") from err
     return SklearnModel(est, formula, n_threads=n_threads).fit(data, weights=weights)

@@ -45,6 +45,7 @@ from pmt.models.base import (
     ModelResult,
     Prepared,
     attach_profile,
+    numeric_column,
     prepare,
     register_model,
     resolve_column,
@@ -337,17 +338,10 @@ def truncated_ols(
         wel = data[wel_name].to_numpy(dtype=float)
     else:
         wel_name = welfare if isinstance(welfare, str) else "welfare"
-        wel = pd.to_numeric(
-            pd.Series(resolve_column(data, welfare, "welfare")), errors="coerce"
-        ).to_numpy(dtype=float)
+        wel = numeric_column(data, welfare, "welfare")
     if cut_w is None:
         cw = cut_weights if cut_weights is not None else weights
-        cut_w = (
-            np.ones(len(data))
-            if cw is None
-            else pd.to_numeric(pd.Series(resolve_column(data, cw, "cut_weights")), errors="coerce")
-            .to_numpy(dtype=float)
-        )
+        cut_w = np.ones(len(data)) if cw is None else numeric_column(data, cw, "cut_weights")
     usable = full.mask & np.isfinite(wel) & np.isfinite(cut_w)
     n_missing_welfare = int((full.mask & ~usable).sum())
     if n_missing_welfare:
@@ -392,6 +386,12 @@ def _subset(data: pd.DataFrame, value, keep: np.ndarray):
 
 
 # --- one model per group -----------------------------------------------------------------
+def _group_labels(col: pd.Series) -> np.ndarray:
+    """Group label (text, :func:`level_label`) of every row; missing stays missing."""
+    mapping = {u: level_label(u) for u in pd.unique(col.dropna())}
+    return col.map(mapping).astype(object).to_numpy()
+
+
 @register_model
 class GroupedOLSResult:
     """One OLS model per group of a column (e.g. urban and rural PMTs).
@@ -479,9 +479,7 @@ class GroupedOLSResult:
     def _group_labels(self, data: pd.DataFrame) -> np.ndarray:
         if self.by not in data.columns:
             raise ModelError(f"the data lack the grouping column '{self.by}' of this model.")
-        col = data[self.by]
-        mapping = {u: level_label(u) for u in pd.unique(col.dropna())}
-        return col.map(mapping).astype(object).to_numpy()
+        return _group_labels(data[self.by])
 
     def _apply(self, data: pd.DataFrame, method: str, **kwargs) -> pd.Series:
         labels = self._group_labels(data)
@@ -579,8 +577,7 @@ def _ols_by(formula, data, weights, cluster, cov_type, by, retransform) -> Group
             f"({example_rows(data.index[missing])}).",
             stacklevel=3,
         )
-    mapping = {u: level_label(u) for u in pd.unique(col.dropna())}
-    labels = col.map(mapping).astype(object).to_numpy()
+    labels = _group_labels(col)
     try:
         order = sorted(pd.unique(col.dropna()))
     except TypeError:
