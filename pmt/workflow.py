@@ -726,10 +726,13 @@ def _run_project(cfg: dict, step: str, out, say: Say, models_dir) -> dict[str, P
     z = float(np.log(z_level))
     for name, r in models.items():
         if getattr(r, "model_type", "") != "sklearn":
+            # "threshold" is on the model's own scale, the key scorecards and registry
+            # scoring read: the log line for welfare models; models of P(poor) have no
+            # natural probability cut-off, so none is saved for them
+            thresholds = None if getattr(r, "higher_is_poorer", False) else {"threshold": z}
             result.artifacts[f"model {name}"] = save_model(
-                r, art_dir / f"pmt_{slug(name)}.json", spec=spec,
-                thresholds={"log_poverty_line": z}, data=df,
-                weights=cfg["survey"].get("weight"), name=name)
+                r, art_dir / f"pmt_{slug(name)}.json", spec=spec, thresholds=thresholds,
+                data=df, weights=cfg["survey"].get("weight"), name=name)
     if step in ("compare", "report"):
         step_compare(df, sv, cfg, result, timer, headcount)
         say(result.tables["Out-of-sample comparison"].round(3).to_string())

@@ -134,8 +134,11 @@ def test_score_registry_counts_rows(demo, tmp_path, capsys):
     good = registry[~registry[id_col].astype(str).isin(rejected_ids)]
     expected = pd.Series(model.predict(good).to_numpy(), index=good[id_col].to_numpy())
     got = scored.set_index(id_col)
-    score_col = next(c for c in got.columns if c not in registry.columns and "elig" not in c)
-    np.testing.assert_allclose(got.loc[expected.index, score_col], expected, rtol=1e-12)
+    np.testing.assert_allclose(got.loc[expected.index, "xb"], expected, rtol=1e-12)
+    # the artifact carries the demo's threshold (log poverty line): eligibility is xb < it
+    line = np.log(pmt.datasets.POVERTY_LINE)
+    np.testing.assert_array_equal(got.loc[expected.index, "eligible"].astype(bool),
+                                  expected.to_numpy() < line)
 
 
 def test_simulate_policy_file(tmp_path, capsys):
