@@ -53,6 +53,8 @@ __all__ = [
     "line_per_adult_equivalent",
     "fgt",
     "watts",
+    "fgt_terms",
+    "watts_terms",
     "poverty_measures",
 ]
 
@@ -451,7 +453,14 @@ def line_per_adult_equivalent(line: float, size, eq_size, weights=None) -> float
 
 
 # --- poverty measures -------------------------------------------------------------------------
-def _poverty_terms(y: np.ndarray, z: np.ndarray, alpha: float) -> np.ndarray:
+def fgt_terms(y: np.ndarray, z: np.ndarray, alpha: float) -> np.ndarray:
+    """Per-household FGT contributions ``((z - y) / z)^alpha 1[y < z]``.
+
+    The building block of :func:`fgt` and :func:`poverty_measures`: FGT(alpha) is the
+    weighted mean of these terms. Use it for estimators built on the same definitions
+    (e.g. the paired change of :func:`pmt.simulate.paired_change`). ``y`` and ``z`` are
+    float arrays of one length (``z`` positive), already checked: no validation here.
+    """
     poor = y < z
     if alpha == 0:
         return poor.astype(float)
@@ -459,9 +468,15 @@ def _poverty_terms(y: np.ndarray, z: np.ndarray, alpha: float) -> np.ndarray:
     return np.where(poor, gap**alpha, 0.0)
 
 
-def _watts_terms(y: np.ndarray, z: np.ndarray, labels) -> np.ndarray:
+def watts_terms(y: np.ndarray, z: np.ndarray, labels: pd.Index | None = None) -> np.ndarray:
+    """Per-household Watts contributions ``ln(z / y) 1[y < z]`` (see :func:`fgt_terms`).
+
+    DataError naming the rows (``labels``, default positions) if welfare is not positive.
+    """
     bad = y <= 0
     if bad.any():
+        if labels is None:
+            labels = pd.RangeIndex(np.size(y))
         raise DataError(
             f"the Watts index takes log(z / y): welfare must be positive, but "
             f"{int(bad.sum())} values are <= 0 at {example_rows(labels[bad])}. Check those "
@@ -506,7 +521,7 @@ def fgt(y, z, weights=None, alpha: float = 0) -> float:
     yv = _vector(y, "y")
     zv = _line(z, yv.size)
     w = _weights(weights, yv.size)
-    return float(np.sum(w * _poverty_terms(yv, zv, a)) / np.sum(w))
+    return float(np.sum(w * fgt_terms(yv, zv, a)) / np.sum(w))
 
 
 def watts(y, z, weights=None) -> float:
@@ -519,7 +534,7 @@ def watts(y, z, weights=None) -> float:
     labels = y.index if isinstance(y, pd.Series) else pd.RangeIndex(yv.size)
     zv = _line(z, yv.size)
     w = _weights(weights, yv.size)
-    return float(np.sum(w * _watts_terms(yv, zv, labels)) / np.sum(w))
+    return float(np.sum(w * watts_terms(yv, zv, labels)) / np.sum(w))
 
 
 def poverty_measures(
@@ -604,9 +619,9 @@ def poverty_measures(
     alist = [_check_alpha(a) for a in alphas]
     terms: dict[str, np.ndarray] = {}
     for a in alist:
-        terms[f"FGT{a:g}"] = _poverty_terms(y, z, a)
+        terms[f"FGT{a:g}"] = fgt_terms(y, z, a)
     if include_watts:
-        terms["Watts"] = _watts_terms(y, z, labels)
+        terms["Watts"] = watts_terms(y, z, labels)
     if not terms:
         raise DataError("nothing to estimate: give `alphas` or include_watts=True.")
 

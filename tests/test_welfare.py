@@ -16,12 +16,14 @@ from pmt.welfare import (
     deflate,
     equivalence_scale,
     fgt,
+    fgt_terms,
     line_per_adult_equivalent,
     per_adult_equivalent,
     per_capita,
     poverty_measures,
     relative_line,
     watts,
+    watts_terms,
 )
 
 Y = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
@@ -53,6 +55,21 @@ def test_watts_hand_calculation():
     assert watts(Y, Z, weights=[0, 1, 1, 1, 1]) == pytest.approx(
         (math.log(3.5 / 2) + math.log(3.5 / 3)) / 4
     )
+
+
+def test_per_household_terms_hand_calculation():
+    # the public building blocks of fgt/watts (and of pmt.simulate.paired_change)
+    z = np.full(Y.size, Z)
+    np.testing.assert_allclose(fgt_terms(Y, z, 0), [1, 1, 1, 0, 0])
+    np.testing.assert_allclose(fgt_terms(Y, z, 1), [2.5 / 3.5, 1.5 / 3.5, 0.5 / 3.5, 0, 0])
+    np.testing.assert_allclose(fgt_terms(Y, z, 2), [(2.5 / 3.5) ** 2, (1.5 / 3.5) ** 2,
+                                                    (0.5 / 3.5) ** 2, 0, 0])
+    np.testing.assert_allclose(watts_terms(Y, z), [math.log(3.5), math.log(1.75),
+                                                   math.log(3.5 / 3), 0, 0])
+    with pytest.raises(DataError, match=r"<= 0 at row 1\b"):
+        watts_terms(np.array([1.0, 0.0]), np.array([2.0, 2.0]))
+    with pytest.raises(DataError, match=r"<= 0 at row b\b"):
+        watts_terms(np.array([1.0, -1.0]), np.array([2.0, 2.0]), pd.Index(["a", "b"]))
 
 
 def test_watts_rejects_non_positive_welfare_naming_rows():

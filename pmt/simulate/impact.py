@@ -13,7 +13,8 @@ the same sample, the PSU totals of g0 and g1 move together and the covariance ca
 the paired standard error is smaller than the naive sqrt(se0^2 + se1^2) whenever the
 reform's measure is positively correlated with the baseline one (the Kyrgyz 2011 report's
 "no significant impact" rests on the naive comparison). The per-household contributions
-come from ``pmt.welfare`` (its FGT and Watts terms), so the definitions are shared.
+are :func:`pmt.welfare.fgt_terms` and :func:`pmt.welfare.watts_terms`, so the definitions
+are shared.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ import pandas as pd
 from scipy.stats import norm
 
 from pmt.survey import Survey, quantile_groups
-from pmt.welfare import _poverty_terms, _watts_terms, poverty_measures
+from pmt.welfare import fgt_terms, poverty_measures, watts_terms
 
 MEASURES = ("FGT0", "FGT1", "FGT2", "Watts")
 
 
 def _terms(y: np.ndarray, z: np.ndarray, labels: pd.Index, measure: str) -> np.ndarray:
     if measure == "Watts":
-        return _watts_terms(y, z, labels)
-    return _poverty_terms(y, z, float(measure[3:]))
+        return watts_terms(y, z, labels)
+    return fgt_terms(y, z, float(measure[3:]))
 
 
 def paired_change(
