@@ -29,6 +29,7 @@ from pmt.simulate import (
     Tiers,
     TopUp,
     at_least,
+    benefit_from_dict,
     has_any,
     is_true,
     pre_transfer_welfare,
@@ -347,6 +348,17 @@ def test_policy_file_errors(tmp_path):
         Policy.from_yaml(p)
     with pytest.raises(PolicyError, match="income_test.*Check the parameter names"):
         rule_from_dict({"income_test": {"incme": "x", "threshold": 1}})
+    with pytest.raises(PolicyError, match="benefit `flat`: .*amont.*Check the parameter names"):
+        benefit_from_dict({"flat": {"amont": 1}})
+    with pytest.raises(PolicyError, match="takeup: .*rat.*Keys: rate, by, rates, mode, seed"):
+        TakeUp.from_dict({"rat": 0.5})
+
+
+def test_combined_rules_describe():
+    a, b = Condition("x", ">", 1), Condition("y", "==", 0)
+    assert (a & b).describe() == "(x > 1) AND (y == 0)"
+    assert (a | b).describe() == "(x > 1) OR (y == 0)"
+    assert (~(a | b)).describe() == "NOT ((x > 1) OR (y == 0))"
 
 
 def test_score_test_with_scorecard_like_and_plain_predict():

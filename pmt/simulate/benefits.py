@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pmt.errors import PolicyError
-from pmt.simulate.context import Context, parse_value
+from pmt.simulate.context import Context, construct, parse_value
 
 BENEFIT_TYPES: dict[str, type] = {}
 
@@ -365,7 +365,4 @@ def benefit_from_dict(d) -> Benefit:
         return Flat(params)
     if not isinstance(params, dict):
         raise PolicyError(f"benefit `{kind}` takes a mapping of parameters; got {params!r}.")
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise PolicyError(f"benefit `{kind}`: {exc}. Check the parameter names.") from exc
+    return construct(cls, params, f"benefit `{kind}`")

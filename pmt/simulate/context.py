@@ -54,6 +54,18 @@ def parse_value(value) -> tuple[float, str | None]:
     raise PolicyError(f"expected a number or a parameter reference, got {value!r}.")
 
 
+
+def construct(cls, params: Mapping, who: str, hint: str = "Check the parameter names."):
+    """``cls(**params)`` for a rule, benefit or take-up read from a policy mapping.
+
+    A TypeError (unknown or missing parameter) becomes a PolicyError
+    ``"{who}: {error}. {hint}"``.
+    """
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise PolicyError(f"{who}: {exc}. {hint}") from exc
+
 @dataclass
 class Context:
     """Data, weights, unit and parameters a policy is evaluated on.

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pmt.errors import PolicyError
-from pmt.simulate.context import Context, parse_value
+from pmt.simulate.context import Context, construct, parse_value
 from pmt.survey import weighted_quantile
 
 
@@ -451,6 +451,8 @@ class Ration(Rule):
 
 
 class _Combinator(Rule):
+    joiner = ""  # " AND " or " OR " between the parts of the description
+
     def __init__(self, rules: Sequence[Rule]):
         rules = list(rules)
         if not rules or not all(isinstance(r, Rule) for r in rules):
@@ -462,6 +464,9 @@ class _Combinator(Rule):
 
     def to_dict(self) -> dict:
         return {self.rule_type: self.params()}
+
+    def describe(self) -> str:
+        return self.joiner.join(f"({r.describe()})" for r in self.rules)
 
     def uses(self, parameter: str) -> bool:
         return any(r.uses(parameter) for r in self.rules)
@@ -477,9 +482,7 @@ class All(_Combinator):
     """All rules pass. Ration rules are applied last, among those passing the others."""
 
     rule_type = "all"
-
-    def describe(self) -> str:
-        return " AND ".join(f"({r.describe()})" for r in self.rules)
+    joiner = " AND "
 
     def mask(self, ctx: Context) -> np.ndarray:
         plain = [r for r in self.rules if not getattr(r, "needs_base", False)]
@@ -497,9 +500,7 @@ class AnyOf(_Combinator):
     """At least one rule passes."""
 
     rule_type = "any"
-
-    def describe(self) -> str:
-        return " OR ".join(f"({r.describe()})" for r in self.rules)
+    joiner = " OR "
 
     def mask(self, ctx: Context) -> np.ndarray:
         out = np.zeros(ctx.n, dtype=bool)
@@ -579,10 +580,7 @@ def rule_from_dict(d) -> Rule:
     params = dict(params)
     if cls is Ration and "among" in params:
         params["among"] = rule_from_dict(params["among"])
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise PolicyError(f"rule `{kind}`: {exc}. Check the parameter names.") from exc
+    return construct(cls, params, f"rule `{kind}`")
 
 
 __all__ = [

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from pmt.errors import PolicyError, example_rows
-from pmt.simulate.context import Context
+from pmt.simulate.context import Context, construct
 
 
 class TakeUp:
@@ -117,10 +117,7 @@ class TakeUp:
             return cls(rate=float(d))
         if not isinstance(d, Mapping):
             raise PolicyError(f"`takeup` must be a rate or a mapping; got {d!r}.")
-        try:
-            return cls(**d)
-        except TypeError as exc:
-            raise PolicyError(f"takeup: {exc}. Keys: rate, by, rates, mode, seed.") from exc
+        return construct(cls, d, "takeup", "Keys: rate, by, rates, mode, seed.")
 
     def describe(self) -> str:
         if self.is_full:
