@@ -308,7 +308,8 @@ def implied_budget(survey: Survey, policy, **overrides) -> float:
     return policy.budget(survey, **overrides)
 
 
-def _linear_units(policy: Policy, survey: Survey) -> tuple[np.ndarray, str]:
+def _linear_units(policy: Policy, survey: Survey) -> np.ndarray:
+    """Units the amount multiplies (flat 1, member counts...) x take-up, 0 if not eligible."""
     ben = policy.benefit
     if isinstance(ben, Sum) or getattr(ben, "amount_field", None) is None:
         raise PolicyError(
@@ -316,10 +317,9 @@ def _linear_units(policy: Policy, survey: Survey) -> tuple[np.ndarray, str]:
             "amount: budget-neutral amounts are solved for flat, per_member and equivalised "
             "formulas. For a top-up, solve its threshold with solve_threshold."
         )
-    out = policy.evaluate(survey, check=policy.eligibility is not None)
     ctx = policy.context(survey.data, survey.household_weight, survey.household_size)
-    units = np.where(out.eligible, ben.units(ctx), 0.0) * out.takeup
-    return units, ben.amount_field
+    out = policy.evaluate_context(ctx, check=policy.eligibility is not None)
+    return np.where(out.eligible, ben.units(ctx), 0.0) * out.takeup
 
 
 def solve_amount(survey: Survey, policy: Policy, budget: float) -> Policy:
@@ -333,7 +333,7 @@ def solve_amount(survey: Survey, policy: Policy, budget: float) -> Policy:
     _check_survey(survey)
     if not (isinstance(budget, (int, float)) and budget > 0):
         raise PolicyError(f"`budget` must be a positive monthly amount; got {budget!r}.")
-    units, _ = _linear_units(policy, survey)
+    units = _linear_units(policy, survey)
     denom = float(np.sum(survey.household_weight * units))
     if denom <= 0:
         raise PolicyError(
