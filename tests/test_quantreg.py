@@ -217,6 +217,8 @@ def test_several_quantiles_match_single_fits():
         one = quantreg(FORMULA, df, q=q, weights="w", se="none")
         assert res.q == q
         assert res.objective == pytest.approx(one.objective, rel=1e-10)
+        assert res.info["training_profile"] == one.info["training_profile"]
+        assert res.info["training_profile"]  # the proxies' weighted profile is there
     # One-element list still returns a dict.
     assert isinstance(quantreg(FORMULA, df, q=[0.5], se="none"), dict)
 

@@ -35,6 +35,7 @@ coefficients. Each replicate is solved exactly, warm-started from the full-sampl
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
@@ -254,8 +255,7 @@ def quantreg(
         raise ModelError(f"seed must be an integer; got {seed!r}.")
     strata_col = resolve_column(data, strata, "strata") if isinstance(data, pd.DataFrame) else None
     with blas_threads(BLAS_THREADS):
-        prep = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)
-        prep.design.check_rank(prep.X)
+        prep = prepare(formula, data, weights=weights, cluster=cluster)
     X, y = prep.X, prep.y
     n, p = X.shape
     if not np.all(np.isfinite(X)) or not np.all(np.isfinite(y)):
@@ -295,14 +295,18 @@ def quantreg(
 
     results: dict[float, QuantRegResult] = {}
     previous: np.ndarray | None = None
+    profile = None
     with blas_threads(BLAS_THREADS):
         for qq in qs:
             # Warm start: the band of the previous quantile's fit replaces the subsample fit.
             sol = _fit_arrays(A, c, wv, qq, preprocess, seed, start=previous)
             previous = sol.coef
-            results[qq] = attach_profile(_result(
-                prep, X, y, w, qq, sol, se, row_factors, preprocess, seed, n_boot
-            ), data, prep)
+            res = _result(prep, X, y, w, qq, sol, se, row_factors, preprocess, seed, n_boot)
+            if profile is None:  # every quantile has the same sample: profile it once
+                profile = attach_profile(res, data, prep).info["training_profile"]
+            else:
+                res.info["training_profile"] = copy.deepcopy(profile)
+            results[qq] = res
     return results if _is_list(q) else results[qs[0]]
 
 
