@@ -162,6 +162,8 @@ def test_errors_and_missing(data):
         gradient_boosting("log_pcc ~ rooms + missing_col", train)
     with pytest.raises(ModelError, match="bad HistGradientBoostingRegressor"):
         gradient_boosting(FORMULA, train, not_a_param=1)
+    with pytest.raises(ModelError, match="bad RandomForestRegressor"):
+        random_forest(FORMULA, train, not_a_param=1)
     m = SklearnModel(LinearRegression(), FORMULA).fit(train)
     t = test.copy()
     t.loc[t.index[:3], "rooms"] = np.nan
