@@ -651,6 +651,9 @@ def poverty_measures(
     for lev, d in domains:
         wu = w * u * d
         denom = wu.sum()
+        if factors is not None:  # replicate denominators: one per domain, shared by measures
+            den_t = np.bincount(survey.psu_codes, weights=wu, minlength=survey.n_psu)
+            den_reps = den_t @ factors
         for mname, f in terms.items():
             est = float(np.sum(wu * f) / denom)
             if factors is None:
@@ -658,9 +661,8 @@ def poverty_measures(
                 s = float(np.sqrt(var))
             else:
                 num_t = np.bincount(survey.psu_codes, weights=wu * f, minlength=survey.n_psu)
-                den_t = np.bincount(survey.psu_codes, weights=wu, minlength=survey.n_psu)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    reps = (num_t @ factors) / (den_t @ factors)
+                    reps = (num_t @ factors) / den_reps
                 reps = reps[np.isfinite(reps)]
                 s = float(np.std(reps, ddof=1)) if reps.size > 1 else float("nan")
             row = {
