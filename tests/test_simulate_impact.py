@@ -553,6 +553,15 @@ def test_policy_file_sections_and_errors(tmp_path, survey):
     p.write_text(base + "simulation: {welfare: pcc, mcp: 0.2}\n")
     with pytest.raises(PolicyError, match="mcp"):
         run_policy_file(p, data=survey)
+    p.write_text(base + "simulation: {welfare: pcc, mpc: lots}\n")
+    with pytest.raises(PolicyError, match=r"`simulation.mpc` must be a number; got 'lots'"):
+        run_policy_file(p, data=survey)
+    p.write_text(base + "simulation: {solve: {parameter: gmi, budget: much}}\n")
+    with pytest.raises(PolicyError, match=r"`simulation.solve.budget` must be a number"):
+        run_policy_file(p, data=survey)
+    # a line that is not a number is a column name
+    p.write_text(base + "simulation: {welfare: pcc, line: poverty_line}\n")
+    assert run_policy_file(p, data=survey).assumptions["line"] == "column 'poverty_line' = 200"
     p.write_text(base + "simulation: {solve: {budget: 10}}\n")
     with pytest.raises(PolicyError, match="parameter"):
         run_policy_file(p, data=survey)

@@ -35,16 +35,13 @@ def _numbers(d: Mapping, where: str) -> dict:
     out = dict(d)
     for k in NUMERIC_KEYS:
         v = out.get(k)
-        if isinstance(v, str) and k != "line":
-            try:
-                out[k] = float(v)
-            except ValueError:
+        if not isinstance(v, str):
+            continue
+        try:
+            out[k] = float(v)
+        except ValueError:
+            if k != "line":  # a line that is not a number is a column name
                 raise PolicyError(f"`{where}.{k}` must be a number; got {v!r}.") from None
-        elif k == "line" and isinstance(v, str):
-            try:
-                out[k] = float(v)
-            except ValueError:
-                pass  # a column name
     return out
 
 
