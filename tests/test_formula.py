@@ -114,6 +114,17 @@ def test_singular_design_names_terms(data):
         prepare("y ~ x + z", data.assign(z=0.0))
 
 
+def test_ill_conditioned_but_full_rank_design_passes_the_qr():
+    # condition number far beyond the eigenvalue shortcut's 1e5, still full rank for the QR
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=1000)
+    df = pd.DataFrame({"y": x, "x": x, "x2": x + 1e-7 * rng.normal(size=1000)})
+    p = prepare("y ~ x + x2", df)
+    assert p.X.shape == (1000, 3)
+    with pytest.raises(pmt.ModelError, match="singular design"):
+        prepare("y ~ x + x2", df.assign(x2=df.x + 1e-14 * rng.normal(size=1000)))
+
+
 def test_too_few_observations(data):
     with pytest.raises(pmt.ModelError, match="too few observations"):
         prepare("y ~ x + C(region)", data.head(4))

@@ -379,7 +379,8 @@ class Design:
         condition number of the scaled X below 1e5) proves full rank cheaply; only
         otherwise does the pivoted QR, several times slower on survey-sized data, decide
         and name the terms. The shortcut never accepts what the QR would reject: the QR's
-        relative tolerance is far below 1e-5.
+        diagonal ratio is at least the singular-value ratio, and the ratio required here
+        is also above the QR's relative tolerance.
         """
         from scipy.linalg import qr
 
@@ -396,7 +397,8 @@ class Design:
                 ev = np.linalg.eigvalsh(Xs.T @ Xs)
             except np.linalg.LinAlgError:  # non-finite values: the QR below reports them
                 ev = np.zeros(1)
-        if ev[0] > 1e-10 * ev[-1]:
+        rel_tol = max(X.shape) * np.finfo(float).eps * 1e3  # of the QR's diagonal
+        if ev[0] > max(1e-10, rel_tol**2) * ev[-1]:
             return
         _, R, piv = qr(Xs, mode="economic", pivoting=True)
         diag = np.abs(np.diag(R))
