@@ -78,6 +78,23 @@ _TOP_KEYS = {"name", "version", "description", "columns"}
 _MAX_PROBLEM_ROWS = 5
 
 
+def read_yaml_file(path: str | Path, error: type[Exception], what: str) -> Any:
+    """Parse a YAML file safely (``yaml.safe_load``: no code runs).
+
+    A missing file, invalid YAML or non-UTF-8 text raises ``error`` with a message naming
+    ``what`` the file is (data spec, policy file, project config) and its path.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise error(f"{what} '{p}' does not exist: check the path.")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise error(f"{what} '{p}' is not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise error(f"{what} '{p}' is not UTF-8 text.") from None
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """The declaration of one column (see the module docstring for the keys)."""
@@ -261,16 +278,8 @@ class DataSpec:
     @classmethod
     def load(cls, path: str | Path) -> DataSpec:
         """Read a YAML data spec; DataSpecError for a missing, unreadable or invalid file."""
-        p = Path(path)
-        if not p.is_file():
-            raise DataSpecError(f"data spec file '{p}' does not exist: check the path.")
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise DataSpecError(f"data spec '{p}' is not valid YAML: {exc}") from None
-        except UnicodeDecodeError:
-            raise DataSpecError(f"data spec '{p}' is not UTF-8 text.") from None
-        return cls.from_dict(raw, source=f"data spec '{p}'")
+        raw = read_yaml_file(path, DataSpecError, "data spec")
+        return cls.from_dict(raw, source=f"data spec '{Path(path)}'")
 
     def to_dict(self) -> dict:
         d: dict[str, Any] = {"name": self.name, "version": self.version}

@@ -45,9 +45,10 @@ def _check_weights(weights, n: int) -> np.ndarray:
         raise DataError(f"`weights` has {w.shape[0]} values but x has {n}: pass one weight per value.")
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
     if bad.size:
+        shown = ", ".join(str(i) for i in bad[:5]) + (" ..." if bad.size > 5 else "")
         raise DataError(
-            f"`weights` must be finite and non-negative; bad values at positions "
-            f"{example_rows(bad)[5:]}. Fix or drop those rows."
+            f"`weights` must be finite and non-negative; {bad.size} bad value(s) at "
+            f"position(s) {shown}. Fix or drop those rows."
         )
     if w.sum() <= 0:
         raise DataError("`weights` sum to zero: at least one weight must be positive.")

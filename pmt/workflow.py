@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from pmt.errors import DataError
 from pmt.survey import Survey
@@ -127,13 +126,10 @@ def packaged_example(name: str) -> Path:
 
 def load_config(path: str | Path) -> dict:
     """Read a project config YAML and fill in defaults from :data:`DEMO_CONFIG`."""
+    from pmt.spec import read_yaml_file
+
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"project config {path} does not exist.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(f"project config {path} is not valid YAML: {exc}") from exc
+    raw = read_yaml_file(path, DataError, "project config")
     if not isinstance(raw, dict):
         raise DataError(f"project config {path} must be a mapping of keys (see data_spec/project.md).")
     unknown = set(raw) - set(DEMO_CONFIG)

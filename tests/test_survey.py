@@ -51,7 +51,7 @@ class TestWeightedQuantile:
     @pytest.mark.parametrize(
         "args, match",
         [
-            (([1, 2], [1, -1], 0.5), "non-negative"),
+            (([1, 2], [1, -1], 0.5), r"non-negative; 1 bad value\(s\) at position\(s\) 1\."),
             (([1, 2], [1, 1, 1], 0.5), "one weight per value"),
             (([1, np.nan], None, 0.5), "missing"),
             (([1, 2], None, 1.5), r"\[0, 1\]"),

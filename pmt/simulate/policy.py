@@ -282,15 +282,10 @@ class Policy:
     @classmethod
     def from_yaml(cls, path) -> Policy:
         """Read a policy file (YAML, format in data_spec/policy.md)."""
-        import yaml
+        from pmt.spec import read_yaml_file
 
         p = Path(path)
-        if not p.exists():
-            raise PolicyError(f"policy file '{p}' does not exist.")
-        try:
-            d = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise PolicyError(f"policy file '{p}' is not valid YAML: {exc}") from exc
+        d = read_yaml_file(p, PolicyError, "policy file")
         try:
             pol = cls.from_dict(d)
         except PolicyError as exc:
