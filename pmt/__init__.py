@@ -14,6 +14,7 @@ import importlib
 
 from pmt.errors import (
     ArtifactError,
+    ConfigError,
     DataError,
     DataSpecError,
     ModelError,
@@ -105,6 +106,7 @@ _LAZY = {
 __all__ = [
     "__version__",
     "PMTError",
+    "ConfigError",
     "DataSpecError",
     "DataError",
     "SurveyDesignError",

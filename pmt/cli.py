@@ -21,6 +21,19 @@ def _add_quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors and final paths")
 
 
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first sheet)")
+    p.add_argument("--sep", default=None, help="CSV field separator (default: detected)")
+    p.add_argument("--decimal", default=None, help="CSV decimal mark (default: detected)")
+    p.add_argument("--encoding", default=None, help="text encoding (default: UTF-8, else "
+                   "detected)")
+
+
+def _read_options(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k) for k in ("sheet", "sep", "decimal", "encoding")
+            if getattr(args, k, None) is not None}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pmt",
@@ -40,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="validate a data file against a data spec")
     p.add_argument("data", help="CSV, Stata .dta, SPSS .sav, Parquet or Excel file")
     p.add_argument("--spec", required=True, help="data spec YAML (see data_spec/)")
+    _add_read_options(p)
     _add_quiet(p)
 
     for name, helptext in (
@@ -103,8 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     except PMTError as exc:
         print(f"pmt {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"pmt {args.command}: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"pmt {args.command}: interrupted; outputs of this run were not written (earlier "
+              "outputs are unchanged).", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # missing files, permissions, full disks: the user's to fix
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"pmt {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 
@@ -116,7 +135,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         workflow.run_demo(Path(args.out), n_households=args.households, seed=args.seed,
                           models_dir=args.models_dir, say=say)
     elif args.command == "validate":
-        workflow.validate_file(args.data, args.spec, say=print)
+        workflow.validate_file(args.data, args.spec, say=print, **_read_options(args))
     elif args.command in ("fit", "compare", "report"):
         workflow.run_project(args.config, step=args.command, out=args.out, say=say)
     elif args.command == "scorecard":

@@ -38,6 +38,10 @@ class ArtifactError(PMTError, ValueError):
     """A saved model or scorecard is malformed, of an unknown version, or unsafe."""
 
 
+class ConfigError(PMTError, ValueError):
+    """A project config has a wrong key, type or value, or names columns the data lacks."""
+
+
 class PolicyError(PMTError, ValueError):
     """A policy definition cannot be simulated as written."""
 

@@ -1,9 +1,15 @@
 """End-to-end workflows behind the CLI: the demo, project configs, scorecards, scoring.
 
-A *project config* (YAML, format in ``data_spec/project.md``) names the data, its spec
-and design, the welfare measure and poverty lines, the models to compare, the hybrid means
-test, the scorecard, the policies to simulate and the output folder. ``pmt demo`` is the
-same workflow run on :data:`DEMO_CONFIG` (the embedded synthetic survey).
+A *project config* (YAML, format in ``data_spec/project.md``; parsed and checked by
+:mod:`pmt.config`) names the data, its spec, the welfare measure and poverty line, and
+optionally the models, evaluation, hybrid means test, scorecard and policies. ``pmt demo``
+is the same workflow run on :data:`pmt.config.DEMO_CONFIG` (the embedded synthetic survey).
+
+A run reads the data once through its spec, handles missing values as the config says,
+builds one :class:`pmt.Survey`, and passes one :class:`Run` (data, survey, config, spec,
+poverty line) to every step. Outputs are written to a temporary folder and moved into the
+output folder only when the run succeeds, so a failed run never leaves partial files
+beside those of an earlier good run.
 
 This module sits at the end of the data flow with ``cli.py`` and ``report/``: it may
 import anything, and nothing imports it.
@@ -11,12 +17,14 @@ import anything, and nothing imports it.
 
 from __future__ import annotations
 
-import copy
+import json
+import os
 import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,37 +32,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pmt.errors import DataError
+from pmt.config import DEMO_CONFIG, ProjectConfig, load_config, parse_config, resolve_config
+from pmt.errors import ConfigError, DataError, DataSpecError, example_rows
 from pmt.survey import Survey
 
 Say = Callable[..., None]
 
-# The demo: every step of the workflow on the embedded survey.
-DEMO_CONFIG: dict[str, Any] = {
-    "name": "pmt demo: embedded synthetic household budget survey",
-    "data": {"source": "synthetic", "n_households": 20_000, "seed": 0},
-    "spec": "hbs",
-    "survey": {"weight": "weight", "size": "hh_size", "strata": "stratum", "psu": "psu"},
-    "welfare": {"column": "pcc", "log_column": "log_pcc", "line": "poverty_line",
-                "currency": "UZS per person per month"},
-    "proxies": "default",
-    "lines": [0.2, 0.4],
-    "models": {
-        "OLS": {"type": "ols"},
-        "Truncated OLS (bottom 40%)": {"type": "truncated_ols", "quantile": 0.4},
-        "Quantile regression (q = headcount)": {"type": "quantreg", "q": "headcount"},
-        "Probit of poverty": {"type": "probit"},
-        "Gradient boosting": {"type": "gradient_boosting", "max_iter": 150, "n_threads": 1},
-    },
-    "evaluation": {"folds": 5, "repeats": 1, "replicates": 200, "seed": 0, "rule": "rate",
-                   "level": 0.9, "n_jobs": 2},
-    "hmt": {"verifiable": "inc_verifiable", "selection": "default", "outcome": "default",
-            "income": "income", "method": "twostep"},
-    "scorecard": {"model": "OLS", "max_points": 100},
-    "policies": ["policy_gmi_topup.yaml", "policy_uzbek_option3.yaml"],
-    "budget_neutral": True,
-    "outputs": {"dir": "out"},
-}
+__all__ = ["DEMO_CONFIG", "Run", "run_project", "run_demo", "load_project_data",
+           "validate_file", "make_scorecard", "score_registry", "simulate_policy_file"]
+
+POOR = "poor_at_line"  # poverty status at the config's line, added to the data
+MANIFEST = ".pmt-outputs.json"  # files the last successful run wrote into an output folder
 
 
 @dataclass
@@ -113,35 +101,17 @@ def packaged_spec_path(name: str) -> Path:
     """Path of a data spec shipped with pmt (``hbs``, ``registry``, ``vlss``)."""
     path = Path(str(resources.files("pmt") / "data_spec" / f"{name}.yaml"))
     if not path.exists():
-        raise DataError(f"no packaged data spec named '{name}' (looked for {path}).")
+        raise ConfigError(f"spec: no packaged data spec named '{name}' and no such YAML file; "
+                          "give the path of your spec (e.g. spec: hh.yaml).")
     return path
 
 
 def packaged_example(name: str) -> Path:
     path = Path(str(resources.files("pmt") / "data_spec" / "examples" / name))
     if not path.exists():
-        raise DataError(f"no packaged example '{name}' (looked for {path}).")
+        raise ConfigError(f"policies: no policy file '{name}' (relative to the config) and no "
+                          "packaged example of that name.")
     return path
-
-
-def load_config(path: str | Path) -> dict:
-    """Read a project config YAML and fill in defaults from :data:`DEMO_CONFIG`."""
-    from pmt.spec import read_yaml_file
-
-    path = Path(path)
-    raw = read_yaml_file(path, DataError, "project config")
-    if not isinstance(raw, dict):
-        raise DataError(f"project config {path} must be a mapping of keys (see data_spec/project.md).")
-    unknown = set(raw) - set(DEMO_CONFIG)
-    if unknown:
-        raise DataError(
-            f"project config {path}: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
-            f"{', '.join(DEMO_CONFIG)}."
-        )
-    config = copy.deepcopy(DEMO_CONFIG)
-    config.update(raw)
-    config["_base"] = str(path.parent)
-    return config
 
 
 class Timer:
@@ -155,99 +125,273 @@ class Timer:
         self.say(f"[{time.perf_counter() - self.start:6.1f} s] {text}", flush=True)
 
 
+def slug(name: str) -> str:
+    text = "".join(ch if ch.isalnum() else "_" for ch in name.lower())
+    return "_".join(p for p in text.split("_") if p)
+
+
 # --------------------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------------------
-def load_project_data(config: Mapping) -> tuple[pd.DataFrame, Any]:
-    """Load and validate the data named in a config; returns (validated data, spec)."""
-    from pmt.datasets import synthetic_hbs
-    from pmt.io import read_data
+@dataclass
+class Run:
+    """Everything the steps of one run share: read once, passed to each step."""
+
+    cfg: ProjectConfig
+    spec: Any
+    df: pd.DataFrame
+    sv: Survey
+    line: float  # poverty line in welfare units
+    headcount: float  # person-weighted share of the poor at the line
+    dropped: pd.DataFrame | None = None  # households dropped for missing values, by column
+    out: Outputs = field(default_factory=lambda: Outputs())
+    timer: Timer | None = None
+
+    @property
+    def log_line(self) -> float:
+        return float(np.log(self.line))
+
+    @property
+    def welfare_name(self) -> str:
+        """What the welfare measure is called in the report (its spec label)."""
+        return self.cfg.welfare_label or self.cfg.welfare
+
+    @property
+    def money(self) -> str:
+        return f" ({self.cfg.currency})" if self.cfg.currency else ""
+
+    @property
+    def source_note(self) -> str:
+        """Source line of every figure."""
+        if self.cfg.is_demo_data:
+            return "Source: pmt, embedded synthetic household budget survey"
+        name = self.spec.description or self.spec.name if self.spec is not None else None
+        return f"Source: {name}; computed with pmt" if name else "Source: computed with pmt"
+
+    def label(self, column: str) -> str:
+        return self.spec.labels.get(column, column) if self.spec is not None else column
+
+    def value_label(self, column: str, code) -> str:
+        codes = self.spec.codes(column) if (self.spec is not None and column in self.spec) else None
+        if not codes:
+            return str(code)
+        lookup = {str(k): v for k, v in codes.items()}
+        return lookup.get(str(code), str(code))
+
+
+def load_spec(cfg: ProjectConfig):
+    """The data spec a config names: a packaged name (hbs, registry, vlss) or a YAML path."""
     from pmt.spec import DataSpec
 
-    data_cfg = config["data"]
-    spec_name = config.get("spec")
-    spec = None
-    if spec_name:
-        spec_path = Path(spec_name)
-        if spec_path.suffix not in (".yaml", ".yml"):
-            spec_path = packaged_spec_path(str(spec_name))
-        elif not spec_path.is_absolute():
-            spec_path = Path(config.get("_base", ".")) / spec_path
-        spec = DataSpec.load(spec_path)
-    if data_cfg.get("source") == "synthetic":
-        df = synthetic_hbs(int(data_cfg.get("n_households", 20_000)), int(data_cfg.get("seed", 0)))
-    elif data_cfg.get("source") == "vlss_1997":
-        from pmt.datasets import vlss_1997
+    path = cfg.path(cfg.spec)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        path = packaged_spec_path(str(cfg.spec))
+    elif not path.is_file():
+        raise ConfigError(f"spec: data spec '{path}' does not exist (paths are relative to the "
+                          "config file's folder).")
+    return DataSpec.load(path)
 
-        df = vlss_1997()
-    elif "path" in data_cfg:
-        path = Path(data_cfg["path"])
-        if not path.is_absolute():
-            path = Path(config.get("_base", ".")) / path
-        df = read_data(path)
-    else:
+
+def _relaxed(spec):
+    """The spec with every column nullable: missing values are handled by the project's
+    ``missing`` policy for the columns it uses, and by the spec for the others."""
+    from pmt.spec import DataSpec
+
+    cols = {name: replace(spec[name], nullable=True) for name in spec.columns}
+    return DataSpec(spec.name, cols, spec.version, spec.description)
+
+
+def _with_nullable_of(filled, original):
+    from pmt.spec import DataSpec
+
+    cols = {name: replace(filled[name], nullable=original[name].nullable)
+            for name in filled.columns}
+    return DataSpec(filled.name, cols, filled.version, filled.description)
+
+
+def read_project_file(cfg: ProjectConfig, spec) -> tuple[pd.DataFrame, Any]:
+    """Read the config's data file through its spec; returns (typed frame, spec with the
+    file's variable and value labels filling what the spec leaves out)."""
+    from pmt.io import read_with_spec
+
+    path = cfg.path(cfg.data["path"])
+    opts = {k: cfg.data[k] for k in ("sheet", "sep", "decimal", "encoding")
+            if cfg.data.get(k) is not None}
+    return read_with_spec(path, spec, **opts)
+
+
+def load_project_data(cfg: ProjectConfig, say: Say = print
+                      ) -> tuple[pd.DataFrame, Any, ProjectConfig, pd.DataFrame | None]:
+    """Load, validate and complete the data of a config, before anything is fitted.
+
+    Returns the typed data (with the log of welfare and poverty status added), the data
+    spec (labels filled from the file), the config resolved against the spec and data
+    (:func:`pmt.config.resolve_config`), and the table of households dropped for missing
+    values (None when none were).
+    """
+    from pmt.datasets import synthetic_hbs
+
+    spec = load_spec(cfg)
+    relaxed = _relaxed(spec)
+    source = cfg.data.get("source")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # columns outside the spec pass through
+        if source == "synthetic":
+            df = relaxed.validate(synthetic_hbs(int(cfg.data["n_households"]),
+                                                int(cfg.data["seed"])))
+        elif source == "vlss_1997":
+            from pmt.datasets import vlss_1997
+
+            df = relaxed.validate(vlss_1997())
+        else:
+            df, relaxed = read_project_file(cfg, relaxed)
+            spec = _with_nullable_of(relaxed, spec)
+    cfg = resolve_config(cfg, spec, df.columns)
+    df, dropped = handle_missing(df, cfg, spec, say)
+    if cfg.log_welfare is None:
+        df, cfg = _add_log_welfare(df, cfg, spec)
+    return df, spec, cfg, dropped
+
+
+def _row_names(df: pd.DataFrame, spec, mask) -> str:
+    """Rows of ``mask`` named by the spec's id column (else by row position)."""
+    ids = spec.columns_with_role("id") if spec is not None else []
+    mask = np.asarray(mask, dtype=bool)
+    if ids and ids[0] in df.columns:
+        text = example_rows(df[ids[0]].to_numpy()[mask])
+        return f"{ids[0]} {text.split(' ', 1)[1]}"
+    return example_rows(np.flatnonzero(mask))
+
+
+def handle_missing(df: pd.DataFrame, cfg: ProjectConfig, spec, say: Say
+                   ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Apply the config's ``missing`` policy to the columns the run uses.
+
+    ``missing: error`` raises a DataError naming each column, its count of missing values
+    and example households; ``missing: drop`` drops those households, prints and returns
+    the count per column. Columns the run does not use follow their spec (``nullable``).
+    """
+    from pmt.config import used_columns
+
+    used = [c for c in used_columns(cfg) if c in df.columns]
+    isna = df[used].isna()
+    counts = isna.sum()
+    counts = counts[counts > 0]
+    # columns outside the run: the spec decides (nullable: false is an error)
+    others = [c for c in spec.columns if c not in used and c in df.columns
+              and not spec[c].nullable and df[c].isna().any()]
+    if others:
+        problems = [f"column '{c}': {int(df[c].isna().sum())} missing values at "
+                    f"{_row_names(df, spec, df[c].isna())}; declare `nullable: true` in the "
+                    "spec or fill them." for c in others]
+        raise DataSpecError(f"data do not match spec '{spec.name}' ({len(problems)} problem"
+                            f"{'s' if len(problems) > 1 else ''}):\n- " + "\n- ".join(problems),
+                            problems)
+    if counts.empty:
+        return _tighten(df, spec), None
+    if cfg.missing == "error":
+        lines = [f"'{c}': {int(n):,} missing at {_row_names(df, spec, isna[c])}"
+                 for c, n in counts.items()]
         raise DataError(
-            "config `data` needs `source: synthetic`, `source: vlss_1997` or `path: <file>`."
+            f"{len(counts)} column(s) the models use have missing values:\n- "
+            + "\n- ".join(lines)
+            + "\nSet `missing: drop` in the project config to drop those households (they are "
+            "counted in the report), or fill the values."
         )
-    if spec is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df = spec.validate(df)
-    return df, spec
+    any_missing = isna.any(axis=1).to_numpy()
+    table = pd.DataFrame({
+        "label": [spec.labels.get(c, c) if spec is not None else c for c in counts.index],
+        "households_missing": counts.to_numpy(dtype=int),
+    }, index=pd.Index(counts.index, name="column"))
+    total = pd.DataFrame({"label": ["Households dropped (any of the above)"],
+                          "households_missing": [int(any_missing.sum())]},
+                         index=pd.Index(["total"], name="column"))
+    table = pd.concat([table, total])
+    say(f"missing: drop: dropped {int(any_missing.sum()):,} of {len(df):,} households with a "
+        f"missing value in {', '.join(counts.index)}")
+    if any_missing.all():
+        raise DataError("every household has a missing value in a column the models use: "
+                        f"{', '.join(counts.index)}. Check the data or the proxies.")
+    kept = df.loc[~any_missing].copy()
+    kept.attrs = df.attrs
+    return _tighten(kept, spec), table
 
 
-def make_survey(df: pd.DataFrame, config: Mapping) -> Survey:
-    s = config["survey"]
-    return Survey(df, weight=s.get("weight"), size=s.get("size"), strata=s.get("strata"),
-                  psu=s.get("psu"))
+def _tighten(df: pd.DataFrame, spec) -> pd.DataFrame:
+    """Nullable integer columns without missing values back to plain integers."""
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.Int64Dtype) and not df[c].isna().any():
+            df[c] = df[c].astype("int64")
+    return df
 
 
-def proxies_rhs(config: Mapping) -> str:
-    """Right side of the PMT formulas: the config's ``proxies`` or the generating spec."""
-    rhs = config.get("proxies", "default")
-    if rhs == "default":
-        from pmt.datasets import PMT_FORMULA
+def _add_log_welfare(df: pd.DataFrame, cfg: ProjectConfig, spec):
+    """Add log(welfare) when the config names no log column; welfare must be positive."""
+    y = pd.to_numeric(df[cfg.welfare], errors="coerce").to_numpy(dtype=float)
+    bad = ~(y > 0)
+    if bad.any():
+        raise DataError(
+            f"welfare column '{cfg.welfare}' has {int(bad.sum()):,} zero, negative or missing "
+            f"values at {_row_names(df, spec, bad)}; its log is undefined. Fix the welfare "
+            "aggregate of those households, or drop them before the run and report it."
+        )
+    name = f"log_{cfg.welfare}"
+    while name in df.columns:
+        name = f"{name}_"
+    df = df.assign(**{name: np.log(y)})
+    return df, replace(cfg, log_welfare=name)
 
-        return PMT_FORMULA.split("~", 1)[1].strip()
-    return str(rhs)
 
-
-POOR = "poor_at_line"  # poverty status at the config's line, added to the data
-
-
-def line_value(df: pd.DataFrame, config: Mapping) -> float:
+def line_value(df: pd.DataFrame, cfg: ProjectConfig, sv: Survey) -> float:
     """The poverty line in welfare units: a number, a column with one value, or
     ``{share: q}`` for the weighted (person) quantile of welfare at q (DESIGN.md section 4)."""
-    line = config["welfare"]["line"]
+    line = cfg.line
     if isinstance(line, Mapping):
-        if set(line) != {"share"} or not 0 < float(line["share"]) < 1:
-            raise DataError(f"welfare.line {line!r}: write a number, a column, or {{share: q}} "
-                            "with 0 < q < 1.")
-        return float(make_survey(df, config).weighted_quantile(config["welfare"]["column"],
-                                                               float(line["share"])))
+        return float(sv.weighted_quantile(cfg.welfare, float(line["share"])))
     if isinstance(line, str):
-        values = pd.to_numeric(df[line]).unique()
-        if len(values) != 1:
-            raise DataError(f"poverty line column '{line}' must hold one value (a national line).")
+        values = pd.to_numeric(df[line], errors="coerce").unique()
+        if len(values) != 1 or not np.isfinite(values[0]) or values[0] <= 0:
+            raise ConfigError(f"welfare.line: column '{line}' must hold one positive value (a "
+                              f"national line); it holds {len(values)} distinct values. Write "
+                              "the line as a number, or {share: q}.")
         return float(values[0])
     return float(line)
+
+
+def prepare_run(cfg: ProjectConfig, say: Say = print) -> Run:
+    """Read and check everything a run needs, before any model is fitted."""
+    df, spec, cfg, dropped = load_project_data(cfg, say)
+    sv = Survey(df, **cfg.design())
+    z = line_value(df, cfg, sv)
+    welfare = df[cfg.welfare].to_numpy(dtype=float)
+    # absolute line: poor if y < z; relative line {share: q}: poor if y <= the quantile
+    below = welfare <= z if cfg.relative_line else welfare < z
+    df = df.assign(**{POOR: below.astype(int)})
+    sv = Survey(df, **cfg.design())
+    headcount = float(np.average(below, weights=sv.person_weight))
+    if not 0 < headcount < 1:
+        raise ConfigError(f"welfare.line: at the line {z:,.4g} {headcount:.0%} of people are "
+                          "poor; the models need both poor and non-poor households.")
+    return Run(cfg=cfg, spec=spec, df=df, sv=sv, line=z, headcount=headcount, dropped=dropped)
 
 
 # --------------------------------------------------------------------------------------
 # steps
 # --------------------------------------------------------------------------------------
-def step_summary(df: pd.DataFrame, sv: Survey, config: Mapping, out: Outputs) -> None:
+def step_summary(run: Run) -> None:
     """Welfare and poverty summary with design-based standard errors."""
     from pmt.welfare import poverty_measures
 
-    welfare = config["welfare"]["column"]
-    z = line_value(df, config)
+    out, sv, cfg = run.out, run.sv, run.cfg
     out.section("Survey, welfare and poverty")
-    mean, se = sv.mean_se(welfare)
-    deciles = sv.weighted_quantile(welfare, np.arange(1, 10) / 10)
+    for note in cfg.notes:
+        out.text(note)
+    mean, se = sv.mean_se(cfg.welfare)
+    deciles = sv.weighted_quantile(cfg.welfare, np.arange(1, 10) / 10)
     summary = pd.Series(
         [sv.n_households, sv.n_psu, int(sv.strata_codes.max()) + 1,
-         round(float(sv.person_weight.sum())), mean, se, z, deciles[0], deciles[4], deciles[8]],
+         round(float(sv.person_weight.sum())), mean, se, run.line, deciles[0], deciles[4],
+         deciles[8]],
         dtype=object,
         index=pd.Index(["households (sample)", "PSUs", "strata", "population (persons)",
                         "mean welfare", "s.e. of mean welfare", "poverty line",
@@ -255,20 +399,25 @@ def step_summary(df: pd.DataFrame, sv: Survey, config: Mapping, out: Outputs) ->
         name="value",
     )
     out.table("Survey summary", summary,
-              f"Welfare: {welfare} ({config['welfare'].get('currency', '')}); person-weighted.")
-    out.table("Poverty", poverty_measures(sv, welfare, z),
-              f"FGT(0, 1, 2) and Watts at the line {z:,.0f}; person-weighted; standard errors "
-              "linearised with PSU clustering within strata.")
+              f"Welfare: {run.welfare_name} ({cfg.welfare}){run.money}; person-weighted.")
+    if run.dropped is not None:
+        out.table("Households dropped for missing values", run.dropped,
+                  "`missing: drop`: households with a missing value in a column the models use "
+                  "are left out of every step; counts are households in the sample.")
+    out.table("Poverty", poverty_measures(sv, cfg.welfare, run.line),
+              f"FGT(0, 1, 2) and Watts at the line {run.line:,.4g}{run.money}; person-weighted; "
+              "standard errors linearised with PSU clustering within strata.")
 
 
-def fit_models(df: pd.DataFrame, config: Mapping, headcount: float) -> dict:
-    """Fit every model of the config on the whole sample; returns name -> result."""
-    fitters = model_fitters(df, config, headcount, standard_errors=True)
-    return {name: fit(df) for name, fit in fitters.items()}
+def model_formula(run_or_cfg, model) -> str:
+    cfg = run_or_cfg.cfg if isinstance(run_or_cfg, Run) else run_or_cfg
+    if model.formula:
+        return model.formula
+    lhs = POOR if model.type in ("probit", "logit") else cfg.log_welfare
+    return f"{lhs} ~ {cfg.proxies}"
 
 
-def model_fitters(df: pd.DataFrame, config: Mapping, headcount: float,
-                  standard_errors: bool = False) -> dict[str, Callable]:
+def model_fitters(run: Run, standard_errors: bool = False) -> dict[str, Callable]:
     """name -> fit(train_df) callables for cross-validation and in-sample fits.
 
     Cross-validation needs only predictions, so quantile regressions skip their (kernel)
@@ -276,59 +425,70 @@ def model_fitters(df: pd.DataFrame, config: Mapping, headcount: float,
     """
     import pmt
 
-    rhs = proxies_rhs(config)
-    logw = config["welfare"]["log_column"]
-    s = config["survey"]
-    weight, psu = s.get("weight"), s.get("psu")
+    cfg = run.cfg
+    weight, psu = cfg.weight, cfg.psu
     fitters: dict[str, Callable] = {}
-    for name, m in config["models"].items():
-        kind = m.get("type")
-        formula = m.get("formula") or (
-            f"{POOR} ~ {rhs}" if kind in ("probit", "logit") else f"{logw} ~ {rhs}"
-        )
-        if kind == "ols":
+    for name, m in cfg.models.items():
+        formula = model_formula(run, m)
+        if m.type == "ols":
             fitters[name] = lambda d, f=formula: pmt.ols(f, d, weights=weight, cluster=psu)
-        elif kind == "truncated_ols":
-            q = float(m.get("quantile", 0.4))
+        elif m.type == "truncated_ols":
+            q = float(m.params["quantile"])
             fitters[name] = lambda d, f=formula, q=q: pmt.truncated_ols(
                 f, d, quantile=q, weights=weight, cluster=psu)
-        elif kind == "quantreg":
-            q = headcount if m.get("q", 0.5) == "headcount" else float(m["q"])
+        elif m.type == "quantreg":
+            q = run.headcount if m.params["q"] == "headcount" else float(m.params["q"])
             se = "kernel" if standard_errors else "none"
             fitters[name] = lambda d, f=formula, q=q, se=se: pmt.quantreg(
                 f, d, q=q, weights=weight, se=se)
-        elif kind in ("probit", "logit"):
-            fn = pmt.probit if kind == "probit" else pmt.logit
+        elif m.type in ("probit", "logit"):
+            fn = pmt.probit if m.type == "probit" else pmt.logit
             fitters[name] = lambda d, f=formula, fn=fn: fn(f, d, weights=weight, cluster=psu)
-        elif kind in ("gradient_boosting", "random_forest"):
-            fn = pmt.gradient_boosting if kind == "gradient_boosting" else pmt.random_forest
-            params = {k: v for k, v in m.items() if k not in ("type", "formula")}
-            fitters[name] = lambda d, f=formula, fn=fn, p=params: fn(f, d, weights=weight, seed=0,
-                                                                       **p)
         else:
-            raise DataError(
-                f"model '{name}': unknown type {kind!r}; use ols, truncated_ols, quantreg, "
-                "probit, logit, gradient_boosting or random_forest."
-            )
+            fn = pmt.gradient_boosting if m.type == "gradient_boosting" else pmt.random_forest
+            fitters[name] = lambda d, f=formula, fn=fn, p=dict(m.params): fn(
+                f, d, weights=weight, seed=0, **p)
     return fitters
 
 
-def slug(name: str) -> str:
-    text = "".join(ch if ch.isalnum() else "_" for ch in name.lower())
-    return "_".join(p for p in text.split("_") if p)
+def fit_models(run: Run) -> dict:
+    """Fit every model of the config on the whole sample; returns name -> result."""
+    return {name: fit(run.df) for name, fit in model_fitters(run, standard_errors=True).items()}
+
+
+_MODEL_WORDS = {
+    "ols": "least squares on {lhs}",
+    "truncated_ols": "least squares on {lhs}, fitted on the poorest households only",
+    "quantreg": "quantile regression of {lhs} at a low quantile",
+    "probit": "a probit of being poor",
+    "logit": "a logit of being poor",
+    "gradient_boosting": "gradient-boosted trees (a machine-learning benchmark that cannot "
+                         "become a scorecard)",
+    "random_forest": "a random forest (a machine-learning benchmark that cannot become a "
+                     "scorecard)",
+}
+
+
+def describe_models(run: Run) -> str:
+    """One sentence per configured model, in the report's words."""
+    lhs = f"log {run.welfare_name}"
+    parts = [f"{name}: {_MODEL_WORDS[m.type].format(lhs=lhs)}"
+             for name, m in run.cfg.models.items()]
+    return ("Every model uses the same proxies. " + "; ".join(parts) + ". Standard errors are "
+            + ("clustered by PSU." if run.cfg.psu else "heteroskedasticity-robust."))
 
 
 def coefficient_columns(models: Mapping, spec=None) -> pd.DataFrame:
-    """Side-by-side regression table: one text column per model, 'coef*** (se)'."""
+    """Side-by-side regression table: one text column per model, 'coef*** (se)', rows
+    labelled with the spec's variable and value labels."""
     columns = {}
     labels = {}
     for name, r in models.items():
         table = r.coef_table(spec)
-        columns[name] = [
+        columns[name] = pd.Series([
             f"{c:.3f}{st} ({se:.3f})" if np.isfinite(se) else f"{c:.3f}"
             for c, se, st in zip(table["coef"], table["se"], table["stars"], strict=True)
-        ]
-        columns[name] = pd.Series(columns[name], index=table.index)
+        ], index=table.index)
         for term, var, level, label in zip(table.index, table["variable"], table["level"],
                                            table["label"], strict=True):
             codes = spec.codes(var) if (spec is not None and isinstance(var, str)
@@ -344,7 +504,13 @@ def coefficient_columns(models: Mapping, spec=None) -> pd.DataFrame:
     return pd.concat([frame, footer]).rename_axis("term")
 
 
-def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float, spec=None) -> dict:
+def ranking_of(model, pred) -> np.ndarray:
+    # models of P(poor) (probit, logit) declare it: rank by -P so that low = poor
+    pred = np.asarray(pred, dtype=float)
+    return -pred if getattr(model, "higher_is_poorer", False) else pred
+
+
+def step_models(run: Run) -> dict:
     """Fit the PMT family; coefficient tables and in-sample targeting with figures."""
     from pmt.evaluate import (
         decile_overlap,
@@ -356,107 +522,111 @@ def step_models(df, sv, config, out: Outputs, timer: Timer, headcount: float, sp
     )
     from pmt.report import figures
 
-    models = fit_models(df, config, headcount)
-    timer.step(f"fitted {len(models)} models: {', '.join(models)}")
-    logw = config["welfare"]["log_column"]
+    cfg, df, out, spec = run.cfg, run.df, run.out, run.spec
+    models = fit_models(run)
+    run.timer.step(f"fitted {len(models)} models: {', '.join(models)}")
+    logw = cfg.log_welfare
     actual = df[logw].to_numpy(dtype=float)
-    z = float(np.log(line_value(df, config)))
     poor = df[POOR].to_numpy()
-    v = sv.person_weight
+    v = run.sv.person_weight
+    src = run.source_note
     out.section("Models")
-    out.text(
-        f"Each PMT predicts {logw} from the same proxies; the probit predicts the probability of "
-        "being poor; gradient boosting is a machine-learning benchmark that cannot become a "
-        "scorecard. Standard errors are clustered by PSU."
-    )
+    out.text(describe_models(run))
     linear = {name: r for name, r in models.items() if getattr(r, "model_type", "") != "sklearn"}
     for name, r in linear.items():
         out.table(f"Coefficients: {name}", r.coef_table(spec), show=False)
-    out.table("Coefficients", coefficient_columns(linear, spec),
-              "Coefficient (standard error); *** p<0.01, ** p<0.05, * p<0.1. Full tables with "
-              "p-values are in tables.xlsx.")
+    if linear:
+        out.table("Coefficients", coefficient_columns(linear, spec),
+                  "Coefficient (standard error); *** p<0.01, ** p<0.05, * p<0.1. Full tables "
+                  "with p-values are in tables.xlsx.")
     out.section("Targeting accuracy in sample")
     coverage, curves, metrics, overlaps, preds = {}, {}, {}, {}, {}
     for name, r in models.items():
         preds[name] = pred = np.asarray(r.predict(df), dtype=float)
-        # models of P(poor) (probit, logit) declare it: rank by -P so that low = poor
-        ranking = -pred if getattr(r, "higher_is_poorer", False) else pred
-        selected = select_by(ranking, coverage=headcount, weights=v, method="rate").to_numpy()
+        ranking = ranking_of(r, pred)
+        selected = select_by(ranking, coverage=run.headcount, weights=v, method="rate").to_numpy()
         metrics[name] = targeting_metrics(poor, selected, v)
         curves[name] = error_curve(poor, ranking, v)
         table = group_table(df[logw], selected, weights=v, n=10, ranked_by=f"{logw} (actual)")
         coverage[name] = table["coverage"]
         overlaps[name] = decile_overlap(actual, ranking, v)
     first = next(iter(models))
-    first_pred = preds[first]
     out.table("In-sample targeting (rate rule)", pd.DataFrame(metrics).T.rename_axis("model"),
-              f"Poor: {config['welfare']['column']} below the line (headcount {headcount:.1%}); "
-              f"selected: the poorest {headcount:.1%} of predicted welfare (rate rule). In-sample "
-              "figures flatter flexible models (gradient boosting) most: judge them out of sample.")
+              f"In sample. Poor: {run.welfare_name} below the line (headcount "
+              f"{run.headcount:.1%}); selected: the poorest {run.headcount:.1%} of predicted "
+              "welfare (rate rule). In-sample figures flatter flexible models most: judge them "
+              "out of sample.")
     out.table("Decile overlap shares", pd.DataFrame(
         {name: overlap_shares(t) for name, t in overlaps.items()}).T.rename_axis("model"),
-        "Diagonal: share of people in the same decile of actual and predicted welfare; "
-        "within one: in the same or a neighbouring decile; overlap_k: share of the bottom k "
-        "deciles of actual welfare also in the bottom k of predicted welfare.")
-    out.table(f"Decile overlap: {first}", overlaps[first], "Rows: actual decile; columns: "
-              "predicted decile; cells: share of the population (all cells sum to 1).")
+        "In sample. Diagonal: share of people in the same decile of actual and predicted "
+        "welfare; within one: in the same or a neighbouring decile; overlap_k: share of the "
+        "bottom k deciles of actual welfare also in the bottom k of predicted welfare.")
+    out.table(f"Decile overlap: {first}", overlaps[first], "In sample. Rows: actual decile; "
+              "columns: predicted decile; cells: share of the population (all cells sum to 1).")
     out.figure("overlap_heatmap", figures.overlap_heatmap(
-        overlaps[first], f"Decile overlap, {first} (% of population)"),
+        overlaps[first], f"Decile overlap, {first} (% of population)", source=src),
         f"Decile overlap of actual and predicted welfare, {first}, in sample")
     cov = pd.DataFrame(coverage)
     out.table("Coverage by decile (in sample)", cov,
-              "Share of the people of each decile of actual welfare selected by each model.")
+              "In sample. Share of the people of each decile of actual welfare selected by "
+              "each model.")
     out.figure("coverage_by_decile", figures.coverage_by_group(
-        cov.drop(index="Total", errors="ignore"), "Coverage by decile of actual consumption"),
-        "Share of each actual consumption decile selected by each model (rate rule, in sample)")
-    out.figure("predicted_vs_actual", figures.predicted_vs_actual(
-        actual, first_pred, z, f"{first}: predicted vs actual"),
-        f"Predicted vs actual log per-capita consumption, {first}; red lines: the poverty line")
-    out.figure("residuals", figures.residuals_vs_actual(actual, first_pred, f"{first}: residuals"),
-               f"Residuals against actual log per-capita consumption, {first}")
+        cov.drop(index="Total", errors="ignore"), f"Coverage by decile of {run.welfare_name}",
+        xlabel=f"Decile of actual {run.welfare_name} (1 = poorest)", source=src),
+        f"Share of each decile of actual {run.welfare_name} selected by each model (rate "
+        "rule, in sample)")
+    if not getattr(models[first], "higher_is_poorer", False):
+        out.figure("predicted_vs_actual", figures.predicted_vs_actual(
+            actual, preds[first], run.log_line, f"{first}: predicted vs actual", source=src,
+            welfare=run.welfare_name),
+            f"Predicted vs actual log {run.welfare_name}, {first}, in sample; red lines: the "
+            "poverty line")
+        out.figure("residuals", figures.residuals_vs_actual(
+            actual, preds[first], f"{first}: residuals", source=src, welfare=run.welfare_name),
+            f"Residuals against actual log {run.welfare_name}, {first}, in sample")
     out.figure("tradeoff_curves", figures.tradeoff_curves(
-        curves, "Inclusion vs exclusion error over all cut-offs"),
-        "Error trade-off of all models at every cut-off of the predicted score")
+        curves, "Inclusion vs exclusion error over all cut-offs (in sample)", source=src),
+        "Error trade-off of all models at every cut-off of the predicted score, in sample")
     out.table("Area under the ROC curve", pd.Series(
         {name: c.attrs.get("auc", np.nan) for name, c in curves.items()}, name="auc"),
-        "Probability that a random poor person is ranked below a random non-poor person.")
+        "In sample. Probability that a random poor person is ranked below a random non-poor "
+        "person.")
     return models
 
 
-def step_compare(df, sv, config, out: Outputs, timer: Timer, headcount: float) -> None:
+def step_compare(run: Run) -> None:
     """Out-of-sample cross-validation and in-sample bootstrap with paired intervals."""
     from pmt.evaluate import compare, cross_validate
     from pmt.report import figures
 
-    ev = config["evaluation"]
-    fitters = model_fitters(df, config, headcount)
-    logw = config["welfare"]["log_column"]
-    s = config["survey"]
+    cfg, out = run.cfg, run.out
+    ev = cfg.evaluation
+    fitters = model_fitters(run)
+    logw = cfg.log_welfare
     # probit/logit results declare higher_is_poorer themselves; cross_validate reads it
-    common = dict(shares=list(config["lines"]), rule=ev.get("rule", "rate"),
-                  weight=s.get("weight"), size=s.get("size"), strata=s.get("strata"),
-                  psu=s.get("psu"), seed=int(ev.get("seed", 0)),
-                  level=float(ev.get("level", 0.9)), n_jobs=int(ev.get("n_jobs", 1)))
+    common = dict(shares=list(cfg.lines), rule=ev["rule"], weight=cfg.weight, size=cfg.size,
+                  strata=cfg.strata, psu=cfg.psu, seed=int(ev["seed"]),
+                  level=float(ev["level"]), n_jobs=int(ev["n_jobs"]))
     out.section("Model comparison out of sample")
-    cv = cross_validate(fitters, df, logw, n_folds=int(ev.get("folds", 5)),
-                        n_repeats=int(ev.get("repeats", 1)), **common)
-    lines = ", ".join(f"{q:.0%}" for q in config["lines"])
-    note = (f"{ev.get('folds', 5)}-fold cross-validation, whole PSUs in a fold, stratified by "
-            f"strata, {ev.get('repeats', 1)} repeat(s); poor: the poorest {lines} of {logw}; "
-            f"selected by the {ev.get('rule', 'rate')} rule; interval over folds at level "
-            f"{ev.get('level', 0.9)}.")
+    cv = cross_validate(fitters, run.df, logw, n_folds=int(ev["folds"]),
+                        n_repeats=int(ev["repeats"]), **common)
+    lines = ", ".join(f"{q:.0%}" for q in cfg.lines)
+    note = (f"Out of sample: {ev['folds']}-fold cross-validation, whole PSUs in a fold, "
+            f"stratified by strata, {ev['repeats']} repeat(s); poor: the poorest {lines} of "
+            f"{run.welfare_name}; selected by the {ev['rule']} rule; oos_lower/oos_upper are the "
+            f"spread of fold results at level {ev['level']}, not a confidence interval.")
     out.table("Out-of-sample comparison (all)", cv, note, show=False)
     key = cv[cv["metric"].isin(["exclusion_error", "inclusion_error"])]
     value_cols = [c for c in cv.columns if c not in ("model", "line", "rule", "metric")]
     out.table("Out-of-sample comparison", key.set_index(["line", "metric", "model"])[value_cols]
               .sort_index(), note)
-    timer.step("cross-validated the models out of sample")
-    boot = compare(fitters, df, logw, n_replicates=int(ev.get("replicates", 200)),
+    run.timer.step("cross-validated the models out of sample")
+    boot = compare(fitters, run.df, logw, n_replicates=int(ev["replicates"]),
                    reference=next(iter(fitters)), **common)
-    out.section("Design-based uncertainty (bootstrap)")
-    note = (f"In sample; PSU-clustered, strata-aware bootstrap ({ev.get('replicates', 200)} "
-            "replicates) re-estimating the relative lines and cut-offs; the replicates are shared "
-            "by all models, so rows 'model - reference' are paired differences.")
+    out.section("Design-based uncertainty (bootstrap, in sample)")
+    note = (f"In sample; PSU-clustered, strata-aware bootstrap ({ev['replicates']} replicates) "
+            "re-estimating the relative lines and cut-offs; the replicates are shared by all "
+            "models, so rows 'model - reference' are paired differences.")
     out.table("Bootstrap comparison (all)", boot, note, show=False)
     # with the rate rule and matched lines inclusion error equals exclusion error: show one
     shown = boot[boot["metric"].isin(["exclusion_error", "targeting_differential"])]
@@ -466,89 +636,92 @@ def step_compare(df, sv, config, out: Outputs, timer: Timer, headcount: float) -
     if len(sub):
         pivot = sub.pivot_table(index="model", columns="line", values="estimate")
         out.figure("exclusion_error_by_model", figures.bar_chart(
-            pivot, "Exclusion error by model and line (in sample)", "Exclusion error (%)"),
-            "Exclusion error of each model at each relative poverty line")
-    timer.step("bootstrapped the in-sample metrics with paired intervals")
+            pivot, "Exclusion error by model and line (in sample)", "Exclusion error (%)",
+            source=run.source_note),
+            "Exclusion error of each model at each relative poverty line, in sample")
+    run.timer.step("bootstrapped the in-sample metrics with paired intervals")
 
 
-def step_subgroups(df, sv, config, out: Outputs, models, headcount: float) -> None:
-    """Uzbekistan Table 6: performance of the first model by region and urban/rural."""
+def step_subgroups(run: Run, models) -> None:
+    """Performance of the first model by the config's subgroups (region, urban, ...)."""
     from pmt.evaluate import classify_poor, select_by, subgroup_metrics
     from pmt.report import figures
 
+    groups = [c for c in run.cfg.subgroups or () if c in run.df.columns]
+    if not groups:
+        return
     first = next(iter(models))
-    welfare = config["welfare"]["column"]
-    v = sv.person_weight
-    pred = np.asarray(models[first].predict(df), dtype=float)
-    poor = classify_poor(df[welfare], share=0.2, weights=v)
+    v = run.sv.person_weight
+    pred = ranking_of(models[first], models[first].predict(run.df))
+    poor = classify_poor(run.df[run.cfg.welfare], share=0.2, weights=v)
     selected = select_by(pred, coverage=0.2, weights=v, method="rate")
-    groups = [c for c in ("region", "urban", "female_head") if c in df.columns]
-    table = subgroup_metrics(poor, selected, df[groups], weights=v)
-    out.section("Subgroup performance")
-    out.table(f"Subgroup performance: {first}", table,
-              "Poorest 20 % of people by actual welfare against the poorest 20 % by the PMT; "
-              "by region, urban/rural and female-headed households; small subgroups are flagged.")
+    table = subgroup_metrics(poor, selected, run.df[groups], weights=v)
+    names = [(block if block == "Total" else run.label(block),
+              group if block == "Total" else run.value_label(block, group))
+             for block, group in table.index]
+    table.index = pd.MultiIndex.from_tuples(names, names=table.index.names)
+    run.out.section("Subgroup performance")
+    run.out.table(f"Subgroup performance: {first}", table,
+                  "In sample. Poorest 20 % of people by actual welfare against the poorest 20 % "
+                  f"by {first}, by {', '.join(run.label(g) for g in groups)}; small subgroups "
+                  "are flagged.")
     if "coverage_poor" in table.columns:
         series = table["coverage_poor"]
-        out.figure("subgroup_coverage", figures.bar_chart(
-            series.to_frame(first), "Coverage of the poorest 20% by subgroup", "Coverage (%)"),
-            f"Share of the poorest quintile selected by {first}, by subgroup")
+        series.index = [g if b == "Total" else f"{b}: {g}" for b, g in series.index]
+        run.out.figure("subgroup_coverage", figures.bar_chart(
+            series.to_frame(first), "Coverage of the poorest 20% by subgroup (in sample)",
+            "Coverage (%)", source=run.source_note),
+            f"Share of the poorest quintile selected by {first}, by subgroup, in sample")
 
 
-def step_hmt(df, sv, config, out: Outputs, timer: Timer, pmt_model) -> Any:
-    """Fit the hybrid means test; the Belarus Table 12 and 13 layouts."""
+def step_hmt(run: Run, pmt_model) -> Any:
+    """Fit the hybrid means test; validation and the four-method comparison."""
     import pmt
     from pmt.datasets import HTV_OUTCOME_FORMULA, HTV_SELECTION_FORMULA
     from pmt.evaluate.methods import compare_methods, prediction_validation
 
-    h = config.get("hmt")
+    h, cfg, df, out = run.cfg.hmt, run.cfg, run.df, run.out
     if not h:
         return None
-    selection = HTV_SELECTION_FORMULA if h.get("selection") == "default" else h["selection"]
-    outcome = HTV_OUTCOME_FORMULA if h.get("outcome") == "default" else h["outcome"]
-    s = config["survey"]
-    income = h.get("income", "income")
-    model = pmt.HybridMeansTest(verifiable=h.get("verifiable", "inc_verifiable"),
-                                selection=selection, outcome=outcome, size=s.get("size"),
-                                method=h.get("method", "twostep"))
-    model.fit(df, weights=s.get("weight"), cluster=s.get("psu"))
+    selection = HTV_SELECTION_FORMULA if h["selection"] == "default" else h["selection"]
+    outcome = HTV_OUTCOME_FORMULA if h["outcome"] == "default" else h["outcome"]
+    model = pmt.HybridMeansTest(verifiable=h["verifiable"], selection=selection,
+                                outcome=outcome, size=cfg.size, method=h["method"])
+    model.fit(df, weights=cfg.weight, cluster=cfg.psu)
     out.section("Hybrid means test")
     out.text("Verifiable income plus a Heckman-model prediction of hard-to-verify income "
              "(probit of having any, then the log amount with the inverse Mills ratio).")
     out.text(model.summary(), pre=True)
-    z = line_value(df, config)
-    size = df[s.get("size")].to_numpy(dtype=float)
-    summary, table = prediction_validation(df[income].to_numpy(dtype=float) / size,
+    size = df[cfg.size].to_numpy(dtype=float)
+    summary, table = prediction_validation(df[h["income"]].to_numpy(dtype=float) / size,
                                            np.asarray(model.predict(df), dtype=float),
-                                           df[s.get("weight")], size=size)
-    out.table("HMT validation", summary,
-              "Predicted vs actual income per capita (Belarus Table 12 reports 52.3 % on the "
-              "diagonal and 90.4 % within one decile).")
-    out.table("HMT decile cross-tab", table, "Rows: actual decile of income per capita; "
-              "columns: HMT decile; population shares.")
-    methods = compare_methods(df, z, income=income, verifiable=h.get("verifiable", "inc_verifiable"),
-                              size=s.get("size"), weight=s.get("weight"), pmt=pmt_model, hmt=model,
-                              poverty_line=z)
-    out.table("Four methods (Belarus Table 13)", methods,
+                                           df[cfg.weight], size=size)
+    out.table("HMT validation", summary, "In sample. Predicted vs actual income per capita.")
+    out.table("HMT decile cross-tab", table, "In sample. Rows: actual decile of income per "
+              "capita; columns: HMT decile; population shares.")
+    methods = compare_methods(df, run.line, income=h["income"], verifiable=h["verifiable"],
+                              size=cfg.size, weight=cfg.weight, pmt=pmt_model, hmt=model,
+                              poverty_line=run.line)
+    out.table("Four targeting methods", methods,
               f"Verifiable-income means test (VMT), PMT, HMT and perfect targeting, at the same "
-              f"threshold ({z:,.0f} per person per month) and at the same budget; benefits top "
-              "up income to the threshold.")
-    timer.step("fitted the hybrid means test and compared four methods")
+              f"threshold ({run.line:,.4g}{run.money}) and at the same budget; benefits top up "
+              "income to the threshold.")
+    run.timer.step("fitted the hybrid means test and compared four methods")
     return model
 
 
-def step_scorecard(df, sv, config, out: Outputs, timer: Timer, models, spec, art_dir: Path):
+def step_scorecard(run: Run, models, art_dir: Path):
     """Turn the chosen model into an integer-point scorecard and a field form."""
     from pmt.scorecard import Scorecard
 
-    sc_cfg = config.get("scorecard")
+    sc_cfg = run.cfg.scorecard
     if not sc_cfg:
         return None
-    name = sc_cfg.get("model", "OLS")
-    z = float(np.log(line_value(df, config)))
-    sc = Scorecard.from_model(models[name], data=df, weights=config["survey"].get("weight"),
-                              threshold=z, max_points=int(sc_cfg.get("max_points", 100)),
-                              spec=spec, name=f"PMT scorecard ({name})")
+    name = sc_cfg["model"]
+    sc = Scorecard.from_model(models[name], data=run.df, weights=run.cfg.weight,
+                              threshold=run.log_line, max_points=int(sc_cfg["max_points"]),
+                              spec=run.spec, name=f"PMT scorecard ({name})")
+    out = run.out
     out.artifacts["scorecard"] = sc.to_json(art_dir / "scorecard.json")
     form = art_dir.parent / "field_form.html"
     form.write_text(sc.to_html(), encoding="utf-8")
@@ -567,7 +740,7 @@ def step_scorecard(df, sv, config, out: Outputs, timer: Timer, models, spec, art
                   "Targeting of the exact model and of the rounded scorecard, and the share of "
                   "households whose eligibility changes.")
     out.html(_body(sc.to_html()), "Field form")
-    timer.step("built the scorecard and its field form")
+    run.timer.step("built the scorecard and its field form")
     return sc
 
 
@@ -584,24 +757,29 @@ SIM_TABLES = ("counts", "budget", "poverty_display", "targeting", "deciles", "wi
               "cost_effectiveness", "assumptions", "threshold_solution", "scenario_grid")
 
 
-def step_simulate(df, sv, config, out: Outputs, timer: Timer, models) -> None:
+def step_simulate(run: Run, models) -> None:
     """Simulate the config's policies and a budget-neutral comparison."""
     from pmt.report import figures
     from pmt.simulate import budget_neutral_comparison, run_policy_file
 
-    policies = config.get("policies") or []
-    if not policies and not config.get("budget_neutral"):
+    cfg, out = run.cfg, run.out
+    policies = list(cfg.policies)
+    bn = cfg.budget_neutral
+    if not policies and bn is None:
         return
-    scored = df.copy()
-    name = config.get("scorecard", {}).get("model", "OLS")
+    scored = run.df.copy()
+    name = (cfg.scorecard or {}).get("model") or next(
+        (k for k, m in cfg.models.items() if m.type in ("ols", "truncated_ols", "quantreg")),
+        None)
     if name in models:
-        scored["pmt_score"] = np.asarray(models[name].predict(df), dtype=float)
-        scored["pmt_level"] = np.asarray(models[name].predict(df, scale="level"), dtype=float)
-    ssv = Survey(scored, **dict(config["survey"].items()))
+        scored["pmt_score"] = np.asarray(models[name].predict(run.df), dtype=float)
+        scored["pmt_level"] = np.asarray(models[name].predict(run.df, scale="level"),
+                                         dtype=float)
+    ssv = Survey(scored, **cfg.design())
     out.section("Policy simulation")
     fgt = {}
     for item in policies:
-        path = Path(item)
+        path = cfg.path(item)
         if not path.exists():
             path = packaged_example(str(item))
         # the policy file's own scores, solve and scenario settings apply; its data section
@@ -615,33 +793,51 @@ def step_simulate(df, sv, config, out: Outputs, timer: Timer, models) -> None:
             if key in result.tables:
                 out.table(f"{short}: {key}", result.tables[key], show=key in (
                     "poverty_display", "deciles", "budget"))
-        pov = result.tables["poverty"]
-        fgt[title] = pov
+        fgt[title] = result.tables["poverty"]
     if fgt:
         first = next(iter(fgt.values()))
-        cols = [c for c in first.columns if c in ("before", "after")]
-        if cols:
+        if {"before", "after"} <= set(first.columns):
             frame = pd.DataFrame({t: p["after"] for t, p in fgt.items()})
             frame.insert(0, "before", first["before"])
             out.figure("simulated_poverty", figures.bar_chart(
-                frame, "Poverty before and after each policy", "Index (%)"),
+                frame, "Poverty before and after each policy", "Index (%)",
+                source=run.source_note),
                 "FGT measures before (pre-transfer) and after each simulated policy")
-    if config.get("budget_neutral") and "pmt_level" in scored:
-        bn = budget_neutral_comparison(ssv, {"PMT (OLS)": "pmt_level"},
-                                       welfare=config["welfare"]["column"],
-                                       line=config["welfare"]["line"])
-        out.table("Budget-neutral comparison", bn,
-                  "One budget spent through the PMT (top-up to the line), a universal transfer "
-                  "and categorical transfers (Brown, Ravallion and van de Walle 2018).")
-    timer.step(f"simulated {len(policies)} policies"
-               + (" and a budget-neutral comparison" if config.get("budget_neutral") else ""))
+    if bn is not None and "pmt_level" in scored:
+        if cfg.size is None:
+            out.text("The budget-neutral comparison needs household sizes (survey.size): "
+                     "skipped.")
+        else:
+            bn_table = budget_neutral_comparison(
+                ssv, {f"PMT ({name})": "pmt_level"}, welfare=cfg.welfare, line=run.line,
+                children=bn.get("children") or None, elderly=bn.get("elderly"),
+                disabled=bn.get("disabled"), female_head=bn.get("female_head"))
+            out.table("Budget-neutral comparison", bn_table,
+                      "One budget spent through the PMT (top-up to the line), a universal "
+                      "transfer" + (" and categorical transfers" if any(bn.values()) else "")
+                      + " (Brown, Ravallion and van de Walle 2018); in sample.")
+    run.timer.step(f"simulated {len(policies)} policies"
+                   + (" and a budget-neutral comparison" if bn is not None else ""))
 
 
 # --------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------
-def write_outputs(out: Outputs, out_dir: Path, title: str) -> dict[str, Path]:
-    """Write report.html, tables.xlsx and figures/*.png; returns what went where."""
+def check_out_dir(out_dir: Path) -> Path:
+    """An output folder that can be written: not a file, not under a file."""
+    out_dir = Path(out_dir)
+    for p in [out_dir, *out_dir.parents]:
+        if p.exists() and not p.is_dir():
+            raise ConfigError(f"output folder '{out_dir}': '{p}' is a file, not a folder; choose "
+                              "another output folder (--out or outputs.dir).")
+        if p.exists():
+            break
+    return out_dir
+
+
+def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str) -> dict[str, Path]:
+    """Write report.html, tables.xlsx and figures/*.png into ``out_dir``; returns what went
+    where."""
     import matplotlib.pyplot as plt
 
     from pmt.report import HtmlReport, write_xlsx
@@ -650,8 +846,7 @@ def write_outputs(out: Outputs, out_dir: Path, title: str) -> dict[str, Path]:
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     paths: dict[str, Path] = {}
-    report = HtmlReport(title, "Generated by pmt. Every table is also in tables.xlsx; figures "
-                        "are in figures/.")
+    report = HtmlReport(title, subtitle)
     for section in out.sections:
         report.heading(section.title)
         for kind, payload, caption in section.items:
@@ -678,77 +873,123 @@ def write_outputs(out: Outputs, out_dir: Path, title: str) -> dict[str, Path]:
     return paths
 
 
-def run_project(config: Mapping | str | Path, step: str = "report", out: str | Path | None = None,
-                say: Say = print, models_dir: str | Path | None = None) -> dict[str, Path]:
+def publish(staging: Path, out_dir: Path, paths: Mapping[str, Path]) -> dict[str, Path]:
+    """Move a successful run's files from ``staging`` into ``out_dir``.
+
+    Each file is moved with an atomic rename; files that the previous run recorded in the
+    folder's manifest and this run did not write are removed, so the folder never mixes
+    outputs of two runs. Other files in the folder are left alone.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = out_dir / MANIFEST
+    previous: list[str] = []
+    if manifest.is_file():
+        try:
+            previous = list(json.loads(manifest.read_text(encoding="utf-8")).get("files", []))
+        except (ValueError, AttributeError):
+            previous = []
+    moved: dict[str, Path] = {}
+    written: list[str] = []
+    for key, path in paths.items():
+        rel = Path(path).relative_to(staging)
+        dest = out_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+        moved[key] = dest
+        written.append(rel.as_posix())
+    for rel in previous:
+        stale = out_dir / rel
+        if rel not in written and stale.is_file() and stale.resolve().is_relative_to(
+                out_dir.resolve()):
+            stale.unlink()
+    tmp = manifest.with_name(manifest.name + ".tmp")
+    tmp.write_text(json.dumps({"files": sorted(written)}, indent=1), encoding="utf-8")
+    os.replace(tmp, manifest)
+    return moved
+
+
+def run_project(config: Mapping | str | Path | ProjectConfig, step: str = "report",
+                out: str | Path | None = None, say: Say = print,
+                models_dir: str | Path | None = None) -> dict[str, Path]:
     """Run a project config: ``step`` is "fit", "compare" or "report" (everything).
 
-    Returns a mapping of output names to the files written.
+    ``config`` is a YAML path, the YAML content as a dict, or a parsed
+    :class:`pmt.config.ProjectConfig`. Returns a mapping of output names to the files
+    written.
     """
     from threadpoolctl import threadpool_limits
 
     if step not in ("fit", "compare", "report"):
-        raise DataError(f"step must be 'fit', 'compare' or 'report'; got {step!r}.")
-    cfg = load_config(config) if isinstance(config, str | Path) else copy.deepcopy(dict(config))
+        raise ConfigError(f"step must be 'fit', 'compare' or 'report'; got {step!r}.")
+    if isinstance(config, ProjectConfig):
+        cfg = config
+    elif isinstance(config, str | Path):
+        cfg = load_config(config)
+    else:
+        cfg = parse_config(config)
+    out_dir = check_out_dir(Path(out) if out is not None else cfg.out_dir)
     # One BLAS/OpenMP thread per process: on small machines nested threading makes the
     # many small fits of cross-validation and bootstrap many times slower.
     with threadpool_limits(1):
-        return _run_project(cfg, step, out, say, models_dir)
+        return _run_project(cfg, step, out_dir, say, models_dir)
 
 
-def _run_project(cfg: dict, step: str, out, say: Say, models_dir) -> dict[str, Path]:
+def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_dir
+                 ) -> dict[str, Path]:
     from pmt.artifacts import save_model
 
-    out_dir = Path(out or cfg["outputs"]["dir"])
-    art_dir = out_dir / "models"
-    art_dir.mkdir(parents=True, exist_ok=True)
     timer = Timer(say)
-    df, spec = load_project_data(cfg)
-    welfare = df[cfg["welfare"]["column"]].to_numpy(dtype=float)
-    relative = isinstance(cfg["welfare"]["line"], Mapping)
-    z_level = line_value(df, cfg)
-    # resolve a relative line once; later steps read the number
-    cfg["welfare"] = {**cfg["welfare"], "line": z_level}
-    # absolute line: poor if y < z; relative line {share: q}: poor if y <= the quantile
-    below = welfare <= z_level if relative else welfare < z_level
-    df = df.assign(**{POOR: below.astype(int)})
-    sv = make_survey(df, cfg)
-    timer.step(f"loaded and validated {len(df):,} households ({sv})")
-    headcount = float(np.average(below, weights=sv.person_weight))
-    result = Outputs()
-    step_summary(df, sv, cfg, result)
-    say(result.tables["Poverty"].to_string())
-    models = step_models(df, sv, cfg, result, timer, headcount, spec)
-    say(result.tables["In-sample targeting (rate rule)"].round(3).to_string())
-    z = float(np.log(z_level))
-    for name, r in models.items():
-        if getattr(r, "model_type", "") != "sklearn":
-            # "threshold" is on the model's own scale, the key scorecards and registry
-            # scoring read: the log line for welfare models; models of P(poor) have no
-            # natural probability cut-off, so none is saved for them
-            thresholds = None if getattr(r, "higher_is_poorer", False) else {"threshold": z}
-            result.artifacts[f"model {name}"] = save_model(
-                r, art_dir / f"pmt_{slug(name)}.json", spec=spec, thresholds=thresholds,
-                data=df, weights=cfg["survey"].get("weight"), name=name)
-    if step in ("compare", "report"):
-        step_compare(df, sv, cfg, result, timer, headcount)
-        say(result.tables["Out-of-sample comparison"].round(3).to_string())
-        step_subgroups(df, sv, cfg, result, models, headcount)
-    if step == "report":
-        first_ols = next((m for m in models.values() if getattr(m, "model_type", "") == "ols"), None)
-        hmt = step_hmt(df, sv, cfg, result, timer, first_ols)
-        if hmt is not None:
-            result.artifacts["model HMT"] = save_model(hmt, art_dir / "hmt.json", spec=spec,
-                                                       name="Hybrid means test")
-            say(result.tables["Four methods (Belarus Table 13)"].round(3).to_string())
-        step_scorecard(df, sv, cfg, result, timer, models, spec, art_dir)
-        step_simulate(df, sv, cfg, result, timer, models)
-        if "Budget-neutral comparison" in result.tables:
-            say(result.tables["Budget-neutral comparison"].round(3).to_string())
-    paths = write_outputs(result, out_dir, cfg.get("name", "pmt report"))
+    run = prepare_run(cfg, say)
+    run.timer = timer
+    cfg = run.cfg
+    timer.step(f"loaded and validated {len(run.df):,} households ({run.sv})")
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+    try:
+        art_dir = staging / "models"
+        art_dir.mkdir()
+        step_summary(run)
+        say(run.out.tables["Poverty"].to_string())
+        models = step_models(run)
+        say(run.out.tables["In-sample targeting (rate rule)"].round(3).to_string())
+        for name, r in models.items():
+            if getattr(r, "model_type", "") != "sklearn":
+                # "threshold" is on the model's own scale, the key scorecards and registry
+                # scoring read: the log line for welfare models; models of P(poor) have no
+                # natural probability cut-off, so none is saved for them
+                thresholds = (None if getattr(r, "higher_is_poorer", False)
+                              else {"threshold": run.log_line})
+                run.out.artifacts[f"model {name}"] = save_model(
+                    r, art_dir / f"pmt_{slug(name)}.json", spec=run.spec, thresholds=thresholds,
+                    data=run.df, weights=cfg.weight, name=name)
+        if step in ("compare", "report"):
+            step_compare(run)
+            say(run.out.tables["Out-of-sample comparison"].round(3).to_string())
+            step_subgroups(run, models)
+        if step == "report":
+            first_ols = next((m for m in models.values()
+                              if getattr(m, "model_type", "") == "ols"), None)
+            hmt = step_hmt(run, first_ols)
+            if hmt is not None:
+                run.out.artifacts["model HMT"] = save_model(
+                    hmt, art_dir / "hmt.json", spec=run.spec, name="Hybrid means test")
+                say(run.out.tables["Four targeting methods"].round(3).to_string())
+            step_scorecard(run, models, art_dir)
+            step_simulate(run, models)
+            if "Budget-neutral comparison" in run.out.tables:
+                say(run.out.tables["Budget-neutral comparison"].round(3).to_string())
+        title = cfg.name or (run.spec.description or run.spec.name if run.spec else "pmt report")
+        subtitle = (f"{run.source_note}. Every table is also in tables.xlsx; figures are in "
+                    "figures/.")
+        staged = write_outputs(run.out, staging, title, subtitle)
+        paths = publish(staging, out_dir, staged)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if models_dir is not None:
         dest = Path(models_dir)
         dest.mkdir(parents=True, exist_ok=True)
-        for p in sorted(art_dir.glob("*.json")):
+        for p in sorted((out_dir / "models").glob("*.json")):
             shutil.copyfile(p, dest / p.name)
     timer.step("wrote the outputs")
     for key, path in paths.items():
@@ -773,10 +1014,10 @@ def run_demo(out: Path = Path("out"), n_households: int = 20_000, seed: int = 0,
         Also copy the model and scorecard artifacts here (the repository's ``models/``).
     """
     if n_households < 1000:
-        raise DataError(f"--households must be at least 1000 for the demo; got {n_households}.")
-    cfg = copy.deepcopy(DEMO_CONFIG)
-    cfg["data"].update(n_households=int(n_households), seed=int(seed))
-    cfg["outputs"]["dir"] = str(out)
+        raise ConfigError(f"--households must be at least 1000 for the demo; got {n_households}.")
+    cfg = parse_config({"data": {"source": "synthetic", "n_households": int(n_households),
+                                 "seed": int(seed)},
+                        "outputs": {"dir": str(out)}})
     say(f"pmt demo: {n_households:,} synthetic households (seed {seed}) -> {out}/")
     return run_project(cfg, step="report", out=out, say=say, models_dir=models_dir)
 
@@ -784,14 +1025,15 @@ def run_demo(out: Path = Path("out"), n_households: int = 20_000, seed: int = 0,
 # --------------------------------------------------------------------------------------
 # other commands
 # --------------------------------------------------------------------------------------
-def validate_file(data: str | Path, spec: str | Path, say: Say = print) -> pd.DataFrame:
-    """Validate a data file against a spec; print a one-line summary."""
-    from pmt.io import read_data
+def validate_file(data: str | Path, spec: str | Path, say: Say = print, **read_options
+                  ) -> pd.DataFrame:
+    """Validate a data file against a spec (read through the spec: value-labelled columns
+    keep their codes); print a one-line summary."""
+    from pmt.io import read_with_spec
     from pmt.spec import DataSpec
 
     sp = DataSpec.load(spec)
-    df = read_data(data)
-    validated = sp.validate(df)
+    validated, _ = read_with_spec(data, sp, **read_options)
     say(f"{data}: {len(validated):,} rows and {validated.shape[1]} columns match spec '{sp.name}'.")
     return validated
 
@@ -799,43 +1041,58 @@ def validate_file(data: str | Path, spec: str | Path, say: Say = print) -> pd.Da
 def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 100,
                    threshold: float | None = None, out: Path = Path("scorecard"),
                    say: Say = print) -> dict[str, Path]:
-    """Build a scorecard from a saved model; write JSON, HTML and Markdown forms."""
+    """Build a scorecard from a saved model; write JSON, HTML and Markdown forms.
+
+    ``data`` (read through ``spec`` when both are given) bands continuous proxies at
+    weighted quantiles; the spec gives question texts and labels.
+    """
     from pmt.artifacts import load_model
-    from pmt.io import read_data
+    from pmt.io import read_data, read_with_spec
     from pmt.scorecard import Scorecard
     from pmt.spec import DataSpec
 
+    if threshold is not None and not np.isfinite(threshold):
+        raise ConfigError(f"--threshold must be a finite number; got {threshold}.")
+    out = check_out_dir(Path(out))
     m = load_model(model)
-    df = read_data(data) if data else None
     sp = DataSpec.load(spec) if spec else None
+    df = None
+    if data:
+        if sp is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                df, sp = read_with_spec(data, sp)
+        else:
+            df = read_data(data)
     sc = Scorecard.from_model(m, data=df, threshold=threshold, max_points=max_points, spec=sp)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"scorecard": out / "scorecard.json"}
     sc.to_json(paths["scorecard"])
-    if hasattr(sc, "to_html"):
-        paths["form_html"] = out / "field_form.html"
-        paths["form_html"].write_text(sc.to_html(), encoding="utf-8")
-    if hasattr(sc, "to_markdown"):
-        paths["form_md"] = out / "field_form.md"
-        paths["form_md"].write_text(sc.to_markdown(), encoding="utf-8")
+    for key, text, name in (("form_html", sc.to_html(), "field_form.html"),
+                            ("form_md", sc.to_markdown(), "field_form.md")):
+        paths[key] = out / name
+        tmp = paths[key].with_name(name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, paths[key])
     for key, path in paths.items():
         say(f"  {key:<12} {path}")
     return paths
 
 
 def score_registry(model, registry, output, rejects=None, spec=None, chunksize: int = 500_000,
-                   engine: str = "pandas", say: Say = print):
+                   engine: str = "pandas", say: Say = print, **options):
     """Score a registry file; print rows in = scored + rejected.
 
     ``model`` is the path of a model artifact or a scorecard: :func:`pmt.score_file` tells
-    them apart and loads either with its size and schema checks.
+    them apart and loads either with its size and schema checks. ``options`` are passed to
+    :func:`pmt.score_file` (``keep``, ``id``, ``threshold``).
     """
     from pmt.scoring import score_file
     from pmt.spec import DataSpec
 
     sp = DataSpec.load(spec) if spec else None
     summary = score_file(model, registry, output, rejects_path=rejects, chunksize=chunksize,
-                         engine=engine, spec=sp)
+                         engine=engine, spec=sp, **options)
     say(str(summary))
     return summary
 

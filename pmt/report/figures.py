@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-SOURCE = "Source: pmt, embedded synthetic household budget survey"
+SOURCE = "Source: pmt"
 
 
 def _finish(fig, source: str | None) -> plt.Figure:
@@ -63,7 +63,8 @@ def coverage_by_group(coverage: pd.DataFrame, title: str, ylabel: str = "Coverag
 
 
 def predicted_vs_actual(actual, predicted, line: float, title: str, max_points: int = 4000,
-                        seed: int = 0, source: str | None = SOURCE) -> plt.Figure:
+                        seed: int = 0, source: str | None = SOURCE,
+                        welfare: str = "per-capita consumption") -> plt.Figure:
     """Scatter of predicted vs actual log welfare with the poverty line on both axes.
 
     The four quadrants are labelled: correctly included (both below the line), inclusion
@@ -89,14 +90,15 @@ def predicted_vs_actual(actual, predicted, line: float, title: str, max_points: 
     ax.text(hi - 0.02 * (hi - lo), lo + 0.02 * (hi - lo), "inclusion error", ha="right", **kw)
     ax.text(lo + 0.02 * (hi - lo), hi - 0.05 * (hi - lo), "exclusion error", **kw)
     ax.text(hi - 0.02 * (hi - lo), hi - 0.05 * (hi - lo), "correctly excluded", ha="right", **kw)
-    ax.set_xlabel("Actual log per-capita consumption")
-    ax.set_ylabel("Predicted log per-capita consumption")
+    ax.set_xlabel(f"Actual log {welfare}")
+    ax.set_ylabel(f"Predicted log {welfare}")
     ax.set_title(title, fontsize=10)
     return _finish(fig, source)
 
 
 def residuals_vs_actual(actual, predicted, title: str, max_points: int = 4000, seed: int = 0,
-                        source: str | None = SOURCE) -> plt.Figure:
+                        source: str | None = SOURCE,
+                        welfare: str = "per-capita consumption") -> plt.Figure:
     """Residual (actual - predicted) against actual log welfare: PMTs over-predict the poor."""
     a = np.asarray(actual, dtype=float)
     r = a - np.asarray(predicted, dtype=float)
@@ -108,7 +110,7 @@ def residuals_vs_actual(actual, predicted, title: str, max_points: int = 4000, s
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ax.scatter(a, r, s=4, alpha=0.35, color="#1f4e79", linewidths=0)
     ax.axhline(0, color="#333", lw=0.8)
-    ax.set_xlabel("Actual log per-capita consumption")
+    ax.set_xlabel(f"Actual log {welfare}")
     ax.set_ylabel("Residual (actual - predicted, log points)")
     ax.set_title(title, fontsize=10)
     return _finish(fig, source)
