@@ -32,7 +32,9 @@ _LAZY = {
     "datasets": "pmt.datasets",
     "DataSpec": "pmt.spec",
     "read_data": "pmt.io",
+    "read_with_spec": "pmt.io",
     "write_data": "pmt.io",
+    "draft_spec": "pmt.draft",
     # welfare and poverty
     "fgt": "pmt.welfare",
     "watts": "pmt.welfare",

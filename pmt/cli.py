@@ -79,12 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score a registry file with a model or scorecard")
     p.add_argument("model", help="model artifact or scorecard JSON")
-    p.add_argument("registry", help="CSV or Parquet registry")
-    p.add_argument("--out", required=True, help="scores file (.parquet or .csv)")
+    p.add_argument("registry", help="registry: .csv, .parquet, .dta, .sav or .xlsx")
+    p.add_argument("--out", required=True, help="scores file (.parquet, .csv or .dta)")
     p.add_argument("--rejects", default=None, help="rejects file (default: next to --out)")
-    p.add_argument("--spec", default=None, help="registry data spec YAML")
+    p.add_argument("--spec", default=None,
+                   help="registry data spec YAML (checks fields; its role: id column is the id)")
+    p.add_argument("--id", default=None, metavar="COL",
+                   help="record id column (default: the spec's, else id, hh_id, household_id, "
+                        "record_id or applicant_id)")
+    p.add_argument("--keep", nargs="+", action="extend", default=None, metavar="COL",
+                   help="more registry columns to copy to the scores and rejects")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="models: eligibility threshold on the model scale (default: the "
+                        "artifact's poverty line); a probability for probit/logit")
+    p.add_argument("--training-range", choices=["flag", "reject", "ignore"], default="flag",
+                   help="proxy values outside the training range: flag them (default), "
+                        "reject the record, or ignore")
     p.add_argument("--chunksize", type=int, default=500_000)
     p.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
+    _add_quiet(p)
+
+    p = sub.add_parser("draft-spec", help="draft a data spec (YAML) from a data file")
+    p.add_argument("data", help="Stata .dta, SPSS .sav, CSV, Parquet or Excel file")
+    p.add_argument("--out", default=None, help="write the YAML here (default: print it)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--name", default=None, help="the spec's name (default: the file name)")
+    p.add_argument("--sheet", default=None, help="Excel sheet name")
     _add_quiet(p)
 
     p = sub.add_parser("simulate", help="simulate a policy file (format: data_spec/policy.md)")
@@ -143,11 +163,26 @@ def _dispatch(args: argparse.Namespace) -> int:
                                 max_points=args.max_points, threshold=args.threshold,
                                 out=Path(args.out), say=say)
     elif args.command == "score":
+        import math
+
+        from pmt.errors import DataError
+
+        if args.threshold is not None and not math.isfinite(args.threshold):
+            raise DataError(
+                f"--threshold must be a finite number on the model's scale (e.g. the log "
+                f"poverty line), or a probability for probit/logit; got {args.threshold}."
+            )
         workflow.score_registry(args.model, args.registry, args.out, rejects=args.rejects,
                                 spec=args.spec, chunksize=args.chunksize, engine=args.engine,
-                                say=say)
+                                id=args.id, keep=args.keep, threshold=args.threshold,
+                                training_range=args.training_range, say=say)
     elif args.command == "simulate":
         workflow.simulate_policy_file(args.policy, out=args.out, say=say)
+    elif args.command == "draft-spec":
+        from pmt.draft import write_draft
+
+        write_draft(args.data, out=args.out, force=args.force, name=args.name,
+                    sheet=args.sheet, say=say)
     return 0
 
 

@@ -52,7 +52,14 @@ def example_rows(index: Iterable, limit: int = 5) -> str:
     Returns e.g. ``"rows 3, 17, 42 (and 12 more)"``.
     """
     labels = list(index)
-    shown = ", ".join(str(v) for v in labels[:limit])
+    shown = ", ".join(_label(v) for v in labels[:limit])
     more = f" (and {len(labels) - limit} more)" if len(labels) > limit else ""
     word = "row" if len(labels) == 1 else "rows"
     return f"{word} {shown}{more}"
+
+
+def _label(v) -> str:
+    """A row label as text; whole floats (ids read from Stata/SPSS) without ".0"."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)

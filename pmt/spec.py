@@ -27,6 +27,12 @@ Every key except ``type`` and ``role`` is optional. ``binary`` means values in {
 ``count`` non-negative whole numbers. :meth:`DataSpec.validate` checks everything at once
 and raises :class:`pmt.DataSpecError` whose ``problems`` list names every column, the
 problem, example row ids and the fix.
+
+Labelled Stata/SPSS files carry their own variable and value labels:
+:meth:`DataSpec.with_file_labels` checks the file's value labels against the declared
+``codes`` (a contradiction is an error) and fills in the labels and codes the spec leaves
+out; :func:`pmt.io.read_with_spec` does both on reading. ``pmt draft-spec`` drafts a spec
+from a data file (:mod:`pmt.draft`).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import copy
 import hashlib
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,6 +118,10 @@ class ColumnSpec:
     log: bool = False
     description: str | None = None
     extra: dict = field(default_factory=dict)
+    #: False when the YAML gave no label (or the column name itself): the label is then
+    #: the column name, and a file's variable label may replace it
+    #: (:meth:`DataSpec.with_file_labels`). Not part of :meth:`to_dict` or the hash.
+    label_given: bool = True
 
     @property
     def must_be_positive(self) -> bool:
@@ -209,6 +219,7 @@ def _parse_column(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None
         type=ctype,
         role=role,
         label=str(raw.get("label") or name),
+        label_given=bool(raw.get("label")) and str(raw.get("label")) != name,
         question=raw.get("question"),
         verifiable=bool(raw.get("verifiable", False)),
         codes=codes,
@@ -292,7 +303,10 @@ class DataSpec:
         """The spec as YAML text (written to ``path`` when given)."""
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            from pmt.io import atomic_write  # io imports spec: import here
+
+            with atomic_write(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
         return text
 
     @property
@@ -365,6 +379,84 @@ class DataSpec:
             )
         return DataSpec(self.name, {c: self._columns[c] for c in cols}, self.version,
                         self.description)
+
+    def with_file_labels(
+        self,
+        variable_labels: Mapping[str, str] | None,
+        value_labels: Mapping[str, Mapping[Any, str]] | None,
+        *,
+        source: str | None = None,
+        data: pd.DataFrame | None = None,
+    ) -> DataSpec:
+        """A copy of the spec completed with a data file's labels, after checking them.
+
+        Checks first: for a column with declared ``codes`` and value labels in the file,
+        the same code with a different label (compared after trimming and ignoring case),
+        or a file label that the spec gives to another code, is an error: the spec and the
+        file disagree about what the numbers mean, and nothing is recoded through labels.
+        Codes the file labels but the spec does not know are not an error by themselves
+        (:meth:`validate` checks the values present in the data).
+
+        Then fills in: a column whose ``label`` the YAML did not give takes the file's
+        variable label; a categorical or binary column without ``codes`` takes the file's
+        value labels as its codes (binary: only codes 0 and 1). When ``data`` is given and
+        the column holds values the file does not label, the codes are not taken (a
+        warning names the values): declare them in the spec.
+
+        Parameters
+        ----------
+        variable_labels : mapping column -> label
+            The file's variable labels (``df.attrs["variable_labels"]`` of :func:`pmt.read_data`).
+        value_labels : mapping column -> {code: label}
+            The file's value labels (``df.attrs["value_labels"]``).
+        source : str, optional
+            The file's name, for messages.
+        data : pandas.DataFrame, optional
+            The file's data with codes (not labels): conflicts then give row counts and
+            example ids, and codes are only filled where every value present is labelled.
+
+        Returns
+        -------
+        pmt.DataSpec
+            A new spec; this one is unchanged.
+
+        Raises
+        ------
+        pmt.DataSpecError
+            With one problem per conflicting code, naming the file, column, code, both
+            labels and the rows concerned.
+        """
+        where = f"'{source}'" if source else "the data file"
+        variable_labels = dict(variable_labels or {})
+        value_labels = dict(value_labels or {})
+        row_ref = _row_referencer(self, data)
+        problems: list[str] = []
+        cols: dict[str, ColumnSpec] = {}
+        for name, c in self._columns.items():
+            changes: dict[str, Any] = {}
+            file_codes = value_labels.get(name)
+            if file_codes:
+                int_codes = c.codes is None or all(isinstance(k, int) for k in c.codes)
+                file_codes = _file_codes(file_codes, int_codes)
+            column = data[name] if data is not None and name in data.columns else None
+            if c.codes is not None and file_codes:
+                problems += _label_conflicts(c, file_codes, column, row_ref)
+            elif c.codes is None and file_codes and c.type in ("categorical", "binary"):
+                codes = _codes_from_file(c, file_codes, column, where)
+                if codes is not None:
+                    changes["codes"] = codes
+            label = variable_labels.get(name)
+            if not c.label_given and isinstance(label, str) and label.strip():
+                changes.update(label=label.strip(), label_given=True)
+            cols[name] = replace(c, **changes) if changes else c
+        if problems:
+            raise DataSpecError(
+                f"{where}: its value labels disagree with data spec '{self.name}' "
+                f"({len(problems)} problem{'s' if len(problems) > 1 else ''}):\n- "
+                + "\n- ".join(problems),
+                problems,
+            )
+        return DataSpec(self.name, cols, self.version, self.description)
 
     # --- validation -------------------------------------------------------------------
     def validate(
@@ -577,7 +669,7 @@ class DataSpec:
         bad = np.zeros(len(values), dtype=bool)
         bad[valid] = unknown[inverse[valid]]
         if bad.any():
-            vals = sorted({str(v) for v in values[bad]})
+            vals = sorted({_show(v) for v in values[bad]})
             problems.append(
                 f"column '{c.name}': {int(bad.sum())} values with codes not in the spec "
                 f"({', '.join(vals[:8])}{' ...' if len(vals) > 8 else ''}) at {rows(bad)}; "
@@ -588,6 +680,97 @@ class DataSpec:
         return pd.Series(
             pd.Categorical(list(mapped), categories=codes), index=s.index, name=s.name
         )
+
+
+def _row_referencer(spec: DataSpec, data: pd.DataFrame | None):
+    """A function mask -> "hh_id 4, 9 (and 3 more)" (rows by the spec's id column when it
+    is in the data and unique, else by row label); None without data."""
+    if data is None:
+        return None
+    ids = [c for c in spec.columns_with_role("id") if c in data.columns]
+    id_col = None
+    if ids and not data[ids[0]].duplicated().any() and not data[ids[0]].isna().any():
+        id_col = ids[0]
+    labels = (data[id_col] if id_col else pd.Series(data.index, index=data.index)).to_numpy()
+
+    def ref(mask) -> str:
+        text = example_rows(list(labels[np.asarray(mask, dtype=bool)]), _MAX_PROBLEM_ROWS)
+        return f"{id_col} {text.split(' ', 1)[1]}" if id_col else text
+
+    return ref
+
+
+def _file_codes(labels: Mapping[Any, str], int_codes: bool) -> dict[Any, str]:
+    """A file's value labels with codes as the spec writes them (whole numbers as int)."""
+    out: dict[Any, str] = {}
+    for k, v in labels.items():
+        code = _as_code(k, True) if int_codes else str(k)
+        out[code if code is not None else k] = str(v)
+    return out
+
+
+def _norm(label: Any) -> str:
+    return str(label).strip().casefold()
+
+
+def _code_mask(column: pd.Series, code: Any) -> np.ndarray:
+    if isinstance(code, int):
+        return (pd.to_numeric(column.astype(object), errors="coerce") == code).to_numpy()
+    return (column.astype(object).astype(str) == str(code)).to_numpy() & column.notna().to_numpy()
+
+
+def _label_conflicts(c: ColumnSpec, file_codes: dict, column: pd.Series | None, row_ref) -> list[str]:
+    spec_by_label = {_norm(v): k for k, v in c.codes.items()}
+    out = []
+    for code, label in file_codes.items():
+        if code in c.codes and _norm(c.codes[code]) == _norm(label):
+            continue
+        other = spec_by_label.get(_norm(label))
+        if code in c.codes:
+            text = (
+                f"column '{c.name}': the file labels code {code} {label!r} but the spec says "
+                f"{code} is {c.codes[code]!r}"
+            )
+            if other is not None:
+                text += f" (and gives {label!r} code {other})"
+        elif other is not None:
+            text = (
+                f"column '{c.name}': the file labels code {code} {label!r} but the spec gives "
+                f"{c.codes[other]!r} code {other}"
+            )
+        else:
+            continue  # a code the spec does not know: validate() checks the values present
+        if column is not None and row_ref is not None:
+            mask = _code_mask(column, code)
+            text += (
+                f"; {int(mask.sum())} rows hold code {code}"
+                + (f" ({row_ref(mask)})" if mask.any() else "")
+            )
+        out.append(text + ". Fix the spec's codes or recode the file.")
+    return out
+
+
+def _codes_from_file(c: ColumnSpec, file_codes: dict, column: pd.Series | None,
+                     where: str) -> dict | None:
+    kinds = {type(k) for k in file_codes}
+    if not (kinds <= {int} or kinds <= {str}):
+        return None  # e.g. labels on fractional codes: leave the spec as it is
+    if c.type == "binary" and set(file_codes) - {0, 1}:
+        return None
+    if column is not None:
+        int_codes = kinds <= {int}
+        present = {_as_code(v, int_codes) for v in pd.unique(column.dropna().astype(object))}
+        unlabelled = sorted((v for v in present if v not in file_codes), key=str)
+        if unlabelled:
+            warnings.warn(
+                f"{where}, column '{c.name}': values {', '.join(map(str, unlabelled[:8]))} have "
+                "no value label in the file, so its value labels were not taken as the spec's "
+                "codes; declare `codes` for this column in the spec.",
+                stacklevel=4,
+            )
+            return None
+    order = sorted(file_codes, key=lambda k: (isinstance(k, str), k))
+    return {k: file_codes[k] for k in order}
 
 
 def outside_range(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
@@ -619,6 +802,13 @@ def _as_code(val, int_codes: bool):
             return int(f) if f.is_integer() else None
         return None
     return str(val)
+
+
+def _show(v) -> str:
+    """A data value as text; whole floats (codes read from Stata/SPSS) without ".0"."""
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _fmt(x) -> str:

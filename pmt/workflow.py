@@ -401,7 +401,7 @@ def step_summary(run: Run) -> None:
     out.table("Survey summary", summary,
               f"Welfare: {run.welfare_name} ({cfg.welfare}){run.money}; person-weighted.")
     if run.dropped is not None:
-        out.table("Households dropped for missing values", run.dropped,
+        out.table("Dropped for missing values", run.dropped,
                   "`missing: drop`: households with a missing value in a column the models use "
                   "are left out of every step; counts are households in the sample.")
     out.table("Poverty", poverty_measures(sv, cfg.welfare, run.line),

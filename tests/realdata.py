@@ -7,11 +7,11 @@ of real survey files:
 - a text household id with leading zeros (``hhid`` = commune (3 digits) + row (4 digits));
 - value labels on yes/no columns (``farm``: 0 No / 1 Yes; ``urban``: 0 Rural / 1 Urban)
   and a 1/2-coded sex of the head (1 Male, 2 Female), as Stata files usually code it;
+- strata coded 1 Urban / 2 Rural (every commune is wholly urban or rural);
 - variable labels on every column;
 - missing values: the source's own (``lnexp12m``: 993 missing) and, with
   ``missing_educ=k``, k households with a missing proxy (``educyr``);
-- a weight column (equal: the Ecdat copy has no sampling weights), strata (urban/rural)
-  and PSUs (``commune``); household size ``hhsize``; welfare ``pcexp`` (household
+- a weight column (equal: the Ecdat copy has no sampling weights) and PSUs (``commune``); household size ``hhsize``; welfare ``pcexp`` (household
   expenditure per person, exp(lntotal) / hhsize).
 
 Nothing here goes through pmt: the file is written with pyreadstat directly, so tests of
@@ -29,6 +29,7 @@ VARIABLE_LABELS = {
     "hhid": "Household identifier (commune and household number)",
     "commune": "Commune (primary sampling unit)",
     "urban": "Urban area",
+    "stratum": "Sampling stratum",
     "weight": "Household sampling weight",
     "hhsize": "Household size (members)",
     "sex": "Sex of the household head",
@@ -40,6 +41,7 @@ VARIABLE_LABELS = {
 }
 VALUE_LABELS = {
     "urban": {0: "Rural", 1: "Urban"},
+    "stratum": {1: "Urban", 2: "Rural"},
     "farm": {0: "No", 1: "Yes"},
     "sex": {1: "Male", 2: "Female"},
 }
@@ -57,6 +59,7 @@ def vietnam_households(missing_educ: int = 0) -> pd.DataFrame:
         "hhid": [f"{c:03d}{r:04d}" for c, r in zip(commune, row, strict=True)],
         "commune": commune,
         "urban": (raw["urban"] == "yes").astype(int).to_numpy(),
+        "stratum": np.where(raw["urban"] == "yes", 1, 2),
         "weight": np.ones(n),
         "hhsize": raw["hhsize"].astype(int).to_numpy(),
         "sex": np.where(raw["sex"] == "female", 2, 1),

@@ -170,8 +170,8 @@ def test_missing_empty_and_wrong_files(tmp_path):
 
 
 def test_write_errors(tmp_path):
-    with pytest.raises(DataError, match=r"cannot write 'x.sav': unknown file type '.sav'"):
-        write_data(frame(), tmp_path / "x.sav")
+    with pytest.raises(DataError, match=r"cannot write 'x.json': unknown file type '.json'"):
+        write_data(frame(), tmp_path / "x.json")
     with pytest.raises(DataError, match=r"folder '.*nodir' does not exist"):
         write_data(frame(), tmp_path / "nodir" / "x.csv")
     with pytest.raises(DataError, match=r"needs a pandas DataFrame"):

@@ -44,7 +44,7 @@ def overlap_heatmap(table: pd.DataFrame, title: str, source: str | None = SOURCE
 
 
 def coverage_by_group(coverage: pd.DataFrame, title: str, ylabel: str = "Coverage (% of people in group)",
-                      xlabel: str = "Decile of actual per-capita consumption (1 = poorest)",
+                      xlabel: str = "Decile of actual welfare (1 = poorest)",
                       source: str | None = SOURCE) -> plt.Figure:
     """Grouped bars: rows are quantile groups, columns are models (shares 0-1)."""
     fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -64,7 +64,7 @@ def coverage_by_group(coverage: pd.DataFrame, title: str, ylabel: str = "Coverag
 
 def predicted_vs_actual(actual, predicted, line: float, title: str, max_points: int = 4000,
                         seed: int = 0, source: str | None = SOURCE,
-                        welfare: str = "per-capita consumption") -> plt.Figure:
+                        welfare: str = "welfare per person") -> plt.Figure:
     """Scatter of predicted vs actual log welfare with the poverty line on both axes.
 
     The four quadrants are labelled: correctly included (both below the line), inclusion
@@ -98,7 +98,7 @@ def predicted_vs_actual(actual, predicted, line: float, title: str, max_points: 
 
 def residuals_vs_actual(actual, predicted, title: str, max_points: int = 4000, seed: int = 0,
                         source: str | None = SOURCE,
-                        welfare: str = "per-capita consumption") -> plt.Figure:
+                        welfare: str = "welfare per person") -> plt.Figure:
     """Residual (actual - predicted) against actual log welfare: PMTs over-predict the poor."""
     a = np.asarray(actual, dtype=float)
     r = a - np.asarray(predicted, dtype=float)

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pmt.io import atomic_write
+
 _CSS = """
 body{font-family:Georgia,'Times New Roman',serif;max-width:1100px;margin:2em auto;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #333}h2{margin-top:2em;border-bottom:1px solid #aaa}
@@ -56,7 +58,8 @@ def table_html(df: pd.DataFrame, digits: int = 3, caption: str | None = None) ->
 class HtmlReport:
     """Build a single self-contained HTML file (figures embedded as data URIs).
 
-    Sections are added in order; :meth:`save` writes the file with a table of contents.
+    Sections are added in order; :meth:`save` writes the file (atomically) with a table of
+    contents.
     """
 
     def __init__(self, title: str, subtitle: str | None = None):
@@ -106,5 +109,7 @@ class HtmlReport:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.render(), encoding="utf-8")
+        text = self.render()
+        with atomic_write(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
         return path

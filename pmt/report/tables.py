@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pmt.errors import DataError
+from pmt.io import atomic_write, excel_text_not_formulas
 
 _SHEET_BAD = re.compile(r"[\[\]\*\?/\\:]")
 
@@ -45,16 +46,27 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path, notes: Mapp
         Output ``.xlsx`` file.
     notes : mapping of sheet title -> str, optional
         A source/definition note written two rows under the table.
-    """
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
 
+    Notes
+    -----
+    The workbook is written atomically (:func:`pmt.io.atomic_write`), and text cells
+    starting with ``=`` are stored as text, never as formulas.
+    """
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise DataError(f"workbook path {path} must end in .xlsx.")
     if not tables:
         raise DataError("no tables to write.")
     path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as tmp:
+        _write_workbook(tables, tmp, notes)
+    return path
+
+
+def _write_workbook(tables, path: Path, notes) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     taken: set[str] = set()
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for title, df in tables.items():
@@ -79,7 +91,7 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path, notes: Mapp
                             cell.number_format = "0.000"
             if notes and title in notes:
                 ws.cell(row=len(frame) + 3, column=1, value=notes[title]).font = Font(italic=True)
-    return path
+            excel_text_not_formulas(ws)  # labels such as "=5 rooms" stay text
 
 
 def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
