@@ -312,7 +312,8 @@ def handle_missing(df: pd.DataFrame, cfg: ProjectConfig, spec, say: Say
     if any_missing.all():
         raise DataError("every household has a missing value in a column the models use: "
                         f"{', '.join(counts.index)}. Check the data or the proxies.")
-    kept = df.loc[~any_missing].copy()
+    # positions, not labels, tie the steps' arrays together: renumber the kept rows
+    kept = df.loc[~any_missing].reset_index(drop=True)
     kept.attrs = df.attrs
     return _tighten(kept, spec), table
 
