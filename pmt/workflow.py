@@ -435,8 +435,10 @@ def model_fitters(run: Run, standard_errors: bool = False) -> dict[str, Callable
             fitters[name] = lambda d, f=formula: pmt.ols(f, d, weights=weight, cluster=psu)
         elif m.type == "truncated_ols":
             q = float(m.params["quantile"])
+            # cut at the poorest share of people (household size), DESIGN.md section 3
             fitters[name] = lambda d, f=formula, q=q: pmt.truncated_ols(
-                f, d, quantile=q, weights=weight, cluster=psu)
+                f, d, quantile=q, weights=weight, cluster=psu, size=cfg.size,
+                **({} if cfg.size else {"unit": "household"}))
         elif m.type == "quantreg":
             q = run.headcount if m.params["q"] == "headcount" else float(m.params["q"])
             se = "kernel" if standard_errors else "none"

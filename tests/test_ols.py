@@ -282,7 +282,8 @@ def test_by_round_trip_and_unknown_group(df):
 
 # --- truncated OLS ------------------------------------------------------------------------
 def test_truncated_ols_cut_and_sample(df):
-    r = truncated_ols(FORMULA, df, quantile=0.4, weights="weight", cluster="psu")
+    r = truncated_ols(FORMULA, df, quantile=0.4, weights="weight", cluster="psu",
+                     unit="household")
     assert isinstance(r, TruncatedOLSResult)
     cut = weighted_quantile(df["log_pcc"], df["weight"], 0.4)
     assert r.cut == cut

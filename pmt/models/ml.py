@@ -11,25 +11,139 @@ The design matrix comes from pmt's :class:`~pmt.models.formula.Design` (the same
 columns, dummies and base levels as ``pmt.ols`` with the same formula), so the
 comparison is on equal information. Randomness: scikit-learn takes an integer
 ``random_state``; ``seed=`` is passed there (same seed, same model).
+
+Threads
+-------
+``n_threads=None`` (the default) uses :func:`default_threads`: one thread when called
+from a worker (a child process, e.g. joblib/loky or Dask workers of a cross-validation,
+or a thread other than the main one), otherwise ``min(4, physical cores // 2)`` and at
+least 1, never more than the current OpenMP limit (``OMP_NUM_THREADS``, an enclosing
+``threadpoolctl.threadpool_limits``). HistGradientBoosting's OpenMP threads
+synchronise thousands of times per fit and spin while waiting: when another process
+competes for the cores, every barrier waits for a descheduled thread. On this project's
+2-core machine, with other jobs running, the boosting wrapper with 2 threads (the
+libraries' default, all cores) took 6 to 9 times as long as with one (``python -m
+benchmarks ml_threads``), hence at most half the physical cores by default. The cap is
+applied with ``threadpoolctl`` (OpenMP and BLAS) while fitting and predicting, and as
+``n_jobs`` for random forests. Results do not depend on the thread count: scikit-learn's
+histogram boosting is deterministic across threads, forest trees are grown from
+per-tree seeds, and forest predictions are summed in tree order on one thread (the
+threaded sum of scikit-learn adds trees in completion order and differs in the last
+bits).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import multiprocessing
+import numbers
+import threading
 import warnings
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone, is_regressor
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    HistGradientBoostingRegressor,
+    RandomForestRegressor,
+)
 from sklearn.inspection import permutation_importance
 from sklearn.utils.validation import has_fit_parameter
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from pmt.errors import ModelError
 from pmt.models.base import prediction_matrix, prepare
 
-__all__ = ["SklearnModel", "gradient_boosting", "random_forest"]
+__all__ = ["SklearnModel", "default_threads", "gradient_boosting", "random_forest"]
+
+#: Upper bound of the default thread count (:func:`default_threads`).
+MAX_DEFAULT_THREADS = 4
+
+
+@functools.cache
+def physical_cores() -> int:
+    """Physical cores available to this process (joblib: affinity and cgroup quotas)."""
+    from joblib import cpu_count
+
+    return max(1, int(cpu_count(only_physical_cores=True)))
+
+
+_CONTROLLER: ThreadpoolController | None = None
+
+
+def _controller(refresh: bool = False) -> ThreadpoolController:
+    """threadpoolctl's view of the loaded OpenMP/BLAS runtimes.
+
+    Scanning the loaded libraries takes milliseconds, so the view is kept; every fit
+    refreshes it (an estimator may have loaded its own runtime), predictions reuse it.
+    """
+    global _CONTROLLER
+    if refresh or _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+def _limit_threads(n: int):
+    """Context manager capping OpenMP and BLAS threads at ``n``."""
+    return _controller().limit(limits=n)
+
+
+def in_worker() -> bool:
+    """True in a child process (joblib/loky, multiprocessing, Dask nanny workers) or in a
+    thread other than the main one (thread pools, Dask's threaded workers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return True
+    return multiprocessing.parent_process() is not None
+
+
+def _openmp_limit() -> int | None:
+    """Current OpenMP thread limit of the loaded runtimes (None if none is loaded)."""
+    counts = [c.num_threads for c in _controller().select(user_api="openmp").lib_controllers]
+    return min(counts) if counts else None
+
+
+def default_threads() -> int:
+    """Threads the ML wrappers use when ``n_threads=None``.
+
+    1 inside a worker (:func:`in_worker`); otherwise ``min(MAX_DEFAULT_THREADS,
+    physical_cores() // 2)``, at least 1 and at most the current OpenMP limit. See the
+    module docstring for why: on a shared 2-core machine this is one thread.
+    """
+    if in_worker():
+        return 1
+    n = max(1, min(MAX_DEFAULT_THREADS, physical_cores() // 2))
+    limit = _openmp_limit()
+    return n if limit is None else max(1, min(n, limit))
+
+
+def _check_threads(n_threads) -> int | None:
+    if n_threads is None:
+        return None
+    if (
+        isinstance(n_threads, bool)
+        or not isinstance(n_threads, numbers.Integral)
+        or n_threads < 1
+    ):
+        raise ModelError(
+            f"n_threads must be a positive integer (or None for the default, "
+            f"pmt.models.ml.default_threads()); got {n_threads!r}."
+        )
+    return int(n_threads)
+
+
+def _sequential_predictor(est):
+    """The fitted estimator, as a shallow copy predicting on one job for forests.
+
+    scikit-learn forests add the trees' predictions from worker threads as they finish,
+    so with ``n_jobs > 1`` the last bits depend on timing; one job adds them in order.
+    """
+    if isinstance(est, (RandomForestRegressor, ExtraTreesRegressor)) and est.n_jobs != 1:
+        est = copy.copy(est)
+        est.n_jobs = 1
+    return est
 
 _NO_COEF = (
     "{kind} has no coefficients: machine-learning models cannot become scorecards or JSON "
@@ -49,13 +163,16 @@ class SklearnModel:
         ``"log_pcc ~ rooms + car + C(region)"``; the design columns are those pmt.ols
         builds (the intercept column is left out: regressors fit their own constant).
     n_threads : int, optional
-        Cap on OpenMP/BLAS threads while fitting and predicting (threadpoolctl). On a
-        shared machine HistGradientBoosting with all threads can be tens of times slower
-        than with one; None leaves the libraries' defaults.
+        Cap on OpenMP/BLAS threads while fitting and predicting (threadpoolctl). None
+        (default): :func:`default_threads`, resolved at each fit and prediction (one
+        thread in workers; at most half the physical cores, up to 4, otherwise). On a
+        shared machine HistGradientBoosting with all threads can be many times slower
+        than with one. Results are the same whatever the count.
 
     Call :meth:`fit` before predicting. Attributes after fitting: ``design``, ``nobs``,
     ``n_dropped``, ``weighted_nobs``, ``rsquared`` (weighted, in-sample: optimistic for
-    flexible models; compare out of sample), ``estimator_`` (the fitted clone).
+    flexible models; compare out of sample), ``estimator_`` (the fitted clone),
+    ``n_threads_`` (threads used by the fit).
     """
 
     model_type = "sklearn"
@@ -71,11 +188,9 @@ class SklearnModel:
                 "used as they come.",
                 stacklevel=2,
             )
-        if n_threads is not None and (int(n_threads) != n_threads or n_threads < 1):
-            raise ModelError(f"n_threads must be a positive integer; got {n_threads!r}.")
         self.estimator = estimator
         self.formula_text = formula
-        self.n_threads = n_threads
+        self.n_threads = _check_threads(n_threads)
         self.estimator_ = None
         self.design = None
 
@@ -101,16 +216,23 @@ class SklearnModel:
                     "weights= or choose an estimator that supports weights."
                 )
             kwargs["sample_weight"] = prep.weights
-        with threadpool_limits(limits=self.n_threads):
+        _controller(refresh=True)
+        threads = self.threads()
+        with _limit_threads(threads):
             est.fit(X, prep.y, **kwargs)
-            fitted = np.asarray(est.predict(X), dtype=float)
+            fitted = np.asarray(_sequential_predictor(est).predict(X), dtype=float)
         self.estimator_ = est
+        self.n_threads_ = threads
         w = np.ones(prep.nobs) if prep.weights is None else prep.weights
         self.nobs = prep.nobs
         self.n_dropped = prep.n_dropped
         self.weighted_nobs = float(w.sum())
         self.rsquared = _weighted_r2(prep.y, fitted, w)
         return self
+
+    def threads(self) -> int:
+        """Thread cap for the next fit or prediction (``n_threads`` or the default)."""
+        return self.n_threads if self.n_threads is not None else default_threads()
 
     def _check_fitted(self):
         if self.estimator_ is None:
@@ -167,8 +289,10 @@ class SklearnModel:
         X, mask = self.matrix(data)
         out = np.full(len(data), np.nan)
         if X.shape[0]:
-            with threadpool_limits(limits=self.n_threads):
-                out[mask] = np.asarray(self.estimator_.predict(X), dtype=float)
+            with _limit_threads(self.threads()):
+                out[mask] = np.asarray(
+                    _sequential_predictor(self.estimator_).predict(X), dtype=float
+                )
         pred = pd.Series(out, index=data.index, name=f"pred_{self.design.lhs}")
         if scale == "model":
             return pred
@@ -280,7 +404,8 @@ def gradient_boosting(
     seed : int
         ``random_state`` (early-stopping split and binning subsample).
     n_threads : int, optional
-        Thread cap (see :class:`SklearnModel`).
+        OpenMP thread cap; None (default) is :func:`default_threads` (see
+        :class:`SklearnModel` and the module docstring). Same model whatever the count.
     **params
         Passed to ``HistGradientBoostingRegressor`` (e.g. ``max_iter``, ``learning_rate``,
         ``max_leaf_nodes``).
@@ -301,12 +426,16 @@ def random_forest(
     n_threads: int | None = None,
     **params,
 ) -> SklearnModel:
-    """Random forest (scikit-learn ``RandomForestRegressor``; ``n_jobs=1`` unless given).
+    """Random forest (scikit-learn ``RandomForestRegressor``).
 
     Parameters as :func:`gradient_boosting`; ``**params`` go to ``RandomForestRegressor``
-    (e.g. ``n_estimators``, ``min_samples_leaf``, ``max_features``).
+    (e.g. ``n_estimators``, ``min_samples_leaf``, ``max_features``). Trees are grown on
+    ``n_jobs = n_threads`` threads (default :func:`default_threads`; an explicit
+    ``n_jobs=`` in ``**params`` wins); predictions add the trees in order on one thread,
+    so the model and its predictions are the same whatever the count.
     """
-    params.setdefault("n_jobs", 1)
+    n_threads = _check_threads(n_threads)
+    params.setdefault("n_jobs", n_threads if n_threads is not None else default_threads())
     return _fit_seeded(RandomForestRegressor, formula, data, weights, seed, n_threads, params)
 
 

@@ -189,14 +189,22 @@ class OLSResult(ModelResult):
         return out
 
 
+_SHARE_LABEL = {
+    "person": "person share used",
+    "household": "household share used",
+    "cut_weights": "share used (cut weights)",
+}
+
+
 @register_model
 class TruncatedOLSResult(OLSResult):
     """OLS fitted only on households at or below a weighted percentile of actual welfare.
 
     ``info`` records ``quantile``, the welfare column ``welfare``, the cut ``cut`` (welfare
-    value), ``n_used``/``n_eligible`` (households used / with complete data) and
+    value), ``n_used``/``n_eligible`` (households used / with complete data),
     ``share_used`` (weighted share of the complete-data sample at or below the cut, with
-    the cut weights).
+    the cut weights) and ``unit``: ``"person"`` (cut weights w_h * n_h, population
+    shares), ``"household"`` (household weights) or ``"cut_weights"`` (as passed).
     """
 
     model_type = "truncated_ols"
@@ -213,7 +221,7 @@ class TruncatedOLSResult(OLSResult):
         out = {
             "truncation quantile": self.info["quantile"],
             f"cut ({self.info['welfare']})": self.cut,
-            "weighted share used": self.share_used,
+            _SHARE_LABEL.get(self.info.get("unit"), "weighted share used"): self.share_used,
         }
         out.update(super()._summary_stats())
         return out
@@ -291,44 +299,84 @@ def truncated_ols(
     cov_type: CovType | None = None,
     survey: Survey | None = None,
     retransform: str = "smearing",
+    size=None,
+    unit: Literal["person", "household"] = "person",
 ) -> TruncatedOLSResult:
     """Poor-focused OLS: fit only on households at or below a weighted welfare percentile.
 
     Brown, Ravallion and van de Walle (2018, "A poor means test?") fit the PMT on the
-    poorer part of the sample so that the model predicts well where eligibility is
+    poorer part of the population so that the model predicts well where eligibility is
     decided. Households with complete data and actual welfare ``<=`` the weighted
     quantile at ``quantile`` (DESIGN.md section 4: the smallest welfare whose cumulative
     weight share is at least ``quantile``) are kept and OLS is fitted on them.
 
+    The cut is a share of **people** (DESIGN.md section 3): its weights are the person
+    weights ``w_h * n_h``, household weight times household size, so ``quantile=0.4``
+    keeps the households of the poorest 40 % of the population. Poor households are
+    larger, so this is more households than "the poorest 40 % of households" (on the
+    synthetic survey, the poorest 40 % of households hold 44 % of the people). Households
+    are never split: the person share kept is at least ``quantile`` and exceeds it by less
+    than the person weight of the household at the cut.
+
     Parameters
     ----------
     formula, data, weights, cluster, cov_type, retransform
-        As in :func:`ols`.
+        As in :func:`ols`. The regression itself uses the household weights ``weights``
+        (each household is one observation of its per-capita welfare, as in :func:`ols`).
     quantile : float
-        Share (0 < q <= 1) of the weighted distribution to keep, e.g. 0.4 for the poorest
-        40 %.
+        Share (0 < q <= 1) of the population to keep, e.g. 0.4 for the poorest 40 %.
     welfare : str or array-like, optional
         Welfare ranking the households (default: the formula's left side; logs rank the
         same as levels).
     cut_weights : str or array-like, optional
-        Weights for the percentile. Default: ``weights``; with ``survey=`` the person
-        weights w_h * n_h, so the cut is a share of the population as elsewhere in pmt.
-        Pass person weights explicitly for a population percentile without a Survey.
+        Weights for the percentile, used as given (e.g. person weights you computed).
+        Default: ``weights * size`` (``unit="person"``) or ``weights``
+        (``unit="household"``). Not combinable with ``size``.
     survey : pmt.Survey, optional
-        Household weights and PSUs for the regression, person weights for the cut.
+        Household weights and PSUs for the regression; its ``size`` column (if the Survey
+        has one) gives the household sizes for the cut.
+    size : str or array-like, optional
+        Household size n_h (column name or one value per row, whole numbers >= 1), e.g.
+        ``size="hh_size"``. Needed for a cut in person shares when there is no ``survey=``
+        with a size; without any size the cut falls back to household shares with a
+        warning.
+    unit : {"person", "household"}
+        ``"person"`` (default) cuts in population shares; ``"household"`` cuts in shares of
+        (weighted) households, ignores sizes and does not warn.
 
     Returns
     -------
     TruncatedOLSResult
-        ``cut``, ``share_used`` and the counts are in ``info``; predictions apply to every
-        household (the model is meant to rank all of them).
+        ``cut``, ``share_used`` (person share kept, or household share with
+        ``unit="household"`` or no size), ``unit`` and the counts are in ``info``;
+        predictions apply to every household (the model is meant to rank all of them).
+
+    Warns
+    -----
+    UserWarning
+        When no household size is known (no ``size=``, no Survey size, no
+        ``cut_weights``) and ``unit="person"``: the cut is then in household shares.
     """
     if not (isinstance(quantile, int | float) and 0 < quantile <= 1):
         raise ModelError(f"quantile must be a share in (0, 1]; got {quantile!r}.")
-    if survey is not None and cut_weights is None:
-        cut_w = survey.person_weight if isinstance(survey, Survey) else None
-    else:
-        cut_w = None
+    if unit not in ("person", "household"):
+        raise ModelError(
+            f"unit must be 'person' (cut in population shares, the default) or 'household'; "
+            f"got {unit!r}."
+        )
+    if cut_weights is not None and size is not None:
+        raise ModelError(
+            "pass either cut_weights= (used as given) or size= (cut weights = weights * size), "
+            "not both."
+        )
+    survey_size = None
+    if isinstance(survey, Survey) and survey.size is not None:
+        if size is not None:
+            raise ModelError(
+                f"the Survey already has a size column ('{survey.size}'); drop size= or build "
+                "the Survey without size."
+            )
+        survey_size = survey.household_size
     weights, cluster = survey_inputs(data, survey, weights, cluster)
     if retransform not in RETRANSFORMS:
         raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
@@ -339,15 +387,33 @@ def truncated_ols(
     else:
         wel_name = welfare if isinstance(welfare, str) else "welfare"
         wel = numeric_column(data, welfare, "welfare")
-    if cut_w is None:
-        cw = cut_weights if cut_weights is not None else weights
-        cut_w = np.ones(len(data)) if cw is None else numeric_column(data, cw, "cut_weights")
+    n_size = survey_size if survey_size is not None else _household_size(data, size)
+    if cut_weights is not None:
+        cut_w = numeric_column(data, cut_weights, "cut_weights")
+        cut_unit = "cut_weights"
+    else:
+        hh_w = np.ones(len(data)) if weights is None else numeric_column(data, weights, "weights")
+        if unit == "household":
+            cut_w, cut_unit = hh_w, "household"
+        elif n_size is None:
+            cut_w, cut_unit = hh_w, "household"
+            warnings.warn(
+                f"truncated_ols cuts at the poorest {quantile:.0%} of households, not of people: "
+                "no household size is known. Poorer households are usually larger, so this keeps "
+                "fewer people than the population share asked for. Pass size='<household size "
+                "column>' (or survey=pmt.Survey(..., size=...)) to cut in person shares, or "
+                "unit='household' to keep household shares without this warning.",
+                stacklevel=2,
+            )
+        else:
+            cut_w, cut_unit = hh_w * n_size, "person"
     usable = full.mask & np.isfinite(wel) & np.isfinite(cut_w)
     n_missing_welfare = int((full.mask & ~usable).sum())
     if n_missing_welfare:
         warnings.warn(
-            f"{n_missing_welfare} rows have complete proxies but missing welfare '{wel_name}' or "
-            f"cut weights and are excluded ({example_rows(data.index[full.mask & ~usable])}).",
+            f"{n_missing_welfare} rows have complete proxies but missing welfare '{wel_name}', "
+            "cut weights or household size, and are excluded "
+            f"({example_rows(data.index[full.mask & ~usable])}).",
             stacklevel=2,
         )
     if not usable.any():
@@ -370,12 +436,30 @@ def truncated_ols(
             "welfare": wel_name,
             "cut": cut,
             "share_used": share,
+            "unit": cut_unit,
             "n_used": int(keep.sum()),
             "n_eligible": int(usable.sum()),
         }
     )
     # the profile is of the whole population the scorecard will score, not the truncated fit
     return attach_profile(TruncatedOLSResult(retransform=retransform, **parts), data, full)
+
+
+def _household_size(data: pd.DataFrame, size) -> np.ndarray | None:
+    """Household sizes from ``size=`` (column or array): NaN where missing, else whole >= 1."""
+    if size is None:
+        return None
+    n = numeric_column(data, size, "size")
+    ok = np.isfinite(n)
+    bad = ok & ((n < 1) | (n != np.floor(n)))
+    if bad.any():
+        name = f"'{size}'" if isinstance(size, str) else "size"
+        raise ModelError(
+            f"household size {name} must be a whole number >= 1; {int(bad.sum())} bad values "
+            f"at {example_rows(data.index[bad])}. Pass the number of household members "
+            "(not an adult-equivalence scale)."
+        )
+    return n
 
 
 def _subset(data: pd.DataFrame, value, keep: np.ndarray):
