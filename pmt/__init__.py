@@ -74,6 +74,7 @@ _LAZY = {
     "bootstrap_metrics": "pmt.evaluate",
     "cross_validate": "pmt.evaluate",
     "compare": "pmt.evaluate",
+    "cross_fit": "pmt.evaluate",
     "roc_auc": "pmt.evaluate",
     "best_cutoff": "pmt.evaluate",
     "bootstrap_group_table": "pmt.evaluate",

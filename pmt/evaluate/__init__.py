@@ -20,7 +20,13 @@ from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
 from pmt.evaluate.subgroups import subgroup_metrics
 from pmt.evaluate.tables import group_table
-from pmt.evaluate.validation import compare, cross_validate, psu_folds, sklearn_fit
+from pmt.evaluate.validation import (
+    compare,
+    cross_fit,
+    cross_validate,
+    psu_folds,
+    sklearn_fit,
+)
 
 __all__ = [
     "BENEFIT_METRICS",
@@ -34,6 +40,7 @@ __all__ = [
     "classify_poor",
     "compare",
     "compare_methods",
+    "cross_fit",
     "cross_validate",
     "decile_overlap",
     "error_curve",

@@ -11,7 +11,16 @@ every replicate r with weights v_i * f[psu_i, r]:
 * the "rate" rule selects score <= the replicate's weighted quantile of the score at the
   replicate's poverty rate (ties never split, as in :func:`select_by`);
 * the "line" rule selects score < z (absolute line), score <= the replicate's relative
-  line, or P(poor) >= ``probability_cutoff`` for need scores.
+  line, or P(poor) >= ``probability_cutoff`` for need scores;
+* the "budget" rule (with ``benefits``, a benefit per person) selects households in order
+  of the score, poorest first, until the replicate's budget is spent: score <= the
+  replicate's weighted quantile of the score under the cost weights (person weight x
+  benefit per person) at the share budget / cost of paying everybody. The budget is a
+  fixed total, or by default the replicate's cost of paying exactly the poor (what
+  perfect targeting would spend). As in the "rate" rule, the tie group (usually one
+  household) that crosses the budget is included, so a model spends the budget plus at
+  most that household's benefit. With the same benefit per person for everybody and the
+  default budget, the "budget" rule is the "rate" rule.
 
 Weighted quantiles of all replicates of a chunk come from one sort of the variable and a
 cumulative sum of the (n, chunk) replicate-weight matrix, so the work is vectorised over
@@ -39,7 +48,7 @@ from pmt.evaluate.bootstrap import (
     summarise,
     survey_vector,
 )
-from pmt.evaluate.metrics import METRICS, Unit, metrics_from_totals
+from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, Unit, metrics_from_totals
 from pmt.evaluate.overlap import overlap_counts, overlap_from_table
 from pmt.survey import Survey, quantile_groups
 
@@ -68,6 +77,35 @@ def _need_flags(higher_is_poorer, names) -> dict[str, bool]:
     if isinstance(higher_is_poorer, Mapping):
         return {n: bool(higher_is_poorer.get(n, False)) for n in names}
     return dict.fromkeys(names, bool(higher_is_poorer))
+
+
+def _positive(x, name: str) -> float:
+    try:
+        val = float(x)
+    except (TypeError, ValueError):
+        raise DataError(f"`{name}` must be a positive number; got {x!r}.") from None
+    if not np.isfinite(val) or val <= 0:
+        raise DataError(f"`{name}` must be a positive number; got {x!r}.")
+    return val
+
+
+def benefit_costs(survey: Survey, benefits) -> np.ndarray | None:
+    """Amount paid to each household if selected: person weight x benefit per person.
+
+    ``benefits`` is one number for everybody, a column of ``survey.data`` or one value per
+    household (non-negative, not all zero); None gives None.
+    """
+    if benefits is None:
+        return None
+    if np.ndim(benefits) == 0 and not isinstance(benefits, str):
+        b = np.full(survey.n_households, _positive(benefits, "benefits"))
+    else:
+        b = survey_vector(survey, benefits, "benefits")
+        if (b < 0).any():
+            raise DataError("`benefits` has negative amounts: pass benefits per person >= 0.")
+        if not (b > 0).any():
+            raise DataError("`benefits` is zero for every household: nothing would be paid.")
+    return survey.person_weight * b
 
 
 def _check_reference(reference, names) -> None:
@@ -105,10 +143,12 @@ def _chunk(task) -> np.ndarray:
 
     Works on (replicates, households) arrays so that cumulative sums run along contiguous
     memory; weighted quantiles are read off the cumulative sums with one searchsorted per
-    replicate, and sums over "x <= cut" are read off them too.
+    replicate, and sums over "x <= cut" are read off them too. ``cost`` (person weight x
+    benefit per person, or None) gives the benefit totals and the "budget" rule.
     """
-    F, psu, v, y, y_order, kind, z, share, models, prob_cut = task
-    Vt = np.ascontiguousarray(F.T)[:, psu] * v  # (c, n) replicate weights
+    F, psu, v, y, y_order, kind, z, share, models, prob_cut, cost, budget = task
+    Ft = np.ascontiguousarray(F.T)[:, psu]  # (c, n) replicate factor of every household
+    Vt = Ft * v  # replicate weights
     vtot = Vt.sum(axis=1)
     if kind == "line":
         poor = (y < z)[None, :]
@@ -119,29 +159,42 @@ def _chunk(task) -> np.ndarray:
         poor = y[None, :] <= cut_y[:, None]
     Vp = Vt * poor
     vp = Vp.sum(axis=1)
+    if cost is not None:
+        Ct = Ft * cost  # replicate amounts paid if selected
+        Cp = Ct * poor
+        ctot = Ct.sum(axis=1)
+        target = Cp.sum(axis=1) if budget is None else np.full(Ct.shape[0], float(budget))
     out = np.zeros((F.shape[1], len(models), 6))
     for j, (mode, s, s_order) in enumerate(models):
         if mode in ("fixed", "need_line"):
             sel = (s > 0) if mode == "fixed" else (s >= prob_cut)
             sel = sel.astype(float)
             vs, vps = Vt @ sel, Vp @ sel
+            if cost is not None:
+                vb, vbp = Ct @ sel, Cp @ sel
         else:
             ss = s[s_order]
-            if mode == "relative_line":
-                cut_s = cut_y
-                cum = None
-            else:  # rate: poorest share of scores equal to the replicate poverty rate
-                cum = np.cumsum(Vt[:, s_order], axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
+            cum = np.cumsum(Vt[:, s_order], axis=1)
+            cum_c = None if cost is None else np.cumsum(Ct[:, s_order], axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if mode == "relative_line":
+                    cut_s = cut_y
+                elif mode == "rate":  # poorest share of scores equal to the poverty rate
                     cut_s = _column_quantiles(ss, cum, vp / vtot)
-            if cum is None:
-                cum = np.cumsum(Vt[:, s_order], axis=1)
+                else:  # budget: poorest scores until the budget is spent
+                    cut_s = _column_quantiles(ss, cum_c, target / ctot)
             vs = _sorted_sum(cum, ss, cut_s)
             vps = _sorted_sum(np.cumsum(Vp[:, s_order], axis=1), ss, cut_s)
+            if cost is not None:
+                vb = _sorted_sum(cum_c, ss, cut_s)
+                vbp = _sorted_sum(np.cumsum(Cp[:, s_order], axis=1), ss, cut_s)
         out[:, j, 0] = vp
         out[:, j, 1] = vtot - vp
         out[:, j, 2] = vps
         out[:, j, 3] = vs - vps
+        if cost is not None:
+            out[:, j, 4] = vbp
+            out[:, j, 5] = vb - vbp
     return out
 
 
@@ -152,9 +205,11 @@ def bootstrap_targeting(
     *,
     line: float | None = None,
     share: float | None = None,
-    rule: Literal["line", "rate"] = "rate",
+    rule: Literal["line", "rate", "budget"] = "rate",
     higher_is_poorer: bool | Mapping[str, bool] = False,
     probability_cutoff: float = 0.5,
+    benefits=None,
+    budget: float | None = None,
     unit: Unit = "person",
     n_replicates: int = 1000,
     seed: int = 0,
@@ -181,22 +236,32 @@ def bootstrap_targeting(
     line, share : float
         Exactly one: absolute line (poor if y < line) or poorest share (poor if y <= the
         replicate's weighted quantile at ``share``).
-    rule : {"line", "rate"}
-        Predicted-poor rule (module docstring).
+    rule : {"line", "rate", "budget"}
+        Predicted-poor rule (module docstring); "budget" needs ``benefits``.
     higher_is_poorer : bool or {name: bool}
-        Need scores such as P(poor): "rate" selects the highest scores, "line" selects
-        score >= ``probability_cutoff``.
+        Need scores such as P(poor): "rate" and "budget" select the highest scores, "line"
+        selects score >= ``probability_cutoff``.
+    benefits : float, str or array-like, optional
+        Benefit **per person** paid to a selected household (DESIGN.md section 4): one
+        amount for everybody, a column of ``survey.data`` or one value per household; the
+        same schedule for every model. With it ``cgh`` is computed on amounts and
+        ``benefit_leakage`` is added, and the "budget" rule can be used.
+    budget : float, optional
+        "budget" rule: the total to spend (sum over households of household weight x size
+        x benefit per person, i.e. the amount paid). Default: in every replicate, the cost
+        of paying exactly the poor.
     unit, n_replicates, seed, level, reference, factors, n_jobs, client, return_replicates
         As in :func:`bootstrap_metrics`. ``chunk_size`` replicates are processed at once
-        (memory about 3 x 8 x n_households x chunk_size bytes).
+        (memory about 3 x 8 x n_households x chunk_size bytes, 6 x with ``benefits``).
 
     Returns
     -------
     pandas.DataFrame
-        Tidy: ``model``, ``metric``, ``estimate`` (full sample: identical to
-        :func:`targeting_metrics` on :func:`classify_poor` / :func:`select_by`), ``se``,
-        ``lower``, ``upper``, ``n_valid``; "<model> - <reference>" rows with paired
-        intervals when ``reference`` is given.
+        Tidy: ``model``, ``metric`` (the section-4 metrics; ``benefit_leakage`` too with
+        ``benefits``), ``estimate`` (full sample: identical to :func:`targeting_metrics`
+        on :func:`classify_poor` / :func:`select_by`), ``se``, ``lower``, ``upper``,
+        ``n_valid``; "<model> - <reference>" rows with paired intervals when
+        ``reference`` is given.
     """
     if not isinstance(survey, Survey):
         raise DataError("`survey` must be a pmt.Survey.")
@@ -204,10 +269,20 @@ def bootstrap_targeting(
         raise DataError("pass exactly one of `line` (absolute) and `share` (poorest share).")
     if share is not None and not 0 < share < 1:
         raise DataError(f"`share` must lie in (0, 1); got {share!r}.")
-    if rule not in ("line", "rate"):
-        raise DataError(f"`rule` must be 'line' or 'rate'; got {rule!r}.")
+    if rule not in ("line", "rate", "budget"):
+        raise DataError(f"`rule` must be 'line', 'rate' or 'budget'; got {rule!r}.")
     y = survey_vector(survey, welfare, "welfare")
     v = survey.weights(unit)
+    cost = benefit_costs(survey, benefits)
+    if rule == "budget" and cost is None:
+        raise DataError(
+            "rule='budget' needs `benefits` (the benefit per person paid to a selected "
+            "household), e.g. benefits=30_000."
+        )
+    if budget is not None:
+        if rule != "budget":
+            raise DataError(f"`budget` is used by rule='budget' only; got rule={rule!r}.")
+        budget = _positive(budget, "budget")
     named = _named(scores, "model")
     _check_reference(reference, named)
     needs = _need_flags(higher_is_poorer, named)
@@ -215,9 +290,9 @@ def bootstrap_targeting(
     for name, sc in named.items():
         s = survey_vector(survey, sc, f"scores[{name!r}]")
         need = needs[name]
-        if rule == "rate":
+        if rule in ("rate", "budget"):
             s_or = -s if need else s
-            models.append(("rate", s_or, np.argsort(s_or, kind="stable")))
+            models.append((rule, s_or, np.argsort(s_or, kind="stable")))
         elif need:
             models.append(("need_line", s, None))
         elif line is not None:
@@ -228,18 +303,20 @@ def bootstrap_targeting(
     y_order = np.argsort(y, kind="stable")
     F = get_factors(survey, factors, n_replicates, seed)
     psu = survey.psu_codes
-    common = (psu, v, y, y_order, kind, line, share, models, probability_cutoff)
+    common = (psu, v, y, y_order, kind, line, share, models, probability_cutoff, cost, budget)
     full = _chunk((np.ones((survey.n_psu, 1)), *common))[0]
     tasks = [(f, *common) for f in factor_chunks(F, chunk_size)]
     reps = np.concatenate(run_tasks(_chunk, tasks, n_jobs, client, desc="bootstrap chunks"),
                           axis=0)
 
     names = list(named)
-    est = {m: metrics_from_totals(full[j]) for j, m in enumerate(names)}
-    rep = {m: metrics_from_totals(reps[:, j]) for j, m in enumerate(names)}
-    out, rep_cols, rep_data = _paired_summary(est, rep, METRICS, reference, level, "metric")
+    has_b = cost is not None
+    est = {m: metrics_from_totals(full[j], has_b) for j, m in enumerate(names)}
+    rep = {m: metrics_from_totals(reps[:, j], has_b) for j, m in enumerate(names)}
+    keys = BENEFIT_METRICS if has_b else METRICS
+    out, rep_cols, rep_data = _paired_summary(est, rep, keys, reference, level, "metric")
     out.attrs.update(n_replicates=int(F.shape[1]), level=level, unit=unit, rule=rule,
-                     line=line, share=share)
+                     line=line, share=share, budget=budget)
     if not return_replicates:
         return out
     replicates = pd.DataFrame(
