@@ -52,7 +52,7 @@ Modules (one job each; everything public is re-exported here):
 
 * :mod:`~pmt.scorecard.questions`: :class:`Answer`, :class:`Question` and their evaluation
   on records (:func:`as_float`, :func:`map_codes`, :func:`condition_text`,
-  :func:`reasons_text`);
+  :func:`reasons_text`, :class:`RowReason`: a reason naming each record's own value);
 * :mod:`~pmt.scorecard.card`: the :class:`Scorecard` class (scoring, points table);
 * :mod:`~pmt.scorecard.linear`: the model side (:func:`linear_index`, threshold,
   quadratics);
@@ -72,7 +72,9 @@ from pmt.scorecard.document import FORMAT as FORMAT
 from pmt.scorecard.document import SCHEMA_VERSION as SCHEMA_VERSION
 from pmt.scorecard.linear import linear_index as linear_index
 from pmt.scorecard.questions import Answer, Question, condition_text, map_codes
+from pmt.scorecard.questions import RowReason as RowReason
 from pmt.scorecard.questions import as_float as as_float
+from pmt.scorecard.questions import reason_key as reason_key
 from pmt.scorecard.questions import reasons_text as reasons_text
 
 __all__ = ["Answer", "Question", "Scorecard", "condition_text", "map_codes"]

@@ -99,14 +99,13 @@ class Question:
         """
         problems: list[tuple[np.ndarray, str]] = []
         if self.kind == "categorical":
-            idx, missing, unknown_values, unknown = map_codes(values, lookup or self.lookup())
+            idx, missing, _, unknown = map_codes(values, lookup or self.lookup())
             if missing is not None and missing.any():
                 problems.append((missing, f"missing answer for '{self.field}'"))
             if unknown is not None and unknown.any():
-                shown = ", ".join(level_label(v) for v in unknown_values[:5])
+                # each record's own code, never the chunk's list of unknown codes
                 problems.append(
-                    (unknown, f"unknown code in '{self.field}' ({shown}; known: "
-                              f"{', '.join(self.lookup())})")
+                    (unknown, RowReason.of(f"unknown code in '{self.field}'", values, unknown))
                 )
             return idx, problems
         x = as_float(values)
@@ -225,13 +224,66 @@ def condition_text(cond: Mapping, q: Question | None = None) -> str:
     return f"{name} " + " and ".join(parts)
 
 
-def reasons_text(problems: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
-    """Join the reasons that apply to each record ('' when none), as an object array."""
+@dataclass(frozen=True)
+class RowReason:
+    """A rejection reason whose detail differs by record: ``key (detail)``.
+
+    ``key`` names the problem and the field (e.g. ``unknown code in 'region'``) and is what
+    summaries count; ``detail`` is an object array over all n records holding each
+    record's own value (read only where the problem's mask is true). A record's reason
+    therefore names its own value, never the values of other records of the same chunk.
+    """
+
+    key: str
+    detail: np.ndarray
+
+    @classmethod
+    def of(cls, key: str, values, mask: np.ndarray) -> RowReason:
+        """The reason ``key`` with each masked record's value (as a code label) as detail."""
+        mask = np.asarray(mask, dtype=bool)
+        detail = np.full(mask.shape[0], "", dtype=object)
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            if isinstance(values, pd.Series):
+                picked = values.iloc[rows]
+                picked = picked.astype(object) if isinstance(picked.dtype, pd.CategoricalDtype) else picked
+                picked = picked.to_numpy(dtype=object)
+            else:
+                picked = np.asarray(values)[rows]
+            codes, uniques = pd.factorize(pd.Series(picked, dtype=object), use_na_sentinel=False)
+            labels = np.array([level_label(u) for u in uniques] + [""], dtype=object)
+            detail[rows] = labels[codes]
+        return cls(key, detail)
+
+    def texts(self, rows: np.ndarray) -> np.ndarray:
+        """``key (detail)`` of the records ``rows`` (just ``key`` where the detail is empty)."""
+        d = self.detail[rows]
+        empty = d == ""
+        out = np.full(rows.shape[0], self.key, dtype=object)
+        if not empty.all():
+            out[~empty] = self.key + " (" + d[~empty].astype(object) + ")"
+        return out
+
+
+def reason_key(reason: str | RowReason) -> str:
+    """What a summary counts a reason under: its key, without a record's own detail."""
+    if isinstance(reason, RowReason):
+        return reason.key
+    return reason.split(" (")[0]
+
+
+def reasons_text(problems: list[tuple[np.ndarray, str | RowReason]], n: int) -> np.ndarray:
+    """Join the reasons that apply to each record ('' when none), as an object array.
+
+    A reason is a text shared by every record of its mask, or a :class:`RowReason` whose
+    detail is the record's own value; each record lists only its own reasons.
+    """
     out = np.full(n, "", dtype=object)
     for mask, reason in problems:
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             continue
+        text = reason if isinstance(reason, str) else reason.texts(rows)
         cur = out[rows]
-        out[rows] = np.where(cur == "", reason, cur + "; " + reason)
+        out[rows] = np.where(cur == "", text, cur + "; " + text)
     return out
