@@ -18,7 +18,8 @@ from pmt.cli import main
 ROOT = Path(__file__).parent.parent
 EXPECTED_SHEETS = {
     "Survey summary", "Poverty", "Coefficients", "In-sample targeting (rate rule)",
-    "Coverage by decile (in sample)", "Out-of-sample comparison", "Bootstrap comparison",
+    "Coverage by decile (in sample)", "Out-of-sample comparison", "In-sample optimism",
+    "Cross-validation (all)",
     "Four targeting methods", "Budget-neutral comparison", "Scorecard points",
 }
 
@@ -132,7 +133,8 @@ def test_score_registry_counts_rows(demo, tmp_path, capsys):
     # every good row is scored with exactly the model's prediction
     model = pmt.load_model(demo / "models" / "pmt_ols.json")
     good = registry[~registry[id_col].astype(str).isin(rejected_ids)]
-    expected = pd.Series(model.predict(good).to_numpy(), index=good[id_col].to_numpy())
+    # ids come back exactly as written in the CSV: as text
+    expected = pd.Series(model.predict(good).to_numpy(), index=good[id_col].astype(str).to_numpy())
     got = scored.set_index(id_col)
     np.testing.assert_allclose(got.loc[expected.index, "xb"], expected, rtol=1e-12)
     # the artifact carries the demo's threshold (log poverty line): eligibility is xb < it
@@ -233,7 +235,7 @@ def test_real_data_project_vlss(tmp_path):
     out = tmp_path / "vlss"
     config = ROOT / "data_spec" / "examples" / "project_vlss.yaml"
     assert main(["compare", str(config), "--out", str(out), "--quiet"]) == 0
-    cv = pd.read_excel(out / "tables.xlsx", sheet_name="Out-of-sample comparison (all)")
+    cv = pd.read_excel(out / "tables.xlsx", sheet_name="Cross-validation (all)")
     exclusion = cv[(cv.metric == "exclusion_error") & (cv.line == "poorest 20%")].set_index("model")
     assert len(exclusion) == 5
     # six weak proxies: errors well above zero and below random selection (0.8 at 20 %)
@@ -241,3 +243,13 @@ def test_real_data_project_vlss(tmp_path):
     # flexible models flatter themselves in sample
     gb = exclusion.loc["Gradient boosting"]
     assert gb["oos_mean"] > gb["in_sample"]
+    # the headline comparison is out of sample, with paired differences against OLS
+    boot = pd.read_excel(out / "tables.xlsx", sheet_name="Out-of-sample comparison (all)")
+    assert set(boot["basis"].dropna()) == {"out_of_sample"}
+    diff = boot[(boot.model == "Gradient boosting - OLS") & (boot.metric == "exclusion_error")
+                & (boot.line == "poorest 20%")].iloc[0]
+    assert diff["lower"] <= diff["estimate"] <= diff["upper"]
+    optimism = pd.read_excel(out / "tables.xlsx", sheet_name="In-sample optimism")
+    gb_gap = optimism[(optimism.model == "Gradient boosting") & (optimism.line == "poorest 20%")]
+    assert gb_gap["optimism"].iloc[0] > 0  # boosting flatters itself in sample
+    assert "Verdict: at the programme" in (out / "report.html").read_text()

@@ -133,15 +133,28 @@ def tradeoff_curves(curves: Mapping[str, pd.DataFrame], title: str, x: str = "ex
 
 
 def bar_chart(values: pd.DataFrame, title: str, ylabel: str, xlabel: str = "",
-              percent: bool = True, source: str | None = SOURCE) -> plt.Figure:
-    """Grouped horizontal-label bars for subgroup or scenario tables (rows x series)."""
+              percent: bool = True, source: str | None = SOURCE,
+              lower: pd.DataFrame | None = None, upper: pd.DataFrame | None = None
+              ) -> plt.Figure:
+    """Grouped horizontal-label bars for subgroup or scenario tables (rows x series).
+
+    ``lower``/``upper`` (same shape as ``values``) draw confidence intervals as error bars;
+    say in the caption what they are.
+    """
     fig, ax = plt.subplots(figsize=(8, 4.2))
     k = values.shape[1]
     width = 0.8 / max(k, 1)
     x = np.arange(len(values))
     scale = 100 if percent else 1
     for j, col in enumerate(values.columns):
-        ax.bar(x + (j - (k - 1) / 2) * width, scale * values[col].to_numpy(dtype=float), width, label=str(col))
+        y = scale * values[col].to_numpy(dtype=float)
+        err = None
+        if lower is not None and upper is not None:
+            lo = scale * lower.reindex_like(values)[col].to_numpy(dtype=float)
+            hi = scale * upper.reindex_like(values)[col].to_numpy(dtype=float)
+            err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
+        ax.bar(x + (j - (k - 1) / 2) * width, y, width, label=str(col), yerr=err,
+               capsize=3 if err is not None else 0, error_kw={"elinewidth": 1})
     ax.set_xticks(x, [str(i) for i in values.index], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     if xlabel:
