@@ -168,3 +168,15 @@ def test_demo_config_still_parses_to_the_same_models():
     cfg = parse_config({"data": {"source": "synthetic"}})
     assert list(cfg.models) == list(DEMO_CONFIG["models"])
     assert cfg.lines == (0.2, 0.4)
+
+
+def test_ctrl_c_exits_2_with_one_message(monkeypatch, capsys):
+    from pmt import workflow
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workflow, "run_project", interrupted)
+    assert main(["fit", "project.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -199,3 +199,15 @@ def test_scores_merge_back_on_the_household_id(survey, tmp_path, capsys):
         else:
             expected += b * registry[term].to_numpy(dtype=float)
     np.testing.assert_allclose(scores["xb"].to_numpy(), expected, rtol=1e-12)
+
+
+def test_semicolon_latin1_csv_export_validates(survey, tmp_path, capsys):
+    """The same survey exported as a European CSV (';', decimal commas, Latin-1)."""
+    folder, frame = survey
+    path = tmp_path / "hh.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False, encoding="latin-1")
+    code, out, err = run_cli(["validate", str(path), "--spec", str(folder / "hh.yaml")], capsys)
+    assert code == 0, err
+    df, _ = pmt.io.read_with_spec(path, pmt.DataSpec.load(folder / "hh.yaml"))
+    assert list(df["hhid"]) == list(frame["hhid"])  # leading zeros kept from text
+    np.testing.assert_allclose(df["pcexp"], frame["pcexp"], rtol=1e-12)
