@@ -741,8 +741,9 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
     return text
 
 
-def step_subgroups(run: Run, models) -> None:
-    """Performance of the first model by the config's subgroups (region, urban, ...)."""
+def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
+    """Performance of the first model by the config's subgroups (region, urban, ...), out of
+    sample: from the cross-fitted predictions of :func:`step_compare`."""
     from pmt.evaluate import classify_poor, select_by, subgroup_metrics
     from pmt.report import figures
 
@@ -751,7 +752,9 @@ def step_subgroups(run: Run, models) -> None:
         return
     first = next(iter(models))
     v = run.sv.person_weight
-    pred = ranking_of(models[first], models[first].predict(run.df))
+    pred = predictions[first].to_numpy(dtype=float)
+    if predictions.attrs.get("higher_is_poorer", {}).get(first, False):
+        pred = -pred
     poor = classify_poor(run.df[run.cfg.welfare], share=0.2, weights=v)
     selected = select_by(pred, coverage=0.2, weights=v, method="rate")
     table = subgroup_metrics(poor, selected, run.df[groups], weights=v)
@@ -761,16 +764,17 @@ def step_subgroups(run: Run, models) -> None:
     table.index = pd.MultiIndex.from_tuples(names, names=table.index.names)
     run.out.section("Subgroup performance")
     run.out.table(f"Subgroup performance: {first}", table,
-                  "In sample. Poorest 20 % of people by actual welfare against the poorest 20 % "
+                  "Out of sample (cross-fitted). Poorest 20 % of people by actual welfare against "
+                  "the poorest 20 % "
                   f"by {first}, by {', '.join(run.label(g) for g in groups)}; small subgroups "
                   "are flagged.")
     if "coverage_poor" in table.columns:
         series = table["coverage_poor"]
         series.index = [g if b == "Total" else f"{b}: {g}" for b, g in series.index]
         run.out.figure("subgroup_coverage", figures.bar_chart(
-            series.to_frame(first), "Coverage of the poorest 20% by subgroup (in sample)",
+            series.to_frame(first), "Coverage of the poorest 20% by subgroup (out of sample)",
             "Coverage (%)", source=run.source_note),
-            f"Share of the poorest quintile selected by {first}, by subgroup, in sample")
+            f"Share of the poorest quintile selected by {first}, by subgroup, out of sample")
 
 
 def step_hmt(run: Run, pmt_model) -> Any:
@@ -802,7 +806,7 @@ def step_hmt(run: Run, pmt_model) -> Any:
                               size=cfg.size, weight=cfg.weight, pmt=pmt_model, hmt=model,
                               poverty_line=run.line)
     out.table("Four targeting methods", methods,
-              f"Verifiable-income means test (VMT), PMT, HMT and perfect targeting, at the same "
+              f"In sample. Verifiable-income means test (VMT), PMT, HMT and perfect targeting, at the same "
               f"threshold ({run.line:,.4g}{run.money}) and at the same budget; benefits top up "
               "income to the threshold.")
     run.timer.step("fitted the hybrid means test and compared four methods")
@@ -836,8 +840,8 @@ def step_scorecard(run: Run, models, art_dir: Path):
         loss = pd.DataFrame(sc.rounding) if isinstance(
             next(iter(sc.rounding.values())), dict | list) else pd.Series(sc.rounding, name="value")
         out.table("Scorecard rounding loss", loss,
-                  "Targeting of the exact model and of the rounded scorecard, and the share of "
-                  "households whose eligibility changes.")
+                  "In sample. Targeting of the exact model and of the rounded scorecard, and the "
+                  "share of households whose eligibility changes.")
     out.html(_body(sc.to_html()), "Field form")
     run.timer.step("built the scorecard and its field form")
     return sc
@@ -1063,9 +1067,9 @@ def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_
                     r, art_dir / f"pmt_{slug(name)}.json", spec=run.spec, thresholds=thresholds,
                     data=run.df, weights=cfg.weight, name=name)
         if step in ("compare", "report"):
-            step_compare(run)
+            predictions = step_compare(run)
             say(run.out.tables["Out-of-sample comparison"].round(3).to_string())
-            step_subgroups(run, models)
+            step_subgroups(run, models, predictions)
         if step == "report":
             first_ols = next((m for m in models.values()
                               if getattr(m, "model_type", "") == "ols"), None)
