@@ -98,7 +98,8 @@ _SUB_KEYS = {
     "data": {"source", "path", "n_households", "seed", "sheet", "sep", "decimal", "encoding"},
     "survey": {"weight", "size", "strata", "psu"},
     "welfare": {"column", "log_column", "line", "currency", "label"},
-    "evaluation": {"folds", "repeats", "replicates", "seed", "rule", "level", "n_jobs"},
+    "evaluation": {"folds", "repeats", "replicates", "seed", "rule", "level", "n_jobs",
+                   "benefit"},
     "hmt": {"verifiable", "selection", "outcome", "income", "method"},
     "scorecard": {"model", "max_points"},
     "budget_neutral": {"children", "elderly", "disabled", "female_head"},
@@ -360,6 +361,11 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
     check.integer(ev.get("n_jobs"), "evaluation.n_jobs", low=1)
     if ev.get("rule") not in ("rate", "line"):
         problems.append(f"evaluation.rule: 'rate' or 'line'; got {ev.get('rule')!r}.")
+    benefit = ev.get("benefit")
+    if benefit is not None and not (isinstance(benefit, str) and benefit.strip()) and not (
+            _is_number(benefit) and math.isfinite(float(benefit)) and float(benefit) > 0):
+        problems.append(f"evaluation.benefit: a positive benefit per person (a number, or a "
+                        f"column holding one amount per household); got {benefit!r}.")
     if not _is_number(ev.get("level")) or not 0 < float(ev["level"]) < 1:
         problems.append(f"evaluation.level: a confidence level between 0 and 1 (e.g. 0.9); got "
                         f"{ev.get('level')!r}.")
@@ -615,6 +621,8 @@ def resolve_config(cfg: ProjectConfig, spec, columns) -> ProjectConfig:
     if cfg.hmt is not None:
         for key in ("verifiable", "income"):
             needed.setdefault(cfg.hmt[key], f"hmt.{key}")
+    if isinstance(cfg.evaluation.get("benefit"), str):
+        needed.setdefault(cfg.evaluation["benefit"], "evaluation.benefit")
     subgroups = cfg.subgroups
     if subgroups is None:
         region = spec.columns_with_role("region") if spec is not None else []

@@ -648,6 +648,10 @@ def step_compare(run: Run) -> pd.DataFrame:
     common = dict(shares=shares, rule=ev["rule"], reference=reference,
                   n_replicates=int(ev["replicates"]), seed=int(ev["seed"]), level=level,
                   n_jobs=int(ev["n_jobs"]), **design)
+    if ev.get("benefit") is not None:
+        # a benefit per person: every model also spends the same budget ("budget" rule)
+        common.update(benefits=ev["benefit"],
+                      rule=None if ev["rule"] == "rate" else ev["rule"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         boot = compare(predictions, run.df, logw, **common)
@@ -661,14 +665,15 @@ def step_compare(run: Run) -> pd.DataFrame:
     shown = boot[boot["metric"].isin(["exclusion_error", "coverage"])
                  if ev["rule"] == "line" else boot["metric"] == "exclusion_error"]
     out.table("Out-of-sample comparison",
-              shown.set_index(["line", "metric", "model"])[["basis", "estimate", "se", "lower",
-                                                            "upper"]].sort_index(), note)
+              shown.set_index(["line", "rule", "metric", "model"])[
+                  ["basis", "estimate", "se", "lower", "upper"]].sort_index(), note)
     optimism = _optimism(boot, in_sample)
     out.table("In-sample optimism", optimism,
               "Exclusion error of each model judged on the households it was fitted on (in "
               "sample) and out of sample; the gap is how much the in-sample figure flatters the "
               "model.")
-    sub = boot[(boot["metric"] == "exclusion_error") & ~boot["model"].str.contains(" - ")]
+    sub = boot[(boot["metric"] == "exclusion_error") & ~boot["model"].str.contains(" - ")
+               & (boot["rule"] == ev["rule"])]
     if len(sub):
         est = sub.pivot_table(index="model", columns="line", values="estimate", sort=False)
         lo = sub.pivot_table(index="model", columns="line", values="lower", sort=False)
@@ -691,15 +696,15 @@ def compare_shares(run: Run) -> list[float]:
 
 
 def _optimism(boot: pd.DataFrame, in_sample: pd.DataFrame) -> pd.DataFrame:
-    keep = ["model", "line", "estimate"]
+    keep = ["model", "line", "rule", "estimate"]
     a = boot[(boot["metric"] == "exclusion_error") & ~boot["model"].str.contains(" - ")][keep]
     b = in_sample[(in_sample["metric"] == "exclusion_error")
                   & ~in_sample["model"].str.contains(" - ")][keep]
-    table = a.merge(b, on=["model", "line"], suffixes=("_out_of_sample", "_in_sample"))
+    table = a.merge(b, on=["model", "line", "rule"], suffixes=("_out_of_sample", "_in_sample"))
     table = table.rename(columns={"estimate_out_of_sample": "out_of_sample",
                                   "estimate_in_sample": "in_sample"})
     table["optimism"] = table["out_of_sample"] - table["in_sample"]
-    return table[["line", "model", "in_sample", "out_of_sample", "optimism"]]
+    return table[["line", "rule", "model", "in_sample", "out_of_sample", "optimism"]]
 
 
 def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dict) -> str:
@@ -710,6 +715,7 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
 
     line = f"poorest {compare_shares(run)[0]:.0%}"
     at = boot[(boot["metric"] == "exclusion_error") & (boot["line"] == line)
+              & (boot["rule"] == run.cfg.evaluation["rule"])
               & ~boot["model"].str.contains(" - ")].sort_values("estimate")
     if at.empty:
         return ""
@@ -726,7 +732,8 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
                          **{**common, "shares": [compare_shares(run)[0]],
                             "reference": best["model"]})
     row = paired[(paired["model"] == f"{runner['model']} - {best['model']}")
-                 & (paired["metric"] == "exclusion_error")]
+                 & (paired["metric"] == "exclusion_error")
+                 & (paired["rule"] == run.cfg.evaluation["rule"])]
     if row.empty:
         return text
     diff = row.iloc[0]

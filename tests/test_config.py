@@ -180,3 +180,12 @@ def test_ctrl_c_exits_2_with_one_message(monkeypatch, capsys):
     assert main(["fit", "project.yaml"]) == 2
     err = capsys.readouterr().err
     assert "interrupted" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluation_benefit_is_a_positive_number_or_a_column():
+    assert parse_config({**MINIMAL, "evaluation": {"benefit": 100}}).evaluation["benefit"] == 100
+    assert "evaluation.benefit" in problems_of({**MINIMAL, "evaluation": {"benefit": -1}})
+    cfg = parse_config({**MINIMAL, "evaluation": {"benefit": "amount"}})
+    with pytest.raises(ConfigError) as err:
+        resolve_config(cfg, spec(), SPEC["columns"])
+    assert "evaluation.benefit: column 'amount'" in str(err.value)
