@@ -887,6 +887,9 @@ def step_simulate(run: Run, models) -> None:
                                          dtype=float)
     ssv = Survey(scored, **cfg.design())
     out.section("Policy simulation")
+    if name in models:
+        out.text(f"In sample: the simulations score every household with the {name} model "
+                 "fitted on all households of the survey.")
     fgt = {}
     for item in policies:
         path = cfg.path(item)
