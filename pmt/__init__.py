@@ -75,6 +75,7 @@ _LAZY = {
     "cross_validate": "pmt.evaluate",
     "compare": "pmt.evaluate",
     "cross_fit": "pmt.evaluate",
+    "welfare_comparison": "pmt.evaluate",
     "roc_auc": "pmt.evaluate",
     "best_cutoff": "pmt.evaluate",
     "bootstrap_group_table": "pmt.evaluate",

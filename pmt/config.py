@@ -69,6 +69,8 @@ GENERIC_DEFAULTS: dict[str, Any] = {
     "scorecard": {"model": None, "max_points": 100},
     "policies": [],
     "budget_neutral": True,
+    "baselines": {"categorical": None, "geographic": "default", "rho": 2.0,
+                  "benefit": "flat"},
     "subgroups": None,
     "missing": "error",
     "outputs": {"dir": "out"},
@@ -92,6 +94,8 @@ DEMO_CONFIG: dict[str, Any] = {
                        "elderly": "n_elderly", "disabled": "n_disabled",
                        "female_head": "female_head"},
     "subgroups": ["region", "urban", "female_head"],
+    "baselines": {"categorical": "n_children_0_5", "geographic": "region", "rho": 2.0,
+                  "benefit": "flat"},
 }
 
 _SUB_KEYS = {
@@ -103,6 +107,7 @@ _SUB_KEYS = {
     "hmt": {"verifiable", "selection", "outcome", "income", "method"},
     "scorecard": {"model", "max_points"},
     "budget_neutral": {"children", "elderly", "disabled", "female_head"},
+    "baselines": {"categorical", "geographic", "rho", "benefit"},
     "outputs": {"dir"},
 }
 
@@ -152,6 +157,7 @@ class ProjectConfig:
     scorecard: dict | None
     policies: tuple[str, ...]
     budget_neutral: dict | None
+    baselines: dict | None
     subgroups: tuple[str, ...] | None
     missing: str
     out_dir: Path
@@ -434,6 +440,41 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
         problems.append(f"budget_neutral: true, false or a mapping of columns (children, "
                         f"elderly, disabled, female_head); got {bn!r}.")
         bn = None
+    # baselines of the welfare comparison
+    baselines = m.get("baselines")
+    if baselines is not None:
+        baselines = check.mapping(baselines, "baselines")
+        if baselines is not None:
+            baselines = dict(baselines)
+            cat = baselines.get("categorical")
+            if isinstance(cat, str):
+                baselines["categorical"] = {"column": cat}
+            elif isinstance(cat, Mapping):
+                check.text(cat.get("column"), "baselines.categorical.column")
+                if "above" in cat and not _is_number(cat["above"]):
+                    problems.append(f"baselines.categorical.above: a number; got "
+                                    f"{cat['above']!r}.")
+                baselines["categorical"] = dict(cat)
+            elif cat is not None:
+                problems.append(f"baselines.categorical: a column (households with a value "
+                                f"above 0) or {{column, above}}; got {cat!r}.")
+            geo = baselines.get("geographic")
+            if isinstance(geo, str) and geo != "default":
+                baselines["geographic"] = {"area": geo}
+            elif isinstance(geo, Mapping):
+                check.text(geo.get("area"), "baselines.geographic.area")
+                check.text(geo.get("rates"), "baselines.geographic.rates", optional=True)
+                baselines["geographic"] = dict(geo)
+            elif geo not in (None, "default"):
+                problems.append(f"baselines.geographic: an area column, or {{area, rates: "
+                                f"file.csv}}; got {geo!r}.")
+            rho = baselines.get("rho", 2.0)
+            if not _is_number(rho) or rho < 0:
+                problems.append(f"baselines.rho: inequality aversion, a number >= 0 (default "
+                                f"2); got {rho!r}.")
+            if baselines.get("benefit", "flat") not in ("flat", "topup"):
+                problems.append(f"baselines.benefit: 'flat' or 'topup'; got "
+                                f"{baselines.get('benefit')!r}.")
     # subgroups
     subgroups = m.get("subgroups")
     if subgroups is not None:
@@ -457,7 +498,7 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
         name=name, data=data, spec=spec, welfare=column, log_welfare=log_column, line=line,
         currency=currency, welfare_label=label, proxies=proxies, lines=lines, models=models,
         evaluation=ev, hmt=hmt, scorecard=scorecard, policies=tuple(policies),
-        budget_neutral=bn, subgroups=subgroups, missing=missing,
+        budget_neutral=bn, baselines=baselines, subgroups=subgroups, missing=missing,
         out_dir=Path(out_dir) if Path(out_dir).is_absolute() else base / out_dir,
         base=base, source=source, **design,
     )
@@ -643,6 +684,20 @@ def resolve_config(cfg: ProjectConfig, spec, columns) -> ProjectConfig:
             notes.append("The budget-neutral comparison has no categorical alternatives (name "
                          "columns under `budget_neutral: {children, elderly, disabled, "
                          "female_head}`): it compares the PMT with a universal transfer only.")
+    baselines = cfg.baselines
+    if baselines is not None:
+        baselines = dict(baselines)
+        if baselines.get("geographic") == "default":
+            region = spec.columns_with_role("region") if spec is not None else []
+            baselines["geographic"] = {"area": region[0]} if region else None
+        else:
+            geo = baselines.get("geographic")
+            if geo:
+                needed.setdefault(geo["area"], "baselines.geographic.area")
+        cat = baselines.get("categorical")
+        if cat:
+            needed.setdefault(cat["column"], "baselines.categorical.column")
+        changes["baselines"] = baselines
     if cfg.scorecard is not None and cfg.scorecard.get("model") not in cfg.models:
         problems.append(f"scorecard.model: {cfg.scorecard.get('model')!r} is not one of the "
                         f"models ({', '.join(cfg.models)}).")
@@ -691,6 +746,12 @@ def used_columns(cfg: ProjectConfig) -> list[str]:
                     add(v)
     for s in cfg.subgroups or ():
         add(s)
+    if cfg.baselines:
+        if cfg.baselines.get("categorical"):
+            add(cfg.baselines["categorical"]["column"])
+        geo = cfg.baselines.get("geographic")
+        if isinstance(geo, Mapping):
+            add(geo["area"])
     return out
 
 

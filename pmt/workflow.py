@@ -683,8 +683,13 @@ def step_compare(run: Run) -> pd.DataFrame:
             lower=lo, upper=hi, source=run.source_note),
             f"Exclusion error of each model at each relative poverty line, out of sample "
             f"(cross-fitted); bars: {pct} confidence intervals")
-    out.text(verdict(run, predictions, boot, common))
+    text, best = verdict(run, predictions, boot, common)
     run.timer.step("compared the models out of sample with paired intervals")
+    welfare_words = step_welfare(run, predictions, best)
+    if welfare_words:
+        run.timer.step("compared the models with baselines by poverty and welfare")
+    run.out.sections.insert(0, Section("Verdict", [("text", f"{text} {welfare_words}".strip(),
+                                                    "")]))
     return predictions
 
 
@@ -707,7 +712,8 @@ def _optimism(boot: pd.DataFrame, in_sample: pd.DataFrame) -> pd.DataFrame:
     return table[["line", "rule", "model", "in_sample", "out_of_sample", "optimism"]]
 
 
-def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dict) -> str:
+def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dict
+            ) -> tuple[str, str | None]:
     """The recommendation in words: the model with the lowest out-of-sample exclusion error
     at the programme's coverage, and whether its lead over the runner-up is within the
     paired interval."""
@@ -718,13 +724,13 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
               & (boot["rule"] == run.cfg.evaluation["rule"])
               & ~boot["model"].str.contains(" - ")].sort_values("estimate")
     if at.empty:
-        return ""
+        return "", None
     best = at.iloc[0]
     text = (f"Verdict: at the programme's coverage ({line} of people), {best['model']} has the "
             f"lowest out-of-sample exclusion error, {best['estimate']:.1%} "
             f"({common['level']:.0%} CI {best['lower']:.1%} to {best['upper']:.1%}).")
     if len(at) < 2:
-        return text
+        return text, best["model"]
     runner = at.iloc[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -735,7 +741,7 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
                  & (paired["metric"] == "exclusion_error")
                  & (paired["rule"] == run.cfg.evaluation["rule"])]
     if row.empty:
-        return text
+        return text, best["model"]
     diff = row.iloc[0]
     gap = (f"{runner['model']} is {100 * diff['estimate']:.1f} percentage points behind "
            f"(paired {common['level']:.0%} CI {100 * diff['lower']:.1f} to "
@@ -745,7 +751,98 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
                  "two apart; prefer the simpler or more transparent one.")
     else:
         text += f" Its lead is larger than the paired interval: {gap}."
-    return text
+    return text, best["model"]
+
+
+def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
+    """Models against baselines at the same coverage and budget, judged by poverty and
+    welfare (Brown, Ravallion and van de Walle 2018), out of sample; returns a sentence for
+    the verdict (the best model against the best baseline)."""
+    from pmt.evaluate import (
+        Categorical,
+        Geographic,
+        RandomSelection,
+        Universal,
+        welfare_comparison,
+    )
+    from pmt.report import figures
+
+    cfg = run.cfg.baselines
+    if cfg is None or run.cfg.size is None:
+        return ""
+    baselines = {"Random selection": RandomSelection(), "Universal transfer": Universal()}
+    cat = cfg.get("categorical")
+    if cat:
+        label = run.label(cat["column"])
+        baselines[f"Category: {label}"] = Categorical(cat["column"],
+                                                      above=float(cat.get("above", 0)))
+    geo = cfg.get("geographic")
+    if geo:
+        rates = None
+        if geo.get("rates"):
+            table = pd.read_csv(run.cfg.path(geo["rates"]))
+            if table.shape[1] < 2:
+                raise ConfigError("baselines.geographic.rates: a CSV with two columns, area "
+                                  "and poverty rate.")
+            rates = dict(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))
+        baselines[f"Geographic: {run.label(geo['area'])}"] = Geographic(
+            geo["area"], rates=rates, n_folds=int(run.cfg.evaluation["folds"]),
+            seed=int(run.cfg.evaluation["seed"]))
+    ev = run.cfg.evaluation
+    reference = best if best in predictions.columns else predictions.columns[0]
+    table = welfare_comparison(
+        predictions, run.sv, run.cfg.welfare, run.line, coverage=run.headcount,
+        benefit=cfg.get("benefit", "flat"), baselines=baselines, reference=reference,
+        rho=float(cfg.get("rho", 2.0)), n_replicates=int(ev["replicates"]),
+        level=float(ev["level"]), seed=int(ev["seed"]))
+    table.insert(2, "basis", table.attrs.get("basis") or "out_of_sample")
+    out = run.out
+    out.section("Models against baselines: poverty and welfare")
+    budget = table.attrs.get("budget")
+    pct = f"{float(ev['level']):.0%}"
+    note = (f"Out of sample (cross-fitted model scores). Every scheme reaches {run.headcount:.1%} "
+            "of people (the universal transfer everyone) and spends the same budget"
+            + (f" ({budget:,.4g}{run.money})" if budget is not None else "")
+            + f" as a {cfg.get('benefit', 'flat')} benefit; lower/upper: {pct} confidence "
+            f"intervals from a PSU bootstrap shared by all schemes; rows 'scheme - {reference}'"
+            f" are paired differences. Social welfare: equally-distributed-equivalent welfare "
+            f"with inequality aversion rho = {float(cfg.get('rho', 2.0)):g}.")
+    out.table("Baselines and welfare (all)", table, note, show=False)
+    key = ["coverage", "exclusion_error", "budget_share_poor", "FGT0_change", "FGT1_change",
+           "welfare_ede_change", "weighted_exclusion_error"]
+    wide = (table[table["measure"].isin(key) & (table["kind"] != "difference")]
+            .pivot_table(index="scheme", columns="measure", values="estimate", sort=False)
+            .reindex(columns=[k for k in key if k in set(table["measure"])]))
+    out.table("Baselines and welfare", wide, note)
+    gap = table[(table["measure"] == "FGT1_change") & (table["scheme"] != "No transfer")]
+    levels = gap[gap["kind"] != "difference"].set_index("scheme")
+    if len(levels):
+        est = levels[["estimate"]].rename(columns={"estimate": "change in the poverty gap"})
+        lo = levels[["lower"]].rename(columns={"lower": "change in the poverty gap"})
+        hi = levels[["upper"]].rename(columns={"upper": "change in the poverty gap"})
+        out.figure("poverty_gap_by_scheme", figures.bar_chart(
+            est, "Change in the poverty gap (FGT1) at the same budget (out of sample)",
+            "Change in FGT1 (percentage points)", lower=lo, upper=hi,
+            source=run.source_note),
+            f"Change in the poverty gap of each model and baseline at the same coverage and "
+            f"budget, out of sample; bars: {pct} confidence intervals")
+    base = levels[levels["kind"] == "baseline"] if len(levels) else levels
+    if best is None or base.empty or best not in levels.index:
+        return ""
+    top = base["estimate"].idxmin()  # the largest fall in the poverty gap
+    diff = gap[gap["scheme"] == f"{top} - {reference}"]
+    if diff.empty:
+        return ""
+    d = diff.iloc[0]
+    words = (f"At the same budget, {best} lowers the poverty gap (FGT1) by "
+             f"{-100 * levels.loc[best, 'estimate']:.2f} points against "
+             f"{-100 * levels.loc[top, 'estimate']:.2f} for the best baseline ({top}): an "
+             f"advantage of {100 * d['estimate']:.2f} points (paired {pct} CI "
+             f"{100 * d['lower']:.2f} to {100 * d['upper']:.2f}).")
+    if d["lower"] <= 0:
+        words += (" The difference is within the paired interval: the data do not show that the "
+                  "model beats the simple rule.")
+    return words
 
 
 def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:

@@ -253,3 +253,13 @@ def test_real_data_project_vlss(tmp_path):
     gb_gap = optimism[(optimism.model == "Gradient boosting") & (optimism.line == "poorest 20%")]
     assert gb_gap["optimism"].iloc[0] > 0  # boosting flatters itself in sample
     assert "Verdict: at the programme" in (out / "report.html").read_text()
+    # baselines at the same coverage: a lottery reaching share c of people misses 1 - c of
+    # the poor; a universal transfer reaches everyone
+    welfare = pd.read_excel(out / "tables.xlsx", sheet_name="Baselines and welfare (all)")
+    est = welfare[welfare.kind != "difference"].pivot_table(index="scheme", columns="measure",
+                                                            values="estimate")
+    c = est.loc["Random selection", "coverage"]
+    assert c == pytest.approx(0.2, abs=0.01)
+    assert est.loc["Random selection", "exclusion_error"] == pytest.approx(1 - c, abs=1e-9)
+    assert est.loc["Universal transfer", "coverage"] == 1.0
+    assert set(welfare["basis"].dropna()) == {"out_of_sample"}

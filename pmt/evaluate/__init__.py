@@ -1,9 +1,18 @@
 """Targeting evaluation: metrics, classification rules, decile overlap, group tables,
-error trade-off curves, subgroups, design-based bootstrap and out-of-sample validation.
+error trade-off curves, subgroups, design-based bootstrap, out-of-sample validation, and
+models judged against baselines by poverty and welfare at the same budget.
 
 Definitions follow DESIGN.md section 4.
 """
 
+from pmt.evaluate.baselines import (
+    Baseline,
+    Categorical,
+    Geographic,
+    RandomSelection,
+    Universal,
+    ranked_selection,
+)
 from pmt.evaluate.bootstrap import bootstrap_group_table, bootstrap_metrics
 from pmt.evaluate.bootstrap_cutoffs import bootstrap_overlap, bootstrap_targeting
 from pmt.evaluate.classify import classify_poor, select_by
@@ -27,10 +36,22 @@ from pmt.evaluate.validation import (
     psu_folds,
     sklearn_fit,
 )
+from pmt.evaluate.welfare_impact import MEASURES as WELFARE_MEASURES
+from pmt.evaluate.welfare_impact import crra_ede, scheme_transfers, welfare_comparison
 
 __all__ = [
     "BENEFIT_METRICS",
     "METRICS",
+    "WELFARE_MEASURES",
+    "Baseline",
+    "Categorical",
+    "Geographic",
+    "RandomSelection",
+    "Universal",
+    "crra_ede",
+    "ranked_selection",
+    "scheme_transfers",
+    "welfare_comparison",
     "best_cutoff",
     "bootstrap_group_table",
     "bootstrap_metrics",
