@@ -144,6 +144,7 @@ class Run:
     line: float  # poverty line in welfare units
     headcount: float  # person-weighted share of the poor at the line
     dropped: pd.DataFrame | None = None  # households dropped for missing values, by column
+    step: str = "report"  # fit, compare or report
     out: Outputs = field(default_factory=lambda: Outputs())
     timer: Timer | None = None
 
@@ -543,7 +544,7 @@ def step_models(run: Run) -> dict:
                   "Coefficient (standard error); *** p<0.01, ** p<0.05, * p<0.1. Full tables "
                   "with p-values are in tables.xlsx.")
     out.section("Targeting accuracy in sample")
-    coverage, curves, metrics, overlaps, preds = {}, {}, {}, {}, {}
+    coverage, curves, metrics, overlaps, preds, groups = {}, {}, {}, {}, {}, {}
     for name, r in models.items():
         preds[name] = pred = np.asarray(r.predict(df), dtype=float)
         ranking = ranking_of(r, pred)
@@ -552,6 +553,7 @@ def step_models(run: Run) -> dict:
         curves[name] = error_curve(poor, ranking, v)
         table = group_table(df[logw], selected, weights=v, n=10, ranked_by=f"{logw} (actual)")
         coverage[name] = table["coverage"]
+        groups.setdefault("first", table)
         overlaps[name] = decile_overlap(actual, ranking, v)
     first = next(iter(models))
     out.table("In-sample targeting (rate rule)", pd.DataFrame(metrics).T.rename_axis("model"),
@@ -578,18 +580,37 @@ def step_models(run: Run) -> dict:
         xlabel=f"Decile of actual {run.welfare_name} (1 = poorest)", source=src),
         f"Share of each decile of actual {run.welfare_name} selected by each model (rate "
         "rule, in sample)")
+    out.figure("coverage_incidence", figures.coverage_incidence_by_decile(
+        groups["first"], f"Coverage and incidence by decile, {first} (in sample)",
+        xlabel=f"Decile of actual {run.welfare_name} (1 = poorest)", source=src),
+        f"Share of each decile selected (coverage) and share of the selected in each decile "
+        f"(incidence), {first}, rate rule, in sample")
     if not getattr(models[first], "higher_is_poorer", False):
         out.figure("predicted_vs_actual", figures.predicted_vs_actual(
             actual, preds[first], run.log_line, f"{first}: predicted vs actual", source=src,
-            welfare=run.welfare_name),
+            welfare=run.welfare_name, currency=cfg.currency),
             f"Predicted vs actual log {run.welfare_name}, {first}, in sample; red lines: the "
             "poverty line")
         out.figure("residuals", figures.residuals_vs_actual(
-            actual, preds[first], f"{first}: residuals", source=src, welfare=run.welfare_name),
+            actual, preds[first], f"{first}: residuals", source=src, welfare=run.welfare_name,
+            currency=cfg.currency),
             f"Residuals against actual log {run.welfare_name}, {first}, in sample")
-    out.figure("tradeoff_curves", figures.tradeoff_curves(
-        curves, "Inclusion vs exclusion error over all cut-offs (in sample)", source=src),
-        "Error trade-off of all models at every cut-off of the predicted score, in sample")
+    welfare_models = {n: preds[n] for n in models
+                      if not getattr(models[n], "higher_is_poorer", False)}
+    if welfare_models:
+        out.figure("welfare_distribution", figures.welfare_distribution(
+            actual, welfare_models, v, run.log_line, kind="cdf", currency=cfg.currency,
+            welfare=run.welfare_name, source=src,
+            title=f"Actual and predicted {run.welfare_name} (in sample)"),
+            f"Distribution of actual and predicted log {run.welfare_name} (person-weighted), "
+            "in sample, with the poverty line: predictions are compressed towards the mean")
+    if run.step == "fit":  # with a comparison, the trade-off is drawn out of sample
+        out.figure("tradeoff_curves", figures.tradeoff_curves(
+            curves, "Inclusion vs exclusion error over all cut-offs (in sample)", source=src,
+            operating_points={n: (metrics[n]["exclusion_error"], metrics[n]["inclusion_error"])
+                              for n in models}),
+            "Error trade-off of all models at every cut-off of the predicted score, in sample; "
+            "markers: each model at the programme's coverage (rate rule)")
     out.table("Area under the ROC curve", pd.Series(
         {name: c.attrs.get("auc", np.nan) for name, c in curves.items()}, name="auc"),
         "In sample. Probability that a random poor person is ranked below a random non-poor "
@@ -644,6 +665,7 @@ def step_compare(run: Run) -> pd.DataFrame:
     run.timer.step("cross-validated the models")
     predictions = cross_fit(fitters, run.df, n_folds=int(ev["folds"]), seed=int(ev["seed"]),
                             n_jobs=int(ev["n_jobs"]), **design)
+    _tradeoff_out_of_sample(run, predictions)
     reference = next(iter(fitters))
     common = dict(shares=shares, rule=ev["rule"], reference=reference,
                   n_replicates=int(ev["replicates"]), seed=int(ev["seed"]), level=level,
@@ -680,7 +702,7 @@ def step_compare(run: Run) -> pd.DataFrame:
         hi = sub.pivot_table(index="model", columns="line", values="upper", sort=False)
         out.figure("exclusion_error_by_model", figures.bar_chart(
             est, "Exclusion error by model and line (out of sample)", "Exclusion error (%)",
-            lower=lo, upper=hi, source=run.source_note),
+            lower=lo, upper=hi, interval=f"{pct} confidence interval", source=run.source_note),
             f"Exclusion error of each model at each relative poverty line, out of sample "
             f"(cross-fitted); bars: {pct} confidence intervals")
     text, best = verdict(run, predictions, boot, common)
@@ -691,6 +713,30 @@ def step_compare(run: Run) -> pd.DataFrame:
     run.out.sections.insert(0, Section("Verdict", [("text", f"{text} {welfare_words}".strip(),
                                                     "")]))
     return predictions
+
+
+def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame) -> None:
+    """Error trade-off of every model over all cut-offs of its cross-fitted score, with the
+    operating point at the programme's coverage."""
+    from pmt.evaluate import error_curve, select_by, targeting_metrics
+    from pmt.report import figures
+
+    v = run.sv.person_weight
+    poor = run.df[POOR].to_numpy()
+    curves, points = {}, {}
+    for name in predictions.columns:
+        score = predictions[name].to_numpy(dtype=float)
+        if predictions.attrs.get("higher_is_poorer", {}).get(name, False):
+            score = -score
+        curves[name] = error_curve(poor, score, v)
+        chosen = select_by(score, coverage=run.headcount, weights=v, method="rate").to_numpy()
+        m = targeting_metrics(poor, chosen, v)
+        points[name] = (m["exclusion_error"], m["inclusion_error"])
+    run.out.figure("tradeoff_curves", figures.tradeoff_curves(
+        curves, "Inclusion vs exclusion error over all cut-offs (out of sample)",
+        source=run.source_note, operating_points=points),
+        "Error trade-off of all models at every cut-off of the cross-fitted score, out of "
+        "sample; markers: each model at the programme's coverage (rate rule)")
 
 
 def compare_shares(run: Run) -> list[float]:
@@ -823,7 +869,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
         out.figure("poverty_gap_by_scheme", figures.bar_chart(
             est, "Change in the poverty gap (FGT1) at the same budget (out of sample)",
             "Change in FGT1 (percentage points)", lower=lo, upper=hi,
-            source=run.source_note),
+            interval=f"{pct} confidence interval", source=run.source_note),
             f"Change in the poverty gap of each model and baseline at the same coverage and "
             f"budget, out of sample; bars: {pct} confidence intervals")
     base = levels[levels["kind"] == "baseline"] if len(levels) else levels
@@ -1004,6 +1050,8 @@ def step_simulate(run: Run, models) -> None:
                 out.table(f"{short}: {key}", result.tables[key], show=key in (
                     "poverty_display", "deciles", "budget"))
         fgt[title] = result.tables["poverty"]
+        if not fgt or len(fgt) == 1:  # the first policy's distributional charts
+            _policy_figures(run, ssv, result, title)
     if fgt:
         first = next(iter(fgt.values()))
         if {"before", "after"} <= set(first.columns):
@@ -1028,6 +1076,31 @@ def step_simulate(run: Run, models) -> None:
                       + " (Brown, Ravallion and van de Walle 2018); in sample.")
     run.timer.step(f"simulated {len(policies)} policies"
                    + (" and a budget-neutral comparison" if bn is not None else ""))
+
+
+def _policy_figures(run: Run, ssv: Survey, result, title: str) -> None:
+    """Welfare under the reform against the baseline, and who receives the benefit."""
+    from pmt.report import figures
+
+    v = ssv.person_weight
+    base = result.welfare["pre_transfer"].to_numpy(dtype=float)
+    reform = result.welfare["reform"].to_numpy(dtype=float)
+    run.out.figure("welfare_under_reform", figures.welfare_under_reform(
+        base, reform, v, thresholds={"Poverty line": run.line}, currency=run.cfg.currency,
+        welfare=run.welfare_name, source=run.source_note,
+        title=f"{run.welfare_name.capitalize()} before and after: {title}"),
+        f"Distribution of {run.welfare_name} before transfers and under the policy "
+        f"'{title}' (person-weighted), with the poverty line; in sample")
+    if run.cfg.size is not None:
+        per_person = np.asarray(result.outcome.benefit, dtype=float) / run.df[
+            run.cfg.size].to_numpy(dtype=float)
+        run.out.figure("lorenz_concentration", figures.lorenz_concentration(
+            base, {title: per_person}, v, welfare_label=run.welfare_name,
+            source=run.source_note,
+            title="Lorenz curve of welfare and concentration curve of benefits"),
+            f"Lorenz curve of {run.welfare_name} before transfers and concentration curve of "
+            f"the benefits of '{title}' (people ranked by welfare); below the diagonal: "
+            "progressive")
 
 
 # --------------------------------------------------------------------------------------
@@ -1151,6 +1224,7 @@ def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_
     timer = Timer(say)
     run = prepare_run(cfg, say)
     run.timer = timer
+    run.step = step
     cfg = run.cfg
     timer.step(f"loaded and validated {len(run.df):,} households ({run.sv})")
     parent = out_dir.resolve().parent
