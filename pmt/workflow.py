@@ -964,46 +964,49 @@ def step_hmt(run: Run, pmt_model) -> Any:
 
 
 def step_scorecard(run: Run, models, art_dir: Path):
-    """Turn the chosen model into an integer-point scorecard and a field form."""
+    """Turn the chosen model into an integer-point scorecard, an enumerator form (questions
+    and answers only) and an analyst form (points, cut-off, rounding loss)."""
     from pmt.scorecard import Scorecard
 
     sc_cfg = run.cfg.scorecard
     if not sc_cfg:
         return None
     name = sc_cfg["model"]
-    sc = Scorecard.from_model(models[name], data=run.df, weights=run.cfg.weight,
-                              threshold=run.log_line, max_points=int(sc_cfg["max_points"]),
-                              spec=run.spec, name=f"PMT scorecard ({name})")
+    with warnings.catch_warnings():
+        # the rounding warning is printed and shown in the report below
+        warnings.filterwarnings("ignore", message="banding and rounding change",
+                                category=UserWarning)
+        sc = Scorecard.from_model(models[name], data=run.df, weights=run.cfg.weight,
+                                  threshold=run.log_line, max_points=int(sc_cfg["max_points"]),
+                                  spec=run.spec, name=f"PMT scorecard ({name})")
     out = run.out
     out.artifacts["scorecard"] = sc.to_json(art_dir / "scorecard.json")
-    form = art_dir.parent / "field_form.html"
-    form.write_text(sc.to_html(), encoding="utf-8")
-    out.artifacts["field form (HTML)"] = form
-    md = art_dir.parent / "field_form.md"
-    md.write_text(sc.to_markdown(), encoding="utf-8")
-    out.artifacts["field form (Markdown)"] = md
+    folder = art_dir.parent
+    for key, method, fmt, file in (
+            ("field form (HTML)", sc.enumerator_form, "html", "field_form.html"),
+            ("field form (Markdown)", sc.enumerator_form, "markdown", "field_form.md"),
+            ("analyst form (HTML)", sc.analyst_form, "html", "scorecard_analyst.html"),
+            ("analyst form (Markdown)", sc.analyst_form, "markdown", "scorecard_analyst.md")):
+        method(fmt, path=folder / file, spec=run.spec)
+        out.artifacts[key] = folder / file
     out.section("Scorecard")
+    if sc.rounding_warning:
+        out.text(f"Warning: {sc.rounding_warning}")
+        if run.timer is not None:
+            run.timer.say(f"warning: {sc.rounding_warning}")
     out.table("Scorecard points", sc.points_table(),
-              f"Integer points per answer from the {name} model; base answers score 0; the "
-              f"cut-off is {sc.cutoff} points (eligible at or below it).", show=False)
+              f"Integer points per answer from the {name} model; base answers score 0; "
+              f"eligible below the cut-off of {sc.cutoff} points.", show=False)
     if sc.rounding:
         loss = pd.DataFrame(sc.rounding) if isinstance(
             next(iter(sc.rounding.values())), dict | list) else pd.Series(sc.rounding, name="value")
         out.table("Scorecard rounding loss", loss,
                   "In sample. Targeting of the exact model and of the rounded scorecard, and the "
                   "share of households whose eligibility changes.")
-    out.html(_body(sc.to_html()), "Field form")
-    run.timer.step("built the scorecard and its field form")
+    out.html(sc.enumerator_form("html", fragment=True, spec=run.spec), "Field form (enumerator)")
+    out.html(sc.analyst_form("html", fragment=True, spec=run.spec), "Scorecard (analyst)")
+    run.timer.step("built the scorecard, its enumerator form and its analyst form")
     return sc
-
-
-def _body(html_text: str) -> str:
-    """The inside of <body> of a full HTML page (to embed a form in the report)."""
-    lower = html_text.lower()
-    i, j = lower.find("<body"), lower.rfind("</body>")
-    if i < 0 or j < 0:
-        return html_text
-    return html_text[lower.find(">", i) + 1: j]
 
 
 SIM_TABLES = ("counts", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
@@ -1348,16 +1351,24 @@ def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 10
                 df, sp = read_with_spec(data, sp)
         else:
             df = read_data(data)
-    sc = Scorecard.from_model(m, data=df, threshold=threshold, max_points=max_points, spec=sp)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="banding and rounding change",
+                                category=UserWarning)  # printed below
+        sc = Scorecard.from_model(m, data=df, threshold=threshold, max_points=max_points,
+                                  spec=sp)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"scorecard": out / "scorecard.json"}
     sc.to_json(paths["scorecard"])
-    for key, text, name in (("form_html", sc.to_html(), "field_form.html"),
-                            ("form_md", sc.to_markdown(), "field_form.md")):
+    for key, method, fmt, name in (("form_html", sc.enumerator_form, "html", "field_form.html"),
+                                   ("form_md", sc.enumerator_form, "markdown", "field_form.md"),
+                                   ("analyst_html", sc.analyst_form, "html",
+                                    "scorecard_analyst.html"),
+                                   ("analyst_md", sc.analyst_form, "markdown",
+                                    "scorecard_analyst.md")):
         paths[key] = out / name
-        tmp = paths[key].with_name(name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, paths[key])
+        method(fmt, path=paths[key], spec=sp)
+    if sc.rounding_warning:
+        say(f"warning: {sc.rounding_warning}")
     for key, path in paths.items():
         say(f"  {key:<12} {path}")
     return paths

@@ -167,7 +167,10 @@ def test_scorecard_command(demo, tmp_path):
     # the best answer of every question adds up to the maximum score
     best = pd.DataFrame(doc["items"]).groupby("question")["points"].max()
     assert best.sum() == doc["max_points"] == 100
-    assert "<table" in (tmp_path / "sc" / "field_form.html").read_text()
+    # the analyst form carries the points; the enumerator form only questions and answers
+    assert "<table" in (tmp_path / "sc" / "scorecard_analyst.html").read_text()
+    form = (tmp_path / "sc" / "field_form.html").read_text()
+    assert "points" not in form.lower() and "hh_size" not in form
 
 
 def test_project_config_fit_and_compare(tmp_path, capsys):

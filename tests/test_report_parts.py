@@ -19,8 +19,9 @@ def test_xlsx_sheets_headers_and_values(tmp_path):
     path = write_xlsx({"Coefficients: OLS": t1, "Model comparison": t2}, tmp_path / "t.xlsx",
                       notes={"Model comparison": "Out of sample, 5 folds."})
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Coefficients_ OLS", "Model comparison"]
-    ws = wb["Coefficients_ OLS"]
+    # an index sheet first; ": " becomes " - " (Excel forbids ":" in sheet names)
+    assert wb.sheetnames == ["Index", "Coefficients - OLS", "Model comparison"]
+    ws = wb["Coefficients - OLS"]
     assert [c.value for c in ws[1]] == ["term", "coef", "stars"]
     assert ws["B2"].value == pytest.approx(0.12345) and ws["B2"].number_format == "0.000"
     assert ws["A1"].font.bold

@@ -15,7 +15,11 @@ or the index of a probit/logit of being poor) :meth:`Scorecard.from_model` build
   sotka), so owning more than x* never lowers the score; the vertex is the top band edge;
 * ratio proxies (``ratios={"share_mobile": ("n_mobile", "n_adults")}``): the form asks two
   counts (adults, adults with a phone) and the answer is the band of their ratio: none,
-  fewer than half, half or more but not all, all. A zero denominator counts as share 0.
+  fewer than half, half or more but not all, all. A zero denominator counts as share 0;
+* share proxies (``share_children_0_2`` = members aged 0-2 / household size): found in the
+  training data by default (``shares="auto"``: the proxy equals count / count on every
+  row; see :mod:`~pmt.scorecard.shares`) or declared with ``shares={...}``; asked as the
+  two counts, scored on the share with the share's own bands and points.
 
 Each answer's value is the model's contribution averaged (with the weights) over the
 training households in that band, i.e. the least-squares step approximation of the
@@ -38,10 +42,18 @@ proxy's effect. Points are then made non-negative integers with a maximum total 
 
 The rounding loss (share of households whose eligibility differs between the exact model
 and the scorecard, and the targeting metrics of both from
-:func:`pmt.evaluate.metrics.targeting_metrics`) is computed when training data are given.
+:func:`pmt.evaluate.metrics.targeting_metrics`) is computed when training data are given;
+above 2 % of households (household-weighted) ``from_model`` warns
+(:attr:`Scorecard.rounding_warning`).
 
-Scorecards export to a printable field form (self-contained HTML with print CSS, and
-Markdown), XLSX, and JSON for registry systems (``data_spec/scorecard.schema.json``:
+Questions worth 0 points for every answer stay in the scorecard (JSON, points table,
+analyst form) but are not read when scoring (:attr:`Scorecard.dropped_questions`).
+
+Scorecards export to two field forms (:meth:`Scorecard.enumerator_form`: questions and
+check boxes, counts instead of shares, no points, at most two A4 pages for the embedded
+survey's PMT; :meth:`Scorecard.analyst_form`: points, cut-off, variables, dropped
+questions, rounding loss), to the points form of :meth:`Scorecard.to_html` (self-contained
+HTML with print CSS, and Markdown), XLSX, and JSON for registry systems (``data_spec/scorecard.schema.json``:
 a list of ``{field, answer, condition, points}`` plus the cut-off), and score records with
 :meth:`Scorecard.score` (with a per-question breakdown for appeals).
 
@@ -60,7 +72,9 @@ Modules (one job each; everything public is re-exported here):
 * :mod:`~pmt.scorecard.fieldinfo`: question texts, codes and ranges from the data spec;
 * :mod:`~pmt.scorecard.build`: :meth:`Scorecard.from_model` (questions, points, cut-off);
 * :mod:`~pmt.scorecard.rounding`: :meth:`Scorecard.rounding_loss`;
-* :mod:`~pmt.scorecard.forms`: field forms (HTML, Markdown, XLSX);
+* :mod:`~pmt.scorecard.shares`: which proxies are shares of two counts;
+* :mod:`~pmt.scorecard.forms`: the points form (HTML, Markdown) and XLSX;
+* :mod:`~pmt.scorecard.fieldforms`: the enumerator and analyst forms, page estimate;
 * :mod:`~pmt.scorecard.document`: the JSON document and its checks on loading.
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +29,7 @@ from pmt.scorecard.fieldinfo import (
     _code_value,
     _codes_of,
     _label_of,
+    _plain,
     _question_of,
     _range_of,
     _spec_values,
@@ -36,11 +38,14 @@ from pmt.scorecard.fieldinfo import (
 from pmt.scorecard.linear import _contribution, _quadratics, _threshold_index, linear_index
 from pmt.scorecard.questions import Answer, Question, _fmt
 from pmt.scorecard.rounding import _resolve
+from pmt.scorecard.shares import check_shares, detect_shares
 
 if TYPE_CHECKING:
     from pmt.scorecard.card import Scorecard
 
 _TOL = 1e-9
+#: Default tolerance of :func:`rounding_warning`: 2 % of households (household-weighted).
+WARN_CHANGED = 0.02
 
 
 def _distribution(var: str, data, w, profile) -> tuple[np.ndarray, np.ndarray] | None:
@@ -66,23 +71,30 @@ def _categorical_question(v, design, coef, spec, text) -> Question:
 def _numeric_question(v, coef, opts, data, w, profile, spec) -> Question | float:
     """The question for numeric proxy ``v``, or its constant contribution (one value)."""
     ratios, bands, n_bands, banding = opts["ratios"], opts["bands"], opts["n_bands"], opts["banding"]
-    is_ratio = v in ratios
-    field_, per = ratios[v] if is_ratio else (v, None)
+    is_ratio = v in ratios  # fixed ratio bands (none / fewer than half / ...)
+    pair = ratios.get(v) or opts["shares"].get(v)  # asked as two counts
+    field_, per = pair if pair else (v, None)
     text = _question_of(spec, v) or _label_of(spec, v)
-    if is_ratio:
+    ask = None
+    if pair:
         if data is not None and field_ in data.columns and per in data.columns:
             num = pd.to_numeric(data[field_], errors="coerce").to_numpy(dtype=float)
             den = pd.to_numeric(data[per], errors="coerce").to_numpy(dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
-            ok = np.isfinite(share) & (w > 0)
+            ok = np.isfinite(share) & np.isfinite(num) & np.isfinite(den) & (w > 0)
             dist = (share[ok], w[ok])
         else:
             dist = _distribution(v, data, w, profile)
-        text = _question_of(spec, v) or (
-            f"How many household members: {_label_of(spec, per)}? "
-            f"And how many of them: {_label_of(spec, field_)}?"
-        )
+        if is_ratio:
+            text = _question_of(spec, v) or (
+                f"How many household members: {_label_of(spec, per)}? "
+                f"And how many of them: {_label_of(spec, field_)}?"
+            )
+        else:
+            text = _question_of(spec, v) or _plain(_label_of(spec, v))
+        ask = (_question_of(spec, field_) or _plain(_label_of(spec, field_)),
+               _question_of(spec, per) or _plain(_label_of(spec, per)))
     else:
         dist = _distribution(v, data, w, profile)
     g, cap, note = _contribution(v, coef, opts["quadratic"], opts["cap_quadratic"], opts["sign"])
@@ -104,7 +116,7 @@ def _numeric_question(v, coef, opts, data, w, profile, spec) -> Question | float
         uniq = np.unique(x)
         if uniq.size == 1:
             return float(g(uniq)[0])  # a constant proxy adds to the constant
-        if uniq.size == 2 and not is_ratio and cap is None:
+        if uniq.size == 2 and not pair and cap is None:
             # binary (or two-valued) proxy: one answer per value
             codes = _codes_of(spec, v) or {}
             default = {"0": "No", "1": "Yes"}
@@ -126,14 +138,14 @@ def _numeric_question(v, coef, opts, data, w, profile, spec) -> Question | float
         if not cuts:
             cuts = [(float(np.median(uniq)), True)]
     x_for, w_for = dist if dist is not None else (np.array([]), np.array([]))
-    is_int = bool(x_for.size and np.all(np.mod(x_for, 1) == 0)) and not is_ratio
+    is_int = bool(x_for.size and np.all(np.mod(x_for, 1) == 0)) and not pair
     lo_val = float(x_for.min()) if x_for.size else None
     labels = _band_labels(cuts, is_int, lo_val, is_ratio, _unit_of(spec, field_))
     conds = _band_conditions(cuts)
     vals = _band_values(x_for, w_for, cuts, g, _fallback_point(cuts))
     answers = [Answer(lab, c, 0, val) for lab, c, val in zip(labels, conds, vals, strict=True)]
     return Question(v, field_, text, "banded", answers, per=per, note=note,
-                    range=_range_of(spec, field_))
+                    range=_range_of(spec, field_), ask=ask)
 
 
 def _assign_points(questions: list[Question], max_points: int) -> tuple[float, float]:
@@ -166,10 +178,22 @@ def _assign_points(questions: list[Question], max_points: int) -> tuple[float, f
 
 
 def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, bands, quadratic,
-           ratios, cap_quadratic, direction, poor, size, name, banding) -> Scorecard:
+           ratios, cap_quadratic, direction, poor, size, name, banding, shares="auto",
+           warn_changed=WARN_CHANGED) -> Scorecard:
     """Scorecard.from_model (see its docstring)."""
     if banding not in ("quantile", "optimal"):
         raise ModelError(f"banding must be 'quantile' or 'optimal'; got {banding!r}.")
+    auto = isinstance(shares, str) and shares == "auto"
+    if not (auto or shares is None or isinstance(shares, Mapping)):
+        raise ModelError(
+            f"shares must be 'auto', None or a dict {{share: (numerator, denominator)}}; "
+            f"got {shares!r}."
+        )
+    if isinstance(warn_changed, bool) or not isinstance(warn_changed, int | float) or not (
+            0 <= warn_changed <= 1):
+        raise ModelError(
+            f"warn_changed must be a share between 0 and 1 (e.g. 0.02); got {warn_changed!r}."
+        )
     if not isinstance(max_points, int | np.integer) or max_points < 1:
         raise ModelError(f"max_points must be a positive integer; got {max_points!r}.")
     if not isinstance(n_bands, int | np.integer) or n_bands < 2:
@@ -199,9 +223,14 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
             raise ModelError(
                 f"ratios[{v!r}] must name a numeric term and (numerator, denominator) columns."
             )
-    opts = {"ratios": ratios, "bands": dict(bands or {}), "n_bands": n_bands,
-            "banding": banding, "quadratic": quadratic, "cap_quadratic": cap_quadratic,
-            "sign": sign}
+    paired = set(quadratic) | set(quadratic.values()) | set(ratios)
+    if auto:
+        shares = {} if data is None else detect_shares(data, sorted(numeric - paired), spec)
+    else:
+        shares = check_shares(shares or {}, numeric, data)
+    opts = {"ratios": ratios, "shares": shares, "bands": dict(bands or {}),
+            "n_bands": n_bands, "banding": banding, "quadratic": quadratic,
+            "cap_quadratic": cap_quadratic, "sign": sign}
 
     questions: list[Question] = []
     constant = coef.get("Intercept", 0.0)
@@ -245,9 +274,39 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
         sc.rounding = {
             "changed": float(table.loc["scorecard", "changed"]),
             "changed_banding": float(table.loc["banded", "changed"]),
+            "changed_households": float(table.loc["scorecard", "changed_households"]),
             "eligible_model": float(table.loc["model", "eligible"]),
             "eligible_scorecard": float(table.loc["scorecard", "eligible"]),
             "n_excluded": int(table.loc["model", "n_excluded"]),
+            "warn_changed": float(warn_changed),
         }
         sc.rounding_table = table
+        message = sc.rounding_warning
+        if message:
+            warnings.warn(message, UserWarning, stacklevel=3)
     return sc
+
+
+def rounding_warning(rounding: Mapping) -> str | None:
+    """The warning text when banding and rounding change too many eligibility decisions.
+
+    ``rounding`` is :attr:`Scorecard.rounding`; the measure is ``changed_households``, the
+    household-weighted share (survey weights, not person weights) of households whose
+    eligibility differs between the exact model and the scorecard, compared with
+    ``warn_changed`` (2 % unless set). None when below it or not computed.
+    """
+    changed = rounding.get("changed_households")
+    limit = rounding.get("warn_changed", WARN_CHANGED)
+    if changed is None or limit is None or not changed > limit:
+        return None
+    em, es = rounding.get("eligible_model"), rounding.get("eligible_scorecard")
+    elig = ""
+    if em is not None and es is not None:
+        elig = (f" (the exact model makes {em:.1%} of households eligible, the scorecard "
+                f"{es:.1%})")
+    return (
+        f"banding and rounding change the eligibility of {changed:.1%} of households "
+        f"(household-weighted, in the training data) between the exact model and the "
+        f"scorecard, above the {limit:.0%} tolerance{elig}. Raise max_points (e.g. 200), pass "
+        "banding='optimal' or more bands (n_bands=), or report the loss with the scorecard."
+    )

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pmt.artifacts import dump_json, read_json_document, validate_schema
 from pmt.errors import ArtifactError, DataError, example_rows
-from pmt.scorecard import document, forms
+from pmt.scorecard import document, fieldforms, forms
 from pmt.scorecard.build import _build
 from pmt.scorecard.questions import Question, condition_text, reasons_text
 from pmt.scorecard.rounding import rounding_loss as _rounding_loss
@@ -84,13 +84,39 @@ class Scorecard:
 
     @property
     def fields(self) -> list[str]:
-        """Registry columns the scorecard reads."""
+        """Registry columns the scorecard reads.
+
+        Fields of questions worth 0 points for every answer (:attr:`dropped_questions`)
+        are not read: they cannot change a score, and the enumerator form does not ask them.
+        """
         out: list[str] = []
         for q in self.questions:
+            if q.is_zero:
+                continue
             for f in q.fields:
                 if f not in out:
                     out.append(f)
         return out
+
+    @property
+    def dropped_questions(self) -> list[Question]:
+        """Questions worth 0 points for every answer (left out of the enumerator form)."""
+        return [q for q in self.questions if q.is_zero]
+
+    @property
+    def rounding_warning(self) -> str | None:
+        """Why the scorecard's eligibility departs too far from the exact model, or None.
+
+        A text when banding and rounding change the eligibility of more than
+        ``rounding["warn_changed"]`` (2 % by default) of the training households,
+        **household-weighted** (survey weights w_h, not person weights): the share in
+        ``rounding["changed_households"]``. :meth:`from_model` issues it as a
+        ``UserWarning``; the workflow can print it and put it in the report. None when
+        the scorecard was built without data or a cut-off, or the loss is within bounds.
+        """
+        from pmt.scorecard.build import rounding_warning
+
+        return rounding_warning(self.rounding)
 
     # --- construction from a model ----------------------------------------------------
     @classmethod
@@ -112,6 +138,8 @@ class Scorecard:
         size=None,
         name: str | None = None,
         banding: Literal["quantile", "optimal"] = "quantile",
+        shares: Mapping[str, tuple[str, str]] | Literal["auto"] | None = "auto",
+        warn_changed: float = 0.02,
     ) -> Scorecard:
         """Build a scorecard from a fitted linear-index model.
 
@@ -161,24 +189,46 @@ class Scorecard:
             and its band value (Fisher's optimal partition by dynamic programming): fewer
             households change eligibility when a proxy has a large effect in a thin tail
             (e.g. land). Counts and ratios keep their own bands in both modes.
+        shares : "auto", dict or None
+            Share proxies asked as two counts (see :mod:`pmt.scorecard.shares`): the
+            question reads the numerator and denominator counts and the scorecard computes
+            the share; bands and points are those of the share. ``"auto"`` (default) finds
+            them in ``data`` (a proxy in [0, 1] equal to count / count on every row);
+            ``{"share_x": ("n_x", "hh_size")}`` declares them (checked against ``data``);
+            None asks shares as shares.
+        warn_changed : float
+            Tolerance of the rounding loss (default 0.02): with ``data`` and a cut-off, a
+            ``UserWarning`` (also in :attr:`rounding_warning`) when banding and rounding
+            change the eligibility of more than this share of households, household-
+            weighted.
+
+        Warns
+        -----
+        UserWarning
+            When the cut-off lies outside 0-max_points, and when the rounding loss exceeds
+            ``warn_changed``.
         """
         return _build(
             cls, model, data, weights, threshold, max_points, spec, n_bands, bands, quadratic,
-            ratios, cap_quadratic, direction, poor, size, name, banding,
+            ratios, cap_quadratic, direction, poor, size, name, banding, shares, warn_changed,
         )
 
     # --- scoring ----------------------------------------------------------------------
     def evaluate(self, columns: Mapping[str, Any], n: int):
         """Points of each question (a list of n-arrays) and problems (mask, reason).
 
-        ``columns`` maps each registry field to an array of n values. Rows with a problem
-        have -1 points in the failing question. Points arrays use int16 (int32 when the
+        ``columns`` maps each registry field (:attr:`fields`) to an array of n values.
+        Rows with a problem have -1 points in the failing question; questions worth 0 for
+        every answer give 0 without reading their field. Points arrays use int16 (int32 when the
         maximum exceeds 32,767) to keep memory low on large chunks.
         """
         dtype = np.int16 if self.max_points <= np.iinfo(np.int16).max else np.int32
         parts: list[np.ndarray] = []
         problems: list[tuple[np.ndarray, str]] = []
         for q in self.questions:
+            if q.is_zero:  # worth 0 whatever the answer: not read
+                parts.append(np.zeros(n, dtype=dtype))
+                continue
             per = columns[q.per] if q.per else None
             pts, probs = q.points_of(columns[q.field], per, dtype)
             parts.append(pts.astype(dtype, copy=False))
@@ -284,7 +334,9 @@ class Scorecard:
         Rows: ``model`` (prediction below the threshold), ``banded`` (bands with exact,
         unrounded answer values) and ``scorecard`` (integer points vs the cut-off). Columns:
         ``eligible`` (weighted share eligible), ``changed`` (weighted share of households
-        whose eligibility differs from the exact model), ``n_changed`` (households), and the
+        whose eligibility differs from the exact model; person-weighted with ``size``),
+        ``changed_households`` (the same with household weights only), ``n_changed``
+        (households), and the
         section-4 targeting metrics when ``poor`` is given. Rows that cannot be scored are
         excluded and counted in ``n_excluded``.
         """
@@ -314,12 +366,99 @@ class Scorecard:
         return forms.to_markdown(self, path)
 
     def to_html(self, path=None, fragment: bool = False) -> str:
-        """Printable, self-contained HTML field form (inline CSS with print rules).
+        """Printable, self-contained HTML points form (inline CSS with print rules).
 
-        ``fragment=True`` gives a ``<div class="pmt-form">`` with its own scoped style, to
-        embed in a report page.
+        Every answer with its points, a points box per question, the total and the cut-off:
+        for checking and training; field workers get :meth:`enumerator_form` (no points).
+        The styles sit in a ``<style>`` inside ``<div class="pmt-form">``, all scoped under
+        that class, so the page's ``<body>`` keeps its look when embedded in another page;
+        ``fragment=True`` gives just that ``<div>``.
         """
         return forms.to_html(self, path, fragment)
+
+    def enumerator_form(
+        self,
+        format: Literal["html", "markdown"] = "html",
+        path=None,
+        fragment: bool = False,
+        spec=None,
+        title: str | None = None,
+    ) -> str:
+        """The enumerator's questionnaire: questions and check boxes, no points.
+
+        Counts instead of shares (a share question asks its numerator and denominator
+        counts, each denominator once), the data spec's question wording and code labels,
+        no variable names, no points, total or cut-off, and no question worth 0 points for
+        every answer. See :mod:`pmt.scorecard.fieldforms` for the layout and
+        :meth:`enumerator_pages` for its length.
+
+        Parameters
+        ----------
+        format : {"html", "markdown"}
+            HTML: a printable page (A4, two columns) whose styles all sit inside one
+            ``<div class="pmt-ef">`` scoped under that class, so the ``<body>`` of the page,
+            or the ``fragment=True`` output, can be embedded in another page as is.
+        path : str or Path, optional
+            Also write the text to this file.
+        fragment : bool
+            HTML only: return the embeddable ``<div class="pmt-ef">`` (with its ``<style>``)
+            instead of a full page.
+        spec : DataSpec, optional
+            Question wording and code labels; needed for a scorecard loaded from JSON
+            (the wording of a share's two counts is kept only in memory after
+            :meth:`from_model`).
+        title : str, optional
+            Heading (default "Household questionnaire").
+
+        Returns
+        -------
+        str
+        """
+        return fieldforms.enumerator_form(self, format, path, fragment, spec, title)
+
+    def enumerator_pages(self, spec=None) -> int:
+        """Estimated A4 pages of :meth:`enumerator_form` (lines of text per column; see
+        :func:`pmt.scorecard.fieldforms.estimate_pages`)."""
+        return fieldforms.estimate_pages(self, spec)
+
+    def analyst_form(
+        self,
+        format: Literal["html", "markdown"] = "html",
+        path=None,
+        fragment: bool = False,
+        spec=None,
+        title: str | None = None,
+    ) -> str:
+        """The analyst's sheet: points per answer, cut-off, variables, dropped questions.
+
+        A summary (model, direction, maximum, cut-off and exact cut-off, scale, questions
+        asked and dropped, the enumerator form's estimated pages, and the rounding loss:
+        the household-weighted share of households whose eligibility changes between the
+        exact model and the scorecard, with the banding part and the eligible shares, when
+        built with data), the :attr:`rounding_warning` if any, one row per answer (question,
+        the variables it reads, e.g. ``share_x = n_x / hh_size``, notes, answer, registry
+        condition, points), and the questions dropped because they are worth 0 points for
+        every answer with their unrounded effect in points.
+
+        Parameters
+        ----------
+        format : {"html", "markdown"}
+            HTML styles are scoped under ``.pmt-af`` inside the fragment, as for
+            :meth:`enumerator_form`.
+        path : str or Path, optional
+            Also write the text to this file.
+        fragment : bool
+            HTML only: return the embeddable ``<div class="pmt-af">``.
+        spec : DataSpec, optional
+            Used for the enumerator form's page estimate.
+        title : str, optional
+            Heading (default "<name>: analyst form").
+
+        Returns
+        -------
+        str
+        """
+        return fieldforms.analyst_form(self, format, path, fragment, spec, title)
 
     def to_xlsx(self, path) -> Path:
         """The points table as a formatted XLSX (one row per answer), cut-off beneath."""

@@ -6,6 +6,7 @@ Every look-up tolerates a missing spec or column (``None``/the column name inste
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -20,6 +21,19 @@ def _label_of(spec, col: str) -> str:
         return spec.labels.get(col, col)
     except (AttributeError, PMTError):
         return col
+
+
+_VARNAME_TAIL = re.compile(r"\s*\((?:[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*)\)\s*$")
+
+
+def _plain(label: str) -> str:
+    """A label without a trailing variable name in parentheses.
+
+    ``"Share of members aged 0-2 (perc_child2)"`` -> ``"Share of members aged 0-2"``: the
+    reference reports' variable names (with an underscore) that the embedded survey's spec
+    keeps in its labels are analyst material, not words for a respondent.
+    """
+    return _VARNAME_TAIL.sub("", label)
 
 
 def _question_of(spec, col: str) -> str | None:

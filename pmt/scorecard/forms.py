@@ -1,4 +1,8 @@
-"""Field forms of a scorecard: printable HTML, Markdown and a formatted XLSX points table."""
+"""The points form of a scorecard (printable HTML, Markdown) and a formatted XLSX points table.
+
+The points form shows every answer's points (for checking and training); the forms for
+the field are in :mod:`pmt.scorecard.fieldforms`.
+"""
 
 from __future__ import annotations
 
@@ -47,17 +51,18 @@ def to_markdown(sc, path=None) -> str:
 
 
 def to_html(sc, path=None, fragment: bool = False) -> str:
-    """Printable, self-contained HTML field form (inline CSS with print rules).
+    """Printable, self-contained HTML points form (inline CSS with print rules).
 
-    ``fragment=True`` gives a ``<div class="pmt-form">`` with its own scoped style, to
-    embed in a report page.
+    The styles sit inside ``<div class="pmt-form">``, scoped under that class, so the
+    page's ``<body>`` keeps its look when embedded; ``fragment=True`` gives just the
+    ``<div>``.
     """
     e = html.escape
     css = """
-body{font-family:Arial,Helvetica,sans-serif;font-size:11pt;margin:1.5cm;color:#000}
+.pmt-form{font-family:Arial,Helvetica,sans-serif;font-size:11pt;color:#000;background:#fff;text-align:left}
 h1{font-size:16pt;margin:0 0 .3em}
 p.lead{margin:0 0 1em}
-section.q{border:1px solid #444;padding:.4em .6em;margin:0 0 .6em;page-break-inside:avoid}
+section.q{border:1px solid #444;padding:.4em .6em;margin:0 0 .6em;page-break-inside:avoid;break-inside:avoid}
 section.q h2{font-size:11pt;margin:0 0 .3em}
 .note{font-style:italic;font-size:9pt;margin:.1em 0 .3em}
 table{border-collapse:collapse;width:100%}
@@ -72,21 +77,27 @@ td.pts{text-align:right;width:4em}
 .head{display:flex;gap:2em;margin:0 0 .8em}.head span{flex:1;border-bottom:1px solid #000}
 .counts{margin:.2em 0 .4em}.sign{margin-top:2em;display:flex;gap:3em}
 .sign span{flex:1;border-top:1px solid #000;padding-top:.2em;font-size:9pt}
-@page{size:A4;margin:1.5cm}
-@media print{body{margin:0}section.q{break-inside:avoid}}
 """
-    if fragment:
-        rules = [r for r in css.strip().splitlines()
-                 if r and not r.startswith(("body", "@page", "@media"))]
-        scoped = "\n".join(".pmt-form " + r.replace("}.", "} .pmt-form .") for r in rules)
-        head = [f'<div class="pmt-form"><style>{scoped}</style>']
-    else:
+    # every rule scoped under .pmt-form and kept inside the <div>: the page's <body>, or the
+    # fragment, keeps its look when embedded in another page (e.g. the report)
+    scoped = []
+    for r in css.strip().splitlines():
+        if r.startswith(".pmt-form"):
+            scoped.append(r)
+        else:
+            scoped.append(".pmt-form " + r.replace("}.", "} .pmt-form ."))
+    scoped.append("@media print{.pmt-form section.q{break-inside:avoid}}")
+    style = "\n".join(scoped)
+    title = e(sc.name or "Household scorecard")
+    head = [f'<div class="pmt-form"><style>{style}</style>']
+    if not fragment:
         head = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
-            f"<title>{e(sc.name or 'Household scorecard')}</title>",
-            f"<style>{css}</style></head><body>",
-        ]
+            f"<title>{title}</title>",
+            "<style>@page{size:A4;margin:1.5cm}body{margin:1.5cm}"
+            "@media print{body{margin:0}}</style></head><body>",
+        ] + head
     parts = head + [
         f"<h1>{e(sc.name or 'Household scorecard')}</h1>",
         '<div class="head"><span>Household ID:</span><span>Date:</span>'
@@ -116,7 +127,7 @@ td.pts{text-align:right;width:4em}
     parts.append(f'<p class="cutoff">{e(_cutoff_sentence(sc))}</p>')
     parts.append('<div class="sign"><span>Signature of the interviewer</span>'
                  "<span>Checked by</span></div>")
-    parts.append("</div>" if fragment else "</body></html>")
+    parts.append("</div>" if fragment else "</div>\n</body></html>")
     text = "\n".join(parts) + "\n"
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")

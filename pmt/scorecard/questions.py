@@ -39,7 +39,14 @@ class Answer:
 
 @dataclass
 class Question:
-    """One question of the form: the registry field(s) it reads and its answers."""
+    """One question of the form: the registry field(s) it reads and its answers.
+
+    ``per`` names the denominator of a ratio or share question (the answer is the band of
+    ``field / per``). ``ask`` holds the wording of the two counts the enumerator form asks
+    for such a question, ``(numerator question, denominator question)``, when it was built
+    with a data spec; it is not part of the JSON document (forms of a loaded scorecard
+    take the wording from ``spec=``).
+    """
 
     id: str
     field: str
@@ -49,6 +56,7 @@ class Question:
     per: str | None = None
     note: str | None = None
     range: tuple[float | None, float | None] | None = None
+    ask: tuple[str | None, str | None] | None = field(default=None, repr=False, compare=False)
     _lookup: dict | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -58,6 +66,15 @@ class Question:
     @property
     def max_points(self) -> int:
         return max(a.points for a in self.answers)
+
+    @property
+    def is_zero(self) -> bool:
+        """True when every answer is worth 0 points: the question cannot change a score.
+
+        Such questions stay in the scorecard (its JSON, points table and analyst form) but
+        are not read when scoring and are left out of the enumerator form.
+        """
+        return all(a.points == 0 for a in self.answers)
 
     # --- compiled evaluation ----------------------------------------------------------
     def lookup(self) -> dict[str, int]:

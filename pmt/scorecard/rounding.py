@@ -32,9 +32,9 @@ def rounding_loss(sc, model, data, weights=None, poor=None, size=None) -> pd.Dat
     hsize = _resolve(data, size, "size", None)
     v = w * hsize if hsize is not None else w
     cols = {}
-    for f in sc.fields:
+    for f in dict.fromkeys(f for q in sc.questions for f in q.fields):
         if f not in data.columns:
-            raise DataError(f"rounding loss: the data lack field '{f}'.")
+            raise DataError(f"rounding loss: the data lack field '{f}'; pass the training data.")
         cols[f] = data[f].to_numpy()
     parts, problems = sc.evaluate(cols, n)
     ok = np.ones(n, dtype=bool)
@@ -62,6 +62,7 @@ def rounding_loss(sc, model, data, weights=None, poor=None, size=None) -> pd.Dat
         row = {
             "eligible": float(np.average(ee, weights=vv)),
             "changed": float(np.average(ee != em, weights=vv)),
+            "changed_households": float(np.average(ee != em, weights=w[ok])),
             "n_changed": int((ee != em).sum()),
             "n_excluded": int((~ok).sum()),
         }
