@@ -64,6 +64,7 @@ class Outputs:
     sections: list[Section] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    display: dict[str, dict] = field(default_factory=dict)  # display_table options by title
     figures: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, Path] = field(default_factory=dict)
 
@@ -72,9 +73,13 @@ class Outputs:
         return self.sections[-1]
 
     def table(self, title: str, table: pd.DataFrame | pd.Series, note: str = "",
-              show: bool = True) -> pd.DataFrame:
+              show: bool = True, **display) -> pd.DataFrame:
+        """Add a table (raw numbers, for the workbook); ``display`` are the options of
+        :func:`pmt.report.format.display_table` for its plain-language rendering."""
         frame = table if isinstance(table, pd.DataFrame) else table.to_frame()
         self.tables[title] = frame
+        if display:
+            self.display[title] = display
         if note:
             self.notes[title] = note
         if show:
@@ -123,6 +128,17 @@ class Timer:
 
     def step(self, text: str) -> None:
         self.say(f"[{time.perf_counter() - self.start:6.1f} s] {text}", flush=True)
+
+
+def amount(x: float) -> str:
+    """A money amount for prose: whole units with thousands separators from 100 up, else
+    four significant digits; thousands of millions as "bn"."""
+    x = float(x)
+    if abs(x) >= 1e9:
+        return f"{x / 1e9:,.1f} bn"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
 
 
 def slug(name: str) -> str:
@@ -372,7 +388,7 @@ def prepare_run(cfg: ProjectConfig, say: Say = print) -> Run:
     sv = Survey(df, **cfg.design())
     headcount = float(np.average(below, weights=sv.person_weight))
     if not 0 < headcount < 1:
-        raise ConfigError(f"welfare.line: at the line {z:,.4g} {headcount:.0%} of people are "
+        raise ConfigError(f"welfare.line: at the line {amount(z)} {headcount:.0%} of people are "
                           "poor; the models need both poor and non-poor households.")
     return Run(cfg=cfg, spec=spec, df=df, sv=sv, line=z, headcount=headcount, dropped=dropped)
 
@@ -401,14 +417,15 @@ def step_summary(run: Run) -> None:
         name="value",
     )
     out.table("Survey summary", summary,
-              f"Welfare: {run.welfare_name} ({cfg.welfare}){run.money}; person-weighted.")
+              f"Welfare: {run.welfare_name} ({cfg.welfare}){run.money}; person-weighted.",
+              currency=cfg.currency)
     if run.dropped is not None:
         out.table("Dropped for missing values", run.dropped,
                   "`missing: drop`: households with a missing value in a column the models use "
                   "are left out of every step; counts are households in the sample.")
     out.table("Poverty", poverty_measures(sv, cfg.welfare, run.line),
-              f"FGT(0, 1, 2) and Watts at the line {run.line:,.4g}{run.money}; person-weighted; "
-              "standard errors linearised with PSU clustering within strata.")
+              f"FGT(0, 1, 2) and Watts at the line {amount(run.line)}{run.money}; person-weighted; "
+              "standard errors linearised with PSU clustering within strata.", level=0.95)
 
 
 def model_formula(run_or_cfg, model) -> str:
@@ -483,14 +500,16 @@ def describe_models(run: Run) -> str:
 
 
 def coefficient_columns(models: Mapping, spec=None) -> pd.DataFrame:
-    """Side-by-side regression table: one text column per model, 'coef*** (se)', rows
-    labelled with the spec's variable and value labels."""
+    """Side-by-side regression table: one text column per model, 'coef*** (se)' with three
+    significant digits, rows labelled with the spec's variable and value labels."""
+    from pmt.report.format import coef_cell
+
     columns = {}
     labels = {}
     for name, r in models.items():
         table = r.coef_table(spec)
         columns[name] = pd.Series([
-            f"{c:.3f}{st} ({se:.3f})" if np.isfinite(se) else f"{c:.3f}"
+            coef_cell(c, se, st)
             for c, se, st in zip(table["coef"], table["se"], table["stars"], strict=True)
         ], index=table.index)
         for term, var, level, label in zip(table.index, table["variable"], table["level"],
@@ -567,14 +586,15 @@ def step_models(run: Run) -> dict:
         "welfare; within one: in the same or a neighbouring decile; overlap_k: share of the "
         "bottom k deciles of actual welfare also in the bottom k of predicted welfare.")
     out.table(f"Decile overlap: {first}", overlaps[first], "In sample. Rows: actual decile; "
-              "columns: predicted decile; cells: share of the population (all cells sum to 1).")
+              "columns: predicted decile; cells: % of the population (all cells sum to 100 %).",
+              kind="share")
     out.figure("overlap_heatmap", figures.overlap_heatmap(
         overlaps[first], f"Decile overlap, {first} (% of population)", source=src),
         f"Decile overlap of actual and predicted welfare, {first}, in sample")
     cov = pd.DataFrame(coverage)
     out.table("Coverage by decile (in sample)", cov,
               "In sample. Share of the people of each decile of actual welfare selected by "
-              "each model.")
+              "each model.", kind="share")
     out.figure("coverage_by_decile", figures.coverage_by_group(
         cov.drop(index="Total", errors="ignore"), f"Coverage by decile of {run.welfare_name}",
         xlabel=f"Decile of actual {run.welfare_name} (1 = poorest)", source=src),
@@ -688,12 +708,13 @@ def step_compare(run: Run) -> pd.DataFrame:
                  if ev["rule"] == "line" else boot["metric"] == "exclusion_error"]
     out.table("Out-of-sample comparison",
               shown.set_index(["line", "rule", "metric", "model"])[
-                  ["basis", "estimate", "se", "lower", "upper"]].sort_index(), note)
+                  ["basis", "estimate", "se", "lower", "upper"]].sort_index(), note,
+              level=level)
     optimism = _optimism(boot, in_sample)
     out.table("In-sample optimism", optimism,
               "Exclusion error of each model judged on the households it was fitted on (in "
               "sample) and out of sample; the gap is how much the in-sample figure flatters the "
-              "model.")
+              "model.", kind="share")
     sub = boot[(boot["metric"] == "exclusion_error") & ~boot["model"].str.contains(" - ")
                & (boot["rule"] == ev["rule"])]
     if len(sub):
@@ -848,7 +869,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
     pct = f"{float(ev['level']):.0%}"
     note = (f"Out of sample (cross-fitted model scores). Every scheme reaches {run.headcount:.1%} "
             "of people (the universal transfer everyone) and spends the same budget"
-            + (f" ({budget:,.4g}{run.money})" if budget is not None else "")
+            + (f" ({amount(budget)} a month{run.money})" if budget is not None else "")
             + f" as a {cfg.get('benefit', 'flat')} benefit; lower/upper: {pct} confidence "
             f"intervals from a PSU bootstrap shared by all schemes; rows 'scheme - {reference}'"
             f" are paired differences. Social welfare: equally-distributed-equivalent welfare "
@@ -957,7 +978,7 @@ def step_hmt(run: Run, pmt_model) -> Any:
                               poverty_line=run.line)
     out.table("Four targeting methods", methods,
               f"In sample. Verifiable-income means test (VMT), PMT, HMT and perfect targeting, at the same "
-              f"threshold ({run.line:,.4g}{run.money}) and at the same budget; benefits top up "
+              f"threshold ({amount(run.line)}{run.money}) and at the same budget; benefits top up "
               "income to the threshold.")
     run.timer.step("fitted the hybrid means test and compared four methods")
     return model
@@ -1047,11 +1068,11 @@ def step_simulate(run: Run, models) -> None:
         title = result.policy.name
         out.text(f"Policy: {title}")
         out.text(result.summary(), pre=True)
-        short = title[:20]
+        money = {"currency": getattr(result.policy, "currency", None) or cfg.currency}
         for key in SIM_TABLES:
             if key in result.tables:
-                out.table(f"{short}: {key}", result.tables[key], show=key in (
-                    "poverty_display", "deciles", "budget"))
+                out.table(f"{title}: {key}", result.tables[key], show=key in (
+                    "poverty_display", "deciles", "budget"), **money)
         fgt[title] = result.tables["poverty"]
         if not fgt or len(fgt) == 1:  # the first policy's distributional charts
             _policy_figures(run, ssv, result, title)
@@ -1154,7 +1175,8 @@ def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str) -> dic
         paths[f"figure {key}"] = path
     plt.close("all")
     paths["report"] = report.save(out_dir / "report.html")
-    paths["tables"] = write_xlsx(out.tables, out_dir / "tables.xlsx", notes=out.notes)
+    paths["tables"] = write_xlsx(out.tables, out_dir / "tables.xlsx", notes=out.notes,
+                                 table_options=out.display)
     paths.update({k: v for k, v in out.artifacts.items()})
     return paths
 
