@@ -869,7 +869,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
     pct = f"{float(ev['level']):.0%}"
     note = (f"Out of sample (cross-fitted model scores). Every scheme reaches {run.headcount:.1%} "
             "of people (the universal transfer everyone) and spends the same budget"
-            + (f" ({amount(budget)} a month{run.money})" if budget is not None else "")
+            + (f" (total {amount(budget)}, in the welfare measure's units)" if budget is not None else "")
             + f" as a {cfg.get('benefit', 'flat')} benefit; lower/upper: {pct} confidence "
             f"intervals from a PSU bootstrap shared by all schemes; rows 'scheme - {reference}'"
             f" are paired differences. Social welfare: equally-distributed-equivalent welfare "
