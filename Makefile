@@ -19,13 +19,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/pmt demo --out $(OUT) --models-dir models
 
-# Headless Chromium renders the demo report in a test; install it when missing (Debian,
-# as root). Where that is impossible the browser test is skipped with a message.
+# Headless Chromium renders the demo report and prints the PDF report in tests, and
+# poppler-utils (pdftotext, pdftoppm) read the PDF back; install them when missing (Debian,
+# as root). Where that is impossible those tests are skipped with a message.
 browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  ( [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ) || \
-	  echo "note: chromium could not be installed; the report rendering test will be skipped"
+	@pkgs=""; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || pkgs=" chromium"; \
+	command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || pkgs="$$pkgs poppler-utils"; \
+	if [ -n "$$pkgs" ]; then \
+	  ( [ "$$(id -u 2>/dev/null)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null ) || \
+	  echo "note: could not install$$pkgs (Debian packages); the report rendering and PDF tests will be skipped"; \
+	fi
 
 test: $(STAMP) browser
 	$(BIN)/ruff check pmt tests benchmarks

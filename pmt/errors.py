@@ -46,6 +46,14 @@ class PolicyError(PMTError, ValueError):
     """A policy definition cannot be simulated as written."""
 
 
+class PdfError(PMTError, RuntimeError):
+    """The PDF report cannot be printed: no Chromium found, or it failed or timed out.
+
+    The message says how to install Chromium (or where to point ``PMT_CHROMIUM``) and what
+    the browser reported.
+    """
+
+
 def example_rows(index: Iterable, limit: int = 5) -> str:
     """Format the first ``limit`` row labels of ``index`` for an error message.
 
