@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--models-dir", default=None,
                    help="also copy the fitted artifacts here (e.g. models/)")
+    p.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=None,
+                   help="print report.pdf with headless Chromium (default: when installed)")
     _add_quiet(p)
 
     p = sub.add_parser("validate", help="validate a data file against a data spec")
@@ -64,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext)
         p.add_argument("config", help="project config YAML (format: data_spec/project.md)")
         p.add_argument("--out", default=None, help="output folder (overrides the config)")
+        p.add_argument("--pdf", action="store_true",
+                       help="also print report.pdf with headless Chromium")
         _add_quiet(p)
 
     p = sub.add_parser("scorecard", help="turn a saved model into a scorecard and field form")
@@ -153,11 +157,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     say = (lambda *a, **k: None) if args.quiet else print
     if args.command == "demo":
         workflow.run_demo(Path(args.out), n_households=args.households, seed=args.seed,
-                          models_dir=args.models_dir, say=say)
+                          models_dir=args.models_dir, say=say, pdf=args.pdf)
     elif args.command == "validate":
         workflow.validate_file(args.data, args.spec, say=print, **_read_options(args))
     elif args.command in ("fit", "compare", "report"):
-        workflow.run_project(args.config, step=args.command, out=args.out, say=say)
+        workflow.run_project(args.config, step=args.command, out=args.out, say=say,
+                             pdf=args.pdf)
     elif args.command == "scorecard":
         workflow.make_scorecard(args.model, data=args.data, spec=args.spec,
                                 max_points=args.max_points, threshold=args.threshold,

@@ -161,6 +161,7 @@ class Run:
     headcount: float  # person-weighted share of the poor at the line
     dropped: pd.DataFrame | None = None  # households dropped for missing values, by column
     step: str = "report"  # fit, compare or report
+    results: dict = field(default_factory=dict)  # what the summary reports: verdict, tables
     out: Outputs = field(default_factory=lambda: Outputs())
     timer: Timer | None = None
 
@@ -727,12 +728,14 @@ def step_compare(run: Run) -> pd.DataFrame:
             f"Exclusion error of each model at each relative poverty line, out of sample "
             f"(cross-fitted); bars: {pct} confidence intervals")
     text, best = verdict(run, predictions, boot, common)
+    out.text(text)
+    run.results.update(verdict=text, best=best, boot=boot)
     run.timer.step("compared the models out of sample with paired intervals")
     welfare_words = step_welfare(run, predictions, best)
     if welfare_words:
+        out.text(welfare_words)
+        run.results["welfare_words"] = welfare_words
         run.timer.step("compared the models with baselines by poverty and welfare")
-    run.out.sections.insert(0, Section("Verdict", [("text", f"{text} {welfare_words}".strip(),
-                                                    "")]))
     return predictions
 
 
@@ -786,7 +789,8 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
     paired interval."""
     from pmt.evaluate import compare
 
-    line = f"poorest {compare_shares(run)[0]:.0%}"
+    # the programme's own line comes first (compare_shares); its label as compare wrote it
+    line = next((x for x in boot["line"].dropna().unique() if str(x).startswith("poorest")), "")
     at = boot[(boot["metric"] == "exclusion_error") & (boot["line"] == line)
               & (boot["rule"] == run.cfg.evaluation["rule"])
               & ~boot["model"].str.contains(" - ")].sort_values("estimate")
@@ -875,6 +879,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
             f" are paired differences. Social welfare: equally-distributed-equivalent welfare "
             f"with inequality aversion rho = {float(cfg.get('rho', 2.0)):g}.")
     out.table("Baselines and welfare (all)", table, note, show=False)
+    run.results["welfare"] = table
     key = ["coverage", "exclusion_error", "budget_share_poor", "FGT0_change", "FGT1_change",
            "welfare_ede_change", "weighted_exclusion_error"]
     wide = (table[table["measure"].isin(key) & (table["kind"] != "difference")]
@@ -1012,6 +1017,7 @@ def step_scorecard(run: Run, models, art_dir: Path):
         out.artifacts[key] = folder / file
     out.section("Scorecard")
     if sc.rounding_warning:
+        run.results["rounding_warning"] = sc.rounding_warning
         out.text(f"Warning: {sc.rounding_warning}")
         if run.timer is not None:
             run.timer.say(f"warning: {sc.rounding_warning}")
@@ -1127,6 +1133,96 @@ def _policy_figures(run: Run, ssv: Survey, result, title: str) -> None:
             "progressive")
 
 
+def _with_interval(row) -> str:
+    return f"{row['estimate']:.1%} ({row['lower']:.1%} to {row['upper']:.1%})"
+
+
+def step_executive_summary(run: Run) -> None:
+    """The report's first section, written from the results in plain words: the programme,
+    the recommended model and why, its errors and poverty impact with intervals beside the
+    baselines, and what the user must still decide."""
+    cfg, res = run.cfg, run.results
+    sec = Section("Summary")
+    say = sec.items.append
+    n_people = float(run.sv.person_weight.sum())
+    line_words = (f"the poorest {cfg.line['share']:.0%} of people" if cfg.relative_line
+                  else f"people whose {run.welfare_name} is below {amount(run.line)}"
+                       f"{run.money}")
+    say(("text", f"The programme is meant to reach the poor: {line_words}, "
+                 f"{run.headcount:.1%} of the population ({run.headcount * n_people:,.0f} of "
+                 f"{n_people:,.0f} people in the survey's weighted population; "
+                 f"{len(run.df):,} households in the sample).", ""))
+    if run.dropped is not None:
+        total = int(run.dropped["households_missing"].iloc[-1])
+        say(("text", f"{total:,} households with missing answers were left out "
+                     "(`missing: drop`); see the survey section.", ""))
+    if res.get("verdict"):
+        say(("text", res["verdict"].replace("Verdict: ", "Recommendation: ", 1), ""))
+    rows = {}
+    boot, best = res.get("boot"), res.get("best")
+    if boot is not None and best is not None:
+        line = next((x for x in boot["line"].dropna().unique()
+                     if str(x).startswith("poorest")), None)
+        at = boot[(boot["line"] == line) & (boot["model"] == best)
+                  & (boot["rule"] == cfg.evaluation["rule"])].set_index("metric")
+        if {"exclusion_error", "inclusion_error"} <= set(at.index):
+            rows[f"{best}: exclusion error"] = _with_interval(at.loc["exclusion_error"])
+            rows[f"{best}: inclusion error"] = _with_interval(at.loc["inclusion_error"])
+    welfare = res.get("welfare")
+    if welfare is not None:
+        level = welfare[welfare["kind"] != "difference"].set_index(["scheme", "measure"])
+        schemes = [x for x in dict.fromkeys(welfare["scheme"])
+                   if x != "No transfer" and " - " not in x
+                   and (x == best or welfare.loc[welfare["scheme"] == x, "kind"].iloc[0]
+                        == "baseline")]
+        table = pd.DataFrame({
+            scheme: {
+                "People reached": f"{level.loc[(scheme, 'coverage'), 'estimate']:.1%}",
+                "Poor people missed (exclusion error)":
+                    _with_interval(level.loc[(scheme, "exclusion_error")]),
+                "Budget reaching the poor":
+                    _with_interval(level.loc[(scheme, "budget_share_poor")]),
+                "Change in the poverty headcount (FGT0)":
+                    _with_interval(level.loc[(scheme, "FGT0_change")]),
+                "Change in the poverty gap (FGT1)":
+                    _with_interval(level.loc[(scheme, "FGT1_change")]),
+            } for scheme in schemes}).T.rename_axis("scheme")
+        budget = welfare.attrs.get("budget")
+        say(("table", table, "Headline numbers: the recommended model and simple rules at the "
+             "same coverage and budget, out of sample, with "
+             f"{float(cfg.evaluation['level']):.0%} confidence intervals"
+             + (f" (budget {amount(budget)}, in the welfare measure's units)"
+                if budget is not None else "")))
+        if res.get("welfare_words"):
+            say(("text", res["welfare_words"], ""))
+    elif rows:
+        say(("table", pd.Series(rows, name="estimate").to_frame(),
+             "Headline errors of the recommended model, out of sample"))
+    decide = ["the coverage or budget of the programme (these figures use the poverty "
+              f"headcount, {run.headcount:.1%} of people, as coverage)"]
+    if "within the paired interval" in res.get("verdict", ""):
+        decide.append("which of the statistically equivalent models to use: prefer the one "
+                      "that is simpler to explain and to collect")
+    unverifiable = [run.label(c) for c in (run.spec.columns_with_role("proxy")
+                                            if run.spec is not None else [])
+                    if not run.spec[c].verifiable]
+    if unverifiable:
+        decide.append("how to verify the answers the spec does not mark as verifiable: "
+                      + ", ".join(unverifiable[:8]) + (" ..." if len(unverifiable) > 8 else ""))
+    if res.get("rounding_warning"):
+        decide.append(f"whether the scorecard's rounding is acceptable: {res['rounding_warning']}")
+    decide.append("the benefit design and take-up assumptions (see the policy simulation)"
+                  if cfg.policies else "the benefit design: no policy was simulated")
+    say(("text", "Still to decide: " + "; ".join(decide) + ".", ""))
+    run.out.sections.insert(0, sec)
+
+
+# sections of the report body; all others go to the annex
+MAIN_SECTIONS = ("Summary", "Survey, welfare and poverty", "Model comparison out of sample",
+                 "Models against baselines: poverty and welfare", "Subgroup performance",
+                 "Policy simulation")
+
+
 # --------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------
@@ -1142,23 +1238,38 @@ def check_out_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str) -> dict[str, Path]:
-    """Write report.html, tables.xlsx and figures/*.png into ``out_dir``; returns what went
-    where."""
+def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str,
+                  pdf: bool = False) -> dict[str, Path]:
+    """Write report.html (and report.pdf), tables.xlsx and figures/*.png into ``out_dir``;
+    returns what went where.
+
+    The report body holds the :data:`MAIN_SECTIONS`; every other section goes to the annex.
+    Tables are shown in plain words and units (:func:`pmt.report.format.display_parts`,
+    split to fit an A4 page); the workbook keeps the raw numbers.
+    """
     import matplotlib.pyplot as plt
 
     from pmt.report import HtmlReport, write_xlsx
+    from pmt.report.format import display_parts
+    from pmt.report.glossary import glossary_for
 
     out_dir.mkdir(parents=True, exist_ok=True)
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     paths: dict[str, Path] = {}
-    report = HtmlReport(title, subtitle)
-    for section in out.sections:
+    main = [sec for sec in out.sections if sec.title in MAIN_SECTIONS]
+    report = HtmlReport(title, subtitle, lead=bool(main) and main[0].title == "Summary")
+    annex = [sec for sec in out.sections if sec.title not in MAIN_SECTIONS]
+
+    def render(section: Section) -> None:
         report.heading(section.title)
         for kind, payload, caption in section.items:
             if kind == "table":
-                report.table(payload.head(80), caption=caption)
+                options = out.display.get(caption, {})
+                parts = display_parts(payload.head(80), **options)
+                for k, part in enumerate(parts, 1):
+                    report.table(part, caption=caption if len(parts) == 1
+                                 else f"{caption} ({k} of {len(parts)})")
             elif kind == "note":
                 report.text(payload, note=True)
             elif kind == "text":
@@ -1169,12 +1280,27 @@ def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str) -> dic
                 report.figure(payload, caption)
             elif kind == "html":
                 report.raw_html(payload)
+
+    for section in main:
+        render(section)
+    if annex:
+        report.annex("Annex", "Technical detail: model coefficients, accuracy in sample, the "
+                     "hybrid means test, the scorecard and its forms, and a glossary.")
+        for section in annex:
+            render(section)
+    report.heading("Glossary")
+    report.table(glossary_for(out.tables)[["Term", "Definition", "Formula"]],
+                 caption="Definitions of the measures in this report (DESIGN.md section 4)")
     for key, fig in out.figures.items():
         path = fig_dir / f"{key}.png"
         fig.savefig(path, dpi=130, bbox_inches="tight")
         paths[f"figure {key}"] = path
     plt.close("all")
     paths["report"] = report.save(out_dir / "report.html")
+    if pdf:
+        from pmt.report.pdf import html_to_pdf
+
+        paths["report (PDF)"] = html_to_pdf(paths["report"], out_dir / "report.pdf").path
     paths["tables"] = write_xlsx(out.tables, out_dir / "tables.xlsx", notes=out.notes,
                                  table_options=out.display)
     paths.update({k: v for k, v in out.artifacts.items()})
@@ -1218,13 +1344,23 @@ def publish(staging: Path, out_dir: Path, paths: Mapping[str, Path]) -> dict[str
 
 def run_project(config: Mapping | str | Path | ProjectConfig, step: str = "report",
                 out: str | Path | None = None, say: Say = print,
-                models_dir: str | Path | None = None) -> dict[str, Path]:
+                models_dir: str | Path | None = None, pdf: bool | None = False
+                ) -> dict[str, Path]:
     """Run a project config: ``step`` is "fit", "compare" or "report" (everything).
 
     ``config`` is a YAML path, the YAML content as a dict, or a parsed
-    :class:`pmt.config.ProjectConfig`. Returns a mapping of output names to the files
+    :class:`pmt.config.ProjectConfig`. ``pdf=True`` also prints ``report.pdf`` through
+    headless Chromium (an error when none is installed); ``pdf=None`` prints it when
+    Chromium is found and says so when not. Returns a mapping of output names to the files
     written.
     """
+    if pdf is None:
+        from pmt.report.pdf import find_chromium
+
+        pdf = find_chromium() is not None
+        if not pdf:
+            say("note: no Chromium found, so no report.pdf (install chromium, or `make "
+                "browser`); report.html prints to PDF from any browser.")
     from threadpoolctl import threadpool_limits
 
     if step not in ("fit", "compare", "report"):
@@ -1239,11 +1375,11 @@ def run_project(config: Mapping | str | Path | ProjectConfig, step: str = "repor
     # One BLAS/OpenMP thread per process: on small machines nested threading makes the
     # many small fits of cross-validation and bootstrap many times slower.
     with threadpool_limits(1):
-        return _run_project(cfg, step, out_dir, say, models_dir)
+        return _run_project(cfg, step, out_dir, say, models_dir, bool(pdf))
 
 
-def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_dir
-                 ) -> dict[str, Path]:
+def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_dir,
+                 pdf: bool = False) -> dict[str, Path]:
     from pmt.artifacts import save_model
 
     timer = Timer(say)
@@ -1288,10 +1424,11 @@ def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_
             step_simulate(run, models)
             if "Budget-neutral comparison" in run.out.tables:
                 say(run.out.tables["Budget-neutral comparison"].round(3).to_string())
+        step_executive_summary(run)
         title = cfg.name or (run.spec.description or run.spec.name if run.spec else "pmt report")
         subtitle = (f"{run.source_note}. Every table is also in tables.xlsx; figures are in "
                     "figures/.")
-        staged = write_outputs(run.out, staging, title, subtitle)
+        staged = write_outputs(run.out, staging, title, subtitle, pdf=pdf)
         paths = publish(staging, out_dir, staged)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -1308,7 +1445,8 @@ def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_
 
 
 def run_demo(out: Path = Path("out"), n_households: int = 20_000, seed: int = 0,
-             models_dir: str | Path | None = None, say: Say = print) -> dict[str, Path]:
+             models_dir: str | Path | None = None, say: Say = print,
+             pdf: bool | None = None) -> dict[str, Path]:
     """The main job: the whole workflow on the embedded synthetic survey.
 
     Parameters
@@ -1321,6 +1459,8 @@ def run_demo(out: Path = Path("out"), n_households: int = 20_000, seed: int = 0,
         Seed of the synthetic survey (the models and bootstrap use their own fixed seeds).
     models_dir : Path, optional
         Also copy the model and scorecard artifacts here (the repository's ``models/``).
+    pdf : bool or None
+        Print ``report.pdf``: None (default) when Chromium is installed.
     """
     if n_households < 1000:
         raise ConfigError(f"--households must be at least 1000 for the demo; got {n_households}.")
@@ -1328,7 +1468,7 @@ def run_demo(out: Path = Path("out"), n_households: int = 20_000, seed: int = 0,
                                  "seed": int(seed)},
                         "outputs": {"dir": str(out)}})
     say(f"pmt demo: {n_households:,} synthetic households (seed {seed}) -> {out}/")
-    return run_project(cfg, step="report", out=out, say=say, models_dir=models_dir)
+    return run_project(cfg, step="report", out=out, say=say, models_dir=models_dir, pdf=pdf)
 
 
 # --------------------------------------------------------------------------------------

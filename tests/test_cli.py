@@ -40,6 +40,9 @@ def test_demo_writes_everything(demo):
     models = {p.name for p in (demo / "models").glob("*.json")}
     assert {"pmt_ols.json", "hmt.json", "scorecard.json"} <= models
     assert (demo / "field_form.html").exists() and (demo / "field_form.md").exists()
+    assert (demo / "scorecard_analyst.html").exists()
+    html = (demo / "report.html").read_text()
+    assert "Recommendation: at the programme" in html and "Still to decide" in html
 
 
 def test_demo_workbook_has_expected_sheets(demo):
@@ -65,6 +68,24 @@ def test_demo_artifacts_load_and_predict(demo):
     assert agreement > 0.95
     # and higher model predictions mean more points (rank correlation)
     assert pd.Series(model.predict(df).to_numpy()).corr(scores["score"], method="spearman") > 0.9
+
+
+def test_report_pdf_opens_with_the_summary(demo):
+    """make demo writes report.pdf when Chromium is installed: page 1 holds the summary with
+    the recommendation and headline numbers; the body before the annex is at most 15 pages;
+    no element of the report is wider than an A4 page."""
+    from browser import find_chromium, have_poppler, inspect_print_layout, pdf_pages_text
+
+    if find_chromium() is None or not have_poppler():
+        pytest.skip("chromium or poppler-utils is not installed (make test installs them)")
+    pages = pdf_pages_text(demo / "report.pdf")
+    first = pages[0]
+    assert "Summary" in first and "Recommendation:" in first and "Headline numbers" in first
+    assert "%" in first and " to " in first  # estimates with intervals
+    annex = next(i for i, text in enumerate(pages) if text.lstrip().startswith("Annex"))
+    assert annex <= 15, f"the body before the annex is {annex} pages"
+    layout = inspect_print_layout(demo / "report.html")
+    assert layout["overflowing"] == [] and layout["broken"] == []
 
 
 def test_report_renders_in_headless_chromium(demo):

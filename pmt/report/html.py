@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pmt.io import atomic_write
+from pmt.report.format import looks_numeric
 
 #: tables with at most this many rows are kept on one page when they fit
 SHORT_ROWS = 30
@@ -72,6 +73,8 @@ nav.toc .toc-page{flex:0 0 auto;min-width:2.5em;text-align:right;font-variant-nu
   h1.report-title{font-size:20pt;margin-top:30mm}
   h2.section-title,h2.annex-title{font-size:15pt;margin-top:0}
   section.pmt-section,.pmt-annex{break-before:page}
+  section.pmt-section.lead{break-before:auto}
+  nav.toc.after-lead{break-before:page}
   .pmt-annex>section.pmt-section:first-of-type{break-before:auto}
   h1,h2,h3,h4,caption{break-after:avoid}
   p{orphans:3;widows:3}
@@ -150,6 +153,10 @@ def _table(df: pd.DataFrame, digits: int, caption: str | None) -> tuple[str, boo
             elif isinstance(v, int | np.integer):
                 text = f"{int(v):,}"
                 cells.append(f"<td class='num'>{text}</td>")
+            elif isinstance(v, str) and looks_numeric(v):
+                # a formatted number from pmt.report.format: right-aligned, never wrapped
+                text = v
+                cells.append(f"<td class='num'>{html.escape(text)}</td>")
             else:
                 text = str(v)
                 numeric[j] = False
@@ -189,6 +196,9 @@ class HtmlReport:
         The report's title (page title, first heading, PDF footer).
     subtitle : str, optional
         A line under the title.
+    lead : bool, default False
+        Put the first section (an executive summary) on the title page, before the table
+        of contents, which then starts on a new page.
 
     Notes
     -----
@@ -205,9 +215,12 @@ class HtmlReport:
     True
     """
 
-    def __init__(self, title: str, subtitle: str | None = None):
+    def __init__(self, title: str, subtitle: str | None = None, lead: bool = False):
         self.title = title
         self.subtitle = subtitle
+        # lead: the first section (an executive summary) sits on the title page, before the
+        # table of contents, which then starts a new page
+        self.lead = lead
         self._front: list[str] = []
         # each section: (anchor, title, parts); annex sections after self._annex_at
         self._sections: list[tuple[str, str, list[str]]] = []
@@ -319,7 +332,14 @@ class HtmlReport:
         """The complete HTML document as a string."""
         sub = f"<p class='note subtitle'>{html.escape(self.subtitle)}</p>" if self.subtitle else ""
         cut = len(self._sections) if self._annex_at is None else self._annex_at
-        body = "".join(self._section(*s) for s in self._sections[:cut])
+        first = 1 if (self.lead and cut > 0) else 0
+        lead = (self._section(*self._sections[0]).replace("class='pmt-section",
+                                                          "class='pmt-section lead", 1)
+                if first else "")
+        toc = self._toc()
+        if first:
+            toc = toc.replace("<nav class='toc'>", "<nav class='toc after-lead'>", 1)
+        body = "".join(self._section(*s) for s in self._sections[first:cut])
         annex = ""
         if self._annex_at is not None:
             annex = (f"<div class='pmt-annex'><h2 class='annex-title' id='annex'>"
@@ -330,7 +350,7 @@ class HtmlReport:
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
             f"<header class='front'><h1 class='report-title'>{html.escape(self.title)}</h1>"
-            f"{sub}{self._toc()}{''.join(self._front)}</header>"
+            f"{sub}{lead}{toc}{''.join(self._front)}</header>"
             f"<main>{body}</main>{annex}</body></html>"
         )
 
