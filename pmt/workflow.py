@@ -523,9 +523,40 @@ def coefficient_columns(models: Mapping, spec=None) -> pd.DataFrame:
             labels[term] = label
     frame = pd.DataFrame(columns).fillna("")
     frame.insert(0, "label", [labels.get(t, t) for t in frame.index])
-    nobs = {name: f"{r.nobs:,}" for name, r in models.items()}
-    footer = pd.DataFrame([{"label": "Observations", **nobs}], index=pd.Index(["N"]))
-    return pd.concat([frame, footer]).rename_axis("term")
+    footer = {"N": {"label": "Observations",
+                    **{n: f"{r.nobs:,}" for n, r in models.items()}}}
+    fit, clusters = {}, {}
+    for name, r in models.items():
+        info = getattr(r, "info", {}) or {}
+        value = getattr(r, "rsquared", None) or info.get("prsquared")
+        fit[name] = f"{value:.3f}" if value is not None else ""
+        g = getattr(r, "n_clusters", None) or info.get("n_clusters")
+        clusters[name] = f"{int(g):,}" if g else ""
+    footer["R2"] = {"label": "R² (pseudo R² for probit/logit)", **fit}
+    if any(clusters.values()):
+        footer["clusters"] = {"label": "Clusters (PSUs)", **clusters}
+    refs = reference_categories(models, spec)
+    if refs:
+        footer["reference"] = {"label": "Reference categories: " + "; ".join(refs),
+                               **{n: "" for n in models}}
+    return pd.concat([frame, pd.DataFrame.from_dict(footer, orient="index")]
+                     ).rename_axis("term")
+
+
+def reference_categories(models: Mapping, spec=None) -> list[str]:
+    """'Label: base level' for every categorical variable of the models (the level whose
+    coefficient is 0), with the spec's labels."""
+    out: dict[str, str] = {}
+    for r in models.values():
+        design = getattr(r, "design", None)
+        for var, cat in (getattr(design, "categoricals", None) or {}).items():
+            label = spec.labels.get(var, var) if spec is not None else var
+            codes = spec.codes(var) if (spec is not None and var in spec) else None
+            base = cat.base
+            if codes:
+                base = {str(k): v for k, v in codes.items()}.get(str(base), base)
+            out.setdefault(var, f"{label}: {base}")
+    return list(out.values())
 
 
 def ranking_of(model, pred) -> np.ndarray:
