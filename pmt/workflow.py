@@ -1001,7 +1001,12 @@ def step_hmt(run: Run, pmt_model) -> Any:
     out.section("Hybrid means test")
     out.text("Verifiable income plus a Heckman-model prediction of hard-to-verify income "
              "(probit of having any, then the log amount with the inverse Mills ratio).")
-    out.text(model.summary(), pre=True)
+    for part, heck in model.models_.items():
+        out.table(f"HMT coefficients: {part}", _heckman_table(heck, run.spec),
+                  f"Two-part model of hard-to-verify income ({part}): a probit of having any "
+                  "(selection) and the log amount with the inverse Mills ratio (outcome); "
+                  f"N = {heck.nobs:,}, {heck.n_selected:,} with the income; rho = "
+                  f"{heck.rho:.3f}, sigma = {heck.sigma:.3f}. *** p<0.01, ** p<0.05, * p<0.1.")
     size = df[cfg.size].to_numpy(dtype=float)
     summary, table = prediction_validation(df[h["income"]].to_numpy(dtype=float) / size,
                                            np.asarray(model.predict(df), dtype=float),
@@ -1018,6 +1023,28 @@ def step_hmt(run: Run, pmt_model) -> Any:
               "income to the threshold.")
     run.timer.step("fitted the hybrid means test and compared four methods")
     return model
+
+
+def _heckman_table(heck, spec) -> pd.DataFrame:
+    """Selection and outcome coefficients side by side, 'coef*** (se)', with labels."""
+    from pmt.report.format import coef_cell
+
+    parts = {}
+    for name, table in (("selection (probit)", heck.selection_table(spec)
+                         if hasattr(heck, "selection_table") else None),
+                        ("outcome (log amount)", heck.coef_table(spec))):
+        if table is None:
+            continue
+        parts[name] = pd.Series([coef_cell(c, se, st) for c, se, st in
+                                 zip(table["coef"], table["se"], table["stars"], strict=True)],
+                                index=table.index)
+        labels = dict(zip(table.index, table["label"], strict=True))
+        parts.setdefault("_labels", pd.Series(dtype=object))
+        parts["_labels"] = pd.concat([parts["_labels"], pd.Series(labels)])
+    labels = parts.pop("_labels")
+    frame = pd.DataFrame(parts).fillna("")
+    frame.insert(0, "label", [labels[~labels.index.duplicated()].get(t, t) for t in frame.index])
+    return frame.rename_axis("term")
 
 
 def step_scorecard(run: Run, models, art_dir: Path):
@@ -1103,8 +1130,9 @@ def step_simulate(run: Run, models) -> None:
         # is replaced by the project's survey
         result = run_policy_file(path, data=ssv)
         title = result.policy.name
-        out.text(f"Policy: {title}")
-        out.text(result.summary(), pre=True)
+        out.text(f"Policy: {title}. " + "; ".join(
+            line.strip() for line in result.policy.describe().splitlines()[1:] if line.strip())
+            + ".")
         money = {"currency": getattr(result.policy, "currency", None) or cfg.currency}
         for key in SIM_TABLES:
             if key in result.tables:
