@@ -109,9 +109,18 @@ def test_three_key_config_goes_to_a_full_report(survey, capsys):
     folder, _ = survey
     config = write_config(folder)
     out = folder / "out"
-    code, _, err = run_cli(["report", config, "--out", str(out), "--quiet"], capsys)
+    from browser import find_chromium, have_poppler, inspect_print_layout, pdf_pages_text
+
+    printable = find_chromium() is not None and have_poppler()
+    code, _, err = run_cli(["report", config, "--out", str(out), "--quiet"]
+                           + (["--pdf"] if printable else []), capsys)
     assert code == 0, err
     html = (out / "report.html").read_text()
+    if printable:  # checked as a person would: the summary on page 1, nothing off the page
+        first = pdf_pages_text(out / "report.pdf")[0]
+        assert "Summary" in first and "Recommendation:" in first
+        layout = inspect_print_layout(out / "report.html")
+        assert layout["overflowing"] == [] and layout["broken"] == []
     # the user's words: labels from the file and spec, no trace of the embedded survey
     assert "synthetic" not in html.lower()
     assert "Sex of the household head: Female" in html
