@@ -190,7 +190,10 @@ class Run:
         return self.spec.labels.get(column, column) if self.spec is not None else column
 
     def value_label(self, column: str, code) -> str:
-        codes = self.spec.codes(column) if (self.spec is not None and column in self.spec) else None
+        known = self.spec is not None and column in self.spec
+        codes = self.spec.codes(column) if known else None
+        if not codes and known and self.spec[column].type == "binary":
+            codes = {0: "No", 1: "Yes"}
         if not codes:
             return str(code)
         lookup = {str(k): v for k, v in codes.items()}
@@ -951,7 +954,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
 def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
     """Performance of the first model by the config's subgroups (region, urban, ...), out of
     sample: from the cross-fitted predictions of :func:`step_compare`."""
-    from pmt.evaluate import classify_poor, select_by, subgroup_metrics
+    from pmt.evaluate import bootstrap_metrics, classify_poor, select_by, subgroup_metrics
     from pmt.report import figures
 
     groups = [c for c in run.cfg.subgroups or () if c in run.df.columns]
@@ -965,6 +968,20 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
     poor = classify_poor(run.df[run.cfg.welfare], share=0.2, weights=v)
     selected = select_by(pred, coverage=0.2, weights=v, method="rate")
     table = subgroup_metrics(poor, selected, run.df[groups], weights=v)
+    # design-based intervals of each subgroup's coverage of the poor (selection held fixed)
+    ev = run.cfg.evaluation
+    boot = bootstrap_metrics(run.sv, np.asarray(poor), np.asarray(selected), groups=groups,
+                             n_replicates=int(ev["replicates"]), seed=int(ev["seed"]),
+                             level=float(ev["level"]))
+    cp = boot[boot["metric"] == "coverage_poor"].set_index(["block", "group"])
+    keys = [(b, g if b == "Total" else g) for b, g in table.index]
+    lookup = {(str(b), str(g)): (lo, hi) for (b, g), lo, hi in
+              zip(cp.index, cp["lower"], cp["upper"], strict=True)}
+    bounds = [lookup.get((str(b), str(g)), (np.nan, np.nan)) for b, g in keys]
+    pos = list(table.columns).index("coverage_poor") + 1 if "coverage_poor" in table else None
+    if pos is not None:
+        table.insert(pos, "coverage_poor_lower", [lo for lo, _ in bounds])
+        table.insert(pos + 1, "coverage_poor_upper", [hi for _, hi in bounds])
     names = [(block if block == "Total" else run.label(block),
               group if block == "Total" else run.value_label(block, group))
              for block, group in table.index]
@@ -974,14 +991,19 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
                   "Out of sample (cross-fitted). Poorest 20 % of people by actual welfare against "
                   "the poorest 20 % "
                   f"by {first}, by {', '.join(run.label(g) for g in groups)}; small subgroups "
-                  "are flagged.")
+                  "are flagged; coverage_poor_lower/upper: confidence interval (PSU bootstrap, "
+                  "selection held fixed).")
     if "coverage_poor" in table.columns:
-        series = table["coverage_poor"]
-        series.index = [g if b == "Total" else f"{b}: {g}" for b, g in series.index]
+        pct = f"{float(ev['level']):.0%}"
         run.out.figure("subgroup_coverage", figures.bar_chart(
-            series.to_frame(first), "Coverage of the poorest 20% by subgroup (out of sample)",
-            "Coverage (%)", source=run.source_note),
-            f"Share of the poorest quintile selected by {first}, by subgroup, out of sample")
+            table[["coverage_poor"]].rename(columns={"coverage_poor": first}),
+            "Coverage of the poorest 20% by subgroup (out of sample)", "Coverage (%)",
+            lower=table[["coverage_poor_lower"]].set_axis([first], axis=1),
+            upper=table[["coverage_poor_upper"]].set_axis([first], axis=1),
+            interval=f"{pct} confidence interval", xlabel="Subgroup",
+            source=run.source_note),
+            f"Share of the poorest quintile selected by {first}, by subgroup, out of sample; "
+            f"bars: {pct} confidence intervals (PSU bootstrap, selection held fixed)")
 
 
 def step_hmt(run: Run, pmt_model) -> Any:
