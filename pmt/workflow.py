@@ -1171,7 +1171,8 @@ def step_simulate(run: Run, models) -> None:
             out.figure("simulated_poverty", figures.bar_chart(
                 frame, "Poverty before and after each policy", "Index (%)",
                 source=run.source_note),
-                "FGT measures before (pre-transfer) and after each simulated policy")
+                "FGT measures before (pre-transfer) and after each simulated policy, in "
+                "sample (households scored by the model fitted on all of them)")
     if bn is not None and "pmt_level" in scored:
         if cfg.size is None:
             out.text("The budget-neutral comparison needs household sizes (survey.size): "
@@ -1210,8 +1211,8 @@ def _policy_figures(run: Run, ssv: Survey, result, title: str) -> None:
             source=run.source_note,
             title="Lorenz curve of welfare and concentration curve of benefits"),
             f"Lorenz curve of {run.welfare_name} before transfers and concentration curve of "
-            f"the benefits of '{title}' (people ranked by welfare); below the diagonal: "
-            "progressive")
+            f"the benefits of '{title}' (people ranked by welfare), in sample; above the "
+            "Lorenz curve: progressive relative to welfare")
 
 
 def _with_interval(row) -> str:
