@@ -427,9 +427,12 @@ def step_summary(run: Run) -> None:
         out.table("Dropped for missing values", run.dropped,
                   "`missing: drop`: households with a missing value in a column the models use "
                   "are left out of every step; counts are households in the sample.")
-    out.table("Poverty", poverty_measures(sv, cfg.welfare, run.line),
+    poverty = poverty_measures(sv, cfg.welfare, run.line)
+    notes = " ".join(poverty.attrs.get("notes", []) or [])
+    out.table("Poverty", poverty,
               f"FGT(0, 1, 2) and Watts at the line {amount(run.line)}{run.money}; person-weighted; "
-              "standard errors linearised with PSU clustering within strata.", level=0.95)
+              "standard errors linearised with PSU clustering within strata." + (
+                  f" {notes}" if notes else ""), level=0.95)
 
 
 def model_formula(run_or_cfg, model) -> str:
