@@ -136,7 +136,15 @@ def test_mpc_counterfactual_and_observed_comparison(survey):
     np.testing.assert_allclose(res.welfare["pre_transfer"], pre)
     assert res.assumptions["mpc"] == 0.25
     assert "substitution rate 0.75" in res.summary()
-    assert "poverty_vs_observed" in res.tables
+    # the same mpc moves welfare for the reform's benefit: reform = pre + 0.25 x B / n, and
+    # the current system is pre + 0.25 x sa / n (the observed pcc: no household floored)
+    n = df["hh_size"].to_numpy(float)
+    np.testing.assert_allclose(res.welfare["reform"], pre + 0.25 * res.outcome.benefit / n)
+    np.testing.assert_allclose(res.welfare["current"], df["pcc"])
+    v = (df["weight"] * df["hh_size"]).to_numpy()
+    cur = res.tables["poverty_vs_current"]
+    assert cur.loc["FGT0", "before"] == pytest.approx(
+        np.sum(v * (df["pcc"].to_numpy() < 200)) / v.sum())
     # welfare given net of the transfer: observed is rebuilt as pre + mpc x T / n
     df2 = df.assign(pcc_net=pre)
     sv2 = Survey(df2, weight="weight", size="hh_size", strata="stratum", psu="psu")
@@ -428,6 +436,11 @@ def test_example_policy_files_run(name):
         assert float(sol["budget"]) == pytest.approx(1.0e11, rel=1e-9)
     if "gmi" in name:
         assert res.tables["scenario_grid"].shape[1] == 3
+    if "duration" in name:  # 6 payments a year of the solved monthly budget
+        assert res.budget["annual"] == pytest.approx(1.5e12, rel=1e-9)
+        assert res.budget["monthly"] == pytest.approx(1.5e12 / 12, rel=1e-9)
+    if "child" in name:  # amount solved for an annual budget, 12 payments
+        assert res.budget["annual"] == pytest.approx(6.0e12, rel=1e-9)
 
 
 def test_interval_table_by_hand(survey):

@@ -89,7 +89,10 @@ def budget_threshold(score, weights, size, budget: float) -> float:
     cost_next = nxt * W - S
     k = int(np.searchsorted(cost_next, budget, side="left"))
     k = min(k, s.size - 1)
-    return float((budget + S[k]) / W[k])
+    z = (budget + S[k]) / W[k]
+    # a threshold a rounding error above a household's score would pay it a benefit of
+    # ~1e-10: snap to the score
+    return float(s[k]) if np.isclose(z, s[k], rtol=1e-12, atol=0) else float(z)
 
 
 def _simulate(y_pc, score, z, line, w, n) -> dict:

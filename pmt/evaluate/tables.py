@@ -139,7 +139,9 @@ def group_table(
     if b is not None:
         y = r if welfare is None else as_vector(welfare, "welfare", m)
         bad = (s > 0) & (y <= 0)
-        if bad.any():
+        if bad.any() and welfare is None:
+            y = None  # adequacy was not asked for: leave it out rather than refuse the table
+        elif bad.any():
             raise DataError(
                 f"adequacy needs positive welfare for recipients; `welfare` <= 0 at "
                 f"{example_rows(np.flatnonzero(bad))}. Pass a positive welfare measure."
@@ -147,8 +149,9 @@ def group_table(
     groups = quantile_groups(r, v, n)
     contrib = table_contributions(s, v, b, y)
     t = np.stack([np.bincount(groups - 1, weights=c, minlength=n) for c in contrib.T], axis=-1)
-    cells = table_from_totals(t, benefits=b is not None)
-    total = table_from_totals(t.sum(axis=0, keepdims=True), benefits=b is not None)
+    cells = table_from_totals(t, benefits=b is not None, welfare=y is not None)
+    total = table_from_totals(t.sum(axis=0, keepdims=True), benefits=b is not None,
+                              welfare=y is not None)
     word = _GROUP_WORD.get(int(n), f"{int(n)}-quantile group")
     name = getattr(rank, "name", None) or "rank"
     index = pd.Index([*range(1, n + 1), "Total"], name=f"{word} of {name} ({ranked_by})")

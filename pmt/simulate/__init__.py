@@ -1,5 +1,6 @@
-"""Policy simulation: eligibility rules, benefit formulas, take-up, budget solvers,
-poverty impact with paired standard errors, scenario grids and budget-neutral
+"""Policy simulation: eligibility rules, benefit formulas, take-up, payment periods and
+duration limits, budget solvers, poverty impact with paired standard errors, winners and
+losers, eligibility repeated over periods, scenario grids and budget-neutral
 comparisons.
 
 ``pmt.simulate`` is both this package and, through ``pmt.simulate(...)``-style use of
@@ -47,9 +48,11 @@ from pmt.simulate.solvers import (
     budget_neutral_amount,
     implied_budget,
     solve_amount,
+    solve_coverage,
     solve_threshold,
 )
 from pmt.simulate.takeup import TakeUp, pre_transfer_welfare
+from pmt.simulate.timing import Schedule, repeated_eligibility
 
 __all__ = [
     "All",
@@ -68,6 +71,7 @@ __all__ = [
     "PolicyWarning",
     "Ration",
     "Rule",
+    "Schedule",
     "ScoreTest",
     "SimulationResult",
     "Sum",
@@ -86,11 +90,13 @@ __all__ = [
     "mpc_sensitivity",
     "paired_change",
     "pre_transfer_welfare",
+    "repeated_eligibility",
     "rule_from_dict",
     "run_policy_file",
     "scenario_grid",
     "simulate",
     "solve_amount",
+    "solve_coverage",
     "solve_threshold",
 ]
 

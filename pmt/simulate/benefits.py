@@ -1,7 +1,8 @@
-"""Benefit formulas: the monthly amount an eligible assessment unit receives.
+"""Benefit formulas: the amount an eligible assessment unit receives per payment.
 
 Every formula maps a :class:`~pmt.simulate.context.Context` to one non-negative amount per
-household (currency per month, for the whole household), computed for every household;
+household (currency per period of the policy, a month by default, for the whole
+household), computed for every household;
 the policy then zeroes it for the ineligible. Formulas are plain data (``to_dict`` /
 :func:`benefit_from_dict`).
 
@@ -51,7 +52,7 @@ def _check_nonnegative(value, who: str) -> None:
 
 
 class Benefit:
-    """Base class: ``amount(ctx)`` -> household monthly amount (before eligibility)."""
+    """Base class: ``amount(ctx)`` -> household amount per payment (before eligibility)."""
 
     benefit_type = "benefit"
     amount_field: str | None = None  # the field a budget-neutral solver may scale
@@ -103,9 +104,9 @@ class TopUp(Benefit):
     Parameters
     ----------
     threshold : float or str
-        Guaranteed minimum per member (currency per month), or a parameter reference.
+        Guaranteed minimum per member (currency per period), or a parameter reference.
     income : str
-        Column of assessed monthly income of the unit.
+        Column of assessed income of the unit per period.
     per : {"capita", "adult_equivalent"}
         Income per unit member, or per adult equivalent (column ``scale``).
     scale : str, optional
@@ -167,7 +168,7 @@ class TopUp(Benefit):
 
 @_register
 class Flat(Benefit):
-    """The same monthly amount per eligible household (or family)."""
+    """The same amount per payment to every eligible household (or family)."""
 
     benefit_type = "flat"
     amount_field = "amount"
@@ -193,7 +194,7 @@ class PerMember(Benefit):
     Parameters
     ----------
     amount : float or str
-        Monthly amount per counted member.
+        Amount per payment per counted member.
     members : str or list of str, optional
         Column of the count (e.g. ``n_children_6_17``), or columns summed; default the
         unit size.
@@ -331,6 +332,9 @@ class Sum(Benefit):
 
     def to_dict(self) -> dict:
         return {self.benefit_type: self.params()}
+
+    def describe(self) -> str:
+        return " + ".join(c.describe() for c in self.components)
 
     def uses(self, parameter: str) -> bool:
         return any(c.uses(parameter) for c in self.components)

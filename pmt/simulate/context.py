@@ -23,6 +23,19 @@ from pmt.errors import PolicyError, example_rows
 
 UNITS = ("household", "family")
 
+#: periods money can be stated in, and how many of each make a year
+PERIODS: dict[str, int] = {"month": 12, "quarter": 4, "year": 1}
+
+
+def periods_per_year(period, who: str = "period") -> int:
+    """Number of ``period`` (month, quarter, year) in a year; PolicyError otherwise."""
+    if period not in PERIODS:
+        raise PolicyError(
+            f"`{who}` must be one of {', '.join(PERIODS)}; got {period!r}. State amounts per "
+            "month (default), per quarter or per year."
+        )
+    return PERIODS[period]
+
 _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _REF = re.compile(
     rf"^\s*(?:(?P<pre>{_NUM})\s*\*\s*)?(?P<name>[A-Za-z_]\w*)\s*(?:\*\s*(?P<post>{_NUM}))?\s*$"
@@ -87,7 +100,7 @@ class Context:
         Column of nuclear-family size, needed when ``unit="family"``.
     prior_income : numpy.ndarray, optional
         Benefits of programmes assessed earlier in a :class:`~pmt.simulate.Package`
-        (household, monthly), added to assessed income by income tests and top-ups.
+        (household, per period), added to assessed income by income tests and top-ups.
     """
 
     data: pd.DataFrame

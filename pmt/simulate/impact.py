@@ -152,7 +152,7 @@ def incidence_table(
     * ``eligible_coverage`` = sum_g v e / sum_g v (before take-up), when ``eligible``;
     * ``expected_coverage`` = sum_g v r / sum_g v with r the take-up probability (equals
       ``coverage`` under full or random take-up);
-    * ``benefit_per_capita`` = sum_g w_h B_h / sum_g v (monthly amount per person over
+    * ``benefit_per_capita`` = sum_g w_h B_h / sum_g v (amount per person per period over
       everyone in the group, Kazakhstan 2017 Table 8).
 
     Parameters
@@ -160,7 +160,7 @@ def incidence_table(
     rank : ranking variable (e.g. pre-transfer welfare per member).
     person_weight, household_weight : v = w_h n_h and w_h.
     recipient : take-up probability of each household's entitlement (0 if not entitled).
-    amount : household monthly benefit paid B_h.
+    amount : household benefit paid B_h per period of welfare.
     consumption : welfare per member after the transfer, for adequacy (default ``rank``).
     ranked_by : description of the ranking printed in the table's index name.
     """

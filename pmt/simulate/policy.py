@@ -21,6 +21,7 @@ from pmt.simulate.benefits import Benefit, benefit_from_dict
 from pmt.simulate.context import UNITS, Context
 from pmt.simulate.rules import Rule, rule_from_dict
 from pmt.simulate.takeup import TakeUp
+from pmt.simulate.timing import Schedule, annual_amounts, convert_amount
 from pmt.survey import Survey
 
 POLICY_KEYS = {
@@ -38,6 +39,8 @@ POLICY_KEYS = {
     "scores",
     "currency",
     "period",
+    "duration",
+    "one_off",
 }
 
 
@@ -49,9 +52,10 @@ class PolicyOutcome:
     """What a policy gives each household (arrays aligned with the data rows).
 
     eligible : bool array, the unit passes the rules.
-    entitlement : monthly amount the household is entitled to (0 if not eligible).
+    entitlement : amount per payment (per period of the policy, monthly by default) the
+        household is entitled to (0 if not eligible).
     takeup : take-up factor (rate in expected mode, 0/1 in random mode).
-    benefit : monthly amount paid = entitlement x take-up.
+    benefit : amount paid per payment = entitlement x take-up.
     """
 
     index: pd.Index
@@ -93,17 +97,28 @@ class Policy:
         Label used in tables.
     parameters : mapping
         Named numbers referred to by rules and formulas (e.g. ``gmi``, ``MW``), in the
-        policy's currency per month.
+        policy's currency per ``period``; a value may be ``{"value": 1.8e6, "per":
+        "year"}``, converted to the policy's period (stored converted, written back in
+        its own period).
     unit : {"household", "family"}
         Assessment unit; ``"family"`` needs ``family_size`` (and family income columns in
         the income tests): the benefit computed for the family is paid to its household.
     takeup : TakeUp, float or mapping
         Take-up; full by default.
-    currency, period : str
-        Labels of the amounts (period is monthly: budgets are reported per month and
-        per year = 12 months).
+    currency : str
+        Label of the amounts.
+    period : {"month", "quarter", "year"}
+        Period of every amount, threshold and income column the policy reads (default
+        month). Budgets are reported per period, per month on average and per year.
     description : str
         Free text.
+    duration : mapping, optional
+        Duration limit ``{"max": 6, "within": 12}``: paid at most 6 periods in any 12
+        (Belarus 2011); beneficiaries are assumed eligible all year, so the annual cost
+        is the amount x 12 x 6 / 12.
+    one_off : bool or mapping
+        ``True``: the amount is a lump sum paid once a year; ``{"every": 24}``: once
+        every 24 periods.
     """
 
     benefit: Benefit
@@ -117,6 +132,9 @@ class Policy:
     period: str = "month"
     description: str = ""
     extra: dict = field(default_factory=dict)  # data/survey/simulation sections of a file
+    duration: dict | None = None
+    one_off: bool | dict = False
+    parameter_periods: dict = field(default_factory=dict)  # name -> period it was given in
 
     def __post_init__(self):
         if isinstance(self.eligibility, (dict, list)):
@@ -128,18 +146,26 @@ class Policy:
             self.takeup = TakeUp.from_dict(self.takeup)
         if self.unit not in UNITS:
             raise PolicyError(f"`unit` must be 'household' or 'family'; got {self.unit!r}.")
-        if self.period != "month":
-            raise PolicyError(
-                f"policy amounts are monthly; got period {self.period!r}. Convert the "
-                "thresholds and amounts to monthly values."
-            )
+        Schedule(self.period, self.duration, self.one_off)  # validates period and payments
         params = {}
+        periods = dict(self.parameter_periods or {})
         for k, v in dict(self.parameters or {}).items():
-            try:
-                params[str(k)] = float(v)
-            except (TypeError, ValueError):
-                raise PolicyError(f"parameter '{k}' must be a number; got {v!r}.") from None
+            k = str(k)
+            if isinstance(v, Mapping):
+                if "value" not in v or set(v) - {"value", "per"}:
+                    raise PolicyError(
+                        f"parameter '{k}' must be a number or {{value: number, per: "
+                        f"month|quarter|year}}; got {v!r}."
+                    )
+                per = v.get("per", self.period)
+                value = _number(v["value"], k)
+                params[k] = convert_amount(value, per, self.period, f"parameters.{k}.per")
+                if per != self.period:
+                    periods[k] = per
+                continue
+            params[k] = _number(v, k)
         self.parameters = params
+        self.parameter_periods = {k: p for k, p in periods.items() if k in params}
 
     # --- evaluation ----------------------------------------------------------------------
     def context(
@@ -209,9 +235,25 @@ class Policy:
         return PolicyOutcome(ctx.data.index, eligible, entitlement, takeup, entitlement * takeup)
 
     def budget(self, survey: Survey, **overrides) -> float:
-        """Monthly budget: sum over households of weight x benefit paid."""
+        """Budget per payment: sum over households of weight x benefit paid, per period of
+        the policy (a month by default; one round of a one-off payment)."""
         out = self.evaluate(survey, check=False, **overrides)
         return float(np.sum(survey.household_weight * out.benefit))
+
+    def annual_budget(self, survey: Survey, **overrides) -> float:
+        """Budget over a year: :meth:`budget` x payments a year (12 for a monthly benefit,
+        6 under a 6-in-12 duration limit, 1 for a yearly one-off payment)."""
+        return self.budget(survey, **overrides) * self.schedule.payments_per_year
+
+    @property
+    def schedule(self) -> Schedule:
+        """Period, duration limit and one-off payment of the benefit."""
+        return Schedule(self.period, self.duration, self.one_off)
+
+    @property
+    def payments_per_year(self) -> float:
+        """Payments a beneficiary receives in a year (see :class:`~pmt.simulate.timing.Schedule`)."""
+        return self.schedule.payments_per_year
 
     # --- variants ------------------------------------------------------------------------
     def with_parameters(self, **values) -> Policy:
@@ -235,8 +277,14 @@ class Policy:
         d: dict = {"name": self.name}
         if self.description:
             d["description"] = self.description
+        d.update(self.schedule.to_dict())
         if self.parameters:
-            d["parameters"] = dict(self.parameters)
+            d["parameters"] = {
+                k: {"value": convert_amount(v, self.period, self.parameter_periods[k], "per"),
+                    "per": self.parameter_periods[k]}
+                if k in self.parameter_periods else v
+                for k, v in self.parameters.items()
+            }
         d["unit"] = self.unit
         if self.family_size:
             d["family_size"] = self.family_size
@@ -277,6 +325,8 @@ class Policy:
             period=d.get("period", "month"),
             description=str(d.get("description", "")),
             extra=extra,
+            duration=d.get("duration"),
+            one_off=d.get("one_off", False),
         )
 
     @classmethod
@@ -315,11 +365,29 @@ class Policy:
             f"  benefit: {self.benefit.describe()}",
             f"  {self.takeup.describe()}",
         ]
+        if not self.schedule.is_default:
+            lines.append(f"  payment: {self.schedule.describe()}")
         if self.parameters:
+            def show(k, v):
+                per = self.parameter_periods.get(k)
+                if per is None:
+                    return f"{k}={v:,.6g}"
+                given = convert_amount(v, self.period, per, "per")
+                return f"{k}={v:,.6g} ({given:,.6g} per {per})"
+
             lines.append(
-                "  parameters: " + ", ".join(f"{k}={v:,.6g}" for k, v in self.parameters.items())
+                "  parameters: " + ", ".join(show(k, v) for k, v in self.parameters.items())
             )
         return "\n".join(lines)
+
+
+def _number(v, name: str) -> float:
+    try:
+        if isinstance(v, bool):
+            raise TypeError
+        return float(v)
+    except (TypeError, ValueError):
+        raise PolicyError(f"parameter '{name}' must be a number; got {v!r}.") from None
 
 
 class Package:
@@ -347,7 +415,17 @@ class Package:
         names = [p.name for p in policies]
         if len(set(names)) != len(names):
             raise PolicyError(f"programme names in a Package must be unique; got {names}.")
+        periods = {p.period for p in policies}
+        if len(periods) > 1:
+            raise PolicyError(
+                f"the programmes of a Package must state amounts in one period; got "
+                f"{sorted(periods)}. Convert them (parameters: {{value: ..., per: year}})."
+            )
         self.policies, self.name, self.sequential = policies, name, bool(sequential)
+
+    @property
+    def period(self) -> str:
+        return self.policies[0].period
 
     @property
     def unit(self) -> str:
@@ -388,8 +466,14 @@ class Package:
         return PolicyOutcome(data.index, eligible, entitlement, takeup, benefit, parts)
 
     def budget(self, survey: Survey, **overrides) -> float:
+        """Budget per period: sum of weight x benefits paid by every programme."""
         out = self.evaluate(survey, check=False, **overrides)
         return float(np.sum(survey.household_weight * out.benefit))
+
+    def annual_budget(self, survey: Survey, **overrides) -> float:
+        """Budget over a year, each programme's payments a year counted."""
+        out = self.evaluate(survey, check=False, **overrides)
+        return float(np.sum(survey.household_weight * annual_amounts(self, out)))
 
     def describe(self) -> str:
         how = "sequential: earlier benefits count as income" if self.sequential else (

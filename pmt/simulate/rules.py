@@ -122,7 +122,7 @@ class IncomeThreshold(Rule):
     Parameters
     ----------
     income : str
-        Column of assessed monthly income of the assessment unit (household, or family
+        Column of assessed income (per period of the policy) of the assessment unit (household, or family
         with ``unit="family"``), in the policy's currency.
     threshold : float or str
         Per-member threshold (same currency and period), or a parameter reference.
@@ -448,6 +448,24 @@ class Ration(Rule):
         cut = weighted_quantile(sb, wb, target * total / wb.sum())
         out[base] = sb <= cut
         return out
+
+    def coverage_breakpoints(self, ctx: Context, base: np.ndarray | None = None) -> np.ndarray:
+        """Coverage values at which the next passer enters: the cumulative population
+        share of the passers sorted by score (divided by the coverage's factor).
+
+        A coverage in (c_(k-1), c_k] selects the k lowest-score passers (and their ties).
+        ``base`` is the mask of households passing the enclosing rules, as in :meth:`mask`.
+        """
+        if base is None:
+            base = self.among.mask(ctx) if self.among is not None else np.ones(ctx.n, bool)
+        elif self.among is not None:
+            base = base & self.among.mask(ctx)
+        factor = parse_value(self.coverage)[0]
+        s = ctx.column(self.score, "ration")
+        w = ctx.person_weight
+        order = np.argsort(s[base], kind="stable")
+        shares = np.minimum(np.cumsum(w[base][order]) / w.sum(), 1.0)
+        return shares / factor
 
 
 class _Combinator(Rule):

@@ -3,7 +3,8 @@
 ``run_policy_file(path)`` is what ``pmt simulate policy.yaml`` calls. The file format is
 documented in ``data_spec/policy.md``; the sections used here are ``data`` (where the
 households come from), ``survey`` (design columns) and ``simulation`` (arguments of
-:func:`pmt.simulate.simulate`, plus optional ``solve`` and ``scenarios``).
+:func:`pmt.simulate.simulate`, plus optional ``solve``, ``scenarios`` and
+``repeated_eligibility``).
 """
 
 from __future__ import annotations
@@ -17,17 +18,26 @@ from pmt.errors import PolicyError
 from pmt.simulate.policy import Policy
 from pmt.simulate.scenarios import scenario_grid
 from pmt.simulate.simulation import SimulationResult, simulate
-from pmt.simulate.solvers import solve_threshold
+from pmt.simulate.solvers import (
+    parameter_roles,
+    solve_amount,
+    solve_coverage,
+    solve_threshold,
+)
+from pmt.simulate.timing import repeated_eligibility
 from pmt.survey import Survey
 
 SIMULATE_KEYS = {
     "welfare", "line", "existing", "mpc", "floor", "replace_existing", "gdp", "groups",
-    "measures", "welfare_is_pre_transfer", "intervals",
+    "measures", "welfare_is_pre_transfer", "intervals", "welfare_period",
 }
+ACTIONS = ("solve", "scenarios", "repeated_eligibility")
+SOLVE_KEYS = {"parameter", "kind", "budget", "annual_budget", "coverage"}
+SOLVE_KINDS = ("threshold", "amount", "coverage")
 SURVEY_DEFAULTS = {"weight": "weight", "size": "hh_size", "strata": "stratum", "psu": "psu"}
 
 
-NUMERIC_KEYS = ("mpc", "floor", "gdp", "budget", "coverage", "line")
+NUMERIC_KEYS = ("mpc", "floor", "gdp", "budget", "annual_budget", "coverage", "line")
 
 
 def _numbers(d: Mapping, where: str) -> dict:
@@ -123,6 +133,115 @@ def add_scores(survey: Survey, spec: Mapping | None) -> Survey:
     return Survey(data, survey.weight, survey.size, survey.strata, survey.psu, survey.lonely_psu)
 
 
+def _money(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.6g}"
+
+
+def _solve_kind(policy: Policy, parameter: str, kind) -> str:
+    if kind is not None:
+        if kind not in SOLVE_KINDS:
+            raise PolicyError(
+                f"`simulation.solve.kind` must be one of {', '.join(SOLVE_KINDS)}; got {kind!r}."
+            )
+        return kind
+    if parameter not in policy.parameters:
+        raise PolicyError(
+            f"`simulation.solve.parameter` '{parameter}' is not a parameter of the policy "
+            f"(defined: {', '.join(policy.parameters) or 'none'}): add it under `parameters`."
+        )
+    roles = parameter_roles(policy, parameter)
+    if not roles:
+        raise PolicyError(
+            f"parameter '{parameter}' is neither a threshold, a benefit amount nor a ration "
+            "coverage of the policy: nothing to solve."
+        )
+    if len(roles) > 1:
+        raise PolicyError(
+            f"parameter '{parameter}' is used as {' and '.join(sorted(roles))}: say which to "
+            "solve with `kind: threshold | amount | coverage`."
+        )
+    return roles.pop()
+
+
+def solve_from_spec(survey: Survey, policy: Policy, spec) -> tuple[Policy, str, pd.DataFrame, str]:
+    """Apply a policy file's ``simulation.solve`` section.
+
+    Returns the solved policy, the name of its result table (``threshold_solution``,
+    ``amount_solution`` or ``coverage_solution``), the table and a one-line description
+    of the solution.
+    """
+    if not isinstance(spec, Mapping) or "parameter" not in spec:
+        raise PolicyError(
+            "`simulation.solve` needs `parameter` and one of `budget` (per period of the "
+            "policy), `annual_budget` or `coverage` (a population share)."
+        )
+    unknown = set(spec) - SOLVE_KEYS
+    if unknown:
+        raise PolicyError(
+            f"unknown `simulation.solve` key(s) {sorted(unknown)}; allowed: {sorted(SOLVE_KEYS)}."
+        )
+    spec = _numbers(spec, "simulation.solve")
+    targets = [k for k in ("budget", "annual_budget", "coverage") if spec.get(k) is not None]
+    if len(targets) != 1:
+        raise PolicyError(
+            "`simulation.solve` needs exactly one of `budget` (per period of the policy), "
+            f"`annual_budget` or `coverage`; got {targets or 'none'}."
+        )
+    parameter = str(spec["parameter"])
+    kind = _solve_kind(policy, parameter, spec.get("kind"))
+    payments = policy.payments_per_year
+    budget = coverage = None
+    if targets[0] == "annual_budget":
+        annual = spec["annual_budget"]
+        if isinstance(annual, bool) or not (isinstance(annual, (int, float)) and annual > 0):
+            raise PolicyError(f"`simulation.solve.annual_budget` must be positive; got {annual!r}.")
+        budget = float(annual) / payments
+    elif targets[0] == "budget":
+        budget = spec["budget"]
+    else:
+        coverage = spec["coverage"]
+    if coverage is not None and kind != "threshold":
+        what = "an amount does not change who is covered" if kind == "amount" else (
+            "a ration reaches a coverage target by definition (set the parameter to it)"
+        )
+        raise PolicyError(
+            f"`simulation.solve`: a coverage target needs a threshold to move; {what}. "
+            "Give a `budget` or `annual_budget` instead."
+        )
+    cur = f" {policy.currency}" if policy.currency else ""
+    per = policy.period
+    if budget is not None:
+        goal = f"spends {_money(budget)}{cur} per {per}"
+        if targets[0] == "annual_budget":
+            goal = (f"spends {_money(spec['annual_budget'])}{cur} a year ({payments:g} "
+                    f"payments of {_money(budget)}{cur})")
+    else:
+        goal = f"covers {coverage:.4g} of the population"
+    if kind == "amount":
+        solved = solve_amount(survey, policy, budget, parameter=parameter)
+        value = solved.parameters[parameter]
+        spent = solved.budget(survey)
+        row = {"parameter": parameter, "kind": kind, "value": value, "target": goal,
+               "budget": spent, "annual_budget": spent * payments, "shortfall": budget - spent}
+    else:
+        if kind == "coverage":
+            sol = solve_coverage(survey, policy, parameter, budget=budget)
+        else:
+            sol = solve_threshold(survey, policy, parameter, budget=budget, coverage=coverage)
+        solved = policy.with_parameters(**{sol.parameter: sol.value})
+        value = sol.value
+        row = {"parameter": parameter, "kind": kind, "value": value, "target": goal,
+               "budget": sol.budget, "annual_budget": sol.budget * payments,
+               "coverage": sol.coverage, "shortfall": sol.shortfall}
+    table = pd.Series(row, name="value").to_frame()
+    table.index.name = "solution"
+    achieved = (f"covers {row['coverage']:.4g}" if coverage is not None
+                else f"shortfall {row['shortfall']:,.3g}{cur}")
+    note = (f"{parameter} = {value:,.6g}, the {kind} that {goal}; it spends "
+            f"{_money(row['budget'])}{cur} per {per}, {achieved}")
+    return solved, f"{kind}_solution", table, note
+
+
 def run_policy_file(path, data=None) -> SimulationResult:
     """Simulate the policy described by a YAML file.
 
@@ -136,8 +255,10 @@ def run_policy_file(path, data=None) -> SimulationResult:
     Returns
     -------
     SimulationResult
-        With ``tables["threshold_solution"]`` when the file asks to ``solve`` a threshold
-        and ``tables["scenario_grid"]`` when it lists ``scenarios``.
+        With ``tables["threshold_solution"]``, ``["amount_solution"]`` or
+        ``["coverage_solution"]`` when the file asks to ``solve`` a parameter (the solved
+        value is also printed by ``summary()``), ``tables["scenario_grid"]`` when it lists
+        ``scenarios`` and ``tables["repeated_eligibility"]`` for eligibility over periods.
     """
     policy = Policy.from_yaml(path)
     base_dir = Path(path).resolve().parent
@@ -148,44 +269,31 @@ def run_policy_file(path, data=None) -> SimulationResult:
         data = _load_data({"path": str(data)}, Path.cwd())
     survey = add_scores(_make_survey(data, extra.get("survey")), extra.get("scores"))
     sim = _numbers(extra.get("simulation") or {}, "simulation")
-    solve = sim.pop("solve", None)
-    grid = sim.pop("scenarios", None)
+    actions = {k: sim.pop(k, None) for k in ACTIONS}
     unknown = set(sim) - SIMULATE_KEYS
     if unknown:
         raise PolicyError(
             f"unknown `simulation` key(s) {sorted(unknown)}; allowed: "
-            f"{sorted(SIMULATE_KEYS | {'solve', 'scenarios'})}."
+            f"{sorted(SIMULATE_KEYS | set(ACTIONS))}."
         )
-    solution = None
-    if solve is not None:
-        if not isinstance(solve, Mapping) or "parameter" not in solve:
-            raise PolicyError(
-                "`simulation.solve` needs `parameter` and one of `budget` (monthly) or "
-                "`coverage` (a population share)."
-            )
-        solve = _numbers(solve, "simulation.solve")
-        solution = solve_threshold(
-            survey, policy, solve["parameter"], budget=solve.get("budget"),
-            coverage=solve.get("coverage"),
-        )
-        policy = policy.with_parameters(**{solution.parameter: solution.value})
+    solved = None
+    if actions["solve"] is not None:
+        policy, table_name, table, note = solve_from_spec(survey, policy, actions["solve"])
+        solved = (table_name, table, note)
     result = simulate(survey, policy, **sim)
-    if solution is not None:
-        result.tables["threshold_solution"] = pd.Series(
-            {
-                "parameter": solution.parameter,
-                "value": solution.value,
-                "target": f"{solution.target_kind} {solution.target:,.6g}",
-                "budget": solution.budget,
-                "coverage": solution.coverage,
-                "shortfall": solution.shortfall,
-            },
-            name="value",
-        ).to_frame()
+    if solved is not None:
+        table_name, table, note = solved
+        result.tables[table_name] = table
+        result.assumptions["solved"] = note
+        result.tables["assumptions"].loc["solved", "value"] = note
+    grid = actions["scenarios"]
     if grid is not None:
         if not isinstance(grid, Mapping) or {"parameter", "values"} - set(grid):
             raise PolicyError("`simulation.scenarios` needs `parameter` and a list of `values`.")
         result.tables["scenario_grid"] = scenario_grid(
             survey, policy, parameter=grid["parameter"], values=list(grid["values"]), **sim
         )
+    periods = actions["repeated_eligibility"]
+    if periods is not None:
+        result.tables["repeated_eligibility"] = repeated_eligibility(survey, policy, periods)
     return result

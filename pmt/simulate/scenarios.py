@@ -173,7 +173,9 @@ def mpc_sensitivity(
     """Re-run a simulation at several marginal propensities to consume (Kyrgyz 2011 annex).
 
     The pre-transfer welfare, hence quintiles, poverty status and the poverty before the
-    reform, change with mpc (mpc = 1: no compensation; 0: full compensation). Returns one
+    reform, change with mpc (mpc = 1: no compensation; 0: full compensation), and so does
+    the reform's effect on welfare: the same mpc applies to its benefit (mpc = 0: no
+    poverty change). Returns one
     column per mpc with the poorest quintile's coverage and benefit share, targeting
     metrics, budget and poverty before/after with paired s.e.
     """
@@ -241,8 +243,10 @@ def budget_neutral_comparison(
     line : float or str
         Poverty line.
     budget : float, optional
-        Monthly budget; default the aggregate poverty gap sum_h w_h n_h max(z - y_h, 0),
-        which eliminates poverty under perfect targeting.
+        Budget per period of welfare (the schemes are paid every period); default the
+        aggregate poverty gap sum_h w_h n_h max(z - y_h, 0), which eliminates poverty
+        under perfect targeting (with mpc = 1: an ``mpc`` below 1 in ``simulate_kwargs``
+        scales every scheme's effect on welfare alike).
     pmt_benefit : {"topup", "flat"}
         ``"topup"``: each household with score below a cut-off t gets n x (t - score),
         t solved to spend the budget (filling the predicted gap); ``"flat"``: the

@@ -1,13 +1,25 @@
 """``simulate``: apply a policy to a survey and measure budget, targeting and poverty impact.
 
-Welfare accounting (all per member and per month, in the units of ``welfare``):
+Welfare accounting (all per member and per period of ``welfare``, a month by default, in
+the units of ``welfare``). One marginal propensity to consume, ``mpc``, applies to every
+transfer, current or reformed: a transfer of T per member moves welfare by mpc x T.
 
 * observed welfare y_obs (post-transfer: includes existing benefits);
-* pre-transfer welfare y_pre = y_obs - mpc x existing / n (Kyrgyz 2011 Annex 1), floored
-  at ``floor`` if given (counted); y_pre = y_obs when no existing benefit column is given;
-* reform welfare y_post = y_pre + B / n when the reform replaces the existing benefits
-  (default), or y_obs + B / n when it is paid on top of them; B is the household's
-  monthly benefit paid (entitlement x take-up; in expected mode the expected amount).
+* pre-transfer welfare y_pre = y_obs - mpc x E / n (Kyrgyz 2011 Annex 1), E the existing
+  benefits, floored at ``floor`` if given (counted); y_pre = y_obs without ``existing``;
+* welfare under the current system y_cur = y_pre + mpc x E / n (= y_obs, except for
+  floored households, which keep the floored accounting);
+* welfare under the reform y_post = y_pre + mpc x B / n when the reform replaces the
+  existing benefits (default), or y_cur + mpc x B / n when it is paid on top of them.
+  B is the household's benefit per period of welfare averaged over the year: amount per
+  payment (entitlement x take-up; the expected amount in expected mode) x payments a
+  year / periods of welfare in a year (a monthly benefit paid all year: the monthly
+  amount; at most 6 months in 12: half of it; a one-off payment: a twelfth of it).
+
+So the reform changes a household's welfare by mpc x (B - E) / n (replacing) or
+mpc x B / n (on top): winners and losers are the households whose reported welfare
+rises or falls (y_post against y_cur), and with mpc = 0 (transfers fully offset) nobody's
+welfare moves. An unchanged programme (B = E) changes nothing whatever the mpc.
 
 The ranking variable of every incidence table and the poverty status of the targeting
 metrics is y_pre. Every assumption is listed in ``result.assumptions`` and printed by
@@ -24,6 +36,7 @@ import pandas as pd
 
 from pmt.errors import PolicyError, example_rows
 from pmt.evaluate.metrics import targeting_metrics
+from pmt.simulate.context import periods_per_year
 from pmt.simulate.impact import (
     MEASURES,
     display_table,
@@ -33,6 +46,7 @@ from pmt.simulate.impact import (
 )
 from pmt.simulate.policy import Package, Policy, PolicyOutcome
 from pmt.simulate.takeup import check_mpc, check_transfers, pre_transfer_welfare
+from pmt.simulate.timing import annual_amounts
 from pmt.survey import Survey, quantile_groups, weighted_quantile
 
 
@@ -46,11 +60,16 @@ class SimulationResult:
     outcome : PolicyOutcome
         Per-household eligibility, entitlement, take-up and benefit.
     welfare : pandas.DataFrame
-        Per household: ``observed``, ``pre_transfer``, ``reform`` welfare per member.
+        Per household: ``observed``, ``pre_transfer``, ``current`` (under the current
+        benefits, on the reform's accounting) and ``reform`` welfare per member.
     counts : pandas.Series
         Eligible and beneficiary households and people (weighted and sample counts).
     budget : pandas.Series
-        ``monthly``, ``annual`` (x12) and ``pct_gdp`` (annual / gdp x 100, if gdp given).
+        ``per_period`` (sum of weight x benefit per payment, in the policy's period),
+        ``payments_per_year``, ``monthly`` (annual / 12: the average month), ``annual``
+        (per_period x payments a year: x 12 for a monthly benefit paid all year),
+        ``pct_gdp`` (annual / gdp x 100, if gdp given) and the average benefit per
+        beneficiary household per payment.
     poverty : pandas.DataFrame
         FGT0/1/2 and Watts before (pre-transfer) and after the reform with linearised
         PSU-clustered standard errors of the levels and of the paired change.
@@ -80,16 +99,16 @@ class SimulationResult:
         lines = [
             self.policy.describe(),
             "Assumptions:",
-            f"  welfare: '{a['welfare']}' per member per month; poverty line {a['line']}",
+            f"  welfare: '{a['welfare']}' per member per {a.get('welfare_period', 'month')}; "
+            f"poverty line {a['line']}",
             f"  ranking variable (quantile groups, poverty status): {a['ranking']}",
-            (
-                f"  existing benefits removed: {a['existing']}; mpc = {a['mpc']:g} "
-                f"(substitution rate {1 - a['mpc']:g})"
-                if a["mpc"] is not None
-                else "  existing benefits removed: none (mpc not applicable)"
-            )
-            + f"; floor = {a['floor']} ({a['n_floored']} households floored)",
+            f"  existing benefits removed: {a['existing']}; floor = {a['floor']} "
+            f"({a['n_floored']} households floored)",
+            f"  mpc = {a['mpc']:g} (substitution rate {1 - a['mpc']:g}) for existing and "
+            "reform benefits alike: a transfer moves welfare by mpc x amount",
             f"  reform {'replaces' if a['replace_existing'] else 'adds to'} existing benefits",
+            f"  payment: {a.get('payment', 'monthly')}; welfare per "
+            f"{a.get('welfare_period', 'month')}",
             f"  unit: {a['unit']}; {a['takeup']}",
             f"  weights: person = household weight x size; {a['n_households']} households",
             "Counts (weighted):",
@@ -103,10 +122,29 @@ class SimulationResult:
         ]
         b = self.budget
         gdp = f", {b['pct_gdp']:.3f}% of GDP" if np.isfinite(b["pct_gdp"]) else ""
-        lines.append(
-            f"Budget: {b['monthly']:,.0f}{cur} a month, {b['annual']:,.0f}{cur} a year{gdp}"
-        )
+        period = a.get("period", "month")
+        if period == "month" and b["payments_per_year"] == 12:
+            lines.append(
+                f"Budget: {b['monthly']:,.0f}{cur} a month, {b['annual']:,.0f}{cur} a year{gdp}"
+            )
+        elif isinstance(self.policy, Package):
+            lines.append(
+                f"Budget: {b['per_period']:,.0f}{cur} per {period} of payments, "
+                f"{b['annual']:,.0f}{cur} a year ({b['monthly']:,.0f}{cur} a month on "
+                f"average){gdp}"
+            )
+        else:
+            k = b["payments_per_year"]
+            lines.append(
+                f"Budget: {b['per_period']:,.0f}{cur} per payment ({a['period']}), "
+                f"{k:g} payment{'s' if k != 1 else ''} a year: {b['annual']:,.0f}{cur} a "
+                f"year ({b['monthly']:,.0f}{cur} a month on average){gdp}"
+            )
+        if a.get("solved"):
+            lines.append(f"Solved: {a['solved']}")
         lines.append("Poverty (before = pre-transfer, after = with the reform; se in brackets):")
+        if a.get("measures_note"):
+            lines.append(f"  ({a['measures_note']})")
         for m, r in self.poverty.iterrows():
             lines.append(
                 f"  {m:5s} {r['before']:.4f} ({r['se_before']:.4f}) -> {r['after']:.4f} "
@@ -180,8 +218,13 @@ def _benefit_distribution(amount: np.ndarray, w: np.ndarray, max_levels: int = 2
     return tab
 
 
-def _interval_table(ratio, cuts, w, v, eligible, r, paid, winner, loser) -> pd.DataFrame:
-    """Counts and amounts by interval of welfare relative to the line (Kazakhstan 2017)."""
+def _interval_table(ratio, cuts, w, v, eligible, r, monthly, per_welfare, winner,
+                    loser) -> pd.DataFrame:
+    """Counts and amounts by interval of welfare relative to the line (Kazakhstan 2017).
+
+    ``monthly``: household amount per month averaged over the year (the budget column);
+    ``per_welfare``: per period of welfare (the benefit per capita column).
+    """
     cuts = [float(c) for c in cuts]
     if not cuts or any(c <= 0 for c in cuts) or cuts != sorted(set(cuts)):
         raise PolicyError(
@@ -204,14 +247,15 @@ def _interval_table(ratio, cuts, w, v, eligible, r, paid, winner, loser) -> pd.D
             "loser_households": w * loser,
             "winner_people": v * winner,
             "loser_people": v * loser,
-            "budget_monthly": w * paid,
+            "budget_monthly": w * monthly,
+            "_paid": w * per_welfare,
         }
     )
     t = frame.groupby("k").sum().reindex(range(len(labels)), fill_value=0.0)
     t.loc[len(labels)] = t.sum()
     t.index = pd.Index([*labels, "Total"], name="interval")
     with np.errstate(invalid="ignore", divide="ignore"):
-        t["benefit_per_capita"] = t["budget_monthly"] / t["people"]
+        t["benefit_per_capita"] = t.pop("_paid") / t["people"]
     return t
 
 
@@ -226,9 +270,10 @@ def simulate(
     replace_existing: bool = True,
     gdp: float | None = None,
     groups: Sequence[int] = (10, 5),
-    measures: Sequence[str] = MEASURES,
+    measures: Sequence[str] | None = None,
     welfare_is_pre_transfer: bool = False,
     intervals: Sequence[float] | None = None,
+    welfare_period: str | None = None,
 ) -> SimulationResult:
     """Simulate a programme on a survey: who gets what, at what cost, with what impact.
 
@@ -237,30 +282,37 @@ def simulate(
     survey : pmt.Survey
         Household data with weights, sizes, strata and PSUs.
     policy : Policy or Package
-        Eligibility, benefit formula, unit and take-up (or several programmes).
+        Eligibility, benefit formula, unit, take-up and payment schedule (or several
+        programmes).
     welfare : str
-        Column of observed welfare per member per month (e.g. ``"pcc"``, consumption
-        per capita), in the currency of the policy's amounts.
+        Column of observed welfare per member per period (``welfare_period``; e.g.
+        ``"pcc"``, consumption per capita per month), in the currency of the policy.
     line : float or str
-        Poverty line per member per month (a number or a column).
+        Poverty line per member per period of welfare (a number or a column).
     existing : str or list of str, optional
-        Column(s) of existing benefits received (household, monthly; several columns are
-        summed: "remove all" rather than "remove one") to remove from welfare for the
-        pre-transfer counterfactual, and to compare with the reform for winners and losers.
+        Column(s) of existing benefits received (household, per period of welfare;
+        several columns are summed: "remove all" rather than "remove one") to remove from
+        welfare for the pre-transfer counterfactual, and to compare with the reform for
+        winners and losers.
     mpc : float
-        Marginal propensity to consume out of the existing benefits, in [0, 1]
-        (c_pre = c_obs - mpc x existing / n). 1 = no behavioural compensation.
+        Marginal propensity to consume out of transfers, in [0, 1]. It applies to every
+        transfer alike: existing benefits (c_pre = c_obs - mpc x existing / n) and the
+        reform's (c_reform = c_pre + mpc x benefit / n). 1 = no behavioural
+        compensation; 0 = transfers fully offset (nobody's welfare moves).
     floor : float, optional
         Minimum pre-transfer welfare; households below it are set to it and counted.
     replace_existing : bool
-        The reform replaces the existing benefits (y_post = y_pre + B/n, default) or is
-        paid on top of them (y_post = y_obs + B/n).
+        The reform replaces the existing benefits (y_post = y_pre + mpc B/n, default) or
+        is paid on top of them (y_post = y_cur + mpc B/n).
     gdp : float, optional
         Annual GDP in the same currency, to report the annual budget as % of GDP.
     groups : sequence of int
         Quantile groups for the incidence tables (10 deciles, 5 quintiles).
-    measures : sequence of str
-        Poverty measures among FGT0, FGT1, FGT2, Watts.
+    measures : sequence of str, optional
+        Poverty measures among FGT0, FGT1, FGT2, Watts. Default: all four, leaving Watts
+        out (with a note in ``assumptions["measures_note"]``) when some pre-transfer
+        welfare is zero or negative, where log(z / y) is undefined; asking for Watts
+        explicitly then raises PolicyError.
     welfare_is_pre_transfer : bool
         ``welfare`` already excludes the existing benefits (as ``pcc`` of
         :func:`pmt.datasets.synthetic_hbs`): then y_pre = welfare and the observed
@@ -268,8 +320,11 @@ def simulate(
     intervals : sequence of float, optional
         Cut-points as multiples of the line (e.g. ``[0.4, 0.5, 0.6, 1.0]``) for a table by
         interval of pre-transfer welfare: households and people, eligible and beneficiary,
-        winners and losers, budget and benefit per capita over everyone in the interval
-        (Kazakhstan 2017, Tables 8-10).
+        winners and losers, budget per month and benefit per capita over everyone in the
+        interval (Kazakhstan 2017, Tables 8-10).
+    welfare_period : {"month", "quarter", "year"}, optional
+        Period of ``welfare``, ``line`` and ``existing``; default the policy's period.
+        Benefits enter welfare at their annual amount / periods of welfare in a year.
 
     Returns
     -------
@@ -284,11 +339,17 @@ def simulate(
         raise PolicyError(
             "`policy` must be a pmt.simulate.Policy or Package (or use Policy.from_yaml)."
         )
+    explicit_measures = measures is not None
+    measures = tuple(MEASURES if measures is None else measures)
     bad_m = [m for m in measures if m not in MEASURES]
-    if bad_m:
+    if bad_m or not measures:
         raise PolicyError(f"unknown poverty measure(s) {bad_m}; choose from {list(MEASURES)}.")
     if gdp is not None and not (isinstance(gdp, (int, float)) and gdp > 0):
         raise PolicyError(f"`gdp` must be a positive annual amount; got {gdp!r}.")
+    mpc = check_mpc(mpc)
+    if welfare_period is None:
+        welfare_period = policy.period
+    welfare_ppy = periods_per_year(welfare_period, "welfare_period")
     data = survey.data
     if welfare not in data.columns:
         raise PolicyError(f"welfare column '{welfare}' is not in the survey data.")
@@ -309,15 +370,15 @@ def simulate(
         if missing or not cols:
             raise PolicyError(
                 f"existing-benefit column(s) {missing or cols} not in the survey data: name "
-                "the columns of benefits currently received (household, monthly)."
+                "the columns of benefits currently received (household, per period of "
+                "welfare)."
             )
         old = np.sum([survey.column(c) for c in cols], axis=0)
         existing = existing if isinstance(existing, str) else " + ".join(cols)
     if existing is not None and welfare_is_pre_transfer:
         check_transfers(old, data.index)
-        mpc = check_mpc(mpc)
         y_pre = y_obs.copy()
-        y_obs = y_pre + float(mpc) * old / n
+        y_obs = y_pre + mpc * old / n
     elif existing is not None:
         pre = pre_transfer_welfare(
             pd.Series(y_obs, index=data.index, name=welfare),
@@ -336,13 +397,32 @@ def simulate(
             n_floored = int(low.sum())
             y_pre = np.where(low, float(floor), y_pre)
 
+    measures_note = ""
+    if "Watts" in measures and np.any(y_pre <= 0):
+        bad = y_pre <= 0
+        if explicit_measures:
+            raise PolicyError(
+                f"the Watts index takes log(z / y), but pre-transfer welfare '{welfare}' is "
+                f"<= 0 for {int(bad.sum())} households at {example_rows(data.index[bad])}: "
+                "leave 'Watts' out of `measures` (or set `floor`)."
+            )
+        measures = tuple(m for m in measures if m != "Watts")
+        measures_note = (
+            f"Watts left out: pre-transfer welfare is <= 0 for {int(bad.sum())} households, "
+            "where log(z / y) is undefined"
+        )
+
     out = policy.evaluate(survey)
-    paid = out.benefit
-    base = y_pre if (existing is None or replace_existing) else y_obs
-    y_post = base + paid / n
+    paid = out.benefit  # per payment, in the policy's period
+    annual = annual_amounts(policy, out)
+    per_welfare = annual / welfare_ppy  # per period of welfare, averaged over the year
+    # every transfer moves welfare by mpc x amount per member (existing and reform alike)
+    y_cur = y_pre + mpc * old / n
+    base = y_pre if replace_existing else y_cur
+    y_post = base + mpc * per_welfare / n
     # A top-up to the line lands on z up to round-off (y + n(z - y)/n can be z - 1e-14):
     # snap values within 1e-10 relative of the line onto it so FGT's y < z is not fooled.
-    on_line = (paid > 0) & np.isclose(y_post, z, rtol=1e-10, atol=0.0)
+    on_line = (per_welfare > 0) & np.isclose(y_post, z, rtol=1e-10, atol=0.0)
     y_post = np.where(on_line, z, y_post)
 
     # counts
@@ -365,13 +445,21 @@ def simulate(
         name="value",
     )
     counts.index.name = "count"
-    monthly = float(np.sum(w * paid))
+    per_period = float(np.sum(w * paid))
+    annual_total = float(np.sum(w * annual))
+    payments = (
+        policy.payments_per_year if isinstance(policy, Policy)
+        else annual_total / per_period if per_period > 0 else np.nan
+    )
     budget = pd.Series(
         {
-            "monthly": monthly,
-            "annual": 12 * monthly,
-            "pct_gdp": 100 * 12 * monthly / gdp if gdp else np.nan,
-            "average_benefit_per_beneficiary_household": monthly / counts["beneficiary_households"]
+            "per_period": per_period,
+            "payments_per_year": float(payments),
+            "monthly": annual_total / 12,
+            "annual": annual_total,
+            "pct_gdp": 100 * annual_total / gdp if gdp else np.nan,
+            "average_benefit_per_beneficiary_household": per_period
+            / counts["beneficiary_households"]
             if counts["beneficiary_households"] > 0
             else np.nan,
         },
@@ -382,42 +470,48 @@ def simulate(
     poverty = paired_change(survey, y_pre, y_post, z, measures)
     tables: dict[str, pd.DataFrame] = {"poverty": poverty, "poverty_display": display_table(poverty)}
     if existing is not None:
-        tables["poverty_vs_observed"] = paired_change(survey, y_obs, y_post, z, measures)
+        tables["poverty_vs_current"] = paired_change(survey, y_cur, y_post, z, measures)
 
     for k in groups:
         name = {10: "deciles", 5: "quintiles"}.get(k, f"groups_{k}")
         tables[name] = incidence_table(
-            y_pre, v, w, r, paid, k, eligible=out.eligible.astype(float), consumption=y_post
+            y_pre, v, w, r, per_welfare, k, eligible=out.eligible.astype(float),
+            consumption=y_post,
         )
 
     poor = y_pre < z
     # selected: entitled households that take up with positive probability (all entitled
     # in expected mode unless a rate is 0; the drawn takers in random mode)
     selected = entitled & (out.takeup > 0)
-    tm = targeting_metrics(poor.astype(int), selected.astype(int), weights=v, benefits=paid / n)
+    tm = targeting_metrics(poor.astype(int), selected.astype(int), weights=v,
+                           benefits=per_welfare / n)
     tables["targeting"] = tm.to_frame("value")
 
-    # winners and losers against the existing benefits (or against nothing)
-    gain = paid - old
-    tol = 1e-9 * max(1.0, float(np.max(np.abs(paid))) if paid.size else 1.0)
-    winner, loser = gain > tol, gain < -tol
+    # winners and losers: the welfare the tables report, under the reform against the
+    # current system (Kazakhstan 2017); changes within round-off count as unchanged
+    change = y_post - y_cur
+    tol = 1e-9 * np.maximum(np.abs(y_cur), np.abs(y_post))
+    winner, loser = change > tol, change < -tol
+    unchanged = ~(winner | loser)
     q = quantile_groups(y_pre, v, 5)
-    y_noreform = y_obs if existing is not None else y_pre
     wl = pd.DataFrame(
         {
             "g": q,
             "winner_households": w * winner,
             "loser_households": w * loser,
+            "unchanged_households": w * unchanged,
             "winner_people": v * winner,
             "loser_people": v * loser,
+            "unchanged_people": v * unchanged,
             "vy_reform": v * y_post,
-            "vy_noreform": v * y_noreform,
+            "vy_noreform": v * y_cur,
             "v": v,
         }
     )
     s = wl.groupby("g").sum().reindex(range(1, 6), fill_value=0.0)
     s.loc["Total"] = s.sum()
-    winners = s[["winner_households", "loser_households", "winner_people", "loser_people"]].copy()
+    winners = s[["winner_households", "loser_households", "unchanged_households",
+                 "winner_people", "loser_people", "unchanged_people"]].copy()
     winners["mean_welfare_reform"] = s["vy_reform"] / s["v"]
     winners["mean_welfare_no_reform"] = s["vy_noreform"] / s["v"]
     winners.index.name = "quintile of pre-transfer welfare"
@@ -425,19 +519,21 @@ def simulate(
 
     if intervals is not None:
         tables["intervals"] = _interval_table(
-            y_pre / z, intervals, w, v, out.eligible, r, paid, winner, loser
+            y_pre / z, intervals, w, v, out.eligible, r, annual / 12, per_welfare, winner,
+            loser,
         )
 
     gap_pre, gap_post = money_gap(y_pre, z, v), money_gap(y_post, z, v)
+    spending = float(np.sum(w * per_welfare))  # per period of welfare, like the gap
     ce = pd.Series(
         {
             "gap_before": gap_pre,
             "gap_after": gap_post,
             "gap_reduction": gap_pre - gap_post,
-            "spending": monthly,
-            "gap_reduction_per_unit": (gap_pre - gap_post) / monthly if monthly > 0 else np.nan,
-            "share_of_spending_on_poor": float(np.sum(w * paid * poor) / monthly)
-            if monthly > 0
+            "spending": spending,
+            "gap_reduction_per_unit": (gap_pre - gap_post) / spending if spending > 0 else np.nan,
+            "share_of_spending_on_poor": float(np.sum(w * per_welfare * poor) / spending)
+            if spending > 0
             else np.nan,
         },
         name="value",
@@ -448,6 +544,10 @@ def simulate(
     tables["budget"] = budget.to_frame()
     tables["benefit_distribution"] = _benefit_distribution(out.entitlement, w)
 
+    if isinstance(policy, Policy):
+        payment = policy.schedule.describe()
+    else:
+        payment = "; ".join(f"{p.name}: {p.schedule.describe()}" for p in policy.policies)
     assumptions = {
         "policy": policy.name,
         "welfare": welfare,
@@ -461,7 +561,7 @@ def simulate(
             else " (no benefits removed)"
         ),
         "existing": existing or "none",
-        "mpc": float(mpc) if existing is not None else None,
+        "mpc": float(mpc),
         "floor": floor,
         "n_floored": n_floored,
         "replace_existing": bool(replace_existing),
@@ -469,13 +569,19 @@ def simulate(
         "takeup": policy.takeup_description(),
         "n_households": survey.n_households,
         "currency": policy.currency,
+        "period": policy.period,
+        "welfare_period": welfare_period,
+        "payment": payment,
         "median_pre_transfer_welfare": float(weighted_quantile(y_pre, v, 0.5)),
     }
+    if measures_note:
+        assumptions["measures_note"] = measures_note
     tables["assumptions"] = pd.Series(
         {k: str(val) for k, val in assumptions.items()}, name="value"
     ).to_frame()
     welfare_frame = pd.DataFrame(
-        {"observed": y_obs, "pre_transfer": y_pre, "reform": y_post}, index=data.index
+        {"observed": y_obs, "pre_transfer": y_pre, "current": y_cur, "reform": y_post},
+        index=data.index,
     )
     return SimulationResult(
         policy=policy,

@@ -17,7 +17,18 @@ Budget-neutral amounts
     For formulas linear in an amount (flat, per member, equivalised), the budget is
     amount x sum of w x units x take-up over the eligible, so the amount that spends a
     budget is budget / that sum (Uzbekistan 2019, Table 4: 89,907 per member, 147,506 per
-    equivalised unit, 246,990 flat).
+    equivalised unit, 246,990 flat). An amount given as a parameter (also inside a
+    ``sum`` of formulas, or in tiers) is solved the same way: the budget is
+    B(0) + p x (B(1) - B(0)), checked at the solution.
+
+Coverage of a ration
+    A ``ration`` admits passers by score until its coverage parameter is reached, so the
+    budget is a step function of the coverage with steps at the passers' cumulative
+    population shares; :func:`solve_coverage` bisects on those steps for the largest
+    coverage whose budget fits.
+
+Budgets are per period of the policy (a month by default: sum of weight x benefit paid
+per payment); divide an annual budget by ``policy.payments_per_year``.
 """
 
 from __future__ import annotations
@@ -28,18 +39,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from pmt.errors import PolicyError
-from pmt.simulate.benefits import Sum
+from pmt.simulate.benefits import Benefit, Sum, Tiers, TopUp
+from pmt.simulate.context import parse_value
 from pmt.simulate.policy import Policy
-from pmt.simulate.rules import PolicyWarning
+from pmt.simulate.rules import All, AnyOf, Not, PolicyWarning, Ration, Rule
 from pmt.survey import Survey
 
 
 @dataclass
 class ThresholdSolution:
-    """A solved threshold.
+    """A solved threshold (or ration coverage).
 
-    value : threshold parameter value found.
-    budget : monthly budget it implies (sum w x benefit paid).
+    value : parameter value found.
+    budget : budget per period it implies (sum w x benefit paid; monthly by default).
     coverage : population share of beneficiaries (person-weighted).
     target : the target (budget or coverage).
     shortfall : target - achieved (>= 0 for budget targets).
@@ -150,7 +162,7 @@ def solve_threshold(
     budget: float | None = None,
     coverage: float | None = None,
 ) -> ThresholdSolution:
-    """The threshold value that spends a monthly budget or reaches a coverage.
+    """The threshold value that spends a budget or reaches a coverage.
 
     Parameters
     ----------
@@ -162,7 +174,9 @@ def solve_threshold(
     parameter : str
         Name of the threshold parameter to solve for.
     budget : float, optional
-        Monthly budget (sum over households of weight x benefit paid, take-up included).
+        Budget per period of the policy (sum over households of weight x benefit paid per
+        payment, take-up included; monthly by default: divide an annual budget by
+        ``policy.payments_per_year``).
         The solution is the largest threshold whose budget does not exceed it; with fixed
         amounts the shortfall is below the weighted benefit of the next household to
         enter (reported as ``next_step``).
@@ -176,9 +190,9 @@ def solve_threshold(
     """
     _check_survey(survey)
     if (budget is None) == (coverage is None):
-        raise PolicyError("give exactly one of `budget` (monthly) or `coverage` (a share).")
+        raise PolicyError("give exactly one of `budget` (per period) or `coverage` (a share).")
     if budget is not None and not (isinstance(budget, (int, float)) and budget > 0):
-        raise PolicyError(f"`budget` must be a positive monthly amount; got {budget!r}.")
+        raise PolicyError(f"`budget` must be a positive amount per period; got {budget!r}.")
     if coverage is not None and not (isinstance(coverage, (int, float)) and 0 < coverage <= 1):
         raise PolicyError(f"`coverage` must be a population share in (0, 1]; got {coverage!r}.")
     if not isinstance(policy, Policy):
@@ -302,8 +316,8 @@ def _finish(ev, parameter, value, target, kind, next_step) -> ThresholdSolution:
 
 
 def implied_budget(survey: Survey, policy, **overrides) -> float:
-    """Monthly budget (sum of weight x benefit paid) of a policy or package at given
-    parameters."""
+    """Budget per period (sum of weight x benefit paid per payment) of a policy or package
+    at given parameters."""
     _check_survey(survey)
     return policy.budget(survey, **overrides)
 
@@ -311,47 +325,287 @@ def implied_budget(survey: Survey, policy, **overrides) -> float:
 def _linear_units(policy: Policy, survey: Survey) -> np.ndarray:
     """Units the amount multiplies (flat 1, member counts...) x take-up, 0 if not eligible."""
     ben = policy.benefit
-    if isinstance(ben, Sum) or getattr(ben, "amount_field", None) is None:
+    if isinstance(ben, Sum):
+        raise PolicyError(
+            f"benefit {ben.describe()} of policy '{policy.name}' is a `sum` of formulas, not "
+            "linear in one amount: name the parameter its amounts refer to "
+            "(solve_amount(..., parameter='a'); `kind: amount` in a policy file)."
+        )
+    if getattr(ben, "amount_field", None) is None:
         raise PolicyError(
             f"benefit {ben.describe()} of policy '{policy.name}' is not linear in one "
             "amount: budget-neutral amounts are solved for flat, per_member and equivalised "
-            "formulas. For a top-up, solve its threshold with solve_threshold."
+            "formulas (or a parameter the amounts refer to). For a top-up, solve its "
+            "threshold with solve_threshold."
         )
     ctx = policy.context(survey.data, survey.household_weight, survey.household_size)
     out = policy.evaluate_context(ctx, check=policy.eligibility is not None)
     return np.where(out.eligible, ben.units(ctx), 0.0) * out.takeup
 
 
-def solve_amount(survey: Survey, policy: Policy, budget: float) -> Policy:
-    """A copy of ``policy`` whose (linear) benefit amount spends ``budget`` a month.
+def _check_budget(budget) -> float:
+    if isinstance(budget, bool) or not (isinstance(budget, (int, float)) and budget > 0):
+        raise PolicyError(
+            f"`budget` must be a positive amount per period of the policy; got {budget!r}."
+        )
+    return float(budget)
 
-    The amount is budget / sum_h w_h x units_h x take-up_h over eligible households, where
-    units are 1 (flat), the capped member count (per_member) or the equivalised count.
-    The returned policy carries the amount as a number; its ``extra["solved_amount"]``
-    records it.
+
+def benefit_thresholds_use(benefit: Benefit, parameter: str) -> bool:
+    """``parameter`` is a threshold of the formula (a top-up's guarantee, a tier bound)."""
+    if isinstance(benefit, Sum):
+        return any(benefit_thresholds_use(c, parameter) for c in benefit.components)
+    if isinstance(benefit, TopUp):
+        return parse_value(benefit.threshold)[1] == parameter
+    if isinstance(benefit, Tiers):
+        return any(parse_value(u)[1] == parameter for u, _ in benefit.bands)
+    return False
+
+
+def benefit_amounts_use(benefit: Benefit, parameter: str) -> bool:
+    """``parameter`` is an amount of the formula (flat, per member, equivalised, tiers)."""
+    if isinstance(benefit, Sum):
+        return any(benefit_amounts_use(c, parameter) for c in benefit.components)
+    if isinstance(benefit, Tiers):
+        return any(parse_value(a)[1] == parameter for _, a in benefit.bands)
+    if getattr(benefit, "amount_field", None) is not None:
+        return parse_value(benefit.amount_value)[1] == parameter
+    return False
+
+
+def rations_using(rule: Rule | None, parameter: str) -> list[Ration]:
+    """The ration rules whose coverage refers to ``parameter``."""
+    if rule is None:
+        return []
+    if isinstance(rule, Ration):
+        own = [rule] if parse_value(rule.coverage)[1] == parameter else []
+        return own + rations_using(rule.among, parameter)
+    if isinstance(rule, (All, AnyOf)):
+        return [r for sub in rule.rules for r in rations_using(sub, parameter)]
+    if isinstance(rule, Not):
+        return rations_using(rule.rule, parameter)
+    return []
+
+
+def parameter_roles(policy: Policy, parameter: str) -> set[str]:
+    """How a policy uses a parameter: ``threshold`` (of an income or score test, a top-up
+    or tiers), ``amount`` (of a linear formula or tiers) and/or ``coverage`` (of a ration)."""
+    roles = set()
+    if (policy.eligibility is not None and policy.eligibility.uses(parameter)) or (
+        benefit_thresholds_use(policy.benefit, parameter)
+    ):
+        roles.add("threshold")
+    if benefit_amounts_use(policy.benefit, parameter):
+        roles.add("amount")
+    if rations_using(policy.eligibility, parameter):
+        roles.add("coverage")
+    return roles
+
+
+def solve_amount(
+    survey: Survey, policy: Policy, budget: float, parameter: str | None = None
+) -> Policy:
+    """A copy of ``policy`` whose benefit amount spends ``budget`` per period.
+
+    Parameters
+    ----------
+    survey : pmt.Survey
+    policy : Policy
+    budget : float
+        Budget per period of the policy (sum over households of weight x benefit paid;
+        monthly by default). For an annual budget pass ``annual / policy.payments_per_year``.
+    parameter : str, optional
+        The parameter the amounts refer to (required for a ``sum`` of formulas). By
+        default the amount of a flat, per-member or equivalised formula: when it names a
+        parameter, that parameter is solved.
+
+    Returns
+    -------
+    Policy
+        A literal amount is replaced by the solved number (amount = budget / sum_h w_h x
+        units_h x take-up_h over eligible households; units are 1 for flat, the capped
+        member count for per_member, the equivalised count); a parameter is set to its
+        solved value, so ``describe()`` and summaries print it. ``extra["solved_amount"]``
+        records the value.
     """
     _check_survey(survey)
-    if not (isinstance(budget, (int, float)) and budget > 0):
-        raise PolicyError(f"`budget` must be a positive monthly amount; got {budget!r}.")
-    units = _linear_units(policy, survey)
-    denom = float(np.sum(survey.household_weight * units))
-    if denom <= 0:
+    budget = _check_budget(budget)
+    if not isinstance(policy, Policy):
+        raise PolicyError("solve_amount works on one Policy (not a Package).")
+    if parameter is None:
+        ben = policy.benefit
+        name = None
+        if getattr(ben, "amount_field", None) is not None and not isinstance(ben, Sum):
+            factor, name = parse_value(ben.amount_value)
+        if name is None:
+            units = _linear_units(policy, survey)
+            denom = float(np.sum(survey.household_weight * units))
+            if denom <= 0:
+                raise PolicyError(
+                    f"policy '{policy.name}' pays nobody any units (no eligible household "
+                    "with a positive count): no amount can spend the budget."
+                )
+            amount = budget / denom
+            new = policy.renamed(policy.name)
+            new.benefit.amount_value = amount
+            new.extra["solved_amount"] = amount
+            return new
+        parameter = name
+    return _solve_linear_parameter(survey, policy, parameter, budget)
+
+
+def _solve_linear_parameter(survey: Survey, policy: Policy, parameter: str,
+                            budget: float) -> Policy:
+    if parameter not in policy.parameters:
         raise PolicyError(
-            f"policy '{policy.name}' pays nobody any units (no eligible household with a "
-            "positive count): no amount can spend the budget."
+            f"policy '{policy.name}' has no parameter '{parameter}'; define it under "
+            "`parameters` and refer to it in the benefit amount."
         )
-    amount = float(budget) / denom
-    new = policy.renamed(policy.name)
-    new.benefit.amount_value = amount
-    new.extra["solved_amount"] = amount
+    roles = parameter_roles(policy, parameter)
+    if "threshold" in roles or "coverage" in roles:
+        raise PolicyError(
+            f"parameter '{parameter}' is a threshold or coverage of policy '{policy.name}', "
+            "so the budget is not linear in it: use solve_threshold (or solve_coverage)."
+        )
+    if "amount" not in roles:
+        raise PolicyError(
+            f"parameter '{parameter}' is not an amount of the benefit {policy.benefit.describe()}"
+            f" of policy '{policy.name}': nothing to solve."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PolicyWarning)
+        b0 = policy.budget(survey, **{parameter: 0.0})
+        slope = policy.budget(survey, **{parameter: 1.0}) - b0
+        if slope <= 0:
+            raise PolicyError(
+                f"no eligible household of policy '{policy.name}' receives an amount that "
+                f"depends on '{parameter}': no value of it can spend the budget."
+            )
+        value = (budget - b0) / slope
+        if value < 0:
+            raise PolicyError(
+                f"budget {budget:,.6g} is below what policy '{policy.name}' pays whatever "
+                f"'{parameter}' is ({b0:,.6g}, the parts not depending on it): raise it."
+            )
+        achieved = policy.budget(survey, **{parameter: value})
+    if not np.isclose(achieved, budget, rtol=1e-9, atol=0.0):
+        raise PolicyError(
+            f"the budget of policy '{policy.name}' is not linear in '{parameter}' "
+            f"({achieved:,.6g} instead of {budget:,.6g}): solve it with solve_threshold."
+        )
+    new = policy.with_parameters(**{parameter: value})
+    new.extra["solved_amount"] = value
     return new
 
 
 def budget_neutral_amount(survey: Survey, policy: Policy, reference: Policy | float) -> Policy:
     """``policy`` with its amount set so that it spends what ``reference`` spends.
 
-    ``reference`` is another policy or package (its budget is evaluated on the same
-    survey) or a monthly budget.
+    ``reference`` is another policy or package (its budget per period is evaluated on the
+    same survey) or a budget per period.
     """
     budget = reference if isinstance(reference, (int, float)) else reference.budget(survey)
     return solve_amount(survey, policy, float(budget))
+
+
+def _coverage_breakpoints(policy: Policy, survey: Survey, parameter: str) -> np.ndarray:
+    """Cumulative-share breakpoints of every ration whose coverage is ``parameter``."""
+    ctx = policy.context(survey.data, survey.household_weight, survey.household_size)
+    parts: list[np.ndarray] = []
+
+    def walk(rule, base):
+        if isinstance(rule, All):
+            plain = [r for r in rule.rules if not getattr(r, "needs_base", False)]
+            b = np.ones(ctx.n, dtype=bool)
+            for r in plain:
+                b &= r.mask(ctx)
+                walk(r, None)
+            for r in rule.rules:
+                if getattr(r, "needs_base", False):
+                    walk(r, b)
+                    b = r.mask(ctx, base=b)
+        elif isinstance(rule, AnyOf):
+            for r in rule.rules:
+                walk(r, None)
+        elif isinstance(rule, Not):
+            walk(rule.rule, None)
+        elif isinstance(rule, Ration):
+            if parse_value(rule.coverage)[1] == parameter:
+                parts.append(rule.coverage_breakpoints(ctx, base))
+            if rule.among is not None:
+                walk(rule.among, None)
+
+    walk(policy.eligibility, None)
+    pts = np.unique(np.concatenate(parts)) if parts else np.array([])
+    return pts[np.isfinite(pts) & (pts > 0)]
+
+
+def solve_coverage(
+    survey: Survey, policy: Policy, parameter: str, budget: float
+) -> ThresholdSolution:
+    """The ration coverage that spends a budget (Uzbekistan 2019 option 3 for a budget).
+
+    Parameters
+    ----------
+    survey : pmt.Survey
+    policy : Policy
+        A policy whose ``ration`` rule takes its coverage from ``parameter``.
+    parameter : str
+        The coverage parameter (a population share).
+    budget : float
+        Budget per period of the policy (sum over households of weight x benefit paid).
+
+    Returns
+    -------
+    ThresholdSolution
+        ``value``: the largest coverage whose budget does not exceed ``budget`` (the
+        passers admitted are those whose cumulative population share reaches it);
+        ``shortfall`` < ``next_step``, the cost of the next passer(s) to enter.
+    """
+    _check_survey(survey)
+    budget = _check_budget(budget)
+    if not isinstance(policy, Policy):
+        raise PolicyError("solve_coverage works on one Policy (not a Package).")
+    if parameter not in policy.parameters:
+        raise PolicyError(
+            f"policy '{policy.name}' has no parameter '{parameter}'; define it under "
+            "`parameters` and give it as the ration's coverage (coverage: "
+            f"{parameter})."
+        )
+    if not rations_using(policy.eligibility, parameter):
+        raise PolicyError(
+            f"parameter '{parameter}' is not the coverage of a ration rule in policy "
+            f"'{policy.name}': use solve_threshold for thresholds, solve_amount for amounts."
+        )
+    pts = _coverage_breakpoints(policy, survey, parameter)
+    if pts.size == 0:
+        raise PolicyError(
+            f"no household passes the rules the ration of '{parameter}' ranks: nothing to "
+            "cover."
+        )
+    ev = _Evaluator(policy, survey, parameter)
+    mids = (np.r_[0.0, pts[:-1]] + pts) / 2  # mids[k] admits exactly the passers up to pts[k]
+
+    def f(t):
+        return ev(t)[0]
+
+    k = _last_at_most(f, mids, budget)
+    if k == -1:
+        raise PolicyError(
+            f"budget {budget:,.6g} is smaller than the cost of the first passer(s) of the "
+            f"ration in policy '{policy.name}' ({f(mids[0]):,.6g}): raise the budget."
+        )
+    if k == mids.size - 1 and f(mids[k]) < budget * (1 - 1e-12):
+        raise PolicyError(
+            f"policy '{policy.name}' cannot spend {budget:,.6g} per period through its "
+            f"ration: covering every household that passes the other rules costs "
+            f"{f(mids[k]):,.6g}."
+        )
+    # report the breakpoint itself when it admits the same households as the midpoint
+    value = float(pts[k]) if ev(pts[k]) == ev(mids[k]) else float(mids[k])
+    step = f(mids[k + 1]) - f(mids[k]) if k + 1 < mids.size else np.nan
+    return _finish(ev, parameter, value, budget, "budget", step)
+
+
+#: any solved parameter (threshold or ration coverage)
+Solution = ThresholdSolution
