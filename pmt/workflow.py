@@ -1120,7 +1120,8 @@ def step_scorecard(run: Run, models, art_dir: Path):
 
 
 SIM_TABLES = ("counts", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
-              "cost_effectiveness", "assumptions", "threshold_solution", "scenario_grid")
+              "cost_effectiveness", "assumptions", "threshold_solution", "amount_solution",
+              "coverage_solution", "repeated_eligibility", "scenario_grid")
 
 
 def step_simulate(run: Run, models) -> None:
