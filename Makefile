@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test test-fast bench lint clean browser
+.PHONY: demo test test-fast bench lint clean browser notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,20 @@ test: $(STAMP) browser
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+# JupyterLab for the worked notebooks in notebooks/ (the `notebooks` extra, installed into .venv);
+# prints how to start it and starts nothing.
+NB_STAMP := $(VENV)/.notebooks
+
+$(NB_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	touch $(NB_STAMP)
+
+notebooks: $(NB_STAMP)
+	@echo "JupyterLab is installed in $(VENV). Start it from the repository root with"
+	@echo "    $(BIN)/jupyter lab notebooks/"
+	@echo "(on a remote machine add --no-browser and open the URL it prints). The notebooks draw"
+	@echo "20,000 synthetic households; PMT_NB_HOUSEHOLDS=3000 $(BIN)/jupyter lab notebooks/ runs them faster."
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

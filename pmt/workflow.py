@@ -931,7 +931,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
         hi = levels[["upper"]].rename(columns={"upper": "change in the poverty gap"})
         out.figure("poverty_gap_by_scheme", figures.bar_chart(
             est, "Change in the poverty gap (FGT1) at the same budget (out of sample)",
-            "Change in FGT1 (percentage points)", lower=lo, upper=hi,
+            "Change in FGT1 (% points)", lower=lo, upper=hi,
             interval=f"{pct} confidence interval", source=run.source_note),
             f"Change in the poverty gap of each model and baseline at the same coverage and "
             f"budget, out of sample; bars: {pct} confidence intervals")
