@@ -22,9 +22,33 @@ A data spec is a YAML file (``data_spec/*.yaml``)::
         range: [0, null]           # inclusive bounds, null = unbounded
         nullable: false            # default: missing values are an error
         log: true                  # the column will be logged: values must be > 0
+      car:
+        type: binary
+        role: proxy
+        expected_sign: "+"         # "+" / "-" (quote them in YAML), or positive / negative
+      cooking_fuel:
+        type: categorical
+        role: proxy
+        codes: {1: Electricity, 2: Central gas, 4: Firewood}
+        expected_sign: {4: "-"}    # code -> sign of its dummy against the model's base level
 
 Every key except ``type`` and ``role`` is optional. ``binary`` means values in {0, 1};
-``count`` non-negative whole numbers. :meth:`DataSpec.validate` checks everything at once
+``count`` non-negative whole numbers.
+
+``expected_sign`` records the sign a proxy's coefficient in a welfare model is expected
+to have (owning a car raises consumption: ``"+"``), for :func:`pmt.models.signs.check_signs`,
+which flags fitted coefficients that contradict it. Binary, count and continuous columns
+take one sign: ``"+"`` or ``"-"`` (in YAML write them quoted, since a bare ``-`` starts a
+list; ``positive``/``negative`` and 1/-1 are accepted too). For a binary column entered as
+``C(x)`` the sign is that of level 1 against level 0. A categorical column takes a mapping
+code -> sign, one per level whose dummy has an expected sign, meaning the sign of that
+level's coefficient against the model's base level (the first level unless the formula
+says ``C(x, Treatment(...))``); levels left out are not checked, and a code given for the
+model's base level cannot be checked (it has no coefficient). The signs are for models of
+welfare (higher = better off); for a model of being poor, every sign flips. ID columns
+take no sign.
+
+:meth:`DataSpec.validate` checks everything at once
 and raises :class:`pmt.DataSpecError` whose ``problems`` list names every column, the
 problem, example row ids and the fix.
 
@@ -79,6 +103,7 @@ _COLUMN_KEYS = {
     "unit",
     "log",
     "description",
+    "expected_sign",
 }
 _TOP_KEYS = {"name", "version", "description", "columns"}
 _MAX_PROBLEM_ROWS = 5
@@ -117,6 +142,9 @@ class ColumnSpec:
     unit: str | None = None
     log: bool = False
     description: str | None = None
+    #: "+" or "-" (binary, count, continuous), or {code: "+" | "-"} (categorical); None
+    #: when not declared. See the module docstring.
+    expected_sign: str | dict[Any, str] | None = None
     extra: dict = field(default_factory=dict)
     #: False when the YAML gave no label (or the column name itself): the label is then
     #: the column name, and a file's variable label may replace it
@@ -144,6 +172,9 @@ class ColumnSpec:
             d["nullable"] = True
         if self.log:
             d["log"] = True
+        if self.expected_sign is not None:
+            es = self.expected_sign
+            d["expected_sign"] = dict(es) if isinstance(es, Mapping) else es
         return d
 
 
@@ -212,6 +243,7 @@ def _parse_column(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None
     for key in ("label", "question", "unit", "description"):
         if key in raw and raw[key] is not None and not isinstance(raw[key], str):
             problems.append(f"{where}, key '{key}': must be text; got {raw[key]!r}.")
+    expected_sign = _parse_expected_sign(where, raw.get("expected_sign"), ctype, codes, problems)
     if ctype not in TYPES or role not in ROLES:
         return None
     return ColumnSpec(
@@ -228,7 +260,70 @@ def _parse_column(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None
         unit=raw.get("unit"),
         log=bool(raw.get("log", False)),
         description=raw.get("description"),
+        expected_sign=expected_sign,
     )
+
+
+_SIGN_WORDS = {"+": "+", "-": "-", "positive": "+", "negative": "-", "pos": "+", "neg": "-"}
+
+
+def sign_value(value) -> str | None:
+    """Normalise one expected sign to "+" or "-" (None if it is not a sign).
+
+    Accepts "+", "-", "positive", "negative" (any case, surrounding spaces ignored) and the
+    numbers 1 and -1.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return "+" if value == 1 else "-" if value == -1 else None
+    if isinstance(value, str):
+        return _SIGN_WORDS.get(value.strip().casefold())
+    return None
+
+
+def _parse_expected_sign(where: str, raw: Any, ctype: Any, codes: Mapping | None,
+                         problems: list[str]):
+    """Validate the ``expected_sign`` key; "+"/"-", {code: sign} or None."""
+    if raw is None:
+        return None
+    key = f"{where}, key 'expected_sign'"
+    how = 'write "+" or "-" (quoted in YAML), positive or negative'
+    if ctype == "id":
+        problems.append(f"{key}: an id column is not a proxy and takes no expected sign; remove it.")
+        return None
+    if ctype == "categorical":
+        if not isinstance(raw, Mapping) or not raw:
+            problems.append(
+                f"{key}: a categorical column takes a mapping code -> sign for the levels "
+                f"whose dummy (against the model's base level) has an expected sign, e.g. "
+                f'{{4: "-"}}; got {raw!r}.'
+            )
+            return None
+        out: dict[Any, str] = {}
+        for code, sign in raw.items():
+            sv = sign_value(sign)
+            if sv is None:
+                problems.append(f"{key}: code {code!r} has sign {sign!r}; {how}.")
+                continue
+            if codes is not None and code not in codes:
+                problems.append(
+                    f"{key}: code {code!r} is not among the column's codes "
+                    f"({', '.join(map(str, list(codes)[:15]))}); use a declared code."
+                )
+                continue
+            out[code] = sv
+        return out or None
+    if isinstance(raw, Mapping):
+        problems.append(
+            f"{key}: a mapping of codes is for categorical columns; a {ctype} column takes "
+            f"one sign: {how}."
+        )
+        return None
+    sv = sign_value(raw)
+    if sv is None:
+        problems.append(f"{key}: {raw!r} is not a sign; {how}.")
+    return sv
 
 
 class DataSpec:

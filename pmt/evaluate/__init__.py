@@ -1,5 +1,6 @@
 """Targeting evaluation: metrics, classification rules, decile overlap, group tables,
-error trade-off curves, subgroups, design-based bootstrap, out-of-sample validation, and
+error trade-off curves, subgroups, design-based bootstrap and tests of differences between
+groups (paired bootstrap contrasts, Rao-Scott chi-square), out-of-sample validation, and
 models judged against baselines by poverty and welfare at the same budget.
 
 Definitions follow DESIGN.md section 4.
@@ -27,6 +28,12 @@ from pmt.evaluate.methods import (
 )
 from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
+from pmt.evaluate.significance import (
+    flag_significance,
+    group_differences,
+    rao_scott_test,
+    significance_stars,
+)
 from pmt.evaluate.subgroups import subgroup_metrics
 from pmt.evaluate.tables import group_table
 from pmt.evaluate.validation import (
@@ -65,15 +72,19 @@ __all__ = [
     "cross_validate",
     "decile_overlap",
     "error_curve",
+    "flag_significance",
     "gap_benefit",
+    "group_differences",
     "group_table",
     "inspection_rule",
     "inspection_table",
     "overlap_shares",
     "prediction_validation",
     "psu_folds",
+    "rao_scott_test",
     "roc_auc",
     "select_by",
+    "significance_stars",
     "sklearn_fit",
     "subgroup_metrics",
     "targeting_metrics",
