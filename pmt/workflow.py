@@ -187,7 +187,10 @@ class Run:
         return f"Source: {name}; computed with pmt" if name else "Source: computed with pmt"
 
     def label(self, column: str) -> str:
-        return self.spec.labels.get(column, column) if self.spec is not None else column
+        derived = {"household_type": "Household type", POOR: "Poor at the line"}
+        if self.spec is not None and column in self.spec:
+            return self.spec.labels[column]
+        return derived.get(column, column)
 
     def value_label(self, column: str, code) -> str:
         known = self.spec is not None and column in self.spec
@@ -565,6 +568,32 @@ def reference_categories(models: Mapping, spec=None) -> list[str]:
     return list(out.values())
 
 
+def _sign_check(run: Run, linear: Mapping) -> None:
+    """Coefficients whose sign contradicts the spec's ``expected_sign`` (welfare models)."""
+    from pmt.models.signs import check_signs
+
+    spec = run.spec
+    if spec is None or not any(getattr(spec[c], "expected_sign", None) for c in spec.columns):
+        return
+    rows = []
+    for name, r in linear.items():
+        if getattr(r, "higher_is_poorer", False):
+            continue  # P(poor) models: every sign is reversed
+        table = check_signs(r, spec)
+        flagged = table[table["flag"] != ""]
+        if len(flagged):
+            rows.append(flagged.assign(model=name))
+    if rows:
+        table = pd.concat(rows, ignore_index=True)
+        cols = ["model", "label", "coefficient", "p_value", "expected", "flag"]
+        run.out.table("Unexpected coefficient signs", table[[c for c in cols if c in table]],
+                      "Coefficients whose sign contradicts the expected_sign of the data spec; "
+                      "'significant' at 5 %. Check the variable's coding, or whether it proxies "
+                      "something else, before using it in a scorecard.")
+    else:
+        run.out.text("Every coefficient with an expected sign in the data spec has it.")
+
+
 def ranking_of(model, pred) -> np.ndarray:
     # models of P(poor) (probit, logit) declare it: rank by -P so that low = poor
     pred = np.asarray(pred, dtype=float)
@@ -600,6 +629,7 @@ def step_models(run: Run) -> dict:
         out.table("Coefficients", coefficient_columns(linear, spec),
                   "Coefficient (standard error); *** p<0.01, ** p<0.05, * p<0.1. Full tables "
                   "with p-values are in tables.xlsx.")
+        _sign_check(run, linear)
     out.section("Targeting accuracy in sample")
     coverage, curves, metrics, overlaps, preds, groups = {}, {}, {}, {}, {}, {}
     for name, r in models.items():
@@ -964,6 +994,7 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
     if not groups:
         return
     first = next(iter(models))
+    groups = _with_household_type(run, groups)
     v = run.sv.person_weight
     pred = predictions[first].to_numpy(dtype=float)
     if predictions.attrs.get("higher_is_poorer", {}).get(first, False):
@@ -990,12 +1021,14 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
              for block, group in table.index]
     table.index = pd.MultiIndex.from_tuples(names, names=table.index.names)
     run.out.section("Subgroup performance")
+    _quintile_coverage_test(run, first, np.asarray(selected))
     run.out.table(f"Subgroup performance: {first}", table,
                   "Out of sample (cross-fitted). Poorest 20 % of people by actual welfare against "
                   "the poorest 20 % "
                   f"by {first}, by {', '.join(run.label(g) for g in groups)}; small subgroups "
                   "are flagged; coverage_poor_lower/upper: confidence interval (PSU bootstrap, "
-                  "selection held fixed).")
+                  "selection held fixed). The chart below shows the coverage of the poor.",
+                  show=False)
     if "coverage_poor" in table.columns:
         pct = f"{float(ev['level']):.0%}"
         run.out.figure("subgroup_coverage", figures.bar_chart(
@@ -1007,6 +1040,46 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
             source=run.source_note),
             f"Share of the poorest quintile selected by {first}, by subgroup, out of sample; "
             f"bars: {pct} confidence intervals (PSU bootstrap, selection held fixed)")
+
+
+def _with_household_type(run: Run, groups: list[str]) -> list[str]:
+    """Add the household type (pmt.household_typology) when the data have the member
+    counts it needs (adults, children, elderly)."""
+    from pmt.errors import PMTError
+    from pmt.typology import household_typology
+
+    if "household_type" in run.df.columns:
+        return groups
+    try:
+        kind = household_typology(run.df, size=run.cfg.size)
+    except PMTError:
+        return groups  # the counts are not in the data
+    run.df["household_type"] = kind.to_numpy()
+    run.sv = Survey(run.df, **run.cfg.design())
+    return [*groups, "household_type"]
+
+
+def _quintile_coverage_test(run: Run, first: str, selected: np.ndarray) -> None:
+    """Coverage of the first model by quintile of actual welfare, each quintile against the
+    poorest with paired PSU-bootstrap tests, and a Rao-Scott test of equal coverage."""
+    from pmt.evaluate import group_table
+    from pmt.evaluate.significance import flag_significance, group_differences, rao_scott_test
+
+    ev = run.cfg.evaluation
+    v = run.sv.person_weight
+    quintile = run.sv.quantile_groups(run.cfg.welfare, 5)
+    differences = group_differences(run.sv, selected.astype(float), quintile, reference=1,
+                                    n_replicates=int(ev["replicates"]), seed=int(ev["seed"]),
+                                    level=float(ev["level"]))
+    test = rao_scott_test(run.sv, selected.astype(float), quintile)
+    table = group_table(run.df[run.cfg.welfare], selected, weights=v, n=5,
+                        ranked_by=f"{run.welfare_name} (actual)")
+    table = flag_significance(table, differences, column="coverage", test=test)
+    note = table.attrs.get("significance", {}).get("coverage", {}).get("note", "")
+    run.out.table(f"Coverage by quintile: {first}", table,
+                  f"Out of sample (cross-fitted), rate rule at 20 %. coverage_diff, coverage_p: "
+                  "each quintile against the poorest (paired PSU bootstrap); *** p<0.01, ** "
+                  f"p<0.05, * p<0.1. {note}".strip())
 
 
 def step_hmt(run: Run, pmt_model) -> Any:
