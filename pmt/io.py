@@ -41,20 +41,19 @@ import csv
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from pmt._files import atomic_write
 from pmt.errors import DataError, DataSpecError, example_rows
 from pmt.spec import DataSpec
 
@@ -129,50 +128,8 @@ def _format_of(path: Path, known: dict[str, str], verb: str) -> str:
 # --------------------------------------------------------------------------------------
 # atomic writes
 # --------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def atomic_write(path: str | Path) -> Iterator[Path]:
-    """Write a file atomically: yield a temporary path, then rename it over ``path``.
-
-    The temporary file lies in the same folder (so the final :func:`os.replace` is atomic)
-    and keeps the extension of ``path`` (writers that choose a format by extension work).
-    If the ``with`` block raises, the temporary file is removed and any earlier file at
-    ``path`` is left untouched.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The file to create or replace. Its folder must exist.
-
-    Yields
-    ------
-    pathlib.Path
-        Where the caller writes the content (not created in advance).
-
-    Raises
-    ------
-    pmt.DataError
-        If the folder does not exist, or the block finished without writing the file.
-
-    Examples
-    --------
-    >>> with atomic_write("table.csv") as tmp:  # doctest: +SKIP
-    ...     df.to_csv(tmp, index=False)
-    """
-    p = Path(path)
-    if not p.parent.is_dir():
-        raise DataError(f"folder '{p.parent}' does not exist: create it first.")
-    tmp = p.with_name(f".{p.stem}.{secrets.token_hex(5)}.tmp{p.suffix}")
-    try:
-        yield tmp
-        if not tmp.exists():
-            raise DataError(f"nothing was written to '{p}' (internal error: no temporary file).")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+# atomic_write lives at the bottom layer (pmt/_files.py) so that spec.py can use it too;
+# it is re-exported here as part of the reading and writing API.
 
 
 # --------------------------------------------------------------------------------------

@@ -398,7 +398,7 @@ class DataSpec:
         """The spec as YAML text (written to ``path`` when given)."""
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         if path is not None:
-            from pmt.io import atomic_write  # io imports spec: import here
+            from pmt._files import atomic_write
 
             with atomic_write(path) as tmp:
                 tmp.write_text(text, encoding="utf-8")
