@@ -26,6 +26,10 @@ sum
 
 Linear formulas (flat, per_member, equivalised) expose ``units(ctx)`` with
 amount = value(amount) x units, which the budget-neutral solver uses.
+
+Every threshold and amount may vary by household: ``{"column": c}`` or ``{"by": "region",
+"values": {1: 150000, 2: 140000}}`` (directly, or through a parameter defined that way),
+see :mod:`pmt.simulate.context`.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pmt.errors import PolicyError
-from pmt.simulate.context import Context, construct, parse_value
+from pmt.simulate.context import Context, construct, describe_value, parse_value, varying_spec
 
 BENEFIT_TYPES: dict[str, type] = {}
 
@@ -46,6 +50,16 @@ def _register(cls):
 
 
 def _check_nonnegative(value, who: str) -> None:
+    spec = varying_spec(value, who)
+    if spec is not None:
+        bad = {k: v for k, v in spec.get("values", {}).items() if v < 0}
+        if bad:
+            raise PolicyError(
+                f"{who} must not be negative; group(s) {', '.join(map(repr, bad))} of "
+                f"'{spec['by']}' have {', '.join(f'{v:g}' for v in bad.values())}. Benefits "
+                "are >= 0."
+            )
+        return
     factor, name = parse_value(value)
     if name is None and factor < 0:
         raise PolicyError(f"{who} must not be negative; got {value!r}. Benefits are >= 0.")
@@ -67,7 +81,8 @@ class Benefit:
         return {self.benefit_type: self.params()}
 
     def describe(self) -> str:
-        return f"{self.benefit_type}({', '.join(f'{k}={v}' for k, v in self.params().items())})"
+        args = ", ".join(f"{k}={describe_value(v)}" for k, v in self.params().items())
+        return f"{self.benefit_type}({args})"
 
     def __repr__(self) -> str:
         return self.describe()
@@ -80,8 +95,17 @@ class Benefit:
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
         return None
 
-    def _value(self, ctx: Context, value, who: str) -> float:
+    def _value(self, ctx: Context, value, who: str) -> float | np.ndarray:
         v = ctx.value(value, who)
+        if np.ndim(v) != 0:  # varying by household
+            bad = v < 0
+            if bad.any():
+                raise PolicyError(
+                    f"{who} resolves to negative amounts for {int(bad.sum())} households "
+                    f"(e.g. {v[bad][0]:,.6g}). Amounts must be >= 0: check the column or "
+                    "the values by group."
+                )
+            return v
         if v < 0:
             raise PolicyError(
                 f"{who} resolves to {v:,.6g}, a negative benefit. Amounts must be >= 0: "
@@ -103,8 +127,11 @@ class TopUp(Benefit):
 
     Parameters
     ----------
-    threshold : float or str
-        Guaranteed minimum per member (currency per period), or a parameter reference.
+    threshold : float, str or mapping
+        Guaranteed minimum per member (currency per period), or a parameter reference; or
+        a minimum varying by household, ``{"column": "regional_min"}`` or ``{"by":
+        "region", "values": {1: 150000, 2: 140000}}``: each household is topped up to its
+        own minimum.
     income : str
         Column of assessed income of the unit per period.
     per : {"capita", "adult_equivalent"}
@@ -295,7 +322,10 @@ class Tiers(Benefit):
             raise PolicyError("tiers `bands` must be a list of [upper, amount] pairs.")
         for _, a in bands:
             _check_nonnegative(a, "tiers amount")
-        uppers = [parse_value(u)[0] if parse_value(u)[1] is None else None for u, _ in bands]
+        uppers = [
+            None if isinstance(u, dict) or parse_value(u)[1] is not None else parse_value(u)[0]
+            for u, _ in bands
+        ]
         known = [u for u in uppers if u is not None]
         if known != sorted(known):
             raise PolicyError("tiers `bands` must be sorted by increasing upper bound.")
@@ -310,7 +340,8 @@ class Tiers(Benefit):
         done = np.zeros(ctx.n, dtype=bool)
         for upper, amt in self.bands:
             hit = ~done & (s < ctx.value(upper, "tiers upper bound"))
-            out[hit] = self._value(ctx, amt, "tiers amount")
+            a = self._value(ctx, amt, "tiers amount")
+            out[hit] = a[hit] if np.ndim(a) else a
             done |= hit
         return out
 

@@ -8,6 +8,13 @@ values through it, so that every missing column or unknown parameter raises one 
 
 Numeric fields of rules and formulas accept a number, a parameter name (``"gmi"``) or a
 multiple of one (``"1.5 * MW"``, ``"MW * 0.2"``). Nothing is evaluated as code.
+
+A threshold, an amount or a parameter may also **vary by household** (regional
+subsistence minima, Kazakhstan 2017): ``{"column": "regional_min"}`` reads a column of
+the data, ``{"by": "region", "values": {1: 150000, 2: 140000}}`` looks each household's
+group up in a mapping (every group in the data needs a value). :meth:`Context.value` then
+returns one number per household instead of a float; a parameter given that way scales
+per household (``"1.2 * gmi"``).
 """
 
 from __future__ import annotations
@@ -42,11 +49,90 @@ _REF = re.compile(
 )
 
 
+VARYING_FORMS = "{column: name} or {by: column, values: {code: number, ...}}"
+
+
+def varying_spec(value, who: str = "value") -> dict | None:
+    """The normalised form of a value varying by household, or None for any other value.
+
+    ``{"column": c}`` or ``{"by": c, "values": {code: number}}``; anything else that is a
+    mapping raises PolicyError naming ``who`` and the accepted forms.
+    """
+    if not isinstance(value, Mapping):
+        return None
+    keys = set(value)
+    if keys == {"column"}:
+        col = value["column"]
+        if not isinstance(col, str) or not col:
+            raise PolicyError(f"{who}: `column` must name a column of the data; got {col!r}.")
+        return {"column": col}
+    if keys == {"by", "values"}:
+        by, values = value["by"], value["values"]
+        if not isinstance(by, str) or not by:
+            raise PolicyError(
+                f"{who}: `by` must name the column of group codes (e.g. by: region); "
+                f"got {by!r}."
+            )
+        if not isinstance(values, Mapping) or not values:
+            raise PolicyError(
+                f"{who}: `values` must map each group code of '{by}' to a number, e.g. "
+                f"{{1: 150000, 2: 140000}}; got {values!r}."
+            )
+        table = {}
+        for code, v in values.items():
+            factor, name = (None, None)
+            if not isinstance(v, Mapping):
+                try:
+                    factor, name = parse_value(v)
+                except PolicyError:
+                    pass
+            if factor is None or name is not None or not np.isfinite(factor):
+                raise PolicyError(
+                    f"{who}: the value for group {code!r} of '{by}' must be a number; got {v!r}."
+                )
+            table[code.item() if isinstance(code, np.generic) else code] = factor
+        return {"by": by, "values": table}
+    raise PolicyError(
+        f"{who}: cannot read {dict(value)!r}. A value varying by household is written "
+        f"{VARYING_FORMS}."
+    )
+
+
+def is_varying(value) -> bool:
+    """``value`` is a column or a mapping by group (validated by :func:`varying_spec`)."""
+    return isinstance(value, Mapping)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.6g}"
+
+
+def describe_value(value) -> str:
+    """A field as printed by ``describe()``: ``regional_min (column)``, ``by region: 1:
+    150,000; 2: 140,000``, or the value itself."""
+    try:
+        spec = varying_spec(value)
+    except PolicyError:
+        spec = None
+    if spec is None:
+        return f"{value}"
+    if "column" in spec:
+        return f"{spec['column']} (column)"
+    return f"by {spec['by']}: " + "; ".join(
+        f"{k}: {_fmt(v)}" for k, v in spec["values"].items()
+    )
+
+
 def parse_value(value) -> tuple[float, str | None]:
     """Split a numeric field into (factor, parameter name); a plain number has no name.
 
     ``300`` -> (300.0, None); ``"gmi"`` -> (1.0, "gmi"); ``"1.5 * MW"`` -> (1.5, "MW").
+    A value varying by household (``{column: ...}`` or ``{by: ..., values: ...}``, checked
+    by :func:`varying_spec`) refers to no parameter: (1.0, None).
     """
+    if isinstance(value, Mapping):
+        varying_spec(value)
+        return 1.0, None
     if isinstance(value, bool):
         raise PolicyError(f"expected a number or a parameter reference, got {value!r}.")
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -180,8 +266,14 @@ class Context:
         self.require(cols, who)
         return sum(self.column(c, who) for c in cols)
 
-    def value(self, value, who: str) -> float:
-        """Resolve a number or parameter reference to a float."""
+    def value(self, value, who: str) -> float | np.ndarray:
+        """Resolve a number or parameter reference to a float.
+
+        A value varying by household (given directly, or a parameter defined that way)
+        resolves to one number per household (an array of length ``n``).
+        """
+        if is_varying(value):
+            return self.varying(value, who)
         factor, name = parse_value(value)
         if name is None:
             return factor
@@ -191,4 +283,44 @@ class Context:
                 f"{who} refers to parameter '{name}', which the policy does not define "
                 f"(defined: {known}). Add it under `parameters`."
             )
-        return factor * float(self.parameters[name])
+        param = self.parameters[name]
+        if is_varying(param):
+            return factor * self.varying(param, f"{who} (parameter '{name}')")
+        return factor * float(param)
+
+    def scalar(self, value, who: str) -> float:
+        """Like :meth:`value`, for a field that must be one number for every household."""
+        v = self.value(value, who)
+        if np.ndim(v) != 0:
+            raise PolicyError(
+                f"{who} must be one number, not a value varying by household ({value!r}): "
+                "give a number or a parameter defined as a number."
+            )
+        return v
+
+    def varying(self, value, who: str) -> np.ndarray:
+        """One number per household from ``{column: c}`` or ``{by: c, values: {...}}``."""
+        spec = varying_spec(value, who)
+        if "column" in spec:
+            return self.column(spec["column"], who)
+        by, table = spec["by"], spec["values"]
+        self.require([by], f"{who} (by '{by}')")
+        col = self.data[by]
+        absent = col.isna().to_numpy()
+        if absent.any():
+            raise PolicyError(
+                f"{who}: group column '{by}' is missing for {int(absent.sum())} households "
+                f"at {example_rows(self.data.index[absent])}: every household needs a group "
+                "code to look its value up."
+            )
+        inverse, codes = pd.factorize(col, sort=True)
+        missing = [c for c in codes if c not in table]
+        if missing:
+            shown = ", ".join(repr(c.item() if isinstance(c, np.generic) else c)
+                              for c in missing[:10])
+            raise PolicyError(
+                f"{who} (by '{by}') has no value for group code(s) {shown}"
+                f"{' and more' if len(missing) > 10 else ''} present in the data: add them "
+                f"under `values` (codes given: {', '.join(map(repr, table))})."
+            )
+        return np.array([table[c] for c in codes], dtype=float)[inverse]

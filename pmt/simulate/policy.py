@@ -18,7 +18,7 @@ import pandas as pd
 
 from pmt.errors import PolicyError
 from pmt.simulate.benefits import Benefit, benefit_from_dict
-from pmt.simulate.context import UNITS, Context
+from pmt.simulate.context import UNITS, Context, describe_value, varying_spec
 from pmt.simulate.rules import Rule, rule_from_dict
 from pmt.simulate.takeup import TakeUp
 from pmt.simulate.timing import Schedule, annual_amounts, convert_amount
@@ -99,7 +99,10 @@ class Policy:
         Named numbers referred to by rules and formulas (e.g. ``gmi``, ``MW``), in the
         policy's currency per ``period``; a value may be ``{"value": 1.8e6, "per":
         "year"}``, converted to the policy's period (stored converted, written back in
-        its own period).
+        its own period); or a value varying by household, ``{"column": "regional_min"}``
+        or ``{"by": "region", "values": {1: 150000, 2: 140000}}``, so that ``"1.2 *
+        gmi"`` scales each household's own value. Solvers and scenario grids need a
+        parameter that is one number (PolicyError otherwise).
     unit : {"household", "family"}
         Assessment unit; ``"family"`` needs ``family_size`` (and family income columns in
         the income tests): the benefit computed for the family is paid to its household.
@@ -151,6 +154,9 @@ class Policy:
         periods = dict(self.parameter_periods or {})
         for k, v in dict(self.parameters or {}).items():
             k = str(k)
+            if isinstance(v, Mapping) and ({"column", "by", "values"} & set(v)):
+                params[k] = varying_spec(v, f"parameter '{k}'")
+                continue
             if isinstance(v, Mapping):
                 if "value" not in v or set(v) - {"value", "per"}:
                     raise PolicyError(
@@ -175,6 +181,15 @@ class Policy:
         w = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
         s = np.ones(n) if size is None else np.asarray(size, dtype=float)
         params = dict(self.parameters)
+        varying = [k for k in overrides if isinstance(params.get(k), Mapping)]
+        if varying:
+            k = varying[0]
+            raise PolicyError(
+                f"parameter '{k}' of policy '{self.name}' varies by household "
+                f"({describe_value(params[k])}): it cannot be set to one number by a "
+                "solver or a scenario grid. Solving needs a scalar parameter: define "
+                f"'{k}' as a number to solve or vary it."
+            )
         params.update({k: float(v) for k, v in overrides.items()})
         return Context(data, w, s, params, self.unit, self.family_size, prior_income)
 
@@ -260,7 +275,9 @@ class Policy:
         """A copy with parameters replaced or added."""
         new = copy.deepcopy(self)
         for k, v in values.items():
-            new.parameters[k] = float(v)
+            new.parameters[k] = (
+                varying_spec(v, f"parameter '{k}'") if isinstance(v, Mapping) else float(v)
+            )
         return new
 
     def renamed(self, name: str) -> Policy:
@@ -282,7 +299,7 @@ class Policy:
             d["parameters"] = {
                 k: {"value": convert_amount(v, self.period, self.parameter_periods[k], "per"),
                     "per": self.parameter_periods[k]}
-                if k in self.parameter_periods else v
+                if k in self.parameter_periods else copy.deepcopy(v)
                 for k, v in self.parameters.items()
             }
         d["unit"] = self.unit
@@ -370,6 +387,8 @@ class Policy:
         if self.parameters:
             def show(k, v):
                 per = self.parameter_periods.get(k)
+                if isinstance(v, Mapping):
+                    return f"{k}={describe_value(v)}"
                 if per is None:
                     return f"{k}={v:,.6g}"
                 given = convert_amount(v, self.period, per, "per")

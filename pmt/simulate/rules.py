@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pmt.errors import PolicyError
-from pmt.simulate.context import Context, construct, parse_value
+from pmt.simulate.context import Context, construct, describe_value, is_varying, parse_value
 from pmt.survey import weighted_quantile
 
 
@@ -72,7 +72,8 @@ class Rule:
         return {self.rule_type: self.params()}
 
     def describe(self) -> str:
-        return f"{self.rule_type}({', '.join(f'{k}={v}' for k, v in self.params().items())})"
+        args = ", ".join(f"{k}={describe_value(v)}" for k, v in self.params().items())
+        return f"{self.rule_type}({args})"
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
         """Values of ``parameter`` at which this rule's selection can change (or None)."""
@@ -124,8 +125,11 @@ class IncomeThreshold(Rule):
     income : str
         Column of assessed income (per period of the policy) of the assessment unit (household, or family
         with ``unit="family"``), in the policy's currency.
-    threshold : float or str
-        Per-member threshold (same currency and period), or a parameter reference.
+    threshold : float, str or mapping
+        Per-member threshold (same currency and period), or a parameter reference; or a
+        threshold varying by household: ``{"column": "regional_min"}`` or ``{"by":
+        "region", "values": {1: 150000, 2: 140000}}`` (each household is compared with
+        its own threshold).
     per : {"capita", "adult_equivalent", "unit"}
         ``"capita"`` divides income by the unit size, ``"adult_equivalent"`` by the column
         ``scale`` (adult equivalents), ``"unit"`` compares the unit's total income.
@@ -189,7 +193,9 @@ class IncomeThreshold(Rule):
         v = self.assessed(ctx)
         t = ctx.value(self.threshold, "income_test threshold")
         if self.check_units:
-            self._check_units(ctx, v, t)
+            # a threshold varying by household is checked at its person-weighted median
+            t_ref = t if np.ndim(t) == 0 else float(weighted_quantile(t, ctx.person_weight, 0.5))
+            self._check_units(ctx, v, t_ref)
         return v <= t if self.inclusive else v < t
 
     def _check_units(self, ctx: Context, v: np.ndarray, t: float) -> None:
@@ -242,9 +248,10 @@ class ScoreTest(Rule):
 
     Parameters
     ----------
-    threshold : float or str
+    threshold : float, str or mapping
         Cut-off on the score's scale (e.g. predicted log consumption per capita, or a
-        scorecard's points) or a parameter reference.
+        scorecard's points) or a parameter reference; or a cut-off varying by household,
+        ``{"column": c}`` or ``{"by": "region", "values": {1: 9.1, 2: 9.3}}``.
     score : str, optional
         Column holding the score.
     model : object with ``predict(df)`` or ``score(df)``, or str
@@ -361,7 +368,7 @@ class Condition(Rule):
         return {"column": self.column, "op": self.op, "value": self.value}
 
     def describe(self) -> str:
-        return f"{self.column} {self.op} {self.value}"
+        return f"{self.column} {self.op} {describe_value(self.value)}"
 
     def mask(self, ctx: Context) -> np.ndarray:
         x = ctx.column(self.column, f"condition on '{self.column}'")
@@ -384,7 +391,7 @@ class CountAtLeast(Rule):
         return {"columns": self.columns, "k": self.k}
 
     def describe(self) -> str:
-        return f"at least {self.k} of ({', '.join(self.columns)}) > 0"
+        return f"at least {describe_value(self.k)} of ({', '.join(self.columns)}) > 0"
 
     def mask(self, ctx: Context) -> np.ndarray:
         ctx.require(self.columns, "count_at_least")
@@ -409,6 +416,11 @@ class Ration(Rule):
     needs_base = True
 
     def __init__(self, score: str, coverage, among: Rule | None = None):
+        if is_varying(coverage):
+            raise PolicyError(
+                f"ration `coverage` is one population share for the whole programme; got "
+                f"{coverage!r}, a value varying by household. Give a number in (0, 1]."
+            )
         factor, name = parse_value(coverage)
         if name is None and not 0 < factor <= 1:
             raise PolicyError(
@@ -431,7 +443,7 @@ class Ration(Rule):
             base = self.among.mask(ctx) if self.among is not None else np.ones(ctx.n, bool)
         elif self.among is not None:
             base = base & self.among.mask(ctx)
-        target = ctx.value(self.coverage, "ration coverage")
+        target = ctx.scalar(self.coverage, "ration coverage")
         if not 0 < target <= 1:
             raise PolicyError(f"ration coverage must lie in (0, 1]; got {target!r}.")
         s = ctx.column(self.score, "ration")

@@ -24,10 +24,11 @@ import pandas as pd
 
 from pmt.errors import PolicyError
 from pmt.simulate.benefits import Flat, PerMember, TopUp
+from pmt.simulate.context import describe_value
 from pmt.simulate.impact import MEASURES, money_gap
 from pmt.simulate.policy import Package, Policy
 from pmt.simulate.rules import Condition, ScoreTest
-from pmt.simulate.simulation import SimulationResult, simulate
+from pmt.simulate.simulation import SimulationResult, _line_values, simulate
 from pmt.simulate.solvers import solve_amount, solve_threshold
 from pmt.survey import Survey, weighted_quantile
 
@@ -145,6 +146,12 @@ def scenario_grid(
                 f"policy '{pol.name}' has no parameter '{parameter}' to vary; defined: "
                 f"{', '.join(pol.parameters) or 'none'}."
             )
+        if isinstance(pol.parameters[parameter], Mapping):
+            raise PolicyError(
+                f"parameter '{parameter}' of policy '{pol.name}' varies by household "
+                f"({describe_value(pol.parameters[parameter])}): a scenario grid sets it to "
+                f"one number per scenario. Define '{parameter}' as a number to vary it."
+            )
         for v in values:
             label = f"{name} | {parameter}={v:,.6g}" if len(items) > 1 else f"{parameter}={v:,.6g}"
             runs.append((label, pol.with_parameters(**{parameter: v})))
@@ -240,8 +247,9 @@ def budget_neutral_comparison(
         (e.g. ``exp`` of a log-consumption prediction with its retransformation).
     welfare : str
         True welfare per member (pre-transfer).
-    line : float or str
-        Poverty line.
+    line : float, str or mapping
+        Poverty line: a number, a column, or ``{"column": c}`` / ``{"by": "region",
+        "values": {...}}`` as in :func:`pmt.simulate.simulate`.
     budget : float, optional
         Budget per period of welfare (the schemes are paid every period); default the
         aggregate poverty gap sum_h w_h n_h max(z - y_h, 0), which eliminates poverty
@@ -286,7 +294,7 @@ def budget_neutral_comparison(
         raise PolicyError(f"welfare column '{welfare}' is not in the survey data.")
     y = survey.column(welfare)
     n, v = survey.household_size, survey.person_weight
-    z = survey.column(line) if isinstance(line, str) else np.full(y.size, float(line))
+    z = _line_values(survey, line)[0]
     if budget is None:
         budget = money_gap(y, z, v)  # sum_h w_h n_h (z - y_h)+: fills every gap exactly
     if not budget > 0:

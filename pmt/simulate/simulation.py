@@ -28,7 +28,7 @@ metrics is y_pre. Every assumption is listed in ``result.assumptions`` and print
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +36,7 @@ import pandas as pd
 
 from pmt.errors import PolicyError, example_rows
 from pmt.evaluate.metrics import targeting_metrics
-from pmt.simulate.context import periods_per_year
+from pmt.simulate.context import Context, describe_value, periods_per_year
 from pmt.simulate.impact import (
     MEASURES,
     display_table,
@@ -172,7 +172,16 @@ class SimulationResult:
 
 
 def _line_values(survey: Survey, line) -> tuple[np.ndarray, str]:
-    if isinstance(line, str):
+    """The poverty line of each household and its label for the summary.
+
+    ``line`` is a number, a column name, ``{"column": c}`` or ``{"by": "region",
+    "values": {code: line}}`` (regional lines: every group in the data needs one).
+    """
+    if isinstance(line, Mapping):
+        ctx = Context(survey.data, survey.household_weight, survey.household_size)
+        z = ctx.varying(line, "simulation `line`")
+        label = describe_value(line)
+    elif isinstance(line, str):
         if line not in survey.data.columns:
             raise PolicyError(f"poverty line column '{line}' is not in the survey data.")
         z = survey.column(line)
@@ -181,7 +190,10 @@ def _line_values(survey: Survey, line) -> tuple[np.ndarray, str]:
         try:
             zf = float(line)
         except (TypeError, ValueError):
-            raise PolicyError(f"`line` must be a number or a column name; got {line!r}.") from None
+            raise PolicyError(
+                f"`line` must be a number, a column name, {{column: name}} or {{by: column, "
+                f"values: {{code: line}}}}; got {line!r}."
+            ) from None
         z = np.full(survey.n_households, zf)
         label = f"{zf:,.6g}"
     bad = ~(z > 0)
@@ -287,8 +299,13 @@ def simulate(
     welfare : str
         Column of observed welfare per member per period (``welfare_period``; e.g.
         ``"pcc"``, consumption per capita per month), in the currency of the policy.
-    line : float or str
-        Poverty line per member per period of welfare (a number or a column).
+    line : float, str or mapping
+        Poverty line per member per period of welfare: a number, a column, or a line
+        varying by household written as in policies, ``{"column": "regional_min"}`` or
+        ``{"by": "region", "values": {1: 150000, 2: 140000}}`` (regional subsistence
+        minima; every region in the data needs a line). Each household's poverty status,
+        gap and Watts term use its own line (passed per household to
+        :func:`pmt.welfare.poverty_measures`).
     existing : str or list of str, optional
         Column(s) of existing benefits received (household, per period of welfare;
         several columns are summed: "remove all" rather than "remove one") to remove from

@@ -29,6 +29,13 @@ Coverage of a ration
 
 Budgets are per period of the policy (a month by default: sum of weight x benefit paid
 per payment); divide an annual budget by ``policy.payments_per_year``.
+
+Values varying by household
+    Solvers find **one number**. A parameter defined by household (``{column: ...}`` or
+    ``{by: region, values: {...}}``), or a literal amount given that way, raises
+    PolicyError: define the parameter as a number to solve it, or solve each group on
+    its own households (``survey.subset(...)``). No common multiplier is solved
+    implicitly, so a solved value always means what the policy file says.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ import numpy as np
 
 from pmt.errors import PolicyError
 from pmt.simulate.benefits import Benefit, Sum, Tiers, TopUp
-from pmt.simulate.context import parse_value
+from pmt.simulate.context import describe_value, is_varying, parse_value
 from pmt.simulate.policy import Policy
 from pmt.simulate.rules import All, AnyOf, Not, PolicyWarning, Ration, Rule
 from pmt.survey import Survey
@@ -83,6 +90,18 @@ def _check_survey(survey) -> Survey:
             "pmt.Survey(df, weight='weight', size='hh_size', ...)."
         )
     return survey
+
+
+def _require_scalar(policy: Policy, parameter: str, solver: str) -> None:
+    """PolicyError when ``parameter`` varies by household: solvers find one number."""
+    value = policy.parameters.get(parameter)
+    if is_varying(value):
+        raise PolicyError(
+            f"{solver}: parameter '{parameter}' of policy '{policy.name}' varies by "
+            f"household ({describe_value(value)}); solving needs a scalar parameter. "
+            f"Define '{parameter}' as one number to solve it, or solve each group on its "
+            "own households (survey.subset(...))."
+        )
 
 
 def _breakpoints(policy: Policy, survey: Survey, parameter: str) -> np.ndarray:
@@ -200,6 +219,7 @@ def solve_threshold(
             "solve_threshold works on one Policy; for a Package, solve the programme whose "
             "threshold moves against the package's budget (implied_budget)."
         )
+    _require_scalar(policy, parameter, "solve_threshold")
     pts = _breakpoints(policy, survey, parameter)
     if pts.size == 0:
         raise PolicyError(f"no finite values to place the '{parameter}' threshold between.")
@@ -436,6 +456,12 @@ def solve_amount(
         ben = policy.benefit
         name = None
         if getattr(ben, "amount_field", None) is not None and not isinstance(ben, Sum):
+            if is_varying(ben.amount_value):
+                raise PolicyError(
+                    f"solve_amount: the amount of policy '{policy.name}' varies by household "
+                    f"({describe_value(ben.amount_value)}); solving needs a scalar amount. "
+                    "Give the amount as a number (or a parameter defined as a number)."
+                )
             factor, name = parse_value(ben.amount_value)
         if name is None:
             units = _linear_units(policy, survey)
@@ -456,6 +482,7 @@ def solve_amount(
 
 def _solve_linear_parameter(survey: Survey, policy: Policy, parameter: str,
                             budget: float) -> Policy:
+    _require_scalar(policy, parameter, "solve_amount")
     if parameter not in policy.parameters:
         raise PolicyError(
             f"policy '{policy.name}' has no parameter '{parameter}'; define it under "
@@ -572,6 +599,7 @@ def solve_coverage(
             "`parameters` and give it as the ration's coverage (coverage: "
             f"{parameter})."
         )
+    _require_scalar(policy, parameter, "solve_coverage")
     if not rations_using(policy.eligibility, parameter):
         raise PolicyError(
             f"parameter '{parameter}' is not the coverage of a ration rule in policy "
