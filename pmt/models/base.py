@@ -4,6 +4,13 @@ Every model result has ``params`` and ``bse`` (pandas Series by term name, "Inte
 the constant), ``nobs``, ``n_dropped``, ``predict(df)`` on the model's own scale (the
 formula's left side, e.g. log welfare), ``predict(df, scale="level")`` with a named
 retransformation, ``summary()``, ``coef_table()`` and ``terms``.
+
+The statsmodels-like inference contract (DESIGN.md 5b) is also here: ``tvalues``,
+``pvalues``, ``conf_int(level)``, ``cov_params()``, ``df_resid`` and, on the estimation
+sample of a fit (not after an artifact round trip, which keeps no data), ``fittedvalues``
+and ``resid``. Tests and intervals use Student's t with ``df_resid`` degrees of freedom
+when the model sets it (OLS: N-K, or G-1 with clusters; quantile regression: N-K) and the
+normal otherwise (``df_resid`` None: probit/logit, Heckman).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from scipy import stats
 
 from pmt.errors import ModelError, example_rows
 from pmt.models.formula import Design
+from pmt.models.summary import Summary, SummarySection
 from pmt.survey import Survey
 
 Retransform = Literal["none", "normal", "smearing"]
@@ -272,7 +280,8 @@ class ModelResult:
     nobs : int
         Observations used. ``n_dropped`` counts rows excluded for missing values.
     df_resid : float or None
-        Residual degrees of freedom for t tests; None means normal-based inference.
+        Degrees of freedom of the t tests and intervals (N-K; G-1 for cluster-robust OLS);
+        None means normal-based (z) inference.
     cov_type : str
         How standard errors were computed ("nonrobust", "HC1", "cluster", ...).
     retransform : {"none", "normal", "smearing"}
@@ -314,6 +323,8 @@ class ModelResult:
         self.sigma2 = sigma2
         self.smearing_factor = smearing_factor
         self.info = dict(info or {})
+        # estimation sample (left side and fitted values), kept in memory only
+        self._sample: tuple[pd.Series, pd.Series] | None = None
 
     # --- structure --------------------------------------------------------------------
     @property
@@ -337,6 +348,78 @@ class ModelResult:
         else:
             p = 2 * stats.norm.sf(np.abs(t))
         return pd.Series(p, index=self.params.index, name="p")
+
+    # --- inference (statsmodels-like) -------------------------------------------------
+    def _critical_value(self, level: float) -> float:
+        if not (isinstance(level, int | float) and 0 < level < 1):
+            raise ModelError(f"level must be a probability in (0, 1), e.g. 0.95; got {level!r}.")
+        prob = (1 + float(level)) / 2
+        if self.df_resid is not None and np.isfinite(self.df_resid):
+            return float(stats.t.ppf(prob, self.df_resid))
+        return float(stats.norm.ppf(prob))
+
+    def conf_int(self, level: float = 0.95, alpha: float | None = None) -> pd.DataFrame:
+        """Confidence intervals of the coefficients.
+
+        Parameters
+        ----------
+        level : float
+            Coverage, e.g. 0.95.
+        alpha : float, optional
+            statsmodels' spelling: ``alpha=0.05`` is ``level=0.95`` (overrides ``level``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term, columns ``0`` (lower) and ``1`` (upper) as statsmodels'
+            ``conf_int()``: ``params -/+ c * bse`` with ``c`` the t quantile on
+            ``df_resid`` degrees of freedom, or the normal one when ``df_resid`` is None,
+            the same distribution as :attr:`pvalues`.
+        """
+        if alpha is not None:
+            level = 1 - alpha
+        c = self._critical_value(level)
+        return pd.DataFrame(
+            {0: self.params - c * self.bse, 1: self.params + c * self.bse},
+            index=self.params.index,
+        )
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance of the coefficients (a copy; NaN when the fit has none, e.g. quantile
+        regression with ``se="none"``)."""
+        if self.cov is None:
+            names = self.params.index
+            return pd.DataFrame(np.nan, index=names, columns=names)
+        return self.cov.copy()
+
+    def _set_sample(self, index, y, fitted) -> None:
+        """Keep the left side and fitted values of the estimation sample (in memory)."""
+        index = pd.Index(index)
+        self._sample = (
+            pd.Series(np.asarray(y, dtype=float), index=index, name=self.design.lhs),
+            pd.Series(np.asarray(fitted, dtype=float), index=index, name="fittedvalues"),
+        )
+
+    def _sample_or_raise(self) -> tuple[pd.Series, pd.Series]:
+        sample = getattr(self, "_sample", None)
+        if sample is None:
+            raise ModelError(
+                f"this {self.model_type} result keeps no estimation sample (it was loaded from "
+                "an artifact or rebuilt from a dict): refit the model for fittedvalues and "
+                "resid, or use predict(df)."
+            )
+        return sample
+
+    @property
+    def fittedvalues(self) -> pd.Series:
+        """Fitted values on the estimation sample, indexed by the data rows used."""
+        return self._sample_or_raise()[1].copy()
+
+    @property
+    def resid(self) -> pd.Series:
+        """Residuals ``y - fittedvalues`` on the estimation sample."""
+        y, fitted = self._sample_or_raise()
+        return (y - fitted).rename("resid")
 
     # --- prediction -------------------------------------------------------------------
     def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
@@ -464,15 +547,18 @@ class ModelResult:
         table.index.name = "term"
         return table
 
-    def summary(self) -> str:
-        """A readable text table of the fit, in the manner of statsmodels' summaries."""
+    def summary(self) -> Summary:
+        """Summary of the fit: a :class:`~pmt.models.summary.Summary`, i.e. the text table
+        (``str``/``as_text()``, in the manner of statsmodels' summaries) that also renders
+        as HTML (``as_html()``, ``_repr_html_()``), with confidence intervals."""
         table = self.coef_table()
+        stats_ = self._summary_stats()
         head = [
             f"{self.model_type} model: {self.formula}",
             f"N = {self.nobs:,}" + (f" (excluded {self.n_dropped:,})" if self.n_dropped else "")
             + f"   covariance: {self.cov_type}",
         ]
-        head += [f"{k} = {v:.4f}" if isinstance(v, float) else f"{k} = {v}" for k, v in self._summary_stats().items()]
+        head += [f"{k} = {v:.4f}" if isinstance(v, float) else f"{k} = {v}" for k, v in stats_.items()]
         width = max(12, max(len(t) for t in table.index))
         lines = head + ["-" * (width + 48)]
         lines.append(f"{'term':<{width}} {'coef':>12} {'s.e.':>10} {'z/t':>8} {'p':>8}")
@@ -483,7 +569,36 @@ class ModelResult:
                 f"{row['p']:>8.4f} {row['stars']}"
             )
         lines.append("-" * (width + 48))
-        return "\n".join(lines)
+        return Summary("\n".join(lines), [self._summary_section(table, stats_)])
+
+    def _summary_section(self, table: pd.DataFrame, stats_: Mapping,
+                         title: str | None = None) -> SummarySection:
+        """The structured (HTML) form of one equation's summary."""
+        ci = self.conf_int()
+        stat = "t" if self.df_resid is not None and np.isfinite(self.df_resid) else "z"
+        out = pd.DataFrame(
+            {
+                "coef": table["coef"],
+                "std err": table["se"],
+                stat: table["coef"] / table["se"],
+                f"P>|{stat}|": table["p"],
+                "[0.025": ci[0].reindex(table.index),
+                "0.975]": ci[1].reindex(table.index),
+                "": table["stars"],
+            },
+            index=table.index,
+        )
+        stats_list: list[tuple[str, object]] = [("N", self.nobs)]
+        if self.n_dropped:
+            stats_list.append(("excluded", self.n_dropped))
+        stats_list.append(("covariance", self.cov_type))
+        stats_list += list(stats_.items())
+        return SummarySection(
+            title or f"{self.model_type} model: {self.formula}",
+            stats_list,
+            out,
+            ["* p<0.1, ** p<0.05, *** p<0.01; intervals at 95 %."],
+        )
 
     def _summary_stats(self) -> dict:
         return {}

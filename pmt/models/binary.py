@@ -50,9 +50,11 @@ COV_TYPES = ("nonrobust", "HC0", "cluster")
 class BinaryResult(ModelResult):
     """A fitted weighted binary-choice model (probit or logit).
 
-    ``params``/``bse`` are index coefficients; ``info`` holds the weighted log-likelihood
-    ``llf``, null log-likelihood ``llnull``, McFadden pseudo R^2 ``prsquared`` and the
-    weighted share of ones ``mean_y``.
+    ``params``/``bse`` are index coefficients (z tests and normal intervals: ``df_resid``
+    is None); ``fittedvalues`` are the predicted probabilities F(x'b) on the estimation
+    sample and ``resid`` = y - F(x'b) (response residuals); ``info`` holds the weighted
+    log-likelihood ``llf``, null log-likelihood ``llnull``, McFadden pseudo R^2
+    ``prsquared`` and the weighted share of ones ``mean_y``.
 
     ``higher_is_poorer`` is True: these models are fitted to the probability of being
     poor, so evaluation (``pmt.cross_validate``, ``pmt.compare``) selects the highest
@@ -377,6 +379,8 @@ def _fit_binary(
         retransform="none",
         info=info,
     )
+    # fitted values are probabilities F(x'b); resid = y - F(x'b) (statsmodels' resid_response)
+    result._set_sample(prep.index, prep.y, result.cdf(prep.X @ params))
     return attach_profile(result, data, prep)
 
 

@@ -64,6 +64,7 @@ from pmt.models.base import (
     weight_cluster_columns,
 )
 from pmt.models.formula import Design
+from pmt.models.summary import Summary
 
 __all__ = ["heckman", "HeckmanResult", "HeckmanSelection", "probit_fit", "inverse_mills"]
 
@@ -253,6 +254,10 @@ class HeckmanResult(ModelResult):
         Rows in the estimation sample (selected and not); ``n_selected`` those with d = 1.
     loglike : float or None
         Maximised (pseudo-)log-likelihood (ML only).
+    fittedvalues, resid : pandas.Series
+        On the selected rows of the estimation sample: E[y | d=1] = x'b + rho sigma
+        lambda(z'g) and y minus it. ``selection.fittedvalues`` is Phi(z'g) on every row.
+        Tests and intervals are normal-based (``df_resid`` None).
     exclusion_restrictions : list of str
         Selection-equation variables absent from the outcome equation.
     """
@@ -367,11 +372,21 @@ class HeckmanResult(ModelResult):
             out["loglike"] = self.loglike
         return out
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Outcome and selection equations (text and HTML, see
+        :class:`pmt.models.summary.Summary`)."""
         text = super().summary()
         sel = self.selection.summary()
         excl = ", ".join(self.exclusion_restrictions) or "none (identified by functional form only)"
-        return f"{text}\nexclusion restrictions: {excl}\n\nselection equation\n{sel}"
+        sections = text.sections + sel.sections
+        sections[0].title = f"outcome equation: {sections[0].title}"
+        sections[0].notes.append(f"exclusion restrictions: {excl}")
+        sections[-1].title = f"selection equation: {sections[-1].title}"
+        return Summary(
+            f"{text.as_text()}\nexclusion restrictions: {excl}\n\nselection equation\n"
+            f"{sel.as_text()}",
+            sections,
+        )
 
     # --- prediction -------------------------------------------------------------------
     def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
@@ -578,6 +593,8 @@ def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster)
         "n": n,
         "n1": n1,
         "n_dropped": n_dropped,
+        "index": sub.index,
+        "index1": subsel.index,
         "exclusion": excl,
     }
 
@@ -956,7 +973,7 @@ def _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter) 
             max_abs_gradient=float(np.max(np.abs(fit["gradient"]))),
             iterations=fit["iterations"],
         )
-    return HeckmanResult(
+    result = HeckmanResult(
         p["odesign"],
         fit["params"],
         fit["bse"],
@@ -972,3 +989,12 @@ def _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter) 
         loglike=fit["loglike"],
         info=info,
     )
+    # estimation samples: the probit on every row (fitted = Phi(z'g)) and the outcome on
+    # the selected rows (fitted = E[y | d=1] = x'b + rho sigma lambda(z'g))
+    sel._set_sample(p["index"], p["d"], ndtr(p["Z"] @ g))
+    k = p["X1"].shape[1]
+    fitted = p["X1"] @ result.params.to_numpy()[:k] + result.rho_sigma * inverse_mills(
+        p["Z"][p["d"]] @ g
+    )
+    result._set_sample(p["index1"], p["y1"], fitted)
+    return result

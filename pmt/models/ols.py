@@ -52,6 +52,7 @@ from pmt.models.base import (
     survey_inputs,
 )
 from pmt.models.formula import level_label
+from pmt.models.summary import Summary
 from pmt.survey import Survey, weighted_quantile
 
 CovType = Literal["nonrobust", "HC1", "cluster"]
@@ -285,7 +286,8 @@ def ols(
     prep = prepare(formula, data, weights=weights, cluster=cluster)
     _min_obs(prep, "OLS")
     parts = _ols_parts(prep, _resolve_cov_type(cov_type, prep.cluster is not None))
-    return attach_profile(OLSResult(retransform=retransform, **parts), data, prep)
+    result = _with_sample(OLSResult(retransform=retransform, **parts), prep)
+    return attach_profile(result, data, prep)
 
 
 def truncated_ols(
@@ -442,7 +444,14 @@ def truncated_ols(
         }
     )
     # the profile is of the whole population the scorecard will score, not the truncated fit
-    return attach_profile(TruncatedOLSResult(retransform=retransform, **parts), data, full)
+    result = _with_sample(TruncatedOLSResult(retransform=retransform, **parts), prep)
+    return attach_profile(result, data, full)
+
+
+def _with_sample(result: OLSResult, prep: Prepared) -> OLSResult:
+    """Keep y and x'b of the estimation sample for ``fittedvalues`` and ``resid``."""
+    result._set_sample(prep.index, prep.y, prep.X @ result.params.to_numpy())
+    return result
 
 
 def _household_size(data: pd.DataFrame, size) -> np.ndarray | None:
@@ -524,6 +533,45 @@ class GroupedOLSResult:
     @property
     def pvalues(self) -> pd.Series:
         return self._stack("pvalues").rename("p")
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return self._stack("tvalues").rename("t")
+
+    @property
+    def df_resid(self) -> pd.Series:
+        """Degrees of freedom of each group's t tests (groups are fitted separately)."""
+        return pd.Series(
+            {g: r.df_resid for g, r in self.results.items()}, name="df_resid"
+        ).rename_axis(self.by)
+
+    def conf_int(self, level: float = 0.95, alpha: float | None = None) -> pd.DataFrame:
+        """Each group's :meth:`ModelResult.conf_int`, stacked with a (group, term) index."""
+        return pd.concat(
+            {g: r.conf_int(level, alpha=alpha) for g, r in self.results.items()},
+            names=[self.by, "term"],
+        )
+
+    def cov_params(self) -> pd.DataFrame:
+        """Block-diagonal covariance with a (group, term) index: the groups are fitted
+        separately, so the covariances across groups are zero by construction (they are
+        not estimated)."""
+        from scipy.linalg import block_diag
+
+        blocks = [r.cov_params() for r in self.results.values()]
+        index = self.params.index
+        return pd.DataFrame(block_diag(*[b.to_numpy() for b in blocks]), index=index,
+                            columns=index)
+
+    @property
+    def fittedvalues(self) -> pd.Series:
+        """Fitted values of every group's estimation sample (group by group)."""
+        return pd.concat([r.fittedvalues for r in self.results.values()])
+
+    @property
+    def resid(self) -> pd.Series:
+        """Residuals of every group's estimation sample (group by group)."""
+        return pd.concat([r.resid for r in self.results.values()])
 
     @property
     def nobs(self) -> int:
@@ -613,13 +661,19 @@ class GroupedOLSResult:
             {g: r.coef_table(labels) for g, r in self.results.items()}, names=[self.by, "term"]
         )
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Every group's summary (text and HTML), see :class:`pmt.models.summary.Summary`."""
         parts = [f"OLS by '{self.by}': {len(self.results)} groups, N = {self.nobs:,}"]
         if self.n_dropped_by:
             parts.append(f"({self.n_dropped_by} rows with missing '{self.by}' excluded)")
+        sections = []
         for g, r in self.results.items():
-            parts.append(f"\n=== {self.by} = {g} ===\n" + r.summary())
-        return "\n".join(parts)
+            s = r.summary()
+            for sec in s.sections:
+                sec.title = f"{self.by} = {g}: {sec.title}"
+            sections += s.sections
+            parts.append(f"\n=== {self.by} = {g} ===\n" + s.as_text())
+        return Summary("\n".join(parts), sections)
 
     def to_dict(self) -> dict:
         return {

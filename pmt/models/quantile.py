@@ -410,7 +410,7 @@ def _result(prep, X, y, w, q, sol, se, row_factors, preprocess, seed, n_boot) ->
     with np.errstate(over="ignore"):
         smear = float(np.average(np.exp(u), weights=wv))
     sigma2 = float(np.average((u - np.average(u, weights=wv)) ** 2, weights=wv))
-    return QuantRegResult(
+    result = QuantRegResult(
         prep.design,
         b,
         bse,
@@ -425,6 +425,8 @@ def _result(prep, X, y, w, q, sol, se, row_factors, preprocess, seed, n_boot) ->
         smearing_factor=smear if math.isfinite(smear) else None,
         info=info,
     )
+    result._set_sample(prep.index, y, X @ b)
+    return result
 
 
 def _json_safe(v):
