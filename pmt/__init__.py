@@ -68,6 +68,8 @@ _LAZY = {
     "gradient_boosting": "pmt.models.ml",
     "random_forest": "pmt.models.ml",
     "SklearnModel": "pmt.models.ml",
+    "PMTGradientBoosting": "pmt.models.ml",
+    "PMTRandomForest": "pmt.models.ml",
     "regression_table": "pmt.models.regression_table",
     "QuantRegResult": "pmt.models.quantile",
     "check_signs": "pmt.models.signs",

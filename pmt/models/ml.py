@@ -2,10 +2,24 @@
 scikit-learn regressor, on the same design matrix as the linear models.
 
 These models are for *comparison* (how much ranking accuracy do flexible models add?).
-They have no coefficients: ``.params``, ``.bse`` and ``.to_dict()`` raise ModelError,
-because they cannot become scorecards, and they cannot be saved as JSON artifacts (pmt
-never pickles models). Everything else follows the common model interface:
-``predict(df)`` on the formula's scale, ``nobs``, ``n_dropped``, ``summary()``, ``terms``.
+They have no coefficients: ``.params`` and ``.bse`` raise :class:`NoCoefficientsError` (a
+ModelError that is also an AttributeError, so ``hasattr(m, "params")`` is False) and
+``.to_dict()`` raises ModelError, because they cannot become scorecards, and they cannot
+be saved as JSON artifacts (pmt never pickles models). Everything else follows the common
+model interface: ``predict(df)`` on the formula's scale, ``nobs``, ``n_dropped``,
+``summary()``, ``terms``, ``model_type == "sklearn"``.
+
+scikit-learn estimators
+-----------------------
+:class:`PMTGradientBoosting`, :class:`PMTRandomForest` and :class:`SklearnModel` (any
+regressor) derive from ``BaseEstimator`` and ``RegressorMixin``: ``get_params`` /
+``set_params``, ``clone``, ``Pipeline``, ``GridSearchCV``. ``X`` is the household
+DataFrame (the formula selects and codes its columns); ``fit(X, y=None,
+sample_weight=None)`` reads ``y`` from the formula's left side unless given; ``predict(X)``
+returns a Series on ``X``'s index; ``score`` is the (weighted) R^2 of the left side.
+:func:`gradient_boosting` and :func:`random_forest` return fitted estimators of these
+classes. The scikit-learn estimator checks that feed numpy arrays as ``X`` do not apply
+(arrays are refused with a ModelError); ``tests/test_ml_estimator.py`` runs those that do.
 
 The design matrix comes from pmt's :class:`~pmt.models.formula.Design` (the same
 columns, dummies and base levels as ``pmt.ols`` with the same formula), so the
@@ -44,20 +58,30 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone, is_regressor
+from sklearn.base import BaseEstimator, RegressorMixin, clone, is_regressor
 from sklearn.ensemble import (
     ExtraTreesRegressor,
     HistGradientBoostingRegressor,
     RandomForestRegressor,
 )
+from sklearn.exceptions import NotFittedError
 from sklearn.inspection import permutation_importance
 from sklearn.utils.validation import has_fit_parameter
 from threadpoolctl import ThreadpoolController
 
 from pmt.errors import ModelError
 from pmt.models.base import prediction_matrix, prepare
+from pmt.models.formula import parse_formula
 
-__all__ = ["SklearnModel", "default_threads", "gradient_boosting", "random_forest"]
+__all__ = [
+    "NoCoefficientsError",
+    "PMTGradientBoosting",
+    "PMTRandomForest",
+    "SklearnModel",
+    "default_threads",
+    "gradient_boosting",
+    "random_forest",
+]
 
 #: Upper bound of the default thread count (:func:`default_threads`).
 MAX_DEFAULT_THREADS = 4
@@ -151,63 +175,70 @@ _NO_COEF = (
 )
 
 
-class SklearnModel:
-    """A scikit-learn regressor fitted on a pmt formula's design matrix.
+class NoCoefficientsError(ModelError, AttributeError):
+    """``.params``/``.bse`` of a machine-learning model: a ModelError that is also an
+    AttributeError, so ``hasattr(model, "params")`` is False (as for any scikit-learn
+    estimator) while the message still says why."""
 
-    Parameters
-    ----------
-    estimator : scikit-learn regressor
-        Any regressor (``HistGradientBoostingRegressor()``, ``RandomForestRegressor()``,
-        a Pipeline...). It is cloned, so the instance passed in is left untouched.
-    formula : str
-        ``"log_pcc ~ rooms + car + C(region)"``; the design columns are those pmt.ols
-        builds (the intercept column is left out: regressors fit their own constant).
-    n_threads : int, optional
-        Cap on OpenMP/BLAS threads while fitting and predicting (threadpoolctl). None
-        (default): :func:`default_threads`, resolved at each fit and prediction (one
-        thread in workers; at most half the physical cores, up to 4, otherwise). On a
-        shared machine HistGradientBoosting with all threads can be many times slower
-        than with one. Results are the same whatever the count.
 
-    Call :meth:`fit` before predicting. Attributes after fitting: ``design``, ``nobs``,
-    ``n_dropped``, ``weighted_nobs``, ``rsquared`` (weighted, in-sample: optimistic for
-    flexible models; compare out of sample), ``estimator_`` (the fitted clone),
-    ``n_threads_`` (threads used by the fit).
+class NotFittedModelError(ModelError, NotFittedError):
+    """A pmt ML estimator used before ``fit``: a ModelError and scikit-learn's
+    NotFittedError (hence also an AttributeError)."""
+
+
+class _FormulaRegressor(RegressorMixin, BaseEstimator):
+    """Shared machinery of the formula-based scikit-learn estimators of pmt.
+
+    ``X`` is the household DataFrame; the formula selects and codes its columns (pmt's
+    :class:`~pmt.models.formula.Design`: the columns, dummies and base levels of
+    ``pmt.ols`` with the same formula, without the intercept). ``y`` defaults to the
+    formula's left side. Subclasses define ``_make_estimator(threads)`` (a fresh, unfitted
+    scikit-learn regressor built from the parameters) and ``_inner_name()``.
     """
 
     model_type = "sklearn"
 
-    def __init__(self, estimator, formula: str, n_threads: int | None = None):
-        if not hasattr(estimator, "fit") or not hasattr(estimator, "predict"):
-            raise ModelError(
-                f"estimator {estimator!r} is not a scikit-learn estimator (needs fit/predict)."
-            )
-        if not is_regressor(estimator):
-            warnings.warn(
-                f"{type(estimator).__name__} is not tagged as a regressor; predictions are "
-                "used as they come.",
-                stacklevel=2,
-            )
-        self.estimator = estimator
-        self.formula_text = formula
-        self.n_threads = _check_threads(n_threads)
-        self.estimator_ = None
-        self.design = None
+    # --- scikit-learn protocol ----------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False  # y comes from the formula's left side
+        return tags
+
+    def _make_estimator(self, threads: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _inner_name(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     # --- fitting ------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, weights=None) -> SklearnModel:
-        """Fit on ``data`` (rows with missing values are dropped, counted and warned about).
+    def fit(self, X: pd.DataFrame, y=None, sample_weight=None, *, weights=None):
+        """Fit on the household DataFrame ``X`` (rows with missing values are dropped,
+        counted and warned about).
 
-        ``weights`` (column name or array) are passed as ``sample_weight``; estimators
-        whose ``fit`` has no ``sample_weight`` raise ModelError when weights are given.
+        ``y`` (optional, one value per row of ``X``) replaces the formula's left side;
+        by default the left side is read from ``X``. ``sample_weight`` (scikit-learn's
+        name) or ``weights`` (pmt's): a column name of ``X`` or an array of its length,
+        passed to the estimator as ``sample_weight``; estimators whose ``fit`` has no
+        ``sample_weight`` raise ModelError when weights are given.
         """
-        prep = prepare(self.formula_text, data, weights=weights)
-        self.design = prep.design
-        self._cols = [j for j, t in enumerate(prep.design.terms) if t.kind != "intercept"]
-        if not self._cols:
-            raise ModelError(f"formula {self.formula_text!r} has no proxies to learn from.")
-        X = prep.X[:, self._cols]
-        est = clone(self.estimator)
+        if not isinstance(self.formula, str) or "~" not in self.formula:
+            raise ModelError(
+                f"{type(self).__name__} needs formula= (e.g. \"log_pcc ~ rooms + car + "
+                f"C(region)\"); got {self.formula!r}."
+            )
+        if weights is not None and sample_weight is not None:
+            raise ModelError("give weights= or sample_weight=, not both (they are the same).")
+        w = weights if weights is not None else sample_weight
+        if w is not None and not isinstance(w, str):
+            w = np.asarray(w, dtype=float)  # positional: a fold's Series keeps its own index
+        threads = self.threads()
+        data, formula = _with_target(X, y, self.formula)
+        prep = prepare(formula, data, weights=w)
+        cols = [j for j, t in enumerate(prep.design.terms) if t.kind != "intercept"]
+        if not cols:
+            raise ModelError(f"formula {self.formula!r} has no proxies to learn from.")
+        Xm = prep.X[:, cols]
+        est = self._make_estimator(threads)
         kwargs = {}
         if prep.weights is not None:
             if not has_fit_parameter(est, "sample_weight"):
@@ -217,90 +248,109 @@ class SklearnModel:
                 )
             kwargs["sample_weight"] = prep.weights
         _controller(refresh=True)
-        threads = self.threads()
         with _limit_threads(threads):
-            est.fit(X, prep.y, **kwargs)
-            fitted = np.asarray(_sequential_predictor(est).predict(X), dtype=float)
+            est.fit(Xm, prep.y, **kwargs)
+            fitted = np.asarray(_sequential_predictor(est).predict(Xm), dtype=float)
+        wts = np.ones(prep.nobs) if prep.weights is None else prep.weights
+        self.design_ = prep.design
+        self.feature_columns_ = cols
         self.estimator_ = est
         self.n_threads_ = threads
-        w = np.ones(prep.nobs) if prep.weights is None else prep.weights
-        self.nobs = prep.nobs
-        self.n_dropped = prep.n_dropped
-        self.weighted_nobs = float(w.sum())
-        self.rsquared = _weighted_r2(prep.y, fitted, w)
+        self.nobs_ = prep.nobs
+        self.n_dropped_ = prep.n_dropped
+        self.weighted_nobs_ = float(wts.sum())
+        self.rsquared_ = _weighted_r2(prep.y, fitted, wts)
         return self
 
     def threads(self) -> int:
         """Thread cap for the next fit or prediction (``n_threads`` or the default)."""
-        return self.n_threads if self.n_threads is not None else default_threads()
+        n = _check_threads(self.n_threads)
+        return n if n is not None else default_threads()
 
     def _check_fitted(self):
-        if self.estimator_ is None:
-            raise ModelError("this SklearnModel is not fitted yet: call .fit(data) first.")
+        if getattr(self, "estimator_", None) is None:
+            raise NotFittedModelError(
+                f"this {type(self).__name__} is not fitted yet: call .fit(data) first."
+            )
 
-    # --- the common interface ---------------------------------------------------------
+    def _fitted(self, name: str):
+        self._check_fitted()
+        return getattr(self, name)
+
+    # --- the common pmt model interface -------------------------------------------------
+    design = property(lambda self: self._fitted("design_"), doc="pmt Design of the fit.")
+    nobs = property(lambda self: self._fitted("nobs_"), doc="Rows used by the fit.")
+    n_dropped = property(lambda self: self._fitted("n_dropped_"), doc="Rows left out.")
+    weighted_nobs = property(lambda self: self._fitted("weighted_nobs_"), doc="Sum of weights.")
+    rsquared = property(
+        lambda self: self._fitted("rsquared_"),
+        doc="Weighted in-sample R^2 (optimistic for flexible models; compare out of sample).",
+    )
+
     @property
-    def formula(self) -> str:
-        return self.formula_text
+    def formula_text(self) -> str:
+        return self.formula
 
     @property
     def feature_names(self) -> list[str]:
         """Design columns the estimator sees (term names as in pmt.ols, no intercept)."""
         self._check_fitted()
-        return [self.design.term_names[j] for j in self._cols]
+        return [self.design_.term_names[j] for j in self.feature_columns_]
 
     @property
     def terms(self) -> pd.DataFrame:
         self._check_fitted()
-        return self.design.terms_table().loc[self.feature_names]
+        return self.design_.terms_table().loc[self.feature_names]
 
     @property
     def params(self):
-        raise ModelError(_NO_COEF.format(kind=type(self.estimator).__name__))
+        raise NoCoefficientsError(_NO_COEF.format(kind=self._inner_name()))
 
     @property
     def bse(self):
-        raise ModelError(_NO_COEF.format(kind=type(self.estimator).__name__))
+        raise NoCoefficientsError(_NO_COEF.format(kind=self._inner_name()))
 
     def coef_table(self, labels=None):
-        raise ModelError(_NO_COEF.format(kind=type(self.estimator).__name__))
+        raise ModelError(_NO_COEF.format(kind=self._inner_name()))
 
     def to_dict(self):
-        raise ModelError(_NO_COEF.format(kind=type(self.estimator).__name__))
+        raise ModelError(_NO_COEF.format(kind=self._inner_name()))
 
     def matrix(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Design matrix of complete rows and the mask of those rows."""
         self._check_fitted()
-        X, mask = prediction_matrix(self.design, data, stacklevel=3)
-        return X[:, self._cols], mask
+        if not isinstance(data, pd.DataFrame):
+            raise ModelError(_NOT_A_FRAME.format(kind=type(self).__name__, got=type(data).__name__))
+        X, mask = prediction_matrix(self.design_, data, stacklevel=3)
+        return X[:, self.feature_columns_], mask
 
     def predict(
         self,
-        data: pd.DataFrame,
+        X: pd.DataFrame,
         scale: Literal["model", "level"] = "model",
         retransform: str | None = None,
     ) -> pd.Series:
         """Predict on the formula's scale; ``scale="level"`` is exp of it (``"none"`` only).
 
-        A smearing or normal retransformation from in-sample residuals would be biased
-        for flexible models that fit the training data closely, so only the plain exp is
-        offered.
+        Returns a Series on ``X``'s index (NaN where a proxy is missing). A smearing or
+        normal retransformation from in-sample residuals would be biased for flexible
+        models that fit the training data closely, so only the plain exp is offered.
         """
-        X, mask = self.matrix(data)
-        out = np.full(len(data), np.nan)
-        if X.shape[0]:
+        Xm, mask = self.matrix(X)
+        out = np.full(len(X), np.nan)
+        if Xm.shape[0]:
             with _limit_threads(self.threads()):
                 out[mask] = np.asarray(
-                    _sequential_predictor(self.estimator_).predict(X), dtype=float
+                    _sequential_predictor(self.estimator_).predict(Xm), dtype=float
                 )
-        pred = pd.Series(out, index=data.index, name=f"pred_{self.design.lhs}")
+        pred = pd.Series(out, index=X.index, name=f"pred_{self.design_.lhs}")
         if scale == "model":
             return pred
         if scale != "level":
             raise ModelError(f"scale must be 'model' or 'level'; got {scale!r}.")
         if retransform not in (None, "none"):
             raise ModelError(
-                f"retransform={retransform!r} is not available for {type(self.estimator).__name__}:"
+                f"retransform={retransform!r} is not available for {self._inner_name()}:"
                 " only 'none' (in-sample residuals of a flexible model understate the error)."
             )
         return np.exp(pred).rename("pred_level_none")
@@ -309,12 +359,20 @@ class SklearnModel:
         """Same as ``predict(data)`` (no linear index exists; kept for a uniform interface)."""
         return self.predict(data)
 
-    def score(self, X: pd.DataFrame, y, sample_weight=None) -> float:
-        """Weighted R^2 of predictions for the rows of ``X`` (scikit-learn scorer protocol)."""
+    def score(self, X: pd.DataFrame, y=None, sample_weight=None) -> float:
+        """Weighted R^2 of predictions for the rows of ``X`` (scikit-learn scorer protocol).
+
+        ``y`` defaults to the formula's left side in ``X``; ``sample_weight`` is an array
+        or a column name of ``X``. Rows without a prediction or outcome are left out.
+        """
         pred = self.predict(X).to_numpy()
-        y = np.asarray(y, dtype=float)
+        if y is None:
+            y = X[self.design_.lhs]
+        y = np.asarray(y, dtype=float).ravel()
+        if isinstance(sample_weight, str):
+            sample_weight = X[sample_weight]
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-        ok = np.isfinite(pred)
+        ok = np.isfinite(pred) & np.isfinite(y)
         return _weighted_r2(y[ok], pred[ok], w[ok])
 
     # --- importances --------------------------------------------------------------------
@@ -345,8 +403,8 @@ class SklearnModel:
         Returns a DataFrame by variable: importance_mean, importance_sd, sorted.
         """
         self._check_fitted()
-        variables = self.design.variables
-        prep = prepare(self.formula_text, data, weights=weights, design=self.design)
+        variables = self.design_.variables
+        prep = prepare(self.formula, data, weights=weights, design=self.design_)
         X = data.loc[prep.mask, variables].reset_index(drop=True)
         res = permutation_importance(
             self,
@@ -377,9 +435,232 @@ class SklearnModel:
             lines += [f"  {t:<30} {v:.4f}" for t, v in fi["importance"].items()]
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
-        state = f"N={self.nobs}" if self.estimator_ is not None else "unfitted"
-        return f"<SklearnModel {type(self.estimator).__name__} {self.formula_text!r} {state}>"
+
+_NOT_A_FRAME = (
+    "{kind} takes the household DataFrame as X (the formula selects its columns); got "
+    "{got}. For plain arrays use the scikit-learn estimator itself."
+)
+_TARGET = "_pmt_target"
+
+
+def _with_target(X, y, formula: str) -> tuple[pd.DataFrame, str]:
+    """``X`` (a DataFrame) and the formula, with ``y`` (if given) as the left side."""
+    if not isinstance(X, pd.DataFrame):
+        raise ModelError(_NOT_A_FRAME.format(kind="a pmt ML estimator", got=type(X).__name__))
+    if y is None:
+        return X, formula
+    y = np.asarray(y, dtype=float).ravel()
+    if y.shape[0] != len(X):
+        raise ModelError(f"y has {y.shape[0]} values for {len(X)} rows of X; give one per row.")
+    lhs = parse_formula(formula, require_lhs=False).lhs
+    if lhs is None:
+        lhs, formula = _TARGET, f"{_TARGET} {formula.strip()}"
+    return X.assign(**{lhs: y}), formula
+
+
+class SklearnModel(_FormulaRegressor):
+    """Any scikit-learn regressor fitted on a pmt formula's design matrix; itself a
+    scikit-learn estimator (``get_params``/``set_params``, ``clone``, ``Pipeline``,
+    ``GridSearchCV`` with ``estimator__<param>`` grids).
+
+    Parameters
+    ----------
+    estimator : scikit-learn regressor
+        Any regressor (``HistGradientBoostingRegressor()``, ``RandomForestRegressor()``,
+        a Pipeline...). It is cloned at each fit, so the instance passed in is left
+        untouched.
+    formula : str
+        ``"log_pcc ~ rooms + car + C(region)"``; the design columns are those pmt.ols
+        builds (the intercept column is left out: regressors fit their own constant).
+    n_threads : int, optional
+        Cap on OpenMP/BLAS threads while fitting and predicting (threadpoolctl). None
+        (default): :func:`default_threads`, resolved at each fit and prediction (one
+        thread in workers; at most half the physical cores, up to 4, otherwise). On a
+        shared machine HistGradientBoosting with all threads can be many times slower
+        than with one. Results are the same whatever the count.
+
+    Call :meth:`fit` (``fit(df)``, ``fit(df, weights="weight")`` or scikit-learn's
+    ``fit(X, y=None, sample_weight=None)``) before predicting. After fitting:
+    ``estimator_`` (the fitted clone), ``design``, ``nobs``, ``n_dropped``,
+    ``weighted_nobs``, ``rsquared`` (weighted, in-sample: optimistic for flexible models;
+    compare out of sample), ``n_threads_`` (threads used by the fit).
+    """
+
+    def __init__(self, estimator=None, formula: str | None = None, n_threads: int | None = None):
+        if estimator is not None:
+            if not hasattr(estimator, "fit") or not hasattr(estimator, "predict"):
+                raise ModelError(
+                    f"estimator {estimator!r} is not a scikit-learn estimator (needs "
+                    "fit/predict)."
+                )
+            if not is_regressor(estimator):
+                warnings.warn(
+                    f"{type(estimator).__name__} is not tagged as a regressor; predictions "
+                    "are used as they come.",
+                    stacklevel=2,
+                )
+        _check_threads(n_threads)
+        self.estimator = estimator
+        self.formula = formula
+        self.n_threads = n_threads
+
+    def _inner_name(self) -> str:
+        return type(self.estimator).__name__
+
+    def _make_estimator(self, threads: int):
+        if self.estimator is None:
+            raise ModelError(
+                "SklearnModel needs estimator= (a scikit-learn regressor, e.g. "
+                "HistGradientBoostingRegressor())."
+            )
+        return clone(self.estimator)
+
+
+class _Ensemble(_FormulaRegressor):
+    """A formula estimator whose parameters are those of one scikit-learn class ``_inner``
+    (plus ``formula`` and ``n_threads``); each fit builds a fresh ``_inner``."""
+
+    _inner: type
+
+    def _inner_name(self) -> str:
+        return self._inner.__name__
+
+    def _inner_params(self) -> dict:
+        return {k: getattr(self, k) for k in self._inner._get_param_names()}
+
+    def _make_estimator(self, threads: int):
+        return self._inner(**self._inner_params())
+
+
+class PMTGradientBoosting(_Ensemble):
+    """Histogram gradient boosting on a pmt formula: a scikit-learn estimator.
+
+    ``formula`` selects and codes the columns of the household DataFrame; every other
+    parameter is ``HistGradientBoostingRegressor``'s, with the same default except
+    ``random_state=0`` (pmt's seed default; same seed, same model). ``n_threads`` as in
+    :class:`SklearnModel`. Each fit builds a fresh regressor, so ``warm_start`` has no
+    effect across fits. ``GridSearchCV(PMTGradientBoosting(f), {"max_iter": [50, 100]},
+    cv=GroupKFold(5)).fit(df, groups=df["psu"])`` tunes it with PSU folds (default
+    scoring: weighted R^2 of the formula's left side, see :meth:`score`).
+    """
+
+    _inner = HistGradientBoostingRegressor
+
+    def __init__(
+        self,
+        formula: str | None = None,
+        *,
+        loss="squared_error",
+        quantile=None,
+        learning_rate=0.1,
+        max_iter=100,
+        max_leaf_nodes=31,
+        max_depth=None,
+        min_samples_leaf=20,
+        l2_regularization=0.0,
+        max_features=1.0,
+        max_bins=255,
+        categorical_features="from_dtype",
+        monotonic_cst=None,
+        interaction_cst=None,
+        warm_start=False,
+        early_stopping="auto",
+        scoring="loss",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-7,
+        verbose=0,
+        random_state=0,
+        n_threads: int | None = None,
+    ):
+        self.formula = formula
+        self.loss = loss
+        self.quantile = quantile
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.max_features = max_features
+        self.max_bins = max_bins
+        self.categorical_features = categorical_features
+        self.monotonic_cst = monotonic_cst
+        self.interaction_cst = interaction_cst
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.scoring = scoring
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+
+
+class PMTRandomForest(_Ensemble):
+    """Random forest on a pmt formula: a scikit-learn estimator.
+
+    Parameters are ``RandomForestRegressor``'s (same defaults) plus ``formula`` and
+    ``n_threads``, except ``random_state=0`` and ``n_jobs=None``, which here means
+    ``n_threads`` (default :func:`default_threads`) rather than one job; an explicit
+    ``n_jobs`` wins. Trees are grown from per-tree seeds and predictions add them in
+    order on one thread, so the model and its predictions do not depend on the count.
+    """
+
+    _inner = RandomForestRegressor
+
+    def __init__(
+        self,
+        formula: str | None = None,
+        *,
+        n_estimators=100,
+        criterion="squared_error",
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        min_weight_fraction_leaf=0.0,
+        max_features=1.0,
+        max_leaf_nodes=None,
+        min_impurity_decrease=0.0,
+        bootstrap=True,
+        oob_score=False,
+        n_jobs=None,
+        random_state=0,
+        verbose=0,
+        warm_start=False,
+        ccp_alpha=0.0,
+        max_samples=None,
+        monotonic_cst=None,
+        n_threads: int | None = None,
+    ):
+        self.formula = formula
+        self.n_estimators = n_estimators
+        self.criterion = criterion
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
+        self.max_features = max_features
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_impurity_decrease = min_impurity_decrease
+        self.bootstrap = bootstrap
+        self.oob_score = oob_score
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.ccp_alpha = ccp_alpha
+        self.max_samples = max_samples
+        self.monotonic_cst = monotonic_cst
+        self.n_threads = n_threads
+
+    def _make_estimator(self, threads: int):
+        params = self._inner_params()
+        if params["n_jobs"] is None:
+            params["n_jobs"] = threads
+        return self._inner(**params)
 
 
 def _weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
@@ -394,7 +675,7 @@ def gradient_boosting(
     seed: int = 0,
     n_threads: int | None = None,
     **params,
-) -> SklearnModel:
+) -> PMTGradientBoosting:
     """Histogram gradient boosting (scikit-learn ``HistGradientBoostingRegressor``).
 
     Parameters
@@ -412,10 +693,11 @@ def gradient_boosting(
 
     Returns
     -------
-    SklearnModel
-        ``predict(df)`` on the formula's scale; no params/bse (see the module docstring).
+    PMTGradientBoosting
+        A fitted scikit-learn estimator: ``predict(df)`` on the formula's scale; no
+        params/bse (see the module docstring); ``clone`` it to refit.
     """
-    return _fit_seeded(HistGradientBoostingRegressor, formula, data, weights, seed, n_threads, params)
+    return _fit_seeded(PMTGradientBoosting, formula, data, weights, seed, n_threads, params)
 
 
 def random_forest(
@@ -425,24 +707,24 @@ def random_forest(
     seed: int = 0,
     n_threads: int | None = None,
     **params,
-) -> SklearnModel:
+) -> PMTRandomForest:
     """Random forest (scikit-learn ``RandomForestRegressor``).
 
     Parameters as :func:`gradient_boosting`; ``**params`` go to ``RandomForestRegressor``
     (e.g. ``n_estimators``, ``min_samples_leaf``, ``max_features``). Trees are grown on
     ``n_jobs = n_threads`` threads (default :func:`default_threads`; an explicit
     ``n_jobs=`` in ``**params`` wins); predictions add the trees in order on one thread,
-    so the model and its predictions are the same whatever the count.
+    so the model and its predictions are the same whatever the count. Returns a fitted
+    :class:`PMTRandomForest`.
     """
-    n_threads = _check_threads(n_threads)
-    params.setdefault("n_jobs", n_threads if n_threads is not None else default_threads())
-    return _fit_seeded(RandomForestRegressor, formula, data, weights, seed, n_threads, params)
+    return _fit_seeded(PMTRandomForest, formula, data, weights, seed, n_threads, params)
 
 
-def _fit_seeded(cls, formula, data, weights, seed, n_threads, params) -> SklearnModel:
-    """Build ``cls(random_state=seed, **params)`` (ModelError naming a bad parameter), fit it."""
+def _fit_seeded(cls, formula, data, weights, seed, n_threads, params):
+    """Build ``cls(formula, random_state=seed, **params)`` (ModelError naming a bad
+    parameter) and fit it."""
     try:
-        est = cls(random_state=seed, **params)
+        model = cls(formula, random_state=seed, n_threads=n_threads, **params)
     except TypeError as err:
-        raise ModelError(f"bad {cls.__name__} parameter: {err}") from err
-    return SklearnModel(est, formula, n_threads=n_threads).fit(data, weights=weights)
+        raise ModelError(f"bad {cls._inner.__name__} parameter: {err}") from err
+    return model.fit(data, weights=weights)
