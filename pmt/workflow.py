@@ -509,65 +509,6 @@ def describe_models(run: Run) -> str:
             + ("clustered by PSU." if run.cfg.psu else "heteroskedasticity-robust."))
 
 
-def coefficient_columns(models: Mapping, spec=None) -> pd.DataFrame:
-    """Side-by-side regression table: one text column per model, 'coef*** (se)' with three
-    significant digits, rows labelled with the spec's variable and value labels."""
-    from pmt.report.format import coef_cell
-
-    columns = {}
-    labels = {}
-    for name, r in models.items():
-        table = r.coef_table(spec)
-        columns[name] = pd.Series([
-            coef_cell(c, se, st)
-            for c, se, st in zip(table["coef"], table["se"], table["stars"], strict=True)
-        ], index=table.index)
-        for term, var, level, label in zip(table.index, table["variable"], table["level"],
-                                           table["label"], strict=True):
-            codes = spec.codes(var) if (spec is not None and isinstance(var, str)
-                                        and var in spec) else None
-            if codes and isinstance(level, str):
-                lookup = {str(k): v for k, v in codes.items()}
-                label = f"{label}: {lookup.get(level, level)}"
-            labels[term] = label
-    frame = pd.DataFrame(columns).fillna("")
-    frame.insert(0, "label", [labels.get(t, t) for t in frame.index])
-    footer = {"N": {"label": "Observations",
-                    **{n: f"{r.nobs:,}" for n, r in models.items()}}}
-    fit, clusters = {}, {}
-    for name, r in models.items():
-        info = getattr(r, "info", {}) or {}
-        value = getattr(r, "rsquared", None) or info.get("prsquared")
-        fit[name] = f"{value:.3f}" if value is not None else ""
-        g = getattr(r, "n_clusters", None) or info.get("n_clusters")
-        clusters[name] = f"{int(g):,}" if g else ""
-    footer["R2"] = {"label": "R² (pseudo R² for probit/logit)", **fit}
-    if any(clusters.values()):
-        footer["clusters"] = {"label": "Clusters (PSUs)", **clusters}
-    refs = reference_categories(models, spec)
-    if refs:
-        footer["reference"] = {"label": "Reference categories: " + "; ".join(refs),
-                               **{n: "" for n in models}}
-    return pd.concat([frame, pd.DataFrame.from_dict(footer, orient="index")]
-                     ).rename_axis("term")
-
-
-def reference_categories(models: Mapping, spec=None) -> list[str]:
-    """'Label: base level' for every categorical variable of the models (the level whose
-    coefficient is 0), with the spec's labels."""
-    out: dict[str, str] = {}
-    for r in models.values():
-        design = getattr(r, "design", None)
-        for var, cat in (getattr(design, "categoricals", None) or {}).items():
-            label = spec.labels.get(var, var) if spec is not None else var
-            codes = spec.codes(var) if (spec is not None and var in spec) else None
-            base = cat.base
-            if codes:
-                base = {str(k): v for k, v in codes.items()}.get(str(base), base)
-            out.setdefault(var, f"{label}: {base}")
-    return list(out.values())
-
-
 def _sign_check(run: Run, linear: Mapping) -> None:
     """Coefficients whose sign contradicts the spec's ``expected_sign`` (welfare models)."""
     from pmt.models.signs import check_signs
@@ -610,6 +551,7 @@ def step_models(run: Run) -> dict:
         select_by,
         targeting_metrics,
     )
+    from pmt.models.regression_table import regression_table
     from pmt.report import figures
 
     cfg, df, out, spec = run.cfg, run.df, run.out, run.spec
@@ -626,7 +568,7 @@ def step_models(run: Run) -> dict:
     for name, r in linear.items():
         out.table(f"Coefficients: {name}", r.coef_table(spec), show=False)
     if linear:
-        out.table("Coefficients", coefficient_columns(linear, spec),
+        out.table("Coefficients", regression_table(linear, spec),
                   "Coefficient (standard error); *** p<0.01, ** p<0.05, * p<0.1. Full tables "
                   "with p-values are in tables.xlsx.")
         _sign_check(run, linear)
