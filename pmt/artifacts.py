@@ -44,7 +44,15 @@ import pandas as pd
 
 from pmt.errors import ArtifactError, ModelError
 from pmt.models.base import MODEL_TYPES, ModelResult, training_profile
-from pmt.models.formula import _NAME_RE, INTERCEPT, Design, level_label, parse_formula
+from pmt.models.formula import (
+    _NAME_RE,
+    INTERCEPT,
+    Categorical,
+    Design,
+    compound_terms,
+    level_label,
+    parse_formula,
+)
 
 SCHEMA_VERSION = 1
 FORMAT = "pmt-model"
@@ -233,21 +241,13 @@ def check_design(design: Mapping, where: str) -> None:
             f"{where}.lhs is {design['lhs']!r} but the formula's left side is {parsed.lhs!r}."
         )
     cats = design["categoricals"]
-    wanted = {name for kind, name in parsed.order if kind == "categorical"}
+    wanted = set(parsed.categorical_variables)
     if set(cats) != wanted:
         raise ArtifactError(
             f"{where}.categoricals lists {sorted(cats)} but the formula has C() terms for "
             f"{sorted(wanted)}."
         )
-    expected: list[tuple] = []
-    if parsed.intercept:
-        expected.append((INTERCEPT, None, "intercept", None))
-    for kind, name in parsed.order:
-        if not _NAME_RE.match(name):  # parse_formula guarantees this; kept as a guard
-            raise ArtifactError(f"{where}: variable {name!r} is not a plain column name.")
-        if kind == "numeric":
-            expected.append((name, name, "numeric", None))
-            continue
+    for name in parsed.categorical_variables:
         cat = cats[name]
         if cat["variable"] != name:
             raise ArtifactError(f"{where}.categoricals.{name}.variable is {cat['variable']!r}.")
@@ -256,16 +256,36 @@ def check_design(design: Mapping, where: str) -> None:
                 f"{where}.categoricals.{name}: base level {cat['base']!r} is not among the levels "
                 f"{cat['levels'][:20]}."
             )
-        requested = parsed.categorical[name]
+        requested = parsed.bases.get(name)
         if requested is not None and level_label(requested) != cat["base"]:
             raise ArtifactError(
                 f"{where}.categoricals.{name}: base level {cat['base']!r} disagrees with the "
                 f"formula's Treatment(reference={requested!r})."
             )
+    expected: list[tuple] = []
+    if parsed.intercept:
+        expected.append((INTERCEPT, None, "intercept", None, None))
+    for kind, name in parsed.order:
+        if kind == "compound":
+            levels = {v: Categorical(v, list(cats[v]["levels"]), cats[v]["base"]) for v in wanted}
+            expected.extend(
+                (t.name, t.variable, t.kind, t.level, t.factors)
+                for t in compound_terms(parsed.compound[name], levels)
+            )
+            continue
+        if not _NAME_RE.match(name):  # parse_formula guarantees this; kept as a guard
+            raise ArtifactError(f"{where}: variable {name!r} is not a plain column name.")
+        if kind == "numeric":
+            expected.append((name, name, "numeric", None, None))
+            continue
+        cat = cats[name]
         for lab in cat["levels"]:
             if lab != cat["base"]:
-                expected.append((f"C({name})[T.{lab}]", name, "level", lab))
-    got = [(t["name"], t["variable"], t["kind"], t["level"]) for t in design["terms"]]
+                expected.append((f"C({name})[T.{lab}]", name, "level", lab, None))
+    got = [
+        (t["name"], t["variable"], t["kind"], t["level"], t.get("factors"))
+        for t in design["terms"]
+    ]
     if got != expected:
         diff = next(
             (i for i, (a, b) in enumerate(zip(got, expected, strict=False)) if a != b),

@@ -9,18 +9,34 @@ Grammar (terms separated by ``+``)::
 
     formula  := [lhs] "~" term ("+" term)*
     lhs      := name
-    term     := name | "C(" name [", " base ] ")" | "1" | "0" | "-1"
+    term     := product ("*" product)* | "1" | "0" | "-1"
+    product  := factor (":" factor)*
+    factor   := name | "C(" name [", " base ] ")" | "I(" name "**" k ")"
+              | ["np."] "log(" name ")" | ["np."] "log1p(" name ")"
     base     := "Treatment(reference=" level ")" | "Treatment(" level ")" | "base=" level
 
-``name`` is a column name (letters, digits, underscore, dots). Numeric terms enter as
-they are; squares and interactions are passed as their own columns (DESIGN.md section
-5). Categorical terms get one dummy per non-base level, named like patsy's
-``C(region)[T.level]``; the base level is the first level (sorted values, or the
-categories' order for a pandas Categorical) unless given.
+``name`` is a column name (letters, digits, underscore, dots); ``k`` an integer 2..9.
+Numeric terms enter as they are. Categorical terms get one dummy per non-base level,
+named like patsy's ``C(region)[T.level]``; the base level is the first level (sorted
+values, or the categories' order for a pandas Categorical) unless given.
+
+Compound terms (see docs/models.md, "Formulas"): ``a:b`` is the product of its factors;
+``a*b`` is ``a + b + a:b`` (``a*b*c``: every non-empty subset, by order then as written);
+``I(x**k)`` is x to the integer power k; ``np.log(x)``/``log(x)`` and
+``np.log1p(x)``/``log1p(x)`` are logs (non-positive, resp. <= -1, inputs raise ModelError).
+Names follow statsmodels: ``rooms:urban``, ``C(region)[T.2]:urban``, ``I(rooms ** 2)``,
+``np.log(hh_size)`` (the function as written). A categorical factor inside an interaction
+is coded like a main effect (its base level dropped), the column order of ``C(g):C(h)``
+has the first factor varying fastest (as patsy). That is patsy's coding only when the
+lower-order terms are present, so the formula must contain, for each categorical factor
+c of an interaction, the same interaction without c (the intercept when nothing is
+left): ``x + C(g):x``, ``C(g) + C(h) + C(g):C(h)`` (``C(g)*x`` writes them). Nothing is
+ever evaluated.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -37,6 +53,13 @@ _CAT_RE = re.compile(
     rf"""^C\(\s*(?P<name>{_NAME})\s*(?:,\s*(?:Treatment\(\s*(?:reference\s*=\s*)?(?P<ref1>{_LEVEL})\s*\)|base\s*=\s*(?P<ref2>{_LEVEL})))?\s*\)$"""
 )
 _NAME_RE = re.compile(rf"^{_NAME}$")
+_POW_RE = re.compile(rf"^I\(\s*(?P<name>{_NAME})\s*\*\*\s*(?P<k>[0-9]+)\s*\)$")
+_LOG_RE = re.compile(rf"^(?P<fn>(?:np\.)?log(?:1p)?)\(\s*(?P<name>{_NAME})\s*\)$")
+_CALL_RE = re.compile(r"^\s*(?P<fn>[A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+MAX_POWER = 9
+MAX_FACTORS = 4
+COMPOUND_KINDS = ("transform", "interaction")
+_TRANSFORMS = ("identity", "power", "log", "np.log", "log1p", "np.log1p", "level")
 
 
 def _parse_level(token: str | None):
@@ -64,21 +87,60 @@ def level_label(value) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class Factor:
+    """One factor of a compound term as parsed: a column, possibly transformed.
+
+    ``transform`` is ``"identity"``, ``"power"`` (with ``power``), ``"log"``/``"np.log"``,
+    ``"log1p"``/``"np.log1p"`` (the spelling is kept for the name) or ``"level"`` (a
+    categorical: one dummy per non-base level; ``text`` is the ``C(...)`` as written).
+    """
+
+    variable: str
+    transform: str = "identity"
+    power: int | None = None
+    text: str = ""
+    base: object = None  # requested base level of a categorical factor
+
+    @property
+    def key(self) -> tuple:
+        """Identity of the factor (``log`` and ``np.log`` are the same factor)."""
+        if self.transform == "level":
+            return ("c", self.variable)
+        return ("n", self.variable, self.transform.removeprefix("np."), self.power)
+
+    def name(self, level: str | None = None) -> str:
+        if self.transform == "level":
+            return f"C({self.variable})[T.{level}]"
+        if self.transform == "power":
+            return f"I({self.variable} ** {self.power})"
+        if self.transform == "identity":
+            return self.variable
+        return f"{self.transform}({self.variable})"
+
+
 @dataclass
 class Term:
     """One column of a design matrix.
 
-    ``kind`` is ``"intercept"``, ``"numeric"`` (the variable as it is) or ``"level"``
-    (1 if ``variable`` equals ``level``).
+    ``kind`` is ``"intercept"``, ``"numeric"`` (the variable as it is), ``"level"`` (1 if
+    ``variable`` equals ``level``), ``"transform"`` (one transformed numeric column:
+    ``I(x ** 2)``, ``np.log(x)``) or ``"interaction"`` (the product of its ``factors``).
+    Compound terms (the last two) have ``variable`` None and list their ``factors`` as
+    dicts ``{"variable", "transform", "power", "level"}``.
     """
 
     name: str
     variable: str | None
     kind: str
     level: str | None = None
+    factors: list[dict] | None = None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "variable": self.variable, "kind": self.kind, "level": self.level}
+        d = {"name": self.name, "variable": self.variable, "kind": self.kind, "level": self.level}
+        if self.factors is not None:
+            d["factors"] = [dict(f) for f in self.factors]
+        return d
 
 
 @dataclass
@@ -100,16 +162,37 @@ class ParsedFormula:
     categorical: dict[str, object] = field(default_factory=dict)  # name -> requested base or None
     order: list[tuple[str, str]] = field(default_factory=list)  # (kind, name) in formula order
     intercept: bool = True
-    # variable -> its term as written ("C(region)", "rooms"; the last one if repeated)
+    # variable -> its term as written ("C(region)", "rooms"; the last one if repeated);
+    # a compound term is its own key ("rooms:urban", "I(rooms ** 2)")
     terms: dict[str, str] = field(default_factory=dict)
+    # compound terms (kind "compound" in ``order``): key -> factors in written order
+    compound: dict[str, list[Factor]] = field(default_factory=dict)
+    # requested base level of every categorical variable (main effect or factor)
+    bases: dict[str, object] = field(default_factory=dict)
 
     @property
     def variables(self) -> list[str]:
         """Every column the formula reads, left side first."""
         out = [self.lhs] if self.lhs else []
-        for _, name in self.order:
-            if name not in out:
-                out.append(name)
+        for kind, name in self.order:
+            names = [f.variable for f in self.compound[name]] if kind == "compound" else [name]
+            for v in names:
+                if v not in out:
+                    out.append(v)
+        return out
+
+    @property
+    def categorical_variables(self) -> list[str]:
+        """Variables coded as categoricals (main effects and interaction factors)."""
+        out: list[str] = []
+        for kind, name in self.order:
+            if kind == "categorical":
+                names = [name]
+            elif kind == "compound":
+                names = [f.variable for f in self.compound[name] if f.transform == "level"]
+            else:
+                names = []
+            out.extend(v for v in names if v not in out)
         return out
 
 
@@ -131,6 +214,8 @@ def parse_formula(formula: str, require_lhs: bool = True) -> ParsedFormula:
         )
     parsed = ParsedFormula(lhs=lhs)
     pieces = _split_terms(rhs_text, formula)
+    compound_keys: dict[frozenset, str] = {}
+    factor_bases: dict[str, list] = {}
     for piece in pieces:
         if piece in ("1",):
             parsed.intercept = True
@@ -152,13 +237,177 @@ def parse_formula(formula: str, require_lhs: bool = True) -> ParsedFormula:
                 parsed.numeric.append(piece)
                 parsed.order.append(("numeric", piece))
             continue
-        raise ModelError(
-            f"term {piece!r} in formula {formula!r} is not supported: use column names and "
-            "C(name) only. Pass squares, logs and interactions as their own columns."
-        )
+        for factors in _expand_piece(piece, formula):
+            if len(factors) == 1 and factors[0].transform == "level":
+                f = factors[0]
+                parsed.categorical[f.variable] = f.base
+                parsed.terms[f.variable] = f.text
+                if ("categorical", f.variable) not in parsed.order:
+                    parsed.order.append(("categorical", f.variable))
+                continue
+            if len(factors) == 1 and factors[0].transform == "identity":
+                v = factors[0].variable
+                parsed.terms[v] = v
+                if ("numeric", v) not in parsed.order:
+                    parsed.numeric.append(v)
+                    parsed.order.append(("numeric", v))
+                continue
+            ident = frozenset(f.key for f in factors)
+            if ident in compound_keys:
+                continue
+            key = ":".join(f.text for f in factors)
+            compound_keys[ident] = key
+            parsed.compound[key] = factors
+            parsed.terms[key] = key
+            parsed.order.append(("compound", key))
+            for f in factors:
+                if f.transform == "level":
+                    factor_bases.setdefault(f.variable, []).append(f.base)
     if not parsed.order and not parsed.intercept:
         raise ModelError(f"formula {formula!r} has no terms.")
+    parsed.bases = dict(parsed.categorical)
+    if parsed.compound:
+        _resolve_bases(parsed, factor_bases, formula)
+        _check_marginality(parsed, formula)
     return parsed
+
+
+def _parse_factor(text: str, formula: str) -> Factor:
+    """One factor of a term: a column, C(column), I(column**k) or a log of a column."""
+    m = _CAT_RE.match(text)
+    if m:
+        base = _parse_level(m.group("ref1") or m.group("ref2"))
+        return Factor(m.group("name"), "level", None, re.sub(r"\s+", " ", text), base)
+    if _NAME_RE.match(text):
+        return Factor(text, "identity", None, text)
+    m = _POW_RE.match(text)
+    if m:
+        k = int(m.group("k"))
+        if not 2 <= k <= MAX_POWER:
+            raise ModelError(
+                f"term {text!r} in formula {formula!r}: the power must be an integer from 2 to "
+                f"{MAX_POWER}."
+            )
+        f = Factor(m.group("name"), "power", k)
+        return Factor(f.variable, "power", k, f.name())
+    m = _LOG_RE.match(text)
+    if m:
+        f = Factor(m.group("name"), m.group("fn"))
+        return Factor(f.variable, f.transform, None, f.name())
+    call = _CALL_RE.match(text)
+    if call and call.group("fn") not in ("C", "I"):
+        hint = f"function {call.group('fn')!r} is not supported"
+    elif call and call.group("fn") == "I":
+        hint = "I() takes only a power of a column, I(x**2)"
+    else:
+        hint = "it is not a column name or a supported function"
+    raise ModelError(
+        f"term {text!r} in formula {formula!r} is not supported: {hint}. Terms are column names, "
+        "C(x), interactions a:b and a*b, I(x**k), np.log(x) and np.log1p(x); create other "
+        "transformations as their own columns."
+    )
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split on ``sep`` outside parentheses."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == sep and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur.strip())
+    return out
+
+
+def _expand_piece(piece: str, formula: str) -> list[list[Factor]]:
+    """A term with ':' and '*' as its terms, each a list of distinct factors."""
+    if "**" in _top_level(piece):
+        raise ModelError(
+            f"term {piece!r} in formula {formula!r}: write powers inside I(), e.g. "
+            f"I(x**2); '**' outside I() is not supported."
+        )
+    operands = _split_top(piece, "*")
+    groups: list[list[Factor]] = []
+    for op in operands:
+        parts = _split_top(op, ":")
+        if any(p == "" for p in parts):
+            raise ModelError(f"term {piece!r} in formula {formula!r} has an empty factor.")
+        groups.append([_parse_factor(p, formula) for p in parts])
+    out = []
+    for r in range(1, len(groups) + 1):
+        for combo in itertools.combinations(groups, r):
+            factors: list[Factor] = []
+            seen: set = set()
+            for f in itertools.chain.from_iterable(combo):
+                if f.key not in seen:
+                    seen.add(f.key)
+                    factors.append(f)
+            if len(factors) > MAX_FACTORS:
+                raise ModelError(
+                    f"term {piece!r} in formula {formula!r}: at most {MAX_FACTORS} factors per "
+                    "interaction."
+                )
+            out.append(factors)
+    return out
+
+
+def _top_level(text: str) -> str:
+    """The characters of ``text`` outside parentheses."""
+    out, depth = [], 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def _resolve_bases(parsed: ParsedFormula, factor_bases: dict[str, list], formula: str) -> None:
+    """One base level per categorical: the explicit requests must agree."""
+    for var, requests in factor_bases.items():
+        explicit = {level_label(b) for b in requests if b is not None}
+        main = parsed.categorical.get(var)
+        if main is not None:
+            explicit.add(level_label(main))
+        if len(explicit) > 1:
+            raise ModelError(
+                f"formula {formula!r} asks for different base levels of {var}: "
+                f"{', '.join(sorted(explicit))}. Give one base level."
+            )
+        chosen = main if main is not None else next((b for b in requests if b is not None), None)
+        parsed.bases[var] = chosen
+        if var in parsed.categorical:
+            parsed.categorical[var] = chosen
+
+
+def _check_marginality(parsed: ParsedFormula, formula: str) -> None:
+    """Each categorical factor c of an interaction needs the interaction without c."""
+    present: set[frozenset] = set()
+    for kind, name in parsed.order:
+        if kind == "numeric":
+            present.add(frozenset([("n", name, "identity", None)]))
+        elif kind == "categorical":
+            present.add(frozenset([("c", name)]))
+        else:
+            present.add(frozenset(f.key for f in parsed.compound[name]))
+    for key, factors in parsed.compound.items():
+        for c in factors:
+            if c.transform != "level" or len(factors) < 2:
+                continue
+            rest = [f for f in factors if f is not c]
+            if frozenset(f.key for f in rest) in present:
+                continue
+            lower = ":".join(f.text for f in rest)
+            raise ModelError(
+                f"term {key!r} in formula {formula!r} drops the base level of {c.variable}, which "
+                f"needs the lower-order term {lower!r} in the formula (as statsmodels' coding "
+                f"assumes): add '+ {lower}' or write the interaction with '*'."
+            )
 
 
 def term_variable(term: str) -> str:
@@ -217,6 +466,61 @@ def _sorted_levels(series: pd.Series) -> list:
         return sorted(uniq, key=str)
 
 
+def _check_numeric(data: pd.DataFrame, name: str) -> None:
+    col = data[name]
+    if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+        raise ModelError(
+            f"column '{name}' is not numeric (dtype {col.dtype}); write C({name}) "
+            "to treat it as categorical."
+        )
+
+
+def _learn_categorical(data: pd.DataFrame, name: str, requested) -> Categorical:
+    """Levels and base level of a categorical factor from the estimation sample."""
+    levels = _sorted_levels(data[name])
+    labels = [level_label(v) for v in levels]
+    if len(labels) < 2:
+        raise ModelError(
+            f"C({name}) has {len(labels)} level(s) in the estimation sample "
+            f"({', '.join(labels)}): nothing to estimate. Drop the term or widen the sample."
+        )
+    base = labels[0] if requested is None else level_label(requested)
+    if base not in labels:
+        raise ModelError(
+            f"base level {base!r} of C({name}) is not among its levels in the "
+            f"estimation sample: {', '.join(labels[:20])}."
+        )
+    return Categorical(name, labels, base)
+
+
+def compound_terms(factors: list[Factor], cats: dict) -> list[Term]:
+    """The design columns of a compound term given the categoricals' levels.
+
+    A categorical factor contributes its non-base levels; with several, the first factor
+    varies fastest (patsy's order). ``cats`` maps variable -> Categorical (or its dict).
+    """
+    choices = []
+    for f in factors:
+        if f.transform == "level":
+            cat = cats[f.variable]
+            levels = cat["levels"] if isinstance(cat, dict) else cat.levels
+            base = cat["base"] if isinstance(cat, dict) else cat.base
+            choices.append([lab for lab in levels if lab != base])
+        else:
+            choices.append([None])
+    kind = "transform" if len(factors) == 1 else "interaction"
+    out = []
+    for combo in itertools.product(*reversed(choices)):
+        combo = combo[::-1]
+        fdicts = [
+            {"variable": f.variable, "transform": f.transform, "power": f.power, "level": lab}
+            for f, lab in zip(factors, combo, strict=True)
+        ]
+        name = ":".join(f.name(lab) for f, lab in zip(factors, combo, strict=True))
+        out.append(Term(name, None, kind, None, fdicts))
+    return out
+
+
 class Design:
     """The design of a linear model: its terms, categorical levels and base levels.
 
@@ -254,13 +558,27 @@ class Design:
         cats: dict[str, Categorical] = {}
         for kind, name in parsed.order:
             if kind == "numeric":
-                col = data[name]
-                if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-                    raise ModelError(
-                        f"column '{name}' is not numeric (dtype {col.dtype}); write C({name}) "
-                        "to treat it as categorical."
-                    )
+                _check_numeric(data, name)
                 terms.append(Term(name, name, "numeric"))
+                continue
+            if kind == "compound":
+                factors = parsed.compound[name]
+                for f in factors:
+                    if f.transform == "level":
+                        if f.variable not in cats:
+                            cats[f.variable] = _learn_categorical(
+                                data, f.variable, parsed.bases.get(f.variable)
+                            )
+                    else:
+                        _check_numeric(data, f.variable)
+                terms.extend(compound_terms(factors, cats))
+                continue
+            if name in cats:  # already learned for an interaction written before it
+                cat = cats[name]
+                terms.extend(
+                    Term(f"C({name})[T.{lab}]", name, "level", lab)
+                    for lab in cat.levels if lab != cat.base
+                )
                 continue
             levels = _sorted_levels(data[name])
             labels = [level_label(v) for v in levels]
@@ -306,9 +624,16 @@ class Design:
         """Right-side source columns, in formula order."""
         out: list[str] = []
         for t in self.terms:
-            if t.variable and t.variable not in out:
-                out.append(t.variable)
+            names = [f["variable"] for f in t.factors] if t.factors else [t.variable]
+            for v in names:
+                if v and v not in out:
+                    out.append(v)
         return out
+
+    @property
+    def compound_terms(self) -> list[Term]:
+        """Interaction and transformed terms (``kind`` in :data:`COMPOUND_KINDS`)."""
+        return [t for t in self.terms if t.kind in COMPOUND_KINDS]
 
     def complete_rows(self, data: pd.DataFrame, with_lhs: bool = True) -> np.ndarray:
         """Boolean mask of rows with every variable the design needs present."""
@@ -336,16 +661,50 @@ class Design:
         n = len(data)
         X = np.empty((n, len(self.terms)), dtype=float)
         labels_cache: dict[str, np.ndarray] = {}
+        factor_cache: dict[tuple, np.ndarray] = {}
         for j, t in enumerate(self.terms):
             if t.kind == "intercept":
                 X[:, j] = 1.0
             elif t.kind == "numeric":
                 X[:, j] = pd.to_numeric(data[t.variable], errors="coerce").to_numpy(dtype=float)
+            elif t.kind in COMPOUND_KINDS:
+                col = None
+                for f in t.factors:
+                    x = self._factor(data, f, factor_cache, labels_cache)
+                    col = x.copy() if col is None else col * x
+                X[:, j] = col
             else:
                 if t.variable not in labels_cache:
                     labels_cache[t.variable] = self._labels(data, t.variable)
                 X[:, j] = (labels_cache[t.variable] == t.level).astype(float)
         return X
+
+    def _factor(self, data, f: dict, cache: dict, labels_cache: dict) -> np.ndarray:
+        """The column of one factor of a compound term (float64)."""
+        key = (f["variable"], f["transform"], f["power"], f["level"])
+        if key in cache:
+            return cache[key]
+        var, how = f["variable"], f["transform"]
+        if how == "level":
+            if var not in labels_cache:
+                labels_cache[var] = self._labels(data, var)
+            x = (labels_cache[var] == f["level"]).astype(float)
+        else:
+            x = pd.to_numeric(data[var], errors="coerce").to_numpy(dtype=float)
+            if how == "power":
+                x = x ** int(f["power"])
+            elif how in ("log", "np.log", "log1p", "np.log1p"):
+                low = 0.0 if how.endswith("log") else -1.0
+                bad = x <= low
+                if bad.any():
+                    raise ModelError(
+                        f"{how}({var}) needs values of column '{var}' above {low:g}; "
+                        f"{int(bad.sum())} row(s) are not, at {example_rows(data.index[bad])}. "
+                        f"Recode them, drop them, or use log1p({var}) for counts with zeros."
+                    )
+                x = np.log(x) if how.endswith("log") else np.log1p(x)
+        cache[key] = x
+        return x
 
     def _labels(self, data: pd.DataFrame, variable: str) -> np.ndarray:
         col = data[variable]
@@ -432,7 +791,11 @@ class Design:
 
     @classmethod
     def from_dict(cls, d: dict) -> Design:
-        terms = [Term(t["name"], t["variable"], t["kind"], t.get("level")) for t in d["terms"]]
+        terms = [
+            Term(t["name"], t["variable"], t["kind"], t.get("level"),
+                 [dict(f) for f in t["factors"]] if t.get("factors") is not None else None)
+            for t in d["terms"]
+        ]
         cats = {
             k: Categorical(c["variable"], list(c["levels"]), c["base"])
             for k, c in d["categoricals"].items()

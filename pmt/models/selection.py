@@ -84,6 +84,13 @@ def _blocks(prep: Prepared) -> tuple[list[int], dict[str, list[int]]]:
     for j, t in enumerate(prep.design.terms):
         if t.kind == "intercept":
             icpt.append(j)
+        elif t.variable is None:
+            raise ModelError(
+                f"variable selection works on whole variables; the term '{t.name}' "
+                f"({t.kind}) combines or transforms columns. Create it as its own column "
+                "(e.g. df['rooms_urban'] = df.rooms * df.urban) and select over that, or "
+                "leave it out of the candidate formula."
+            )
         else:
             blocks.setdefault(t.variable, []).append(j)
     return icpt, blocks

@@ -14,7 +14,9 @@ def linear_index(model, purpose: str = "a scorecard"):
     """Design and coefficients (term -> value) of a single-equation linear-index model.
 
     Raises ModelError for models without one design (by-group models, scikit-learn
-    models) or with parameters that are not design terms (e.g. Heckman's lambda).
+    models), with parameters that are not design terms (e.g. Heckman's lambda) or with
+    interaction / transformed terms (``a:b``, ``I(x**2)``, ``np.log(x)``), which a
+    term-by-term score of raw columns cannot represent.
     """
     design = getattr(model, "design", None)
     params = getattr(model, "params", None)
@@ -22,6 +24,17 @@ def linear_index(model, purpose: str = "a scorecard"):
         raise ModelError(
             f"{purpose} needs a single linear-index model with a design; got "
             f"{type(model).__name__} (for models by group use one model per group)."
+        )
+    compound = [t for t in design.terms if t.kind in ("transform", "interaction")]
+    if compound:
+        t = compound[0]
+        what = "an interaction" if t.kind == "interaction" else "a transformed column"
+        raise ModelError(
+            f"{purpose} cannot use the model's term {t.name!r} ({what}): it scores each proxy "
+            "column on its own, term by term. Refit with that term created as its own column "
+            "(e.g. df['rooms_x_urban'] = df['rooms'] * df['urban'], df['rooms_sq'] = "
+            "df['rooms'] ** 2, which scorecards treat as a quadratic), or predict with "
+            "model.predict(df)."
         )
     names = design.term_names
     extra = [k for k in params.index if k not in names]
