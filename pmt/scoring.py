@@ -525,6 +525,12 @@ class _Numbers:
     nonnum: np.ndarray | None = None
     nonfinite: np.ndarray | None = None
 
+def _float_numbers(x: np.ndarray) -> _Numbers:
+    """Numbers of a float array: NaN is missing, +-inf non-finite (and NaN in ``x``)."""
+    nan = np.isnan(x)
+    inf = np.isinf(x)
+    return _Numbers(np.where(inf, np.nan, x) if inf.any() else x,
+                    nan if nan.any() else None, None, inf if inf.any() else None)
 
 
 def _text_numbers(strings) -> _Numbers:
@@ -537,10 +543,7 @@ def _text_numbers(strings) -> _Numbers:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         x = None
     if x is not None:
-        nan = np.isnan(x)
-        inf = np.isinf(x)
-        return _Numbers(np.where(inf, np.nan, x) if inf.any() else x,
-                        nan if nan.any() else None, None, inf if inf.any() else None)
+        return _float_numbers(x)
     # some values do not parse: classify each distinct text once
     enc = pc.dictionary_encode(strings)
     words = pc.utf8_trim_whitespace(enc.dictionary)
@@ -595,12 +598,7 @@ def _numbers(col, name: str) -> _Numbers:
             return _Numbers(arr.to_numpy(zero_copy_only=False))
         if arr.null_count:
             arr = pc.fill_null(arr.cast(pa.float64()), np.nan)
-        x = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=float)
-        nan = np.isnan(x)
-        inf = np.isinf(x)
-        if inf.any():
-            x = np.where(inf, np.nan, x)
-        return _Numbers(x, nan if nan.any() else None, None, inf if inf.any() else None)
+        return _float_numbers(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=float))
     raise DataError(
         f"column '{name}' holds {t} values, but the scorer reads it as a number; convert it "
         "to numbers (or codes) in the registry."
@@ -913,7 +911,7 @@ def _excel_header(src: Path) -> list[str]:
     return ["" if v is None else str(v) for v in first]
 
 
-def _read_csv(src: Path, read_cols: list[str], chunksize: int):
+def _read_csv(src: Path, read_cols: list[str]):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -983,11 +981,10 @@ def _cell_text(v) -> str | None:
     return str(v)
 
 
-def _read_excel(src: Path, read_cols: list[str], chunksize: int):
+def _read_excel(src: Path, read_cols: list[str], chunksize: int, header: list[str]):
     import pyarrow as pa
     from openpyxl import load_workbook
 
-    header = _excel_header(src)
     where = [header.index(c) for c in read_cols]
     wb = load_workbook(src, read_only=True, data_only=True)
     try:
@@ -1041,7 +1038,6 @@ class _ChunkScorer:
 
     def __init__(self, scorer, spec, id_col, keep, training_range):
         self.scorer = scorer
-        self.spec = spec
         self.id_col = id_col
         self.keep = keep
         self.training_range = training_range
@@ -1086,11 +1082,10 @@ class _ChunkScorer:
                 if num.nonfinite is not None:
                     probs.append((num.nonfinite, RowReason(f"non-finite value in '{f}'",
                                                            _detail(_flat(col), num.nonfinite))))
-                probs += self._number_checks(f, c, x, col)
-                if f in self.ranges and x.size:
+                span = _span(x) if x.size else None
+                probs += self._number_checks(f, c, x, col, span)
+                if f in self.ranges and span is not None:
                     lo, hi = self.ranges[f]
-                    whole = x.dtype.kind in "iub"
-                    span = (x.min(), x.max()) if whole else (np.fmin.reduce(x), np.fmax.reduce(x))
                     out = outside_range(x, lo, hi) if _outside(*span, lo, hi) else None
                     if out is not None:
                         key = f"'{f}' outside the training range [{_fmt(lo)}, {_fmt(hi)}]"
@@ -1118,17 +1113,17 @@ class _ChunkScorer:
                 problems += probs
         return cols, problems, invalid, flag
 
-    def _number_checks(self, f: str, c, x: np.ndarray, col) -> list:
+    def _number_checks(self, f: str, c, x: np.ndarray, col, span) -> list:
         """Binary, count and spec-range checks of a numeric field (finite values only).
 
-        The column's minimum and maximum are looked at first, so a column that passes
-        costs two reductions, not a mask per check.
+        The column's minimum and maximum (``span``, None for no records) are looked at
+        first, so a column that passes costs two reductions, not a mask per check.
         """
         probs = []
-        if x.size == 0:
+        if span is None:
             return probs
         whole = x.dtype.kind in "iub"
-        lo_x, hi_x = (x.min(), x.max()) if whole else (np.fmin.reduce(x), np.fmax.reduce(x))
+        lo_x, hi_x = span
         if f in self.binary and not (whole and lo_x >= 0 and hi_x <= 1):
             bad = (x != 0) & (x != 1)
             if not whole:
@@ -1260,6 +1255,13 @@ def _merge_problems(problems: list) -> list:
             r0 = RowReason(k, detail)
         merged[k] = (m0 | mask, r0)
     return list(merged.values())
+
+
+def _span(x: np.ndarray) -> tuple:
+    """Minimum and maximum of a non-empty array, ignoring NaN (NaN: all missing)."""
+    if x.dtype.kind in "iub":
+        return x.min(), x.max()
+    return np.fmin.reduce(x), np.fmax.reduce(x)
 
 
 def _outside(lo_x, hi_x, lo, hi) -> bool:
@@ -1473,28 +1475,26 @@ def score_file(
     def tmp_of(p: Path) -> Path:
         return p.with_name(p.name + (".partial.parquet" if p.suffix.lower() == ".dta" else ".partial"))
 
+    def kind_of(p: Path) -> str:
+        return "csv" if _WRITE_FORMATS[p.suffix.lower()] == "csv" else "parquet"
+
     out_tmp, rej_tmp = tmp_of(out), tmp_of(rej)
-    kind = {"stata": "parquet"}
-    out_w = _Writer(out_tmp, kind=kind.get(_WRITE_FORMATS[out.suffix.lower()],
-                                           _WRITE_FORMATS[out.suffix.lower()]))
-    rej_w = _Writer(rej_tmp, as_text=True, kind=kind.get(_WRITE_FORMATS[rej.suffix.lower()],
-                                                         _WRITE_FORMATS[rej.suffix.lower()]))
+    out_w = _Writer(out_tmp, kind=kind_of(out))
+    rej_w = _Writer(rej_tmp, as_text=True, kind=kind_of(rej))
     if engine == "dask":
         tables = _read_dask(src, read_cols, chunksize, fmt)
     elif fmt == "csv":
-        tables = _read_csv(src, read_cols, chunksize)
+        tables = _read_csv(src, read_cols)
     elif fmt == "parquet":
         tables = _read_parquet(src, read_cols, chunksize)
     elif fmt in ("stata", "spss"):
         tables = _read_stat(src, read_cols, chunksize, fmt)
     else:
-        tables = _read_excel(src, read_cols, chunksize)
+        tables = _read_excel(src, read_cols, chunksize, columns)
     finals: list[Path] = []
     try:
         with Progress("scoring rows", total=total) as bar:
-            schema = None
             for table in _rechunk(tables, chunksize):
-                schema = schema or table.schema
                 scores, rejects, outputs = work.process(table)
                 if scores is not None:
                     out_w.write(scores)

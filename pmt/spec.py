@@ -475,6 +475,15 @@ class DataSpec:
         return DataSpec(self.name, {c: self._columns[c] for c in cols}, self.version,
                         self.description)
 
+    def with_nullable(self, nullable: bool | Mapping[str, bool]) -> DataSpec:
+        """A copy whose columns allow missing values (``nullable=True``), or not, or take
+        each column's flag from a mapping column -> bool (columns not in it keep theirs)."""
+        flags = (nullable if isinstance(nullable, Mapping)
+                 else dict.fromkeys(self._columns, bool(nullable)))
+        cols = {name: replace(c, nullable=bool(flags.get(name, c.nullable)))
+                for name, c in self._columns.items()}
+        return DataSpec(self.name, cols, self.version, self.description)
+
     def with_file_labels(
         self,
         variable_labels: Mapping[str, str] | None,

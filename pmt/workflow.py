@@ -34,6 +34,7 @@ import pandas as pd
 
 from pmt.config import DEMO_CONFIG, ProjectConfig, load_config, parse_config, resolve_config
 from pmt.errors import ConfigError, DataError, DataSpecError, example_rows
+from pmt.report.format import format_money
 from pmt.survey import Survey
 
 Say = Callable[..., None]
@@ -130,17 +131,6 @@ class Timer:
         self.say(f"[{time.perf_counter() - self.start:6.1f} s] {text}", flush=True)
 
 
-def amount(x: float) -> str:
-    """A money amount for prose: whole units with thousands separators from 100 up, else
-    four significant digits; thousands of millions as "bn"."""
-    x = float(x)
-    if abs(x) >= 1e9:
-        return f"{x / 1e9:,.1f} bn"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.4g}"
-
-
 def slug(name: str) -> str:
     text = "".join(ch if ch.isalnum() else "_" for ch in name.lower())
     return "_".join(p for p in text.split("_") if p)
@@ -216,23 +206,6 @@ def load_spec(cfg: ProjectConfig):
     return DataSpec.load(path)
 
 
-def _relaxed(spec):
-    """The spec with every column nullable: missing values are handled by the project's
-    ``missing`` policy for the columns it uses, and by the spec for the others."""
-    from pmt.spec import DataSpec
-
-    cols = {name: replace(spec[name], nullable=True) for name in spec.columns}
-    return DataSpec(spec.name, cols, spec.version, spec.description)
-
-
-def _with_nullable_of(filled, original):
-    from pmt.spec import DataSpec
-
-    cols = {name: replace(filled[name], nullable=original[name].nullable)
-            for name in filled.columns}
-    return DataSpec(filled.name, cols, filled.version, filled.description)
-
-
 def read_project_file(cfg: ProjectConfig, spec) -> tuple[pd.DataFrame, Any]:
     """Read the config's data file through its spec; returns (typed frame, spec with the
     file's variable and value labels filling what the spec leaves out)."""
@@ -256,7 +229,9 @@ def load_project_data(cfg: ProjectConfig, say: Say = print
     from pmt.datasets import synthetic_hbs
 
     spec = load_spec(cfg)
-    relaxed = _relaxed(spec)
+    # every column may be missing while reading: the project's `missing` policy decides for
+    # the columns it uses, the spec's `nullable` for the others (handle_missing)
+    relaxed = spec.with_nullable(True)
     source = cfg.data.get("source")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # columns outside the spec pass through
@@ -269,7 +244,7 @@ def load_project_data(cfg: ProjectConfig, say: Say = print
             df = relaxed.validate(vlss_1997())
         else:
             df, relaxed = read_project_file(cfg, relaxed)
-            spec = _with_nullable_of(relaxed, spec)
+            spec = relaxed.with_nullable({c: spec[c].nullable for c in spec.columns})
     cfg = resolve_config(cfg, spec, df.columns)
     df, dropped = handle_missing(df, cfg, spec, say)
     if cfg.log_welfare is None:
@@ -391,11 +366,10 @@ def prepare_run(cfg: ProjectConfig, say: Say = print) -> Run:
     welfare = df[cfg.welfare].to_numpy(dtype=float)
     # absolute line: poor if y < z; relative line {share: q}: poor if y <= the quantile
     below = welfare <= z if cfg.relative_line else welfare < z
-    df = df.assign(**{POOR: below.astype(int)})
-    sv = Survey(df, **cfg.design())
+    df[POOR] = below.astype(int)  # df is this run's own copy; the Survey holds the same frame
     headcount = float(np.average(below, weights=sv.person_weight))
     if not 0 < headcount < 1:
-        raise ConfigError(f"welfare.line: at the line {amount(z)} {headcount:.0%} of people are "
+        raise ConfigError(f"welfare.line: at the line {format_money(z)} {headcount:.0%} of people are "
                           "poor; the models need both poor and non-poor households.")
     return Run(cfg=cfg, spec=spec, df=df, sv=sv, line=z, headcount=headcount, dropped=dropped)
 
@@ -433,7 +407,7 @@ def step_summary(run: Run) -> None:
     poverty = poverty_measures(sv, cfg.welfare, run.line)
     notes = " ".join(poverty.attrs.get("notes", []) or [])
     out.table("Poverty", poverty,
-              f"FGT(0, 1, 2) and Watts at the line {amount(run.line)}{run.money}; person-weighted; "
+              f"FGT(0, 1, 2) and Watts at the line {format_money(run.line)}{run.money}; person-weighted; "
               "standard errors linearised with PSU clustering within strata." + (
                   f" {notes}" if notes else ""), level=0.95)
 
@@ -882,7 +856,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
     pct = f"{float(ev['level']):.0%}"
     note = (f"Out of sample (cross-fitted model scores). Every scheme reaches {run.headcount:.1%} "
             "of people (the universal transfer everyone) and spends the same budget"
-            + (f" (total {amount(budget)}, in the welfare measure's units)" if budget is not None else "")
+            + (f" (total {format_money(budget)}, in the welfare measure's units)" if budget is not None else "")
             + f" as a {cfg.get('benefit', 'flat')} benefit; lower/upper: {pct} confidence "
             f"intervals from a PSU bootstrap shared by all schemes; rows 'scheme - {reference}'"
             f" are paired differences. Social welfare: equally-distributed-equivalent welfare "
@@ -996,8 +970,7 @@ def _with_household_type(run: Run, groups: list[str]) -> list[str]:
         kind = household_typology(run.df, size=run.cfg.size)
     except PMTError:
         return groups  # the counts are not in the data
-    run.df["household_type"] = kind.to_numpy()
-    run.sv = Survey(run.df, **run.cfg.design())
+    run.df["household_type"] = kind.to_numpy()  # run.sv holds the same frame
     return [*groups, "household_type"]
 
 
@@ -1029,6 +1002,7 @@ def step_hmt(run: Run, pmt_model) -> Any:
     import pmt
     from pmt.datasets import HTV_OUTCOME_FORMULA, HTV_SELECTION_FORMULA
     from pmt.evaluate.methods import compare_methods, prediction_validation
+    from pmt.models.regression_table import regression_table
 
     h, cfg, df, out = run.cfg.hmt, run.cfg, run.df, run.out
     if not h:
@@ -1042,7 +1016,9 @@ def step_hmt(run: Run, pmt_model) -> Any:
     out.text("Verifiable income plus a Heckman-model prediction of hard-to-verify income "
              "(probit of having any, then the log amount with the inverse Mills ratio).")
     for part, heck in model.models_.items():
-        out.table(f"HMT coefficients: {part}", _heckman_table(heck, run.spec),
+        out.table(f"HMT coefficients: {part}", regression_table(
+                      {"selection (probit)": heck.selection, "outcome (log amount)": heck},
+                      run.spec),
                   f"Two-part model of hard-to-verify income ({part}): a probit of having any "
                   "(selection) and the log amount with the inverse Mills ratio (outcome); "
                   f"N = {heck.nobs:,}, {heck.n_selected:,} with the income; rho = "
@@ -1059,32 +1035,10 @@ def step_hmt(run: Run, pmt_model) -> Any:
                               poverty_line=run.line)
     out.table("Four targeting methods", methods,
               f"In sample. Verifiable-income means test (VMT), PMT, HMT and perfect targeting, at the same "
-              f"threshold ({amount(run.line)}{run.money}) and at the same budget; benefits top up "
+              f"threshold ({format_money(run.line)}{run.money}) and at the same budget; benefits top up "
               "income to the threshold.")
     run.timer.step("fitted the hybrid means test and compared four methods")
     return model
-
-
-def _heckman_table(heck, spec) -> pd.DataFrame:
-    """Selection and outcome coefficients side by side, 'coef*** (se)', with labels."""
-    from pmt.report.format import coef_cell
-
-    parts = {}
-    for name, table in (("selection (probit)", heck.selection_table(spec)
-                         if hasattr(heck, "selection_table") else None),
-                        ("outcome (log amount)", heck.coef_table(spec))):
-        if table is None:
-            continue
-        parts[name] = pd.Series([coef_cell(c, se, st) for c, se, st in
-                                 zip(table["coef"], table["se"], table["stars"], strict=True)],
-                                index=table.index)
-        labels = dict(zip(table.index, table["label"], strict=True))
-        parts.setdefault("_labels", pd.Series(dtype=object))
-        parts["_labels"] = pd.concat([parts["_labels"], pd.Series(labels)])
-    labels = parts.pop("_labels")
-    frame = pd.DataFrame(parts).fillna("")
-    frame.insert(0, "label", [labels[~labels.index.duplicated()].get(t, t) for t in frame.index])
-    return frame.rename_axis("term")
 
 
 def step_scorecard(run: Run, models, art_dir: Path):
@@ -1247,7 +1201,7 @@ def step_executive_summary(run: Run) -> None:
     say = sec.items.append
     n_people = float(run.sv.person_weight.sum())
     line_words = (f"the poorest {cfg.line['share']:.0%} of people" if cfg.relative_line
-                  else f"people whose {run.welfare_name} is below {amount(run.line)}"
+                  else f"people whose {run.welfare_name} is below {format_money(run.line)}"
                        f"{run.money}")
     say(("text", f"The programme is meant to reach the poor: {line_words}, "
                  f"{run.headcount:.1%} of the population ({run.headcount * n_people:,.0f} of "
@@ -1292,7 +1246,7 @@ def step_executive_summary(run: Run) -> None:
         say(("table", table, "Headline numbers: the recommended model and simple rules at the "
              "same coverage and budget, out of sample, with "
              f"{float(cfg.evaluation['level']):.0%} confidence intervals"
-             + (f" (budget {amount(budget)}, in the welfare measure's units)"
+             + (f" (budget {format_money(budget)}, in the welfare measure's units)"
                 if budget is not None else "")))
         if res.get("welfare_words"):
             say(("text", res["welfare_words"], ""))

@@ -133,3 +133,14 @@ def test_grouped_heckman_and_errors(df):
     with pytest.raises(ModelError, match="se must be"):
         pmt.regression_table({"g": g}, se="t")
     assert pmt.regression_table is pmt.models.regression_table.regression_table
+
+
+def test_a_plain_label_mapping_names_the_reference_category():
+    df = pmt.datasets.synthetic_hbs(800, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = pmt.ols("log_pcc ~ rooms + C(region)", df, weights="weight")
+    lowest = int(min(df["region"].astype(int)))
+    table = pmt.regression_table({"OLS": r}, {"region": "Province", "rooms": "Rooms"})
+    assert table.loc["rooms", "label"] == "Rooms"
+    assert table.loc["reference", "label"] == f"Reference categories: Province: {lowest}"

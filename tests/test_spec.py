@@ -338,3 +338,15 @@ def test_repository_hbs_spec_validates_the_synthetic_survey():
     bad.loc[bad.index[:3], "hh_size"] = 0
     with pytest.raises(DataSpecError, match=r"household size must be at least 1; 3 households"):
         spec.validate(bad)
+
+
+def test_with_nullable_all_or_per_column():
+    spec = pmt.DataSpec.from_dict({"name": "s", "columns": {
+        "a": {"type": "continuous", "role": "proxy"},
+        "b": {"type": "continuous", "role": "proxy", "nullable": True}}})
+    relaxed = spec.with_nullable(True)
+    assert [relaxed[c].nullable for c in ("a", "b")] == [True, True]
+    back = relaxed.with_nullable({"a": False})
+    assert [back[c].nullable for c in ("a", "b")] == [False, True]
+    assert back.hash == spec.hash  # the same declarations again
+    assert [spec[c].nullable for c in ("a", "b")] == [False, True]  # the original is untouched

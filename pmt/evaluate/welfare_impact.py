@@ -445,7 +445,8 @@ def _prepare(rankings, survey, welfare, line, coverage, budget, benefit, baselin
     z = _line_values(survey, line)
     v = survey.person_weight
     pop = v.sum()
-    p = (y < z).astype(float)
+    f0 = np.stack([fgt_terms(y, z, a) for a in _ALPHAS])  # poor, gap, squared gap
+    p = f0[0]
     if coverage is None:
         coverage = float(v @ p / pop)
         if coverage <= 0:
@@ -475,9 +476,9 @@ def _prepare(rankings, survey, welfare, line, coverage, budget, benefit, baselin
         scale = float(np.max(np.abs(y))) or 1.0
     ctx = _Context(
         v=v, y=y, z=z, p=p,
-        g=np.where(p > 0, (z - y) / z, 0.0),
+        g=f0[1],
         d=np.where(p > 0, 0.0, (y - z) / z),
-        f0=np.stack([fgt_terms(y, z, a) for a in _ALPHAS]),
+        f0=f0,
         u0=_utility(y / scale, r),
         scale=scale, rho=r, per_capita_budget=budget_f / pop, coverage=c,
     )

@@ -140,16 +140,23 @@ def _expand(models) -> dict[str, object]:
     return out
 
 
+def _code_labels(spec, var) -> dict | None:
+    """The spec's value labels of ``var`` keyed by the code as text, or None."""
+    codes_of = getattr(spec, "codes", None)
+    codes = (codes_of(var) if codes_of is not None and isinstance(var, str) and var in spec
+             else None)
+    return {str(k): v for k, v in codes.items()} if codes else None
+
+
 def _reference_categories(models: Mapping, spec) -> list[str]:
     out: dict[str, str] = {}
     for r in models.values():
         design = getattr(r, "design", None)
         for var, cat in (getattr(design, "categoricals", None) or {}).items():
-            label = spec.labels.get(var, var) if spec is not None else var
-            codes = spec.codes(var) if (spec is not None and var in spec) else None
-            base = cat.base
-            if codes:
-                base = {str(k): v for k, v in codes.items()}.get(str(base), base)
+            names = spec.labels if hasattr(spec, "labels") else (spec or {})
+            label = names.get(var, var)
+            codes = _code_labels(spec, var)
+            base = codes.get(str(cat.base), cat.base) if codes else cat.base
             out.setdefault(var, f"{label}: {base}")
     return list(out.values())
 
@@ -209,13 +216,11 @@ def regression_table(
             cells = [f"{format_coef(c)}{m} [{format_coef(lo)}, {format_coef(hi)}]"
                      for c, m, lo, hi in zip(table["coef"], marks, ci[0], ci[1], strict=True)]
         columns[name] = pd.Series(cells, index=table.index)
-        codes_of = getattr(spec, "codes", None)
         for term, var, lev, label in zip(table.index, table["variable"], table["level"],
                                          table["label"], strict=True):
-            codes = (codes_of(var) if codes_of is not None and isinstance(var, str)
-                     and var in spec else None)
+            codes = _code_labels(spec, var)
             if codes and isinstance(lev, str):
-                label = f"{label}: {({str(k): v for k, v in codes.items()}).get(lev, lev)}"
+                label = f"{label}: {codes.get(lev, lev)}"
             labels.setdefault(term, label)
     order = list(dict.fromkeys(t for col in columns.values() for t in col.index))
     frame = pd.DataFrame({n: c.reindex(order) for n, c in columns.items()}, index=order)

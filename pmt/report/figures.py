@@ -758,7 +758,14 @@ def _weights(weights, n: int) -> np.ndarray:
     return w
 
 
-def _series(named: Mapping[str, Any], w: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _series(first, first_name: str, first_label: str, others, others_label: str,
+            weights) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``first`` then ``others`` (one array, or a mapping of name -> array), each as its
+    finite values with their weights."""
+    f = _vector(first, first_name)
+    w = _weights(weights, f.size)
+    named = {first_label: f}
+    named.update(others if isinstance(others, Mapping) else {others_label: others})
     out = {}
     for name, values in named.items():
         x = _vector(values, str(name), w.size)
@@ -990,11 +997,7 @@ def welfare_distribution(actual, predicted, weights=None, line: float | None = N
     """
     _check_kind(kind)
     _check_scale(scale)
-    a = _vector(actual, "actual")
-    w = _weights(weights, a.size)
-    named = {actual_label: a}
-    named.update(predicted if isinstance(predicted, Mapping) else {predicted_label: predicted})
-    series = _series(named, w)
+    series = _series(actual, "actual", actual_label, predicted, predicted_label, weights)
     lines = [] if line is None else [float(line)]
     suffix = {}
     if line is not None:
@@ -1053,11 +1056,7 @@ def welfare_under_reform(baseline, reform, weights=None,
     """
     _check_kind(kind)
     _check_scale(scale)
-    b = _vector(baseline, "baseline")
-    w = _weights(weights, b.size)
-    named = {baseline_label: b}
-    named.update(reform if isinstance(reform, Mapping) else {reform_label: reform})
-    series = _series(named, w)
+    series = _series(baseline, "baseline", baseline_label, reform, reform_label, weights)
     if thresholds is None:
         marks: dict[str, float] = {}
     elif isinstance(thresholds, Mapping):

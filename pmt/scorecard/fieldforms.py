@@ -283,16 +283,20 @@ def enumerator_markdown(sc, spec=None, title=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def enumerator_form(sc, format="html", path=None, fragment=False, spec=None, title=None) -> str:
-    """:meth:`Scorecard.enumerator_form` (see its docstring)."""
-    fmt = _check_format(format)
-    if fmt == "html":
-        text = enumerator_html(sc, spec, title, fragment)
+def _form(render_html, render_markdown, sc, format, path, fragment, spec, title) -> str:
+    """One form as HTML or Markdown, also written to ``path`` when given."""
+    if _check_format(format) == "html":
+        text = render_html(sc, spec, title, fragment)
     else:
-        text = enumerator_markdown(sc, spec, title)
+        text = render_markdown(sc, spec, title)
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")
     return text
+
+
+def enumerator_form(sc, format="html", path=None, fragment=False, spec=None, title=None) -> str:
+    """:meth:`Scorecard.enumerator_form` (see its docstring)."""
+    return _form(enumerator_html, enumerator_markdown, sc, format, path, fragment, spec, title)
 
 
 # --------------------------------------------------------------------------------------
@@ -471,11 +475,4 @@ def analyst_markdown(sc, spec=None, title=None) -> str:
 
 def analyst_form(sc, format="html", path=None, fragment=False, spec=None, title=None) -> str:
     """:meth:`Scorecard.analyst_form` (see its docstring)."""
-    fmt = _check_format(format)
-    if fmt == "html":
-        text = analyst_html(sc, spec, title, fragment)
-    else:
-        text = analyst_markdown(sc, spec, title)
-    if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
-    return text
+    return _form(analyst_html, analyst_markdown, sc, format, path, fragment, spec, title)
