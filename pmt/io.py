@@ -143,6 +143,7 @@ def read_data(
     sep: str | None = None,
     decimal: str | None = None,
     encoding: str | None = None,
+    value_labels: Literal["labels", "codes"] = "labels",
     **kwargs: Any,
 ) -> pd.DataFrame:
     """Read a household data file into a DataFrame, optionally validated by a data spec.
@@ -163,6 +164,10 @@ def read_data(
     encoding : str, optional
         Text, Stata and SPSS files: the character encoding (text files: detected when not
         given; Stata/SPSS: as recorded in the file).
+    value_labels : {"labels", "codes"}
+        Stata/SPSS without a spec: value-labelled columns become Categoricals of their
+        labels ("labels", for looking at the data) or keep their numeric codes ("codes",
+        for rules and models that compare numbers); the labels are in ``attrs`` either way.
     **kwargs
         Passed to the underlying reader (``pandas.read_csv``, ``pyreadstat.read_dta``, ...).
 
@@ -185,7 +190,10 @@ def read_data(
     if spec is not None:
         df, _ = read_with_spec(path, spec, **opts, **kwargs)
         return df
-    df, _ = _read_file(Path(path), keep_codes=False, text_columns=(), **opts, kwargs=kwargs)
+    if value_labels not in ("labels", "codes"):
+        raise DataError(f"value_labels must be 'labels' or 'codes'; got {value_labels!r}.")
+    df, _ = _read_file(Path(path), keep_codes=value_labels == "codes", text_columns=(),
+                       **opts, kwargs=kwargs)
     return df
 
 

@@ -65,10 +65,11 @@ def _load_data(spec, base_dir: Path) -> pd.DataFrame:
         spec = {"source": "synthetic"} if spec == "synthetic" else {"path": spec}
     if not isinstance(spec, Mapping):
         raise PolicyError(f"`data` must be 'synthetic', a path or a mapping; got {spec!r}.")
-    unknown = set(spec) - {"source", "path", "n_households", "n", "seed"}
+    unknown = set(spec) - {"source", "path", "spec", "n_households", "n", "seed"}
     if unknown:
         raise PolicyError(
-            f"unknown `data` key(s) {sorted(unknown)}; use source/n_households/seed or path."
+            f"unknown `data` key(s) {sorted(unknown)}; use source/n_households/seed, or path "
+            "(and spec)."
         )
     if spec.get("source") == "synthetic":
         from pmt.datasets import synthetic_hbs
@@ -81,7 +82,12 @@ def _load_data(spec, base_dir: Path) -> pd.DataFrame:
             p = base_dir / p
         from pmt.io import read_data
 
-        return read_data(p)
+        if spec.get("spec"):
+            data_spec = Path(spec["spec"])
+            return read_data(p, spec=data_spec if data_spec.is_absolute()
+                             else base_dir / data_spec)
+        # rules compare numbers: value-labelled Stata/SPSS columns keep their codes
+        return read_data(p, value_labels="codes")
     raise PolicyError("`data` needs `source: synthetic` or a `path`.")
 
 
