@@ -234,7 +234,7 @@ def load_project_data(cfg: ProjectConfig, say: Say = print
     relaxed = spec.with_nullable(True)
     source = cfg.data.get("source")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # columns outside the spec pass through
+        _quiet_extra_columns_warning()
         if source == "synthetic":
             df = relaxed.validate(synthetic_hbs(int(cfg.data["n_households"]),
                                                 int(cfg.data["seed"])))
@@ -250,6 +250,13 @@ def load_project_data(cfg: ProjectConfig, say: Say = print
     if cfg.log_welfare is None:
         df, cfg = _add_log_welfare(df, cfg, spec)
     return df, spec, cfg, dropped
+
+
+def _quiet_extra_columns_warning() -> None:
+    """Columns outside the spec pass through by design; every other reading warning (an
+    encoding fallback, file labels that do not cover the data) still shows."""
+    warnings.filterwarnings("ignore", message=r".*not in spec .* passed through unchecked",
+                            category=UserWarning)
 
 
 def _row_names(df: pd.DataFrame, spec, mask) -> str:
@@ -649,7 +656,7 @@ def step_compare(run: Run) -> pd.DataFrame:
         "against as many people with the lowest predicted welfare."
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # line rule: said in the note below
+        _quiet_line_rule_warning()  # the line rule's caveat is said in the note below
         cv = cross_validate(fitters, run.df, logw, n_folds=int(ev["folds"]),
                             n_repeats=int(ev["repeats"]), shares=list(cfg.lines),
                             rule=ev["rule"], seed=int(ev["seed"]), level=level,
@@ -679,7 +686,7 @@ def step_compare(run: Run) -> pd.DataFrame:
         common.update(benefits=ev["benefit"],
                       rule=None if ev["rule"] == "rate" else ev["rule"])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        _quiet_line_rule_warning()
         boot = compare(predictions, run.df, logw, **common)
         in_sample = compare(fitters, run.df, logw, basis="in_sample", **common)
     pct = f"{level:.0%}"
@@ -746,6 +753,13 @@ def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame) -> None:
         "sample; markers: each model at the programme's coverage (rate rule)")
 
 
+def _quiet_line_rule_warning() -> None:
+    """Silence only the line-rule caveat of compare/cross_validate (the report's notes say
+    it); every other warning still shows."""
+    warnings.filterwarnings("ignore", message="rule='line' compares models at different",
+                            category=UserWarning)
+
+
 def compare_shares(run: Run) -> list[float]:
     """The evaluation lines, with the programme's own headcount first (rounded to 0.1 %)."""
     shares = [round(run.headcount, 3)] + [q for q in run.cfg.lines
@@ -787,7 +801,7 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
         return text, best["model"]
     runner = at.iloc[1]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        _quiet_line_rule_warning()
         paired = compare(predictions, run.df, run.cfg.log_welfare,
                          **{**common, "shares": [compare_shares(run)[0]],
                             "reference": best["model"]})
@@ -849,7 +863,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
         benefit=cfg.get("benefit", "flat"), baselines=baselines, reference=reference,
         rho=float(cfg.get("rho", 2.0)), n_replicates=int(ev["replicates"]),
         level=float(ev["level"]), seed=int(ev["seed"]))
-    table.insert(2, "basis", table.attrs.get("basis") or "out_of_sample")
+    table.insert(2, "basis", predictions.attrs["basis"])  # cross_fit: out_of_sample
     out = run.out
     out.section("Models against baselines: poverty and welfare")
     budget = table.attrs.get("budget")
@@ -1564,7 +1578,7 @@ def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 10
     if data:
         if sp is not None:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                _quiet_extra_columns_warning()
                 df, sp = read_with_spec(data, sp)
         else:
             df = read_data(data)
