@@ -36,6 +36,7 @@ _LAZY = {
     "read_with_spec": "pmt.io",
     "write_data": "pmt.io",
     "draft_spec": "pmt.draft",
+    "roster": "pmt.roster",
     # welfare and poverty
     "fgt": "pmt.welfare",
     "watts": "pmt.welfare",

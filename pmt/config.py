@@ -73,6 +73,7 @@ GENERIC_DEFAULTS: dict[str, Any] = {
                   "benefit": "flat"},
     "subgroups": None,
     "missing": "error",
+    "roster": None,
     "outputs": {"dir": "out"},
 }
 
@@ -89,7 +90,46 @@ DEMO_CONFIG: dict[str, Any] = {
     "hmt": {"verifiable": "inc_verifiable", "selection": "default", "outcome": "default",
             "income": "income", "method": "twostep"},
     "scorecard": {"model": "OLS", "max_points": 100},
-    "policies": ["policy_gmi_topup.yaml", "policy_uzbek_option3.yaml"],
+    "policies": ["policy_gmi_topup.yaml", "policy_uzbek_option3.yaml",
+                 "policy_uzbek_family.yaml"],
+    # the embedded survey's person roster: proxies built from members (new columns beside
+    # the household file's), nuclear families from the spouse/parent links of the Uzbek
+    # form, family-level income for the family-unit policy, and person groups
+    "roster": {
+        "data": {"source": "synthetic"},
+        "proxies": {
+            "head": "relation == 1",
+            "proxies": {
+                "n_dependants": {"count": "age < 15 or age >= 65",
+                                 "label": "Dependants (under 15 or 65 and over)"},
+                "n_working_age": {"count": "age between 15 and 64",
+                                  "label": "Members of working age (15-64)"},
+                "dependency_ratio": {"ratio": ["n_dependants", "n_working_age"],
+                                     "if_zero": "n_dependants",
+                                     "label": "Dependency ratio (dependants per member 15-64; "
+                                              "no member 15-64: dependants)"},
+                "head_edu": {"head": "edu", "label": "Education of the head"},
+                "max_edu": {"max": "edu", "where": "age >= 15", "if_empty": 0,
+                            "label": "Highest education of members 15 and over"},
+            },
+        },
+        "families": {
+            "codes": "uzbekistan", "spouse": "spouse_line", "mother": "mother_line",
+            "father": "father_line", "age": "age", "marital": "marital",
+            "married_codes": [2],
+            "columns": {
+                "family_income": {"sum": ["inc_wages", "inc_pensions", "inc_alimony",
+                                          "inc_business"],
+                                  "label": "Declared income of the family's members"},
+                "fam_children_0_13": {"count": "age < 14",
+                                      "label": "Children under 14 in the family"},
+                "fam_disabled": {"count": "disabled == 1",
+                                 "label": "Members with a disability in the family"},
+            },
+        },
+        "groups": {"children (0-17)": "age < 18", "elderly (60+)": "age >= 60",
+                   "women": "sex == 2"},
+    },
     "budget_neutral": {"children": ["n_children_0_5", "n_children_6_17"],
                        "elderly": "n_elderly", "disabled": "n_disabled",
                        "female_head": "female_head"},
@@ -109,7 +149,9 @@ _SUB_KEYS = {
     "budget_neutral": {"children", "elderly", "disabled", "female_head"},
     "baselines": {"categorical", "geographic", "rho", "benefit"},
     "outputs": {"dir"},
+    "roster": {"data", "spec", "proxies", "families", "groups"},
 }
+
 
 
 # --------------------------------------------------------------------------------------
@@ -164,6 +206,7 @@ class ProjectConfig:
     base: Path = Path(".")
     source: str = "the project config"
     notes: tuple[str, ...] = ()
+    roster: dict | None = None  # person roster: data, spec, proxies, families, groups
 
     @property
     def is_demo_data(self) -> bool:
@@ -486,6 +529,7 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
             subgroups = None
         else:
             subgroups = tuple(subgroups)
+    roster = _roster(m.get("roster"), problems, check, data)
     missing = m.get("missing")
     if missing not in ("error", "drop"):
         problems.append(f"missing: 'error' (stop and name the columns) or 'drop' (drop those "
@@ -500,8 +544,75 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
         evaluation=ev, hmt=hmt, scorecard=scorecard, policies=tuple(policies),
         budget_neutral=bn, baselines=baselines, subgroups=subgroups, missing=missing,
         out_dir=Path(out_dir) if Path(out_dir).is_absolute() else base / out_dir,
-        base=base, source=source, **design,
+        base=base, source=source, roster=roster, **design,
     )
+
+
+def _roster(raw: Any, problems: list[str], check: _Checker, data: Mapping) -> dict | None:
+    """The `roster` section: a person file, its spec, household proxies built from members,
+    nuclear families rebuilt from relationships and groups of persons for the results."""
+    from pmt.roster.aggregate import FAMILY_KEYS
+
+    if raw is None:
+        return None
+    raw = check.mapping(raw, "roster")
+    if raw is None:
+        return None
+    out = dict(raw)
+    src = raw.get("data")
+    if isinstance(src, str):
+        src = {"path": src}
+    if not isinstance(src, Mapping) or not ({"path"} <= set(src) or src.get("source") ==
+                                            "synthetic"):
+        problems.append("roster.data: {path: persons.dta} (one row per person), or {source: "
+                        "synthetic} for the embedded survey's roster.")
+    elif src.get("source") == "synthetic" and data.get("source") != "synthetic":
+        problems.append("roster.data: {source: synthetic} is the embedded survey's roster; "
+                        "with your own household file give {path: ...} of its person file.")
+    else:
+        out["data"] = dict(src)
+        if "path" in src:
+            check.text(src["path"], "roster.data.path")
+    spec = raw.get("spec")
+    if spec is None and not (isinstance(src, Mapping) and src.get("source") == "synthetic"):
+        problems.append("roster.spec: the data spec of the person file (roles household_id, "
+                        "person_id and relation).")
+    elif spec is not None:
+        check.text(spec, "roster.spec")
+    proxies = raw.get("proxies")
+    if proxies is not None and not isinstance(proxies, str | Mapping):
+        problems.append("roster.proxies: a YAML file of household proxies built from members "
+                        f"(format: pmt/data_spec/examples/roster_proxies.yaml) or a mapping; got "
+                        f"{proxies!r}.")
+    fam = raw.get("families")
+    if fam is not None:
+        fam = check.mapping(fam, "roster.families")
+        if fam is not None:
+            extra = sorted(set(map(str, fam)) - set(FAMILY_KEYS))
+            if extra:
+                problems.append(f"roster.families: unknown key(s) {', '.join(extra)}; allowed: "
+                                f"{', '.join(FAMILY_KEYS)}.")
+            if fam.get("codes") is None and not (fam.get("spouse") or fam.get("mother")
+                                                 or fam.get("father")):
+                problems.append("roster.families: needs `codes` (relationship-to-head codes: "
+                                "uzbekistan, kazakhstan, a YAML file or a mapping) or the "
+                                "spouse/mother/father line-number columns.")
+            for key in ("relation", "spouse", "mother", "father", "age", "marital"):
+                check.text(fam.get(key), f"roster.families.{key}", optional=True)
+            columns = fam.get("columns")
+            if columns is not None and not isinstance(columns, Mapping):
+                problems.append("roster.families.columns: a mapping of family-level columns "
+                                "(name: {sum: column}, ...) built like the proxies.")
+            out["families"] = dict(fam)
+    groups = raw.get("groups")
+    if groups is not None:
+        if not isinstance(groups, Mapping) or not all(isinstance(v, str) for v in
+                                                      groups.values()):
+            problems.append("roster.groups: a mapping of group name -> condition on persons, "
+                            "e.g. {children: 'age < 18', women: 'sex == 2'}.")
+        else:
+            out["groups"] = {str(k): v for k, v in groups.items()}
+    return out
 
 
 def _models(raw: Any, problems: list[str], check: _Checker) -> dict[str, ModelSpec]:

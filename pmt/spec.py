@@ -11,6 +11,7 @@ A data spec is a YAML file (``data_spec/*.yaml``)::
         type: categorical          # id | binary | categorical | count | continuous
         role: region               # id | weight | size | strata | psu | region | welfare |
                                    # verifiable_income | hard_to_verify_income | proxy | other
+                                   # roster files: household_id | person_id | relation
         label: Region
         question: In which region does the household live?
         verifiable: true
@@ -34,6 +35,14 @@ A data spec is a YAML file (``data_spec/*.yaml``)::
 
 Every key except ``type`` and ``role`` is optional. ``binary`` means values in {0, 1};
 ``count`` non-negative whole numbers.
+
+A *person roster* (one row per person, e.g. ``data_spec/roster.yaml``) declares its
+household id with role ``household_id`` and the person's number within the household with
+role ``person_id`` (both ``type: id``; they repeat across rows by design, so instead of
+unique values :meth:`DataSpec.validate` checks that each (household, person) pair appears
+once, and names problem rows as ``hh_id/line 001/2``), and optionally the relationship to
+the head with role ``relation`` (``type: categorical``). At most one column takes each of
+these roles, and ``person_id`` needs a ``household_id`` column. See :mod:`pmt.roster.data`.
 
 ``expected_sign`` records the sign a proxy's coefficient in a welfare model is expected
 to have (owning a car raises consumption: ``"+"``), for :func:`pmt.models.signs.check_signs`,
@@ -90,7 +99,12 @@ ROLES = (
     "hard_to_verify_income",
     "proxy",
     "other",
+    "household_id",
+    "person_id",
+    "relation",
 )
+#: roles of a person roster (one row per person): at most one column each
+ROSTER_ROLES = ("household_id", "person_id", "relation")
 _COLUMN_KEYS = {
     "type",
     "role",
@@ -264,6 +278,30 @@ def _parse_column(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None
     )
 
 
+def _check_roster_roles(parsed: Mapping[str, ColumnSpec], problems: list[str]) -> None:
+    """Roster roles: ids of type ``id``, a person id only within a household id, a
+    categorical relation."""
+    by_role = {c.role: c for c in parsed.values()}
+    for c in parsed.values():  # every column: a role given twice is reported elsewhere
+        if c.role in ("household_id", "person_id") and c.type != "id":
+            problems.append(
+                f"column '{c.name}': role '{c.role}' needs `type: id` (ids are read as written, "
+                f"leading zeros kept); got {c.type!r}."
+            )
+    if "person_id" in by_role and "household_id" not in by_role:
+        problems.append(
+            f"column '{by_role['person_id'].name}': role 'person_id' numbers persons within "
+            "their household, so the spec also needs the household id column (role "
+            "'household_id'); for a person id unique in the whole file use role 'id'."
+        )
+    for rel in parsed.values():
+        if rel.role == "relation" and rel.type != "categorical":
+            problems.append(
+                f"column '{rel.name}': role 'relation' (relationship to the head) needs "
+                f"`type: categorical` with its codes; got {rel.type!r}."
+            )
+
+
 _SIGN_WORDS = {"+": "+", "-": "-", "positive": "+", "negative": "-", "pos": "+", "neg": "-"}
 
 
@@ -367,12 +405,13 @@ class DataSpec:
             ids = [c.name for c in parsed.values() if c.role == "id"]
             if len(ids) > 1:
                 problems.append(f"roles: only one column may have role 'id'; got {', '.join(ids)}.")
-            for role in ("weight", "size", "strata", "psu"):
+            for role in ("weight", "size", "strata", "psu", *ROSTER_ROLES):
                 have = [c.name for c in parsed.values() if c.role == role]
                 if len(have) > 1:
                     problems.append(
                         f"roles: only one column may have role '{role}'; got {', '.join(have)}."
                     )
+            _check_roster_roles(parsed, problems)
         if problems:
             raise DataSpecError(
                 f"{source} is not a valid data spec ({len(problems)} problem"
@@ -607,17 +646,7 @@ class DataSpec:
                 [f"duplicate column name(s): {', '.join(dup_names)}"],
             )
         out = df.copy()
-        id_cols = [c for c in self.columns_with_role("id") if c in df.columns]
-        if id_cols and (df[id_cols[0]].duplicated().any() or df[id_cols[0]].isna().any()):
-            id_cols = []  # ids are not usable to point at rows: fall back to row labels
-        row_ids = df[id_cols[0]] if id_cols else pd.Series(df.index, index=df.index)
-
-        def rows(mask) -> str:
-            labels = list(row_ids.to_numpy()[np.asarray(mask, dtype=bool)])
-            text = example_rows(labels, _MAX_PROBLEM_ROWS)
-            if not id_cols:
-                return text
-            return f"{id_cols[0]} {text.split(' ', 1)[1]}"
+        rows = _row_referencer(self, df)
 
         missing_cols = [c for c in self.columns if c not in df.columns]
         for c in missing_cols:
@@ -638,6 +667,7 @@ class DataSpec:
             new = self._check_column(c, s, problems, rows)
             if new is not None:
                 out[name] = new
+        self._check_person_ids(df, problems, rows)
         if problems:
             raise DataSpecError(
                 f"data do not match spec '{self.name}' ({len(problems)} problem"
@@ -666,6 +696,8 @@ class DataSpec:
                 "rows (and report it), or declare `nullable: true`."
             )
         if c.type == "id":
+            if c.role in ("household_id", "person_id"):
+                return None  # repeat by design: (household, person) pairs are checked
             dup = s.duplicated(keep=False).to_numpy() & ~isna
             if dup.any():
                 ids = [str(v) for v in pd.unique(s[dup])]
@@ -748,6 +780,22 @@ class DataSpec:
             return pd.Series(num, index=s.index).astype("Int64" if np.isnan(v).any() else "int64")
         return pd.Series(v, index=s.index, name=s.name)
 
+    def _check_person_ids(self, df: pd.DataFrame, problems: list[str], rows) -> None:
+        """A roster (household_id and person_id columns): each (household, person) pair once."""
+        hh, pid = self.columns_with_role("household_id"), self.columns_with_role("person_id")
+        if not (hh and pid and hh[0] in df.columns and pid[0] in df.columns):
+            return
+        key = df[[hh[0], pid[0]]]
+        dup = key.duplicated(keep=False).to_numpy() & key.notna().all(axis=1).to_numpy()
+        if dup.any():
+            pairs = list(dict.fromkeys(f"{_show(h)}/{_show(p)}" for h, p in key[dup].to_numpy()))
+            problems.append(
+                f"columns '{hh[0]}'/'{pid[0]}': {len(pairs)} (household, person) pair(s) "
+                f"appear more than once ({', '.join(pairs[:5])}{' ...' if len(pairs) > 5 else ''}) "
+                f"on {int(dup.sum())} rows at {rows(dup)}; each person is one row: remove "
+                "duplicated rows or renumber the persons within their household."
+            )
+
     def _check_categorical(self, c: ColumnSpec, s: pd.Series, problems, rows):
         if c.codes is None:
             if isinstance(s.dtype, pd.CategoricalDtype):
@@ -787,18 +835,36 @@ class DataSpec:
 
 
 def _row_referencer(spec: DataSpec, data: pd.DataFrame | None):
-    """A function mask -> "hh_id 4, 9 (and 3 more)" (rows by the spec's id column when it
-    is in the data and unique, else by row label); None without data."""
+    """A function mask -> "hh_id 4, 9 (and 3 more)"; None without data.
+
+    Rows are named by the spec's id column when it is in the data and unique; else, in a
+    roster, by (household id, person id) as "hh_id/line 001/2, 001/3" when neither has
+    missing values; else by row label.
+    """
     if data is None:
         return None
     ids = [c for c in spec.columns_with_role("id") if c in data.columns]
     id_col = None
     if ids and not data[ids[0]].duplicated().any() and not data[ids[0]].isna().any():
         id_col = ids[0]
-    labels = (data[id_col] if id_col else pd.Series(data.index, index=data.index)).to_numpy()
+    pair = None
+    if id_col is None:
+        hh = [c for c in spec.columns_with_role("household_id") if c in data.columns]
+        pid = [c for c in spec.columns_with_role("person_id") if c in data.columns]
+        if hh and pid and not data[[hh[0], pid[0]]].isna().any().any():
+            pair = (data[hh[0]].to_numpy(), data[pid[0]].to_numpy())
+            id_col = f"{hh[0]}/{pid[0]}"
+    labels = data[id_col].to_numpy() if pair is None and id_col else data.index.to_numpy()
 
     def ref(mask) -> str:
-        text = example_rows(list(labels[np.asarray(mask, dtype=bool)]), _MAX_PROBLEM_ROWS)
+        m = np.asarray(mask, dtype=bool)
+        if pair is not None:  # formatted only for the rows shown (rosters are long)
+            where = np.flatnonzero(m)
+            shown = where[: _MAX_PROBLEM_ROWS]
+            picked = [f"{_show(pair[0][i])}/{_show(pair[1][i])}" for i in shown]
+            text = example_rows(picked + [None] * (len(where) - len(shown)), _MAX_PROBLEM_ROWS)
+        else:
+            text = example_rows(list(labels[m]), _MAX_PROBLEM_ROWS)
         return f"{id_col} {text.split(' ', 1)[1]}" if id_col else text
 
     return ref

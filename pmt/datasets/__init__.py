@@ -12,6 +12,9 @@ downloads. The models the data were generated from are exported with it:
   parameter with its source, from ``calibration.yaml``);
 - :func:`calibration_report`: the calibration targets and what a draw achieves.
 
+``synthetic_roster(households, seed)`` draws a person roster (``data_spec/roster.yaml``)
+whose household aggregates reproduce a ``synthetic_hbs`` draw exactly.
+
 ``vlss_1997()`` loads a real LSMS (Viet Nam 1997-98; needs the ``datasets`` extra).
 """
 
@@ -26,9 +29,11 @@ from pmt.datasets.calibration import (
     load_calibration,
 )
 from pmt.datasets.synthetic import pmt_linear_predictor, synthetic_hbs
+from pmt.datasets.synthetic_roster import synthetic_roster
 
 __all__ = [
     "synthetic_hbs",
+    "synthetic_roster",
     "pmt_linear_predictor",
     "load_calibration",
     "PMT_FORMULA",

@@ -23,6 +23,7 @@ from pmt.simulate.benefits import (
     benefit_from_dict,
 )
 from pmt.simulate.impact import incidence_table, paired_change
+from pmt.simulate.persons import person_results
 from pmt.simulate.policy import Package, Policy, PolicyOutcome
 from pmt.simulate.rules import (
     All,
@@ -53,6 +54,7 @@ from pmt.simulate.solvers import (
 )
 from pmt.simulate.takeup import TakeUp, pre_transfer_welfare
 from pmt.simulate.timing import Schedule, repeated_eligibility
+from pmt.simulate.units import FamilyUnits, families_of, with_families
 
 __all__ = [
     "All",
@@ -61,6 +63,7 @@ __all__ = [
     "Condition",
     "CountAtLeast",
     "Equivalised",
+    "FamilyUnits",
     "Flat",
     "IncomeThreshold",
     "Not",
@@ -83,12 +86,14 @@ __all__ = [
     "benefit_from_dict",
     "budget_neutral_amount",
     "budget_neutral_comparison",
+    "families_of",
     "has_any",
     "implied_budget",
     "incidence_table",
     "is_true",
     "mpc_sensitivity",
     "paired_change",
+    "person_results",
     "pre_transfer_welfare",
     "repeated_eligibility",
     "rule_from_dict",
@@ -98,6 +103,7 @@ __all__ = [
     "solve_amount",
     "solve_coverage",
     "solve_threshold",
+    "with_families",
 ]
 
 

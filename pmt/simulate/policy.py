@@ -22,6 +22,7 @@ from pmt.simulate.context import UNITS, Context, describe_value, varying_spec
 from pmt.simulate.rules import Rule, rule_from_dict
 from pmt.simulate.takeup import TakeUp
 from pmt.simulate.timing import Schedule, annual_amounts, convert_amount
+from pmt.simulate.units import FamilyUnits, families_of
 from pmt.survey import Survey
 
 POLICY_KEYS = {
@@ -41,10 +42,11 @@ POLICY_KEYS = {
     "period",
     "duration",
     "one_off",
+    "roster",
 }
 
 
-FILE_SECTIONS = ("data", "survey", "scores", "simulation")
+FILE_SECTIONS = ("data", "survey", "scores", "simulation", "roster")
 
 
 @dataclass
@@ -64,6 +66,8 @@ class PolicyOutcome:
     takeup: np.ndarray
     benefit: np.ndarray
     components: dict | None = None  # name -> PolicyOutcome, for a Package
+    units: pd.DataFrame | None = None  # one row per family when assessed by family
+    unit_rows: np.ndarray | None = None  # household row of each unit (family)
 
     @property
     def beneficiary(self) -> np.ndarray:
@@ -207,7 +211,10 @@ class Policy:
         Parameters
         ----------
         data : pandas.DataFrame or pmt.Survey
-            Household rows (a Survey supplies weights and sizes).
+            Household rows (a Survey supplies weights and sizes). A survey carrying
+            families (:func:`pmt.simulate.units.with_families`) has a ``unit: family``
+            policy assessed on each family; the outcome is summed to households and
+            ``PolicyOutcome.units`` holds one row per family.
         weight, size : array-like, optional
             Household weights and sizes when ``data`` is a DataFrame.
         check : bool
@@ -219,10 +226,41 @@ class Policy:
         **overrides
             Parameter values replacing the policy's (e.g. ``gmi=350``).
         """
+        families = families_of(data)
+        if families is not None and self.unit == "family":
+            return self._evaluate_families(data, families, check, prior_income, overrides)
         if isinstance(data, Survey):
             weight, size, data = data.household_weight, data.household_size, data.data
         ctx = self.context(data, weight, size, prior_income, **overrides)
         return self.evaluate_context(ctx, check=check)
+
+    def _evaluate_families(
+        self, survey: Survey, fam: FamilyUnits, check: bool, prior_income, overrides
+    ) -> PolicyOutcome:
+        """Assess each family; each household gets the sum of its families' amounts."""
+        policy = self
+        if self.family_size is None:
+            policy = copy.copy(self)
+            policy.family_size = fam.size
+        rows = fam.household_row
+        size = fam.family_size
+        prior = None if prior_income is None else fam.from_households(prior_income, share=True)
+        ctx = policy.context(fam.data, survey.household_weight[rows], size, prior, **overrides)
+        out = policy.evaluate_context(ctx, check=check)
+        entitlement = fam.to_households(out.entitlement)
+        benefit = fam.to_households(out.benefit)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            takeup = np.where(entitlement > 0, benefit / entitlement, 0.0)
+        units = fam.data[[fam.household, fam.family]].copy()
+        units["family_size"] = size
+        units["eligible"] = out.eligible
+        units["entitlement"] = out.entitlement
+        units["takeup"] = out.takeup
+        units["benefit"] = out.benefit
+        return PolicyOutcome(
+            survey.data.index, fam.to_households(out.eligible) > 0, entitlement, takeup,
+            benefit, units=units, unit_rows=rows,
+        )
 
     def evaluate_context(self, ctx: Context, check: bool = True) -> PolicyOutcome:
         if self.eligibility is None:
@@ -463,13 +501,12 @@ class Package:
         The combined take-up factor is benefit / entitlement (the amount-weighted take-up
         of the household's entitlements), 0 where nothing is due.
         """
-        if isinstance(data, Survey):
-            weight, size, data = data.household_weight, data.household_size, data.data
+        rows = data.data if isinstance(data, Survey) else data
         unknown = set(overrides) - {k for p in self.policies for k in p.parameters}
         if unknown:
             raise PolicyError(f"no programme in package '{self.name}' has parameter(s) "
                               f"{sorted(unknown)}.")
-        prior = np.zeros(len(data))
+        prior = np.zeros(len(rows))
         parts = {}
         for p in self.policies:
             mine = {k: v for k, v in overrides.items() if k in p.parameters}
@@ -482,7 +519,7 @@ class Package:
         benefit = np.sum([o.benefit for o in parts.values()], axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             takeup = np.where(entitlement > 0, benefit / entitlement, 0.0)
-        return PolicyOutcome(data.index, eligible, entitlement, takeup, benefit, parts)
+        return PolicyOutcome(rows.index, eligible, entitlement, takeup, benefit, parts)
 
     def budget(self, survey: Survey, **overrides) -> float:
         """Budget per period: sum of weight x benefits paid by every programme."""

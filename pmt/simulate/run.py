@@ -25,6 +25,7 @@ from pmt.simulate.solvers import (
     solve_threshold,
 )
 from pmt.simulate.timing import repeated_eligibility
+from pmt.simulate.units import FamilyUnits, families_of, with_families
 from pmt.survey import Survey
 
 SIMULATE_KEYS = {
@@ -91,6 +92,57 @@ def _load_data(spec, base_dir: Path) -> pd.DataFrame:
     raise PolicyError("`data` needs `source: synthetic` or a `path`.")
 
 
+def _with_file_families(survey: Survey, section, base_dir: Path) -> Survey:
+    """A policy file's ``roster`` section: read its person file, rebuild the nuclear
+    families and let the survey carry them (for ``unit: family``).
+
+    ``roster: {data: {source: synthetic} | {path: persons.csv}, spec: persons.yaml,
+    household_key: hh_id, families: {codes: ..., spouse: ..., columns: {...}}}``; ``spec``
+    defaults to the embedded roster's spec and ``household_key`` (the household file's id
+    column) to the roster's household id column name.
+    """
+    from pmt.roster import link_roster, read_roster, rebuild_families, roster_spec_path
+
+    if not isinstance(section, Mapping) or not isinstance(section.get("families"), Mapping):
+        raise PolicyError(
+            "`roster` needs `data` (the person file, or {source: synthetic}) and `families` "
+            "(the rules of pmt.roster.families and the family `columns`)."
+        )
+    unknown = set(section) - {"data", "spec", "household_key", "families"}
+    if unknown:
+        raise PolicyError(f"unknown `roster` key(s) {sorted(unknown)}; allowed: data, spec, "
+                          "household_key, families.")
+    src = section.get("data") or {}
+    if isinstance(src, str):
+        src = {"source": "synthetic"} if src == "synthetic" else {"path": src}
+    spec = section.get("spec")
+    spec_path = roster_spec_path() if spec is None else (
+        Path(spec) if Path(spec).is_absolute() else base_dir / spec)
+    if src.get("source") == "synthetic":
+        from pmt.datasets import synthetic_roster
+
+        roster = read_roster(synthetic_roster(survey.data), spec_path, extra="ignore")
+    elif "path" in src:
+        path = Path(src["path"])
+        roster = read_roster(path if path.is_absolute() else base_dir / path, spec_path)
+    else:
+        raise PolicyError("`roster.data` needs `source: synthetic` or a `path`.")
+    roles = roster.attrs["roster"]
+    key = section.get("household_key") or roles["household"]
+    if key not in survey.data.columns:
+        raise PolicyError(
+            f"`roster`: the household data has no column '{key}' to match the roster's "
+            f"household id '{roles['household']}'; name it with `roster.household_key`."
+        )
+    if key != roles["household"]:
+        roster = roster.rename(columns={roles["household"]: key})
+    link_roster(roster, survey.data, household=key, person=roles["person"])
+    _, table, _ = rebuild_families(roster, section["families"], household=key,
+                                   person=roles["person"], where="roster.families")
+    units = FamilyUnits.build(survey.data, table, household=key)
+    return with_families(survey, units)
+
+
 def _make_survey(data, design: Mapping | None) -> Survey:
     if isinstance(data, Survey):
         return data
@@ -136,7 +188,10 @@ def add_scores(survey: Survey, spec: Mapping | None) -> Survey:
 
             model = load_model(entry["model"])
         data[col] = model.predict(survey.data, scale=scale).to_numpy()
-    return Survey(data, survey.weight, survey.size, survey.strata, survey.psu, survey.lonely_psu)
+    out = Survey(data, survey.weight, survey.size, survey.strata, survey.psu, survey.lonely_psu)
+    families = families_of(survey)
+    # families carry their household's columns: give them the new scores too
+    return out if families is None else with_families(out, families.with_households(data))
 
 
 def _money(x: float) -> str:
@@ -256,7 +311,9 @@ def run_policy_file(path, data=None) -> SimulationResult:
     path : str or pathlib.Path
         Policy file (``data_spec/policy.md``).
     data : pandas.DataFrame, pmt.Survey or path, optional
-        Households to use instead of the file's ``data`` section.
+        Households to use instead of the file's ``data`` section. A survey carrying
+        families (:func:`pmt.simulate.units.with_families`) keeps them; otherwise the
+        file's ``roster`` section, if any, rebuilds them from its person file.
 
     Returns
     -------
@@ -273,7 +330,11 @@ def run_policy_file(path, data=None) -> SimulationResult:
         data = _load_data(extra.get("data"), base_dir)
     elif isinstance(data, (str, Path)):
         data = _load_data({"path": str(data)}, Path.cwd())
-    survey = add_scores(_make_survey(data, extra.get("survey")), extra.get("scores"))
+    survey = _make_survey(data, extra.get("survey"))
+    if extra.get("roster") is not None and families_of(survey) is None:
+        # households given without families: the file's person roster gives them
+        survey = _with_file_families(survey, extra["roster"], base_dir)
+    survey = add_scores(survey, extra.get("scores"))
     sim = _numbers(extra.get("simulation") or {}, "simulation")
     actions = {k: sim.pop(k, None) for k in ACTIONS}
     unknown = set(sim) - SIMULATE_KEYS

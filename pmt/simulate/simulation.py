@@ -78,6 +78,8 @@ class SimulationResult:
         and losers, cost-effectiveness and the distribution of benefit amounts.
     assumptions : dict
         Take-up, mpc, unit, ranking variable, line, welfare, existing benefits, floor.
+    line : numpy.ndarray
+        The poverty line of each household, per member per period of welfare.
     """
 
     policy: Policy | Package
@@ -88,6 +90,7 @@ class SimulationResult:
     poverty: pd.DataFrame
     tables: dict = field(default_factory=dict)
     assumptions: dict = field(default_factory=dict)
+    line: np.ndarray | None = None  # poverty line of each household (per member)
 
     @property
     def targeting(self) -> pd.Series:
@@ -120,6 +123,17 @@ class SimulationResult:
             f"  beneficiaries: {c['beneficiary_households']:,.0f} households, "
             f"{c['beneficiary_people']:,.0f} people ({c['beneficiary_share']:.1%})",
         ]
+        fam = self.tables.get("families")
+        if fam is not None:
+            for name, f in fam.items():
+                lines.append(
+                    f"  families ({name}): {f['families']:,.0f} in {f['households']:,.0f} "
+                    f"households ({f['families_per_household']:.2f} per household); "
+                    f"{f['eligible_families']:,.0f} eligible, "
+                    f"{f['people_in_eligible_families']:,.0f} people in eligible families; "
+                    f"{f['households_with_several_eligible_families']:,.0f} households with "
+                    "two or more eligible families"
+                )
         b = self.budget
         gdp = f", {b['pct_gdp']:.3f}% of GDP" if np.isfinite(b["pct_gdp"]) else ""
         period = a.get("period", "month")
@@ -202,6 +216,56 @@ def _line_values(survey: Survey, line) -> tuple[np.ndarray, str]:
             f"poverty line must be positive; bad at {example_rows(survey.data.index[bad])}."
         )
     return z, label
+
+
+def _family_counts(policy, out: PolicyOutcome, w: np.ndarray) -> pd.DataFrame | None:
+    """Family-level counts of each programme assessed by family (None if there is none).
+
+    Rows: families and households (weighted and in the sample), families per household,
+    eligible and beneficiary families, eligible families per eligible household, people in
+    eligible families (family members only) beside people in households with an eligible
+    family (every member: the two conventions of Kazakhstan 2017, p. 32), and households
+    with more than one eligible family. A family's weight is its household's.
+    """
+    parts = out.components or {policy.name: out}
+    columns = {}
+    for name, part in parts.items():
+        units = part.units
+        if units is None:
+            continue
+        rows = part.unit_rows
+        fam_w = w[rows]
+        size = units["family_size"].to_numpy(dtype=float)
+        eligible = units["eligible"].to_numpy(dtype=bool)
+        paid = eligible & (units["entitlement"].to_numpy(dtype=float) > 0)
+        takeup = units["takeup"].to_numpy(dtype=float)
+        n_hh = len(part.index)
+        per_hh_eligible = np.bincount(rows, weights=eligible.astype(float), minlength=n_hh)
+        hh_eligible = per_hh_eligible > 0
+        n_people_hh = np.bincount(rows, weights=size, minlength=n_hh)
+        columns[name] = pd.Series({
+            "families": float(fam_w.sum()),
+            "households": float(w.sum()),
+            "families_per_household": float(fam_w.sum() / w.sum()),
+            "eligible_families": float(np.sum(fam_w * eligible)),
+            "beneficiary_families": float(np.sum(fam_w * paid * takeup)),
+            "eligible_households": float(np.sum(w * hh_eligible)),
+            "eligible_families_per_eligible_household": float(
+                np.sum(fam_w * eligible) / np.sum(w * hh_eligible)) if hh_eligible.any()
+            else np.nan,
+            "households_with_several_eligible_families": float(
+                np.sum(w * (per_hh_eligible > 1))),
+            "people_in_eligible_families": float(np.sum(fam_w * size * eligible)),
+            "people_in_households_with_an_eligible_family": float(
+                np.sum(w * n_people_hh * hh_eligible)),
+            "families_sample": float(len(units)),
+            "eligible_families_sample": float(eligible.sum()),
+        })
+    if not columns:
+        return None
+    table = pd.DataFrame(columns)
+    table.index.name = "count"
+    return table
 
 
 def _benefit_distribution(amount: np.ndarray, w: np.ndarray, max_levels: int = 20) -> pd.DataFrame:
@@ -462,6 +526,7 @@ def simulate(
         name="value",
     )
     counts.index.name = "count"
+    families = _family_counts(policy, out, w)
     per_period = float(np.sum(w * paid))
     annual_total = float(np.sum(w * annual))
     payments = (
@@ -558,6 +623,8 @@ def simulate(
     ce.index.name = "indicator"
     tables["cost_effectiveness"] = ce.to_frame()
     tables["counts"] = counts.to_frame()
+    if families is not None:
+        tables["families"] = families
     tables["budget"] = budget.to_frame()
     tables["benefit_distribution"] = _benefit_distribution(out.entitlement, w)
 
@@ -609,4 +676,5 @@ def simulate(
         poverty=poverty,
         tables=tables,
         assumptions=assumptions,
+        line=np.broadcast_to(np.asarray(z, dtype=float), y_pre.shape).copy(),
     )
