@@ -1139,33 +1139,6 @@ def step_scorecard(run: Run, models, art_dir: Path):
     return sc
 
 
-#: headings of the person-level results (pmt.simulate.persons.person_results)
-PERSON_LABELS = {
-    "persons": "Persons", "persons_sample": "Persons (sample)",
-    "poverty_before": "Poor before", "se_before": "Std. error, before",
-    "poverty_after": "Poor after", "se_after": "Std. error, after",
-    "change": "Change in poverty", "se_change": "Std. error of change",
-    "coverage_household": "In a receiving household",
-    "se_coverage_household": "Std. error, household coverage",
-    "coverage_of_poor": "Poor in a receiving household",
-    "se_coverage_of_poor": "Std. error, coverage of the poor",
-    "coverage_family": "In a receiving family",
-    "se_coverage_family": "Std. error, family coverage",
-}
-#: row names of the family counts (pmt.simulate.simulation, tables["families"])
-FAMILY_LABELS = {
-    "families": "Families", "households": "Households",
-    "families_per_household": "Families per household",
-    "eligible_families": "Eligible families", "beneficiary_families": "Beneficiary families",
-    "eligible_households": "Households with an eligible family",
-    "eligible_families_per_eligible_household": "Eligible families per such household",
-    "households_with_several_eligible_families": "Households with 2+ eligible families",
-    "people_in_eligible_families": "People in eligible families",
-    "people_in_households_with_an_eligible_family":
-        "People in households with an eligible family",
-    "families_sample": "Families (sample)", "eligible_families_sample":
-        "Eligible families (sample)",
-}
 SIM_TABLES = ("counts", "families", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
               "cost_effectiveness", "assumptions", "threshold_solution", "amount_solution",
               "coverage_solution", "repeated_eligibility", "scenario_grid")
@@ -1213,12 +1186,8 @@ def step_simulate(run: Run, models) -> None:
         money = {"currency": getattr(result.policy, "currency", None) or cfg.currency}
         for key in SIM_TABLES:
             if key in result.tables:
-                extra = ({"labels": FAMILY_LABELS, "kinds": {
-                    "families_per_household": "ratio",
-                    "eligible_families_per_eligible_household": "ratio"}, "counts": True}
-                    if key == "families" else {})
                 out.table(f"{title}: {key}", result.tables[key], show=key in (
-                    "poverty_display", "deciles", "budget", "families"), **money, **extra)
+                    "poverty_display", "deciles", "budget", "families"), **money)
         if run.roster is not None and run.roster.groups:
             _person_table(run, ssv, result, title)
         fgt[title] = result.tables["poverty"]
@@ -1260,7 +1229,6 @@ def _person_table(run: Run, ssv: Survey, result, title: str) -> None:
     table = person_results(result, ssv, household_row=roster.household_row,
                            groups=roster.groups,
                            family_row=roster.family_row if by_family else None)
-    rates = [c for c in table.columns if c not in ("persons", "persons_sample")]
     run.out.table(
         f"{title}: persons", table,
         "Persons of the roster by group (the config's `roster.groups`), person-weighted "
@@ -1268,7 +1236,7 @@ def _person_table(run: Run, ssv: Survey, result, title: str) -> None:
         "the share living in a household that receives the benefit"
         + (" and the share in a beneficiary family" if by_family else "")
         + "; standard errors linearised with PSU clustering within strata; in sample.",
-        shares=rates, counts=["persons", "persons_sample"], labels=PERSON_LABELS)
+        shares=["se_before", "change", "se_change"])
 
 
 def _policy_figures(run: Run, ssv: Survey, result, title: str) -> None:
