@@ -78,6 +78,11 @@ def test_uzbek_draft_regulation_assessing_families_makes_more_eligible(survey):
                                np.sum(hh.set_index("hh_id")["weight"][hh_eligible[
                                    hh_eligible].index]), rtol=1e-12)
     assert counts["eligible_families"] > counts["eligible_households"]
+    # Kazakhstan 2017's statistic: eligible families living with other families
+    per_hh = table.groupby("hh_id")["family_id"].transform("size").to_numpy()
+    np.testing.assert_allclose(counts["eligible_families_in_multi_family_households"],
+                               np.sum(w * eligible * (per_hh > 1)) / np.sum(w * eligible),
+                               rtol=1e-12)
     assert counts["households_with_several_eligible_families"] > 0
 
     raw = Policy.from_yaml(path).to_dict()

@@ -181,6 +181,8 @@ LABELS: dict[str, str] = {
     "beneficiary_families": "Beneficiary families",
     "eligible_families_per_eligible_household": "Eligible families per eligible household",
     "households_with_several_eligible_families": "Households with 2+ eligible families",
+    "eligible_families_in_multi_family_households": "Eligible families sharing their "
+                                                    "household with other families",
     "people_in_eligible_families": "People in eligible families",
     "people_in_households_with_an_eligible_family": "People in households with an eligible "
                                                     "family",
@@ -287,6 +289,7 @@ KINDS: dict[str, str] = {
          "people_in_eligible_families", "people_in_households_with_an_eligible_family",
          "families_sample", "eligible_families_sample", "persons", "persons_sample"], COUNT),
     **dict.fromkeys(["poverty_before", "poverty_after", "se_after", "coverage_household",
+                     "eligible_families_in_multi_family_households",
                      "se_coverage_household", "coverage_of_poor", "se_coverage_of_poor",
                      "coverage_family", "se_coverage_family"], SHARE),
     **dict.fromkeys(["cgh", "t", "z", "palma", "p90_p10", "p80_p20",

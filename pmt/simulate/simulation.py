@@ -222,10 +222,12 @@ def _family_counts(policy, out: PolicyOutcome, w: np.ndarray) -> pd.DataFrame | 
     """Family-level counts of each programme assessed by family (None if there is none).
 
     Rows: families and households (weighted and in the sample), families per household,
-    eligible and beneficiary families, eligible families per eligible household, people in
-    eligible families (family members only) beside people in households with an eligible
-    family (every member: the two conventions of Kazakhstan 2017, p. 32), and households
-    with more than one eligible family. A family's weight is its household's.
+    eligible and beneficiary families, eligible families per eligible household, the share
+    of eligible families living in a household with other families (Kazakhstan 2017: 63 %
+    for the special child allowance), people in eligible families (family members only)
+    beside people in households with an eligible family (every member: the two conventions
+    of Kazakhstan 2017, p. 32), and households with more than one eligible family. A
+    family's weight is its household's.
     """
     parts = out.components or {policy.name: out}
     columns = {}
@@ -243,6 +245,8 @@ def _family_counts(policy, out: PolicyOutcome, w: np.ndarray) -> pd.DataFrame | 
         per_hh_eligible = np.bincount(rows, weights=eligible.astype(float), minlength=n_hh)
         hh_eligible = per_hh_eligible > 0
         n_people_hh = np.bincount(rows, weights=size, minlength=n_hh)
+        multi = (np.bincount(rows, minlength=n_hh) > 1)[rows]  # family shares its household
+        w_eligible = float(np.sum(fam_w * eligible))
         columns[name] = pd.Series({
             "families": float(fam_w.sum()),
             "households": float(w.sum()),
@@ -255,6 +259,8 @@ def _family_counts(policy, out: PolicyOutcome, w: np.ndarray) -> pd.DataFrame | 
             else np.nan,
             "households_with_several_eligible_families": float(
                 np.sum(w * (per_hh_eligible > 1))),
+            "eligible_families_in_multi_family_households": float(
+                np.sum(fam_w * eligible * multi) / w_eligible) if w_eligible > 0 else np.nan,
             "people_in_eligible_families": float(np.sum(fam_w * size * eligible)),
             "people_in_households_with_an_eligible_family": float(
                 np.sum(w * n_people_hh * hh_eligible)),
