@@ -3,6 +3,8 @@ a family-unit policy (the Uzbek draft regulation) and the project workflow's tab
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -123,3 +125,78 @@ def test_project_with_a_roster_reports_families_and_persons(tmp_path):
     assert {"all persons", "children (0-17)", "elderly (60+)", "women"} <= set(persons.index)
     assert persons.loc["all persons", "persons_sample"] == hh["hh_size"].sum()
     assert "coverage_family" in persons.columns
+
+
+def _files(folder, n=1500):
+    """The embedded survey as a user's two labelled Stata files, with the packaged specs."""
+    from pmt.io import write_data
+    from pmt.roster import roster_spec_path
+    from pmt.workflow import packaged_spec_path
+
+    hh = synthetic_hbs(n, seed=2)
+    roster = synthetic_roster(hh, seed=2)
+    with warnings.catch_warnings():  # Stata's 80-byte variable labels: one is shortened
+        warnings.filterwarnings("ignore", message=".*longer than the format allows",
+                                category=UserWarning)
+        write_data(hh, folder / "hh.dta", spec=packaged_spec_path("hbs"))
+    write_data(roster, folder / "persons.dta", spec=roster_spec_path())
+    (folder / "hh.yaml").write_bytes(packaged_spec_path("hbs").read_bytes())
+    (folder / "persons.yaml").write_bytes(roster_spec_path().read_bytes())
+    return hh, roster
+
+
+def _config(folder, **extra) -> str:
+    import yaml
+
+    from pmt.config import DEMO_CONFIG
+
+    roster = {**DEMO_CONFIG["roster"], "data": {"path": "persons.dta"}, "spec": "persons.yaml"}
+    cfg = {"data": {"path": "hh.dta"}, "spec": "hh.yaml",
+           "welfare": {"column": "pcc", "line": "poverty_line"},
+           "proxies": "C(region) + hh_size + car + dependency_ratio + C(max_edu)",
+           "models": {"OLS": {"type": "ols"}},
+           "evaluation": {"folds": 3, "replicates": 20, "n_jobs": 1},
+           "policies": ["policy_uzbek_family.yaml"], "budget_neutral": False,
+           "roster": roster, **extra}
+    (folder / "project.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return str(folder / "project.yaml")
+
+
+def test_cli_project_with_person_file_pays_families(tmp_path, capsys):
+    from pmt.cli import main
+
+    hh, roster = _files(tmp_path)
+    code = main(["report", _config(tmp_path), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    sheets = pd.read_excel(tmp_path / "out" / "tables.xlsx", sheet_name=None, index_col=0)
+    summary = sheets["Person roster"]["value"]
+    assert summary["persons in the roster file"] == len(roster)
+    ids = families(roster, household="hh_id", person="line", codes="uzbekistan",
+                   relation="relation", spouse="spouse_line", mother="mother_line",
+                   father="father_line", age="age", marital="marital", married_codes=[2])
+    assert summary["families (sample)"] == len(pd.DataFrame({"h": roster["hh_id"],
+                                                             "f": ids}).drop_duplicates())
+    fam = sheets[next(s for s in sheets if s.endswith("- families"))].iloc[:, 0]
+    assert fam["eligible_families"] > fam["eligible_households"]
+    # the model used the proxies built from members
+    import pmt
+
+    model = pmt.load_model(tmp_path / "out" / "models" / "pmt_ols.json")
+    assert "dependency_ratio" in model.params.index
+    assert any(t.startswith("C(max_edu)") for t in model.params.index)
+
+
+def test_cli_relationship_code_the_spec_does_not_know(tmp_path, capsys):
+    from pmt.cli import main
+    from pmt.io import write_data
+
+    hh, roster = _files(tmp_path)
+    bad = roster.copy()
+    bad.loc[5, "relation"] = 14  # not an L2CU code
+    write_data(bad, tmp_path / "persons.dta")
+    code = main(["fit", _config(tmp_path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "relation" in err and "14" in err
+    assert f"{bad.loc[5, 'hh_id']}/{bad.loc[5, 'line']}" in err  # named by household/person
