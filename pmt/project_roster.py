@@ -131,7 +131,7 @@ class ProjectRoster:
                     float(np.sum(w * (per_hh >= 2)) / np.sum(w)), 4)
             rows["families rebuilt from"] = self.method
             n_amb = 0 if self.ambiguous is None else int(self.ambiguous["persons"].sum())
-            rows["persons placed by a fallback rule (see 'Family rules: fallbacks')"] = n_amb
+            rows["persons placed by a fallback rule (workbook: 'Family rules - fallbacks')"] = n_amb
         return pd.Series(rows, dtype=object, name="value").rename_axis("statistic")
 
     def household_row_of_family(self) -> np.ndarray:

@@ -74,9 +74,10 @@ class Outputs:
         return self.sections[-1]
 
     def table(self, title: str, table: pd.DataFrame | pd.Series, note: str = "",
-              show: bool = True, **display) -> pd.DataFrame:
+              show: bool = True, columns: list[str] | None = None, **display) -> pd.DataFrame:
         """Add a table (raw numbers, for the workbook); ``display`` are the options of
-        :func:`pmt.report.format.display_table` for its plain-language rendering."""
+        :func:`pmt.report.format.display_table` for its plain-language rendering;
+        ``columns`` limits the report to those columns (the workbook keeps all)."""
         frame = table if isinstance(table, pd.DataFrame) else table.to_frame()
         self.tables[title] = frame
         if display:
@@ -84,7 +85,9 @@ class Outputs:
         if note:
             self.notes[title] = note
         if show:
-            self.sections[-1].items.append(("table", frame, title))
+            shown = frame if columns is None else frame[[c for c in columns
+                                                          if c in frame.columns]]
+            self.sections[-1].items.append(("table", shown, title))
             if note:
                 self.sections[-1].items.append(("note", note, ""))
         return frame
@@ -414,7 +417,7 @@ def _roster_tables(run: Run) -> None:
     run.out.table("Person roster", roster.summary(run.sv.household_weight), note)
     fallbacks = family_rules_table(roster)
     if fallbacks is not None:
-        run.out.table("Family rules: fallbacks", fallbacks,
+        run.out.table("Family rules: fallbacks", fallbacks, show=False, note=
                       "Members the family rules could not place by their main rule, by "
                       "case: how many households and persons, and the rule applied instead.")
 
@@ -1139,6 +1142,9 @@ def step_scorecard(run: Run, models, art_dir: Path):
     return sc
 
 
+#: the deciles of a simulation as the report shows them (every column is in the workbook)
+DECILE_COLUMNS = ["population_share", "eligible_coverage", "coverage", "beneficiaries_share",
+                  "benefits_share", "adequacy_recipients", "benefit_per_capita"]
 SIM_TABLES = ("counts", "families", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
               "cost_effectiveness", "assumptions", "threshold_solution", "amount_solution",
               "coverage_solution", "repeated_eligibility", "scenario_grid")
@@ -1171,7 +1177,7 @@ def step_simulate(run: Run, models) -> None:
     if name in models:
         out.text(f"In sample: the simulations score every household with the {name} model "
                  "fitted on all households of the survey.")
-    fgt = {}
+    fgt, persons = {}, {}
     for item in policies:
         path = cfg.path(item)
         if not path.exists():
@@ -1187,12 +1193,26 @@ def step_simulate(run: Run, models) -> None:
         for key in SIM_TABLES:
             if key in result.tables:
                 out.table(f"{title}: {key}", result.tables[key], show=key in (
-                    "poverty_display", "deciles", "budget", "families"), **money)
+                    "poverty_display", "deciles", "budget", "families"),
+                    columns=DECILE_COLUMNS if key == "deciles" else None, **money)
         if run.roster is not None and run.roster.groups:
-            _person_table(run, ssv, result, title)
+            persons[title] = _person_table(run, ssv, result, title)
         fgt[title] = result.tables["poverty"]
         if not fgt or len(fgt) == 1:  # the first policy's distributional charts
             _policy_figures(run, ssv, result, title)
+    if persons:
+        columns = ["poverty_before", "poverty_after", "change", "se_change",
+                   "coverage_household", "coverage_family"]
+        both = pd.concat({t: tab.reindex(columns=columns) for t, tab in persons.items()},
+                         names=["policy", "group"]).dropna(axis=1, how="all")
+        out.table("Persons by group under each policy", both,
+                  "Persons of the roster by group (the config's `roster.groups`), "
+                  "person-weighted: poverty before and after each policy, the paired change "
+                  "and its standard error (linearised, PSU clustering within strata), the "
+                  "share living in a household that receives the benefit and, for policies "
+                  "assessed by family, in a family that receives it; in sample. Standard "
+                  "errors of every rate are in the workbook (one sheet per policy).",
+                  shares=["change", "se_change"])
     if fgt:
         first = next(iter(fgt.values()))
         if {"before", "after"} <= set(first.columns):
@@ -1220,8 +1240,8 @@ def step_simulate(run: Run, models) -> None:
                    + (" and a budget-neutral comparison" if bn is not None else ""))
 
 
-def _person_table(run: Run, ssv: Survey, result, title: str) -> None:
-    """Poverty and coverage of the roster's person groups under a policy."""
+def _person_table(run: Run, ssv: Survey, result, title: str) -> pd.DataFrame:
+    """Poverty and coverage of the roster's person groups under a policy (workbook)."""
     from pmt.simulate.persons import person_results
 
     roster = run.roster
@@ -1236,7 +1256,8 @@ def _person_table(run: Run, ssv: Survey, result, title: str) -> None:
         "the share living in a household that receives the benefit"
         + (" and the share in a beneficiary family" if by_family else "")
         + "; standard errors linearised with PSU clustering within strata; in sample.",
-        shares=["se_before", "change", "se_change"])
+        show=False, shares=["se_before", "change", "se_change"])
+    return table
 
 
 def _policy_figures(run: Run, ssv: Survey, result, title: str) -> None:
