@@ -106,3 +106,26 @@ def test_artifacts_and_scorecard_contract(df, tmp_path):
     sc2 = pmt.Scorecard.from_json(tmp_path / "sc.json")
     s1, s2 = sc.score(df), sc2.score(df)
     np.testing.assert_array_equal(np.asarray(s1["score"]), np.asarray(s2["score"]))
+
+
+def test_version_single_sourced():
+    """pyproject.toml reads the version from pmt.__version__ (one place to bump)."""
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "pmt.__version__"}
+    assert importlib.metadata.version("pmt") == pmt.__version__
+
+
+def test_roster_code_maps_are_package_data():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["pmt"]
+    shipped = sorted((root / "pmt" / "roster" / "codes").glob("*.yaml"))
+    assert shipped and "roster/codes/*.yaml" in data
