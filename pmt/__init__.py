@@ -18,10 +18,12 @@ from pmt.errors import (
     DataError,
     DataSpecError,
     ModelError,
+    OptionError,
     PdfError,
     PMTError,
     PolicyError,
     SurveyDesignError,
+    WeightError,
 )
 from pmt.survey import Survey, quantile_groups, weighted_quantile
 
@@ -134,9 +136,11 @@ __all__ = [
     "DataSpecError",
     "DataError",
     "SurveyDesignError",
+    "WeightError",
     "ModelError",
     "ArtifactError",
     "PolicyError",
+    "OptionError",
     "Survey",
     "weighted_quantile",
     "quantile_groups",

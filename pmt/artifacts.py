@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pmt._validation import check_weights
 from pmt.errors import ArtifactError, ModelError
 from pmt.models.base import MODEL_TYPES, ModelResult, training_profile
 from pmt.models.formula import (
@@ -354,14 +355,9 @@ def profile_variables(model: ModelResult, data: pd.DataFrame, weights=None) -> d
     See :func:`pmt.models.base.training_profile`; stored in the artifact's
     ``training.profile`` so that :class:`pmt.Scorecard` can band continuous proxies.
     """
-    if weights is None:
-        w = None
-    elif isinstance(weights, str):
-        if weights not in data.columns:
-            raise ArtifactError(f"weights column {weights!r} is not in the data.")
-        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
-    else:
-        w = np.asarray(weights, dtype=float)
+    # missing and zero weights leave their rows out of the profile
+    w = None if weights is None else check_weights(weights, data=data, allow_nan=True,
+                                                   allow_zero_sum=True)
     missing = [t.variable for t in model.design.terms
                if t.kind == "numeric" and t.variable not in data.columns]
     if missing:

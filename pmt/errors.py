@@ -34,6 +34,18 @@ class ModelError(PMTError, ValueError):
     """A model cannot be fitted or applied (bad formula, singular design, too few rows)."""
 
 
+class WeightError(SurveyDesignError, ModelError):
+    """Weights cannot be used as given.
+
+    Wrong length, not numbers, missing, infinite, negative (or zero where they must be
+    positive), or summing to zero. Raised by :func:`pmt._validation.check_weights`
+    wherever weights are passed. Weights are part of the survey design, hence a
+    :class:`SurveyDesignError` (and so a :class:`DataError`); models raised
+    :class:`ModelError` for them before, so it is one too and every earlier ``except``
+    clause still catches it.
+    """
+
+
 class ArtifactError(PMTError, ValueError):
     """A saved model or scorecard is malformed, of an unknown version, or unsafe."""
 
@@ -44,6 +56,17 @@ class ConfigError(PMTError, ValueError):
 
 class PolicyError(PMTError, ValueError):
     """A policy definition cannot be simulated as written."""
+
+
+class OptionError(DataError, ModelError, PolicyError):
+    """An argument that takes one of a fixed set of values got another.
+
+    E.g. ``unit=``, ``se=``, ``retransform=``; the message lists the allowed values and the
+    closest one. Raised by :func:`pmt._validation.check_option`. The option checks it
+    replaces raised :class:`DataError`, :class:`ModelError` or :class:`PolicyError`
+    depending on the module, so it subclasses all three (all are ``ValueError``) and
+    earlier ``except`` clauses still catch it.
+    """
 
 
 class PdfError(PMTError, RuntimeError):

@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._validation import column_or_array
 from pmt.errors import DataError, ModelError, PolicyError, example_rows
 from pmt.models.base import register_model
 from pmt.models.heckman import HeckmanResult, heckman
@@ -326,7 +327,7 @@ def simulate_underreporting(
     if not 0 <= share <= 1 or not 0 <= hide <= 1:
         raise PolicyError(f"share and hide must lie in [0, 1]; got share={share}, hide={hide}.")
     idx = htv.index if isinstance(htv, pd.Series) else index
-    h = np.asarray(htv, dtype=float)
+    h = column_or_array(htv, name="htv", allow_nan=True)
     rng = np.random.default_rng(seed)
     cheat = (rng.random(h.size) < share) & (h > 0)
     return pd.Series(np.where(cheat, h * (1 - hide), h), index=idx, name="declared_htv")

@@ -61,14 +61,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from pmt._literals import SE, Nonpositive, Ranking, Unit
+from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import DataError, example_rows
 from pmt.survey import Survey
-from pmt.welfare import _vector, _weights, fgt_terms
+from pmt.welfare import fgt_terms
 
 __all__ = [
     "MEASURES",
@@ -98,7 +99,6 @@ POSITIVE_ONLY = frozenset(MEASURES) - {"gini", "ge2"}
 _SHARE_RTOL = 1e-12
 _CHUNK = 128  # bootstrap replicates evaluated at once
 
-SE = Literal["linearized", "bootstrap"]
 
 
 # --- input helpers ------------------------------------------------------------------------
@@ -122,8 +122,7 @@ def _nonpositive_mask(y: np.ndarray, keep: np.ndarray, labels: pd.Index, nonposi
                       what: str, needed_by: Sequence[str], stacklevel: int = 4
                       ) -> tuple[np.ndarray, int]:
     """Rows kept after handling y <= 0 for measures that need positive welfare."""
-    if nonpositive not in ("error", "drop"):
-        raise DataError(f"`nonpositive` must be 'error' or 'drop'; got {nonpositive!r}.")
+    check_option(nonpositive, Nonpositive, name="nonpositive")
     bad = keep & (y <= 0)
     if not bad.any():
         return keep, 0
@@ -437,8 +436,8 @@ def gini(y, weights=None) -> float:
     if isinstance(y, Survey):
         yv, v, _ = _survey_inputs(y, weights, "person")
     else:
-        yv = _vector(y, "y")
-        v = _weights(weights, yv.size)
+        yv = column_or_array(y, name="y")
+        v = check_weights(weights, yv.size)
     keep = v > 0
     yv, v = yv[keep], v[keep]
     if not float(v @ yv) > 0:
@@ -473,9 +472,9 @@ def concentration_index(x, rank_by, weights=None) -> float:
         mostly to those ranked high. Compare it with the Gini of ``rank_by``
         (:func:`kakwani`).
     """
-    xv = _vector(x, "x")
-    r = _vector(rank_by, "rank_by", xv.size)
-    v = _weights(weights, xv.size)
+    xv = column_or_array(x, name="x")
+    r = column_or_array(rank_by, name="rank_by", n=xv.size)
+    v = check_weights(weights, xv.size)
     keep = v > 0
     xv, r, v = xv[keep], r[keep], v[keep]
     if float(v @ xv) == 0:
@@ -512,9 +511,9 @@ def concentration_curve(x, rank_by, weights=None) -> pd.DataFrame:
         (1, 1). ``attrs["index"]`` is the concentration index
         1 - sum_k (S_{k-1} + S_k)(P_k - P_{k-1}).
     """
-    xv = _vector(x, "x")
-    r = _vector(rank_by, "rank_by", xv.size)
-    v = _weights(weights, xv.size)
+    xv = column_or_array(x, name="x")
+    r = column_or_array(rank_by, name="rank_by", n=xv.size)
+    v = check_weights(weights, xv.size)
     total = float(v @ xv)
     if total == 0:
         raise DataError("the weighted total of `x` is zero: no curve of shares.")
@@ -535,8 +534,7 @@ def lorenz_curve(y, weights=None) -> pd.DataFrame:
 
 # --- survey helpers ----------------------------------------------------------------------------------
 def _survey_inputs(survey: Survey, welfare, unit: str) -> tuple[np.ndarray, np.ndarray, str]:
-    if unit not in ("person", "household"):
-        raise DataError(f"`unit` must be 'person' or 'household'; got {unit!r}.")
+    check_option(unit, Unit, name="unit")
     if welfare is None:
         raise DataError("with a Survey, pass the welfare column as the second argument, "
                         "e.g. inequality_measures(survey, 'pcc').")
@@ -548,19 +546,7 @@ def _survey_inputs(survey: Survey, welfare, unit: str) -> tuple[np.ndarray, np.n
 def _survey_column(survey: Survey, x, what: str) -> np.ndarray:
     """A column name or one value per household (a Series aligned on the survey index)."""
     labels = survey.data.index
-    if isinstance(x, str):
-        if x not in survey.data.columns:
-            raise DataError(f"{what} column '{x}' is not in the survey data; available "
-                            f"columns include {', '.join(map(str, survey.data.columns[:12]))}.")
-        values = survey.data[x]
-        arr = _vector(values, f"{what} ('{x}')", allow_nan=True)
-    else:
-        if isinstance(x, pd.Series) and not x.index.equals(labels):
-            if len(x) != len(labels) or not x.index.sort_values().equals(labels.sort_values()):
-                raise DataError(f"{what} is a Series whose index does not match the survey's "
-                                "rows: pass a column name, or a Series with the survey index.")
-            x = x.reindex(labels)
-        arr = _vector(x, what, survey.n_households, allow_nan=True)
+    arr = column_or_array(x, survey, name=what, allow_nan=True, align=True)
     bad = ~np.isfinite(arr)
     if bad.any():
         raise DataError(
@@ -572,8 +558,7 @@ def _survey_column(survey: Survey, x, what: str) -> np.ndarray:
 
 
 def _check_se(se, level) -> None:
-    if se not in ("linearized", "bootstrap"):
-        raise DataError(f"`se` must be 'linearized' or 'bootstrap'; got {se!r}.")
+    check_option(se, SE, name="se")
     if not 0 < level < 1:
         raise DataError(f"`level` must be in (0, 1), e.g. 0.95; got {level!r}.")
 
@@ -645,12 +630,12 @@ def inequality_measures(
     weights=None,
     *,
     by=None,
-    unit: Literal["person", "household"] = "person",
+    unit: Unit = "person",
     se: SE = "linearized",
     n_replicates: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-    nonpositive: Literal["error", "drop"] = "error",
+    nonpositive: Nonpositive = "error",
 ):
     """Inequality measures of welfare: Gini, GE(0, 1, 2), Atkinson(0.5, 1, 2), p90/p10,
     p80/p20 and the Palma ratio (definitions in the module docstring).
@@ -693,8 +678,8 @@ def inequality_measures(
         return _survey_inequality(y, weights, by=by, unit=unit, se=se,
                                   n_replicates=n_replicates, seed=seed, level=level,
                                   nonpositive=nonpositive)
-    yv = _vector(y, "y")
-    v = _weights(weights, yv.size)
+    yv = column_or_array(y, name="y")
+    v = check_weights(weights, yv.size)
     labels = _labels(y, yv.size)
     name = getattr(y, "name", None)
     keep, n_dropped = _nonpositive_mask(yv, v > 0, labels, nonpositive, "welfare `y`",
@@ -826,12 +811,12 @@ def with_without(
     *,
     measures: Sequence[str] = TABLE8_MEASURES,
     without_all: bool = True,
-    unit: Literal["person", "household"] = "person",
+    unit: Unit = "person",
     se: SE = "linearized",
     n_replicates: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-    nonpositive: Literal["error", "drop"] = "error",
+    nonpositive: Nonpositive = "error",
 ) -> pd.DataFrame:
     """Poverty and inequality with all transfers and without each one (Belarus 2011
     Table 8), with paired standard errors of the changes.
@@ -1021,7 +1006,7 @@ def progressivity(
     transfers,
     line,
     *,
-    ranking: Literal["without", "without_all", "with"] = "without",
+    ranking: Ranking = "without",
     se: SE = "linearized",
     n_replicates: int = 1000,
     seed: int = 0,
@@ -1083,8 +1068,7 @@ def progressivity(
     if not isinstance(survey, Survey):
         raise DataError("`survey` must be a pmt.Survey (data plus weights, size, strata, psu).")
     _check_se(se, level)
-    if ranking not in ("without", "without_all", "with"):
-        raise DataError(f"`ranking` must be 'without', 'without_all' or 'with'; got {ranking!r}.")
+    check_option(ranking, Ranking, name="ranking")
     if int(n_groups) != n_groups or n_groups < 2:
         raise DataError(f"`n_groups` must be an integer >= 2; got {n_groups!r}.")
     if not (np.isfinite(periods) and periods > 0):

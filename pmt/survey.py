@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from pmt._literals import LonelyPSU, Unit
+from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import DataError, SurveyDesignError, example_rows
-
-Unit = Literal["person", "household"]
 
 # Relative tolerance when comparing a cumulative weight share with q, so that e.g. 2/10
 # computed by summation is not judged smaller than 0.2.
@@ -31,28 +30,10 @@ _SHARE_RTOL = 1e-12
 
 
 def _as_float_array(x, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=float).ravel()
+    arr = column_or_array(x, name=name, allow_nan=True)
     if arr.size == 0:
         raise DataError(f"`{name}` is empty: pass at least one value.")
     return arr
-
-
-def _check_weights(weights, n: int) -> np.ndarray:
-    if weights is None:
-        return np.ones(n)
-    w = np.asarray(weights, dtype=float).ravel()
-    if w.shape[0] != n:
-        raise DataError(f"`weights` has {w.shape[0]} values but x has {n}: pass one weight per value.")
-    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
-    if bad.size:
-        shown = ", ".join(str(i) for i in bad[:5]) + (" ..." if bad.size > 5 else "")
-        raise DataError(
-            f"`weights` must be finite and non-negative; {bad.size} bad value(s) at "
-            f"position(s) {shown}. Fix or drop those rows."
-        )
-    if w.sum() <= 0:
-        raise DataError("`weights` sum to zero: at least one weight must be positive.")
-    return w
 
 
 def weighted_quantile(x, weights=None, q=0.5):
@@ -78,7 +59,7 @@ def weighted_quantile(x, weights=None, q=0.5):
         raise DataError(
             f"`x` has {int(np.isnan(xv).sum())} missing values: drop or impute them first."
         )
-    w = _check_weights(weights, xv.size)
+    w = check_weights(weights, xv.size)
     qa = np.asarray(q, dtype=float)
     if np.any((qa < 0) | (qa > 1)) or np.isnan(qa).any():
         raise DataError(f"`q` must lie in [0, 1]; got {q!r}.")
@@ -161,16 +142,13 @@ class Survey:
         size: str | None = None,
         strata: str | None = None,
         psu: str | None = None,
-        lonely_psu: Literal["adjust", "remove", "error"] = "adjust",
+        lonely_psu: LonelyPSU = "adjust",
     ):
         if not isinstance(data, pd.DataFrame):
             raise DataError("`data` must be a pandas DataFrame with one row per household.")
         if len(data) == 0:
             raise DataError("`data` has no rows: the survey is empty.")
-        if lonely_psu not in ("adjust", "remove", "error"):
-            raise SurveyDesignError(
-                f"`lonely_psu` must be 'adjust', 'remove' or 'error'; got {lonely_psu!r}."
-            )
+        check_option(lonely_psu, LonelyPSU, name="lonely_psu")
         for role, col in (("weight", weight), ("size", size), ("strata", strata), ("psu", psu)):
             if col is not None and col not in data.columns:
                 raise SurveyDesignError(
@@ -189,15 +167,7 @@ class Survey:
     def _validated_weight(self) -> np.ndarray:
         if self.weight is None:
             return np.ones(len(self.data))
-        w = pd.to_numeric(self.data[self.weight], errors="coerce")
-        bad = w.isna() | ~np.isfinite(w) | (w <= 0)
-        if bad.any():
-            raise SurveyDesignError(
-                f"weight column '{self.weight}' must be positive and non-missing; "
-                f"{int(bad.sum())} bad values at {example_rows(self.data.index[bad.to_numpy()])}. "
-                "Fix the weights or drop those households (and re-calibrate the weights)."
-            )
-        return w.to_numpy(dtype=float)
+        return check_weights(self.weight, data=self.data, name="weight", kind="positive")
 
     def _validated_size(self) -> np.ndarray:
         if self.size is None:
@@ -284,11 +254,9 @@ class Survey:
 
     def weights(self, unit: Unit = "person") -> np.ndarray:
         """Person weights (default) or household weights (``unit="household"``)."""
-        if unit == "person":
+        if check_option(unit, Unit, name="unit") == "person":
             return self.person_weight
-        if unit == "household":
-            return self.household_weight
-        raise DataError(f"`unit` must be 'person' or 'household'; got {unit!r}.")
+        return self.household_weight
 
     @property
     def strata_codes(self) -> np.ndarray:
@@ -304,18 +272,15 @@ class Survey:
     def n_psu(self) -> int:
         return int(self._psu_codes.max()) + 1
 
-    def column(self, x) -> np.ndarray:
-        """Values of a column name, or an array of one value per household, as floats."""
-        if isinstance(x, str):
-            if x not in self.data.columns:
-                raise DataError(f"column '{x}' is not in the survey data.")
-            return pd.to_numeric(self.data[x], errors="coerce").to_numpy(dtype=float)
-        arr = np.asarray(x, dtype=float).ravel()
-        if arr.shape[0] != self.n_households:
-            raise DataError(
-                f"array has {arr.shape[0]} values but the survey has {self.n_households} households."
-            )
-        return arr
+    def column(self, x, name: str | None = None) -> np.ndarray:
+        """Values of a column name, or an array of one value per household, as floats.
+
+        Missing values stay NaN; values that are not numbers raise DataError (see
+        :func:`pmt._validation.column_or_array`). ``name`` names the argument in messages.
+        """
+        if name is None:
+            name = x if isinstance(x, str) else "values"
+        return column_or_array(x, self, name=name, allow_nan=True)
 
     # --- quantiles --------------------------------------------------------------------
     def weighted_quantile(self, x, q, unit: Unit = "person"):

@@ -70,6 +70,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from pmt._validation import column_or_array
 from pmt.errors import DataError, example_rows
 from pmt.survey import Survey
 
@@ -176,14 +177,7 @@ def _count(data: pd.DataFrame, cols, arg: str) -> np.ndarray:
         )
     total = np.zeros(len(data))
     for c in names:
-        x = pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = np.isnan(x)
-        if bad.any():
-            raise DataError(
-                f"`{arg}` column '{c}' has {int(bad.sum())} missing or non-numeric values at "
-                f"{example_rows(data.index[bad])}: fill them from the roster or drop those "
-                "households (and count them)."
-            )
+        x = column_or_array(c, data, name=arg)
         bad = (x < 0) | (x != np.floor(x))
         if bad.any():
             raise DataError(

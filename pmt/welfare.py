@@ -43,11 +43,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from pmt._literals import SE, ShareMethod, Unit
+from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import DataError, example_rows
 from pmt.survey import Survey, quantile_groups, weighted_quantile
 
@@ -86,51 +87,6 @@ def _index_of(*values) -> pd.Index | None:
         if isinstance(v, pd.Series | pd.DataFrame):
             return v.index
     return None
-
-
-def _vector(x, name: str, n: int | None = None, allow_nan: bool = False) -> np.ndarray:
-    """Float vector from array-like; DataError on wrong length, non-numeric or NaN."""
-    if isinstance(x, pd.Series):
-        num = pd.to_numeric(x, errors="coerce")
-        bad_type = num.isna() & x.notna()
-        if bad_type.any():
-            raise DataError(
-                f"`{name}` has non-numeric values at {example_rows(x.index[bad_type.to_numpy()])}: "
-                "convert them to numbers first."
-            )
-        arr = num.to_numpy(dtype=float, na_value=np.nan)
-        labels = x.index
-    else:
-        try:
-            arr = np.asarray(x, dtype=float).ravel()
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"`{name}` must be numeric: {exc}.") from None
-        labels = pd.RangeIndex(arr.size)
-    if n is not None and arr.size != n:
-        raise DataError(f"`{name}` has {arr.size} values but {n} are needed (one per household).")
-    if not allow_nan:
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            raise DataError(
-                f"`{name}` has {int(bad.sum())} missing or infinite values at "
-                f"{example_rows(labels[bad])}: drop those households (and say so) or impute."
-            )
-    return arr
-
-
-def _weights(weights, n: int) -> np.ndarray:
-    if weights is None:
-        return np.ones(n)
-    w = _vector(weights, "weights", n)
-    bad = w < 0
-    if bad.any():
-        raise DataError(
-            f"`weights` must be non-negative; negative at {example_rows(np.flatnonzero(bad))} "
-            "(positions): fix the weights."
-        )
-    if w.sum() <= 0:
-        raise DataError("`weights` sum to zero: at least one weight must be positive.")
-    return w
 
 
 def _group_keys(by, n: int, name: str = "by") -> list:
@@ -217,7 +173,7 @@ def _line(z, n: int, by=None, name: str = "z", labels: pd.Index | None = None) -
     else:
         if isinstance(z, pd.Series) and labels is not None:
             z = _align(z, labels)
-        arr = _vector(z, name, n)
+        arr = column_or_array(z, name=name, n=n)
     bad = ~np.isfinite(arr) | (arr <= 0)
     if bad.any():
         if np.ndim(z) == 0:
@@ -239,7 +195,7 @@ def _align(x: pd.Series, labels: pd.Index) -> pd.Series:
 
 
 def _sizes(size, name: str, n: int | None = None, minimum: float = 1.0) -> np.ndarray:
-    s = _vector(size, name, n)
+    s = column_or_array(size, name=name, n=n)
     bad = (s < minimum) | (s != np.floor(s))
     if bad.any():
         labels = size.index if isinstance(size, pd.Series) else pd.RangeIndex(s.size)
@@ -252,16 +208,7 @@ def _sizes(size, name: str, n: int | None = None, minimum: float = 1.0) -> np.nd
 
 def _survey_values(survey: Survey, x, what: str) -> np.ndarray:
     """A column name or one value per household; a Series is aligned on the survey index."""
-    if isinstance(x, pd.Series) and not x.index.equals(survey.data.index):
-        if len(x) != survey.n_households or not x.index.sort_values().equals(
-            survey.data.index.sort_values()
-        ):
-            raise DataError(
-                f"{what} is a Series whose index does not match the survey's rows: pass a "
-                "column name, or a Series with the survey data's index."
-            )
-        x = x.reindex(survey.data.index)
-    return survey.column(x)
+    return column_or_array(x, survey, name=what, allow_nan=True, align=True)
 
 
 def _named(values: np.ndarray, index: pd.Index | None, name: str) -> pd.Series:
@@ -398,7 +345,7 @@ def per_capita(total, size) -> pd.Series:
         ``total / size``, in currency per person, with the input's index.
     """
     index = _index_of(total, size)
-    t = _vector(total, "total")
+    t = column_or_array(total, name="total")
     s = _sizes(size, "size", t.size)
     return _named(t / s, index, "per_capita")
 
@@ -417,7 +364,7 @@ def per_adult_equivalent(
     equivalent. Compare it only with a poverty line in the same space
     (:func:`line_per_adult_equivalent` converts a per-capita line).
     """
-    t = _vector(total, "total")
+    t = column_or_array(total, name="total")
     eq = equivalence_scale(
         size, adults=adults, children=children, scale=scale, max_members=max_members
     )
@@ -490,12 +437,12 @@ def deflate(values, index, by=None, base=None, weights=None, data=None) -> pd.Se
     by = _from_data(data, by, "by") if by is not None else None
     weights = _from_data(data, weights, "weights") if weights is not None else None
     out_index = _index_of(values, by)
-    v = _vector(values, "values")
+    v = column_or_array(values, name="values")
     n = v.size
     if by is None:
         if isinstance(index, Mapping):
             raise DataError("`index` is a mapping by group: pass `by=` with each household's group key.")
-        p = _vector(index, "index", n)
+        p = column_or_array(index, name="index", n=n)
         lookup = None
     else:
         if not isinstance(index, pd.Series | Mapping):
@@ -507,7 +454,7 @@ def deflate(values, index, by=None, base=None, weights=None, data=None) -> pd.Se
     if base is None:
         b = 1.0
     elif isinstance(base, str) and base == "mean":
-        b = float(np.average(p, weights=_weights(weights, n)))
+        b = float(np.average(p, weights=check_weights(weights, n)))
     elif lookup is not None and _hashable(base) and _norm_key(base) in lookup:
         b = lookup[_norm_key(base)]
     elif isinstance(base, int | float | np.number) and not isinstance(base, bool):
@@ -549,8 +496,8 @@ def relative_line(y, weights=None, q: float = 0.2, fraction: float = 1.0) -> flo
     median. The quantile is :func:`pmt.weighted_quantile` (inverse CDF, no interpolation).
     Use person weights (household weight x size) for a population line.
     """
-    yv = _vector(y, "y")
-    w = _weights(weights, yv.size)
+    yv = column_or_array(y, name="y")
+    w = check_weights(weights, yv.size)
     if not 0 <= q <= 1:
         raise DataError(f"`q` must lie in [0, 1]; got {q!r}.")
     if not fraction > 0:
@@ -570,10 +517,10 @@ def line_per_adult_equivalent(line: float, size, eq_size, weights=None) -> float
     if not np.isfinite(z) or z <= 0:
         raise DataError(f"`line` must be a positive number; got {line!r}.")
     n = _sizes(size, "size")
-    eq = _vector(eq_size, "eq_size", n.size)
+    eq = column_or_array(eq_size, name="eq_size", n=n.size)
     if np.any(eq <= 0):
         raise DataError("`eq_size` must be positive.")
-    w = _weights(weights, n.size)
+    w = check_weights(weights, n.size)
     return float(z * np.average(n, weights=w) / np.average(eq, weights=w))
 
 
@@ -641,14 +588,14 @@ def household_line(
     for col, z in member_lines.items():
         counts = _sizes(data[col], col, n, minimum=0)
         if isinstance(z, str):
-            zv = _vector(_from_data(data, z, f"line of {col}"), f"line of {col}", n)
+            zv = column_or_array(_from_data(data, z, f"line of {col}"), name=f"line of {col}", n=n)
         elif np.ndim(z) == 0:
             try:
                 zv = np.full(n, float(z))
             except (TypeError, ValueError):
                 raise DataError(f"the line of one member in '{col}' must be a number; got {z!r}.") from None
         else:
-            zv = _vector(z, f"line of {col}", n)
+            zv = column_or_array(z, name=f"line of {col}", n=n)
         if np.any(~np.isfinite(zv)) or np.any(zv < 0):
             raise DataError(f"the line of one member in '{col}' must be a non-negative number; got {z!r}.")
         total += counts * zv
@@ -762,7 +709,7 @@ def subsistence_minimum(
     size=None,
     n_groups: int = 10,
     sensitivity: Sequence | None = None,
-    share: Literal["aggregate", "mean"] = "aggregate",
+    share: ShareMethod = "aggregate",
 ) -> SubsistenceMinimum:
     """Subsistence minimum: the cost of a food basket divided by a food share.
 
@@ -841,19 +788,19 @@ def subsistence_minimum(
     if int(n_groups) != n_groups or n_groups < 2:
         raise DataError(f"`n_groups` must be a whole number >= 2; got {n_groups!r}.")
     n_groups = int(n_groups)
-    if share not in ("aggregate", "mean"):
-        raise DataError(f"`share` must be 'aggregate' or 'mean'; got {share!r}.")
+    check_option(share, ShareMethod, name="share")
     ref = _check_reference(reference, n_groups)
     normative = food_share is not None
     share_given = _check_share(food_share) if normative else None
 
-    y = _vector(_from_data(df, welfare, "welfare"), "welfare", n)
-    f = _vector(_from_data(df, food, "food"), "food", n)
-    x = _vector(_from_data(df, welfare if total is None else total, "total"), "total", n)
+    y = column_or_array(_from_data(df, welfare, "welfare"), name="welfare", n=n)
+    f = column_or_array(_from_data(df, food, "food"), name="food", n=n)
+    x = column_or_array(_from_data(df, welfare if total is None else total, "total"),
+                        name="total", n=n)
     if weights is None and survey is not None:
         v = survey.person_weight.astype(float)
     else:
-        v = _weights(_from_data(df, weights, "weights") if weights is not None else None, n)
+        v = check_weights(_from_data(df, weights, "weights") if weights is not None else None, n)
     if size is not None:
         hh = _sizes(_from_data(df, size, "size"), "size", n)
         f, x = f / hh, x / hh
@@ -1022,9 +969,9 @@ def fgt(y, z, weights=None, alpha: float = 0, by=None) -> float:
         A share in [0, 1] (for alpha >= 1 and y >= 0).
     """
     a = _check_alpha(alpha)
-    yv = _vector(y, "y")
+    yv = column_or_array(y, name="y")
     zv = _line(z, yv.size, by=by, labels=y.index if isinstance(y, pd.Series) else None)
-    w = _weights(weights, yv.size)
+    w = check_weights(weights, yv.size)
     return float(np.sum(w * fgt_terms(yv, zv, a)) / np.sum(w))
 
 
@@ -1035,10 +982,10 @@ def watts(y, z, weights=None, by=None) -> float:
     at y <= 0). Arguments as :func:`fgt`: ``z`` is a number, one line per household, or a
     mapping by group with ``by``.
     """
-    yv = _vector(y, "y")
+    yv = column_or_array(y, name="y")
     labels = y.index if isinstance(y, pd.Series) else pd.RangeIndex(yv.size)
     zv = _line(z, yv.size, by=by, labels=labels if isinstance(y, pd.Series) else None)
-    w = _weights(weights, yv.size)
+    w = check_weights(weights, yv.size)
     return float(np.sum(w * watts_terms(yv, zv, labels)) / np.sum(w))
 
 
@@ -1081,10 +1028,10 @@ def poverty_measures(
     survey: Survey,
     welfare,
     line,
-    unit: Literal["person", "household"] = "person",
+    unit: Unit = "person",
     alphas: Sequence[float] = (0, 1, 2),
     include_watts: bool | None = None,
-    se: Literal["linearized", "bootstrap"] = "linearized",
+    se: SE = "linearized",
     n_replicates: int = 1000,
     seed: int = 0,
     by: str | None = None,
@@ -1145,10 +1092,8 @@ def poverty_measures(
 
     if not isinstance(survey, Survey):
         raise DataError("`survey` must be a pmt.Survey (data plus weights, size, strata, psu).")
-    if unit not in ("person", "household"):
-        raise DataError(f"`unit` must be 'person' or 'household'; got {unit!r}.")
-    if se not in ("linearized", "bootstrap"):
-        raise DataError(f"`se` must be 'linearized' or 'bootstrap'; got {se!r}.")
+    check_option(unit, Unit, name="unit")
+    check_option(se, SE, name="se")
     if not 0 < level < 1:
         raise DataError(f"`level` must be in (0, 1); got {level!r}.")
     labels = survey.data.index

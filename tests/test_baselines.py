@@ -151,7 +151,7 @@ def test_categorical_columns_are_summed_and_booleans_work(small):
 
 
 def test_categorical_mistakes_name_the_fix(small):
-    with pytest.raises(PolicyError, match="`column` column 'nope' is not in the survey"):
+    with pytest.raises(DataError, match="`column` column 'nope' is not in the survey"):
         Categorical("nope").probabilities(small, 0.5)
     with pytest.raises(PolicyError, match="no household is in the category"):
         Categorical("kids", above=5).probabilities(small, 0.5)
@@ -238,7 +238,7 @@ def test_geographic_mistakes_name_the_fix(small):
         Geographic("area", rates={"north": 0.1}).probabilities(small, 0.5)
     with pytest.raises(PolicyError, match="pass `welfare`"):
         Geographic("area").probabilities(small, 0.5)
-    with pytest.raises(PolicyError, match="`area` column 'district' is not in the survey"):
+    with pytest.raises(DataError, match="`area` column 'district' is not in the survey"):
         Geographic("district").probabilities(small, 0.5, welfare="y", line=100)
     with pytest.raises(PolicyError, match="`estimate` must be 'crossfit'"):
         Geographic("area", estimate="both")

@@ -127,7 +127,7 @@ def test_group_table_identity_and_requirements():
     with pytest.raises(DataError, match="ranked_by"):
         group_table(rank, sel, w, ranked_by=" ")
     ben = np.where(np.arange(rank.size) == 3, -1.0, 0.0)
-    with pytest.raises(DataError, match="`benefits` must be non-negative; negative at row 3"):
+    with pytest.raises(DataError, match="`benefits` has 1 negative value at row 3"):
         group_table(rank, sel, w, ben, ranked_by="post-transfer")
 
 

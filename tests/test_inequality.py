@@ -143,7 +143,7 @@ def test_gini_edge_cases():
     assert gini([-3.0, 1.0, 4.0]) > 1  # negatives allowed, the Gini can exceed 1
     with pytest.raises(DataError, match="not positive"):
         gini([0.0, 0.0])
-    with pytest.raises(DataError, match="missing or infinite values at row b"):
+    with pytest.raises(DataError, match="`y` has 1 missing value at row b"):
         gini(pd.Series([1.0, np.nan], index=["a", "b"]))
     with pytest.raises(DataError, match="weights"):
         gini([1.0, 2.0], [1.0, -1.0])

@@ -83,18 +83,18 @@ def test_input_errors_name_argument_and_rows():
     with pytest.raises(DataError, match="`selected` has 3 values"):
         targeting_metrics(POOR, [1, 0, 1])
     poor = pd.Series([1, np.nan, 0, 0], index=["a", "b", "c", "d"])
-    with pytest.raises(DataError, match="`poor` has 1 missing values at row b"):
+    with pytest.raises(DataError, match="`poor` has 1 missing value at row b"):
         targeting_metrics(poor, SEL)
-    with pytest.raises(PMTError, match="`selected` must be 0/1"):
+    with pytest.raises(PMTError, match="`selected` has 1 non-binary value at row 1"):
         targeting_metrics(POOR, [1, 2, 0, 0])
-    with pytest.raises(DataError, match="`weights` must be non-negative"):
+    with pytest.raises(DataError, match="`weights` has 1 negative value at row 1"):
         targeting_metrics(POOR, SEL, [1, -1, 1, 1])
     with pytest.raises(DataError, match="different indexes"):
         targeting_metrics(pd.Series(POOR), pd.Series(SEL, index=[3, 2, 1, 0]))
-    with pytest.raises(DataError, match="`benefits` must be non-negative; negative at row 0"):
+    with pytest.raises(DataError, match="`benefits` has 1 negative value at row 0"):
         targeting_metrics(POOR, SEL, benefits=[-1, 0, 0, 0])
     weights = pd.Series([1, -1, 1, 1], index=["a", "b", "c", "d"])
-    with pytest.raises(DataError, match="`weights` must be non-negative; negative at row b"):
+    with pytest.raises(DataError, match="`weights` has 1 negative value at row b"):
         targeting_metrics(pd.Series(POOR, index=weights.index), pd.Series(SEL, index=weights.index),
                           weights)
 

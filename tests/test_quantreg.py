@@ -427,7 +427,7 @@ def test_too_few_observations():
         ({"se": "bootstrap", "n_boot": 1}, "n_boot"),
         ({"preprocess": "yes"}, "preprocess"),
         ({"seed": 1.5}, "seed"),
-        ({"weights": "nope"}, "weights column 'nope'"),
+        ({"weights": "nope"}, "`weights` column 'nope'"),
     ],
 )
 def test_bad_options(kwargs, match):

@@ -349,7 +349,7 @@ def test_invalid_records_rejected_never_zero(card, hh):
     with pytest.raises(DataError, match="n_mobile"):
         card.score(hh.drop(columns=["n_mobile"]))
     for data in (recs, recs.iloc[3:]):  # a bad errors= is named, with or without bad records
-        with pytest.raises(DataError, match="errors must be 'raise' or 'reject'"):
+        with pytest.raises(DataError, match="`errors` must be 'raise' or 'reject'"):
             card.score(data, errors="skip")
 
 

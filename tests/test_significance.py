@@ -269,7 +269,7 @@ def test_group_differences_errors():
         group_differences(sv, "s", "g", statistic="share", denominator="s", n_replicates=10)
     with pytest.raises(pmt.DataError, match=r"`values` column 'nope' is not in the survey data"):
         group_differences(sv, "nope", "g", n_replicates=10)
-    with pytest.raises(pmt.DataError, match=r"`adjust` must be one of none, holm, bonferroni"):
+    with pytest.raises(pmt.DataError, match=r"`adjust` must be 'none', 'holm' or 'bonferroni'"):
         group_differences(sv, "s", "g", adjust="fdr", n_replicates=10)
     with pytest.raises(pmt.DataError, match=r"index different from the survey data"):
         group_differences(sv, "s", df.g.reset_index(drop=True).set_axis(df.index + 1), n_replicates=10)

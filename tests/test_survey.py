@@ -51,8 +51,8 @@ class TestWeightedQuantile:
     @pytest.mark.parametrize(
         "args, match",
         [
-            (([1, 2], [1, -1], 0.5), r"non-negative; 1 bad value\(s\) at position\(s\) 1\."),
-            (([1, 2], [1, 1, 1], 0.5), "one weight per value"),
+            (([1, 2], [1, -1], 0.5), r"`weights` has 1 negative value at row 1 \(-1\)"),
+            (([1, 2], [1, 1, 1], 0.5), "`weights` has 3 values but 2 are needed"),
             (([1, np.nan], None, 0.5), "missing"),
             (([1, 2], None, 1.5), r"\[0, 1\]"),
             (([], None, 0.5), "empty"),
@@ -187,8 +187,8 @@ class TestSurvey:
     @pytest.mark.parametrize(
         "change, match",
         [
-            ({"w": [0.0] + [1.0] * 7}, "weight column 'w' must be positive"),
-            ({"w": [-2.0] + [1.0] * 7}, "1 bad values at row 0"),
+            ({"w": [0.0] + [1.0] * 7}, r"`weight` column 'w' has 1 zero or negative value"),
+            ({"w": [-2.0] + [1.0] * 7}, r"1 zero or negative value at row 0 \(-2\)"),
             ({"size": [0] + [1] * 7}, "size column 'size' must be a whole number >= 1"),
             ({"size": [1.5] + [1] * 7}, "whole number"),
             ({"psu": [None] + [1] * 7}, "missing values"),

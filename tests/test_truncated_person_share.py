@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import pmt
-from pmt.errors import ModelError, PMTError
+from pmt.errors import DataError, ModelError, PMTError
 from pmt.models.base import MODEL_TYPES
 from pmt.models.ols import ols, truncated_ols
 
@@ -115,7 +115,7 @@ def test_missing_size_rows_excluded_and_counted(df):
 def test_bad_size_arguments(df):
     with pytest.raises(ModelError, match=r"'hh_size_bad'.*whole number >= 1"):
         truncated_ols(FORMULA, df.assign(hh_size_bad=df["hh_size"] / 2.5), size="hh_size_bad")
-    with pytest.raises(ModelError, match="size column 'nope'"):
+    with pytest.raises(DataError, match="`size` column 'nope'"):
         truncated_ols(FORMULA, df, size="nope")
     with pytest.raises(ModelError, match="not both"):
         truncated_ols(FORMULA, df, size="hh_size", cut_weights="weight")

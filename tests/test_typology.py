@@ -99,7 +99,7 @@ def test_synthetic_hbs_counts_cover_every_member_and_feed_subgroup_tables():
     [
         (lambda d: d.drop(columns="n_elderly"), {}, r"`elderly` column\(s\) n_elderly are not in the data"),
         (lambda d: d.assign(n_adults=d.n_adults.astype(float).where(d.index != "newly-weds")), {},
-         r"`adults` column 'n_adults' has 1 missing or non-numeric values at row newly-weds"),
+         r"`adults` column 'n_adults' has 1 missing value at row newly-weds"),
         (lambda d: d.assign(n_adults=d.n_adults - 2), {}, r"must hold whole numbers >= 0"),
         (lambda d: d.assign(n_adults=0, n_children_0_5=0, n_children_6_17=0, n_elderly=0), {},
          r"18 households have no members"),

@@ -249,7 +249,7 @@ def test_compare_is_out_of_sample_by_default():
 
 def test_validation_errors():
     df = make_data()
-    with pytest.raises(DataError, match="welfare column 'nope'"):
+    with pytest.raises(DataError, match="`welfare` column 'nope'"):
         cross_validate(LinearFit, df, "nope", lines=0.0)
     with pytest.raises(DataError, match="give poverty lines"):
         cross_validate(LinearFit, df, "log_pcc")

@@ -54,8 +54,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from pmt.errors import DataError, PolicyError, example_rows
-from pmt.evaluate.metrics import as_vector
+from pmt._validation import check_weights, column_or_array
+from pmt.errors import DataError, PolicyError
 from pmt.survey import Survey
 
 __all__ = [
@@ -153,10 +153,8 @@ def ranked_selection(score, weights, coverage: float, *, higher_is_poorer: bool 
         target the probability that makes sum v pi / sum v = coverage exactly (module
         docstring). A Series named "probability" on the score's index if it is a Series.
     """
-    x = as_vector(score, "score")
-    v = as_vector(weights, "weights", x.size, nonnegative=True)
-    if v.sum() <= 0:
-        raise DataError("`weights` sum to zero: at least one weight must be positive.")
+    x = column_or_array(score, name="score")
+    v = check_weights(weights, x.size)
     c = check_coverage(coverage)
     pi = _Ranking(-x if higher_is_poorer else x)(v[None, :], c)[0]
     if isinstance(score, pd.Series):
@@ -166,21 +164,7 @@ def ranked_selection(score, weights, coverage: float, *, higher_is_poorer: bool 
 
 def _column_values(survey: Survey, x, name: str) -> np.ndarray:
     """One numeric value per household from a column name, an array or an aligned Series."""
-    if isinstance(x, str):
-        if x not in survey.data.columns:
-            raise PolicyError(
-                f"`{name}` column '{x}' is not in the survey data; available columns include "
-                f"{', '.join(map(str, survey.data.columns[:15]))}."
-            )
-        x = survey.data[x]
-    if isinstance(x, pd.Series) and not x.index.equals(survey.data.index):
-        raise DataError(
-            f"`{name}` is a Series whose index differs from the survey data's; reindex it to "
-            "the survey rows or pass a column name."
-        )
-    if isinstance(x, pd.Series) and x.dtype == bool:
-        x = x.astype(float)
-    return as_vector(x, name, survey.n_households)
+    return column_or_array(x, survey, name=name, align=True)
 
 
 def _poor(survey: Survey, welfare, line) -> np.ndarray:
@@ -538,26 +522,6 @@ class Geographic(Baseline):
 
 def _labels(survey: Survey, x, name: str) -> tuple[np.ndarray, pd.Index]:
     """Codes 0..K-1 and labels of a label column (name, aligned Series or values)."""
-    if isinstance(x, str):
-        if x not in survey.data.columns:
-            raise PolicyError(f"`{name}` column '{x}' is not in the survey data.")
-        x = survey.data[x]
-    elif isinstance(x, pd.Series):
-        if not x.index.equals(survey.data.index):
-            raise DataError(f"`{name}` is a Series whose index differs from the survey data's.")
-    else:
-        x = pd.Series(np.asarray(x), index=None)
-        if len(x) != survey.n_households:
-            raise DataError(
-                f"`{name}` has {len(x)} values but the survey has {survey.n_households} "
-                "households."
-            )
-        x.index = survey.data.index
-    missing = x.isna().to_numpy()
-    if missing.any():
-        raise DataError(
-            f"`{name}` is missing at {example_rows(survey.data.index[missing])}: every "
-            f"household needs one."
-        )
+    x = column_or_array(x, survey, name=name, dtype=None, align=True)
     codes, labels = pd.factorize(x, sort=True)
     return codes.astype(np.int64), pd.Index(labels)

@@ -42,13 +42,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from pmt._validation import column_or_array
 from pmt.errors import DataError
 from pmt.evaluate._parallel import run_tasks
 from pmt.evaluate.metrics import (
     BENEFIT_METRICS,
     METRICS,
     Unit,
-    as_vector,
     metrics_from_totals,
     totals,
 )
@@ -58,20 +58,6 @@ from pmt.survey import Survey, quantile_groups
 
 
 # --- building blocks ----------------------------------------------------------------------
-def survey_vector(survey: Survey, x, name: str, binary: bool = False) -> np.ndarray:
-    """A column name of ``survey.data`` or one value per household, validated."""
-    if isinstance(x, str):
-        if x not in survey.data.columns:
-            raise DataError(f"`{name}` column '{x}' is not in the survey data.")
-        return as_vector(survey.data[x], f"{name} ('{x}')", survey.n_households, binary)
-    if isinstance(x, pd.Series) and not x.index.equals(survey.data.index):
-        raise DataError(
-            f"`{name}` is a Series whose index differs from the survey data's; reindex it "
-            "to the survey rows or pass a column name."
-        )
-    return as_vector(x, name, survey.n_households, binary)
-
-
 def psu_totals(survey: Survey, contrib: np.ndarray, codes=None, n_codes: int = 1) -> np.ndarray:
     """PSU totals of household contributions, shape (n_psu, n_codes * K).
 
@@ -239,7 +225,7 @@ def bootstrap_metrics(
     """
     if not isinstance(survey, Survey):
         raise DataError("`survey` must be a pmt.Survey (data with weights, strata and PSUs).")
-    p = survey_vector(survey, poor, "poor", binary=True)
+    p = column_or_array(poor, survey, name="poor", binary=True, align=True)
     v = survey.weights(unit)
     pw = survey.person_weight
     models = _named(selected, "model")
@@ -279,10 +265,10 @@ def bootstrap_metrics(
 
     blocks_P, layout = [], []
     for model, sel in models.items():
-        s = survey_vector(survey, sel, f"selected[{model!r}]", binary=True)
+        s = column_or_array(sel, survey, name=f"selected[{model!r}]", binary=True, align=True)
         bw = None
         if has_b:
-            b = survey_vector(survey, bmap[model], f"benefits[{model!r}]")
+            b = column_or_array(bmap[model], survey, name=f"benefits[{model!r}]", align=True)
             if (b < 0).any():
                 raise DataError(f"`benefits` for model {model!r} has negative amounts.")
             bw = pw * b
@@ -377,18 +363,20 @@ def bootstrap_group_table(
     """
     if not isinstance(ranked_by, str) or not ranked_by.strip():
         raise DataError("`ranked_by` must say what the groups rank by (pre- or post-transfer).")
-    r = survey_vector(survey, rank, "rank")
+    r = column_or_array(rank, survey, name="rank", align=True)
     v = survey.weights(unit)
-    b = None if benefits is None else survey_vector(survey, benefits, "benefits")
+    b = None if benefits is None else column_or_array(benefits, survey, name="benefits",
+                                                      align=True)
     if selected is None:
         if b is None:
             raise DataError("pass `selected` (recipients) or `benefits` (recipients = b > 0).")
         s = (b > 0).astype(float)
     else:
-        s = survey_vector(survey, selected, "selected", binary=True)
+        s = column_or_array(selected, survey, name="selected", binary=True, align=True)
     y = None
     if b is not None:
-        y = r if welfare is None else survey_vector(survey, welfare, "welfare")
+        y = r if welfare is None else column_or_array(welfare, survey, name="welfare",
+                                                      align=True)
         if ((s > 0) & (y <= 0)).any():
             raise DataError("adequacy needs positive `welfare` for every recipient.")
     codes = quantile_groups(r, v, n) - 1

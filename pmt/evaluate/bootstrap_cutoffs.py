@@ -37,6 +37,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._literals import CutoffRule, Cutoffs
+from pmt._validation import check_option, column_or_array
 from pmt.errors import DataError
 from pmt.evaluate._parallel import run_tasks
 from pmt.evaluate.bootstrap import (
@@ -46,7 +48,6 @@ from pmt.evaluate.bootstrap import (
     psu_totals,
     replicate_totals,
     summarise,
-    survey_vector,
 )
 from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, Unit, metrics_from_totals
 from pmt.evaluate.overlap import overlap_counts, overlap_from_table
@@ -100,7 +101,7 @@ def benefit_costs(survey: Survey, benefits) -> np.ndarray | None:
     if np.ndim(benefits) == 0 and not isinstance(benefits, str):
         b = np.full(survey.n_households, _positive(benefits, "benefits"))
     else:
-        b = survey_vector(survey, benefits, "benefits")
+        b = column_or_array(benefits, survey, name="benefits", align=True)
         if (b < 0).any():
             raise DataError("`benefits` has negative amounts: pass benefits per person >= 0.")
         if not (b > 0).any():
@@ -269,9 +270,8 @@ def bootstrap_targeting(
         raise DataError("pass exactly one of `line` (absolute) and `share` (poorest share).")
     if share is not None and not 0 < share < 1:
         raise DataError(f"`share` must lie in (0, 1); got {share!r}.")
-    if rule not in ("line", "rate", "budget"):
-        raise DataError(f"`rule` must be 'line', 'rate' or 'budget'; got {rule!r}.")
-    y = survey_vector(survey, welfare, "welfare")
+    check_option(rule, CutoffRule, name="rule")
+    y = column_or_array(welfare, survey, name="welfare", align=True)
     v = survey.weights(unit)
     cost = benefit_costs(survey, benefits)
     if rule == "budget" and cost is None:
@@ -288,7 +288,7 @@ def bootstrap_targeting(
     needs = _need_flags(higher_is_poorer, named)
     models = []
     for name, sc in named.items():
-        s = survey_vector(survey, sc, f"scores[{name!r}]")
+        s = column_or_array(sc, survey, name=f"scores[{name!r}]", align=True)
         need = needs[name]
         if rule in ("rate", "budget"):
             s_or = -s if need else s
@@ -399,12 +399,11 @@ def bootstrap_overlap(
         (summaries, cells) where cells has ``model``, ``actual``, ``predicted`` and the
         same statistic columns.
     """
-    if cutoffs not in ("replicate", "fixed"):
-        raise DataError(f"`cutoffs` must be 'replicate' or 'fixed'; got {cutoffs!r}.")
+    check_option(cutoffs, Cutoffs, name="cutoffs")
     if int(n) != n or n < 2:
         raise DataError(f"`n` must be an integer >= 2; got {n!r}.")
     n = int(n)
-    y = survey_vector(survey, actual, "actual")
+    y = column_or_array(actual, survey, name="actual", align=True)
     v = survey.weights(unit)
     named = _named(predicted, "model")
     _check_reference(reference, named)
@@ -414,7 +413,7 @@ def bootstrap_overlap(
     ga = quantile_groups(y, v, n)
     est, rep, cell_rows = {}, {}, []
     for model, pred in named.items():
-        s = survey_vector(survey, pred, f"predicted[{model!r}]")
+        s = column_or_array(pred, survey, name=f"predicted[{model!r}]", align=True)
         if needs[model]:
             s = -s
         gp = quantile_groups(s, v, n)

@@ -23,8 +23,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._literals import ClassifyMethod, Ties
+from pmt._validation import check_option, column_or_array
 from pmt.errors import DataError
-from pmt.evaluate.metrics import as_vector, check_aligned, resolve_weights
+from pmt.evaluate.metrics import check_aligned, resolve_weights
 from pmt.survey import weighted_quantile
 
 _SHARE_RTOL = 1e-12
@@ -70,7 +72,7 @@ def classify_poor(welfare, line=None, share=None, weights=None, *, size=None) ->
     pandas.Series of bool named "poor", on the index of ``welfare`` when it is a Series.
     """
     check_aligned(welfare=welfare, weights=weights, size=size)
-    y = as_vector(welfare, "welfare")
+    y = column_or_array(welfare, name="welfare")
     if (line is None) == (share is None):
         raise DataError(
             "pass exactly one of `line` (absolute poverty line, poor if welfare < line) and "
@@ -96,10 +98,8 @@ def rate_cutoff(
     share is <= target (coverage achieved <= target; -inf if even the first tie group
     exceeds it).
     """
-    if ties == "include":
+    if check_option(ties, Ties, name="ties") == "include":
         return weighted_quantile(score, v, coverage)
-    if ties != "exclude":
-        raise DataError(f"`ties` must be 'include' or 'exclude'; got {ties!r}.")
     order = np.argsort(score, kind="stable")
     xs = score[order]
     cum = np.cumsum(v[order])
@@ -149,18 +149,16 @@ def select_by(
     pandas.Series of bool named "selected".
     """
     check_aligned(score=score, weights=weights, size=size)
-    x = as_vector(score, "score")
+    x = column_or_array(score, name="score")
     if higher_is_poorer:
         x = -x
-    if method == "line":
+    if check_option(method, ClassifyMethod, name="method") == "line":
         if line is None or coverage is not None:
             raise DataError("method='line' needs `line` (and no `coverage`).")
         z = float(line)
         if not np.isfinite(z):
             raise DataError(f"`line` must be a finite number; got {line!r}.")
         return _wrap(x < (-z if higher_is_poorer else z), score, "selected")
-    if method != "rate":
-        raise DataError(f"`method` must be 'line' or 'rate'; got {method!r}.")
     if coverage is None or line is not None:
         raise DataError(
             "method='rate' needs `coverage` (the share to select, e.g. the poverty rate) and "

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from pmt._validation import column_or_array
 from pmt.errors import DataError
 from pmt.evaluate.metrics import (
     METRICS,
     Unit,
-    as_vector,
     check_aligned,
     metrics_from_totals,
     resolve_weights,
@@ -76,8 +76,8 @@ def error_curve(
         than a random non-poor one, ties counting one half).
     """
     check_aligned(poor=poor, score=score, weights=weights, size=size)
-    p = as_vector(poor, "poor", binary=True)
-    x = as_vector(score, "score", p.shape[0])
+    p = column_or_array(poor, name="poor", binary=True)
+    x = column_or_array(score, name="score", n=p.shape[0])
     v = resolve_weights(weights, p.shape[0], size, unit)
     sign = -1.0 if higher_is_poorer else 1.0
     cut, t, counts = _curve_arrays(p, sign * x, v)

@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from pmt._literals import GapKind
+from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import DataError, PolicyError, example_rows
 from pmt.evaluate.metrics import targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
@@ -43,14 +45,8 @@ __all__ = [
 
 
 def _col(data: pd.DataFrame, x, name: str) -> np.ndarray:
-    if isinstance(x, str):
-        if x not in data.columns:
-            raise DataError(f"{name} column '{x}' is not in the data.")
-        return pd.to_numeric(data[x], errors="coerce").to_numpy(dtype=float)
-    arr = np.asarray(x, dtype=float)
-    if arr.shape != (len(data),):
-        raise DataError(f"{name} has shape {arr.shape}; pass a column name or {len(data)} values.")
-    return arr
+    """A column name of ``data`` or one value per row, as floats (NaN kept: checked later)."""
+    return column_or_array(x, data, name=name, allow_nan=True)
 
 
 def gap_benefit(score, threshold: float) -> np.ndarray:
@@ -74,12 +70,10 @@ def budget_threshold(score, weights, size, budget: float) -> float:
     budget : float
         Total cost per period (same currency and period as the score), positive.
     """
-    s = np.asarray(score, dtype=float)
-    v = np.asarray(weights, dtype=float) * np.asarray(size, dtype=float)
     if not np.isfinite(budget) or budget <= 0:
         raise PolicyError(f"budget must be a positive amount; got {budget!r}.")
-    if np.isnan(s).any():
-        raise DataError("the score has missing values; score every household or drop them first.")
+    s = column_or_array(score, name="score")
+    v = check_weights(weights, s.size) * column_or_array(size, name="size", n=s.size)
     order = np.argsort(s, kind="stable")
     s, v = s[order], v[order]
     W = np.cumsum(v)
@@ -177,7 +171,7 @@ def compare_methods(
         raise PolicyError(f"threshold must be a positive amount per capita; got {threshold!r}.")
     line = float(threshold if poverty_line is None else poverty_line)
     n = _col(data, size, "size")
-    w = _col(data, weight, "weight")
+    w = check_weights(weight, data=data, name="weight")
     y = _col(data, income, "income")
     if np.any(~(n >= 1)):
         raise DataError(f"household size must be >= 1; bad at {example_rows(data.index[~(n >= 1)])}.")
@@ -201,8 +195,8 @@ def compare_methods(
                 f"the {name} score is missing for {int(bad.sum())} households "
                 f"({example_rows(data.index[bad])}); complete or drop them before comparing."
             )
-    if np.isnan(y_pc).any() or np.isnan(w).any():
-        raise DataError("income or weight has missing values; complete or drop those households.")
+    if np.isnan(y_pc).any():
+        raise DataError("income has missing values; complete or drop those households.")
     v = w * n
     none_row = {
         "threshold": np.nan, "beneficiaries": 0.0, "coverage": 0.0, "inclusion_error": np.nan,
@@ -261,19 +255,11 @@ def prediction_validation(
     table : pandas.DataFrame
         The n x n overlap table (population shares; rows actual, columns predicted).
     """
-    a = np.asarray(actual, dtype=float)
-    p = np.asarray(predicted, dtype=float)
-    if a.shape != p.shape:
-        raise DataError(f"actual {a.shape} and predicted {p.shape} must have the same length.")
-    w = np.ones(a.size) if weights is None else np.asarray(weights, dtype=float)
+    a = column_or_array(actual, name="actual")
+    p = column_or_array(predicted, name="predicted", n=a.size)
+    w = check_weights(weights, a.size)
     if size is not None:
-        w = w * np.asarray(size, dtype=float)
-    ok = np.isfinite(a) & np.isfinite(p) & np.isfinite(w)
-    if not ok.all():
-        raise DataError(
-            f"{int((~ok).sum())} rows have missing actual/predicted income or weights; drop "
-            "them first (nothing is dropped silently)."
-        )
+        w = w * column_or_array(size, name="size", n=a.size)
 
     def wcorr(x, y, ww):
         mx, my = np.average(x, weights=ww), np.average(y, weights=ww)
@@ -289,7 +275,7 @@ def prediction_validation(
             "correlation_log": wcorr(np.log(a[pos]), np.log(p[pos]), w[pos]) if pos.sum() > 2 else np.nan,
             "diagonal": float(shares["diagonal"]),
             "within_one": float(shares["within_one"]),
-            "n_used": int(ok.sum()),
+            "n_used": int(a.size),
         },
         name="validation",
     )
@@ -330,24 +316,14 @@ def inspection_table(
         inspections; Belarus: about 71 vs 26), ``share_of_errors_found_flagged`` and
         ``..._random`` (recall), and ``lift`` (flagged / random).
     """
-    d = np.asarray(declared, dtype=float)
-    p = np.asarray(predicted, dtype=float)
-    e = np.asarray(erroneous)
-    if not (d.shape == p.shape == e.shape):
-        raise DataError("declared, predicted and erroneous must have the same length.")
-    if not np.isin(e, (0, 1, True, False)).all():
-        raise DataError("erroneous must be 0/1 (or True/False).")
-    e = e.astype(float)
-    w = np.ones(d.size) if weights is None else np.asarray(weights, dtype=float)
-    ok = np.isfinite(d) & np.isfinite(p) & np.isfinite(w)
-    if not ok.all():
-        raise DataError(f"{int((~ok).sum())} recipients have missing declared/predicted income or weight.")
-    if gap == "difference":
+    d = column_or_array(declared, name="declared")
+    p = column_or_array(predicted, name="predicted", n=d.size)
+    e = column_or_array(erroneous, name="erroneous", n=d.size, binary=True)
+    w = check_weights(weights, d.size)
+    if check_option(gap, GapKind, name="gap") == "difference":
         g = p - d
-    elif gap == "ratio":
-        g = p / np.maximum(d, np.finfo(float).tiny)
     else:
-        raise PolicyError(f"gap must be 'difference' or 'ratio'; got {gap!r}.")
+        g = p / np.maximum(d, np.finfo(float).tiny)
     order = np.argsort(-g, kind="stable")
     wc = np.cumsum(w[order])
     ec = np.cumsum((w * e)[order])
@@ -391,17 +367,9 @@ def inspection_rule(erroneous, flagged, weights=None) -> tuple[pd.Series, pd.Dat
         2 x 2 shares of recipients: rows erroneous (False/True), columns flagged
         (False/True), with totals.
     """
-    e = np.asarray(erroneous)
-    f = np.asarray(flagged)
-    if e.shape != f.shape:
-        raise DataError("erroneous and flagged must have the same length.")
-    for arr, name in ((e, "erroneous"), (f, "flagged")):
-        if not np.isin(arr, (0, 1, True, False)).all():
-            raise DataError(f"{name} must be 0/1 (or True/False).")
-    e, f = e.astype(bool), f.astype(bool)
-    w = np.ones(e.size) if weights is None else np.asarray(weights, dtype=float)
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise DataError("weights must be finite and non-negative.")
+    e = column_or_array(erroneous, name="erroneous", binary=True).astype(bool)
+    f = column_or_array(flagged, name="flagged", n=e.size, binary=True).astype(bool)
+    w = check_weights(weights, e.size)
     total = w.sum()
     wf, we, wfe = w[f].sum(), w[e].sum(), w[f & e].sum()
     rate = we / total

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from pmt._literals import Unit
+from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import DataError, example_rows
-
-Unit = Literal["person", "household"]
 
 METRICS = (
     "coverage",
@@ -64,56 +63,7 @@ _WHY_UNDEFINED = {
 
 
 # --- input checks shared by the evaluate modules ----------------------------------------
-def as_vector(
-    x, name: str, n: int | None = None, binary: bool = False, nonnegative: bool = False
-) -> np.ndarray:
-    """Validate one input vector and return it as a float array.
-
-    Raises :class:`~pmt.errors.DataError` naming ``name`` and the offending rows (index
-    labels when ``x`` is a pandas Series) for wrong lengths, missing values, non-numeric
-    values, with ``binary=True`` values other than 0/1/True/False and with
-    ``nonnegative=True`` negative values.
-    """
-    if x is None:
-        raise DataError(f"`{name}` is required.")
-    labels = x.index if isinstance(x, pd.Series) else None
-    if isinstance(x, pd.DataFrame):
-        raise DataError(f"`{name}` must be one column (a Series or 1-d array), not a DataFrame.")
-    try:
-        if isinstance(x, pd.Series):
-            arr = pd.to_numeric(x, errors="raise").to_numpy(dtype=float, na_value=np.nan)
-        else:
-            arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"`{name}` must be numeric (or boolean): {exc}.") from None
-    arr = arr.ravel()
-    if n is not None and arr.shape[0] != n:
-        raise DataError(
-            f"`{name}` has {arr.shape[0]} values but the first argument has {n}: pass one value "
-            "per household, in the same order."
-        )
-    if labels is None:
-        labels = pd.RangeIndex(arr.shape[0])
-    bad = np.isnan(arr)
-    if bad.any():
-        raise DataError(
-            f"`{name}` has {int(bad.sum())} missing values at {example_rows(labels[bad])}: "
-            "drop those households (and count them) or impute the values first."
-        )
-    if np.isinf(arr).any():
-        bad = np.isinf(arr)
-        raise DataError(f"`{name}` has infinite values at {example_rows(labels[bad])}.")
-    if binary:
-        bad = (arr != 0) & (arr != 1)
-        if bad.any():
-            raise DataError(
-                f"`{name}` must be 0/1 (or boolean); other values at {example_rows(labels[bad])}."
-            )
-    if nonnegative and (arr < 0).any():
-        raise DataError(
-            f"`{name}` must be non-negative; negative at {example_rows(labels[arr < 0])}."
-        )
-    return arr
+# Vectors and weights are checked by pmt._validation (column_or_array, check_weights).
 
 
 def check_aligned(**series) -> pd.Index | None:
@@ -136,17 +86,19 @@ def check_aligned(**series) -> pd.Index | None:
     return index
 
 
-def resolve_weights(weights, n: int, size=None, unit: Unit = "person") -> np.ndarray:
+def resolve_weights(weights, n: int, size=None, unit: Unit = "person",
+                    allow_zero_sum: bool = True) -> np.ndarray:
     """Population weights v: weights x size for persons, weights for households.
 
     ``weights`` are household weights when ``size`` is given, otherwise they are taken as
-    the final weights v (person weights if the caller already multiplied by size).
+    the final weights v (person weights if the caller already multiplied by size). They
+    must be non-negative; all zero is allowed unless ``allow_zero_sum=False`` (the metrics
+    are then undefined, NaN). Bad weights raise :class:`~pmt.errors.WeightError`.
     """
-    if unit not in ("person", "household"):
-        raise DataError(f"`unit` must be 'person' or 'household'; got {unit!r}.")
-    w = np.ones(n) if weights is None else as_vector(weights, "weights", n, nonnegative=True)
+    check_option(unit, Unit, name="unit")
+    w = check_weights(weights, n, kind="nonnegative", allow_zero_sum=allow_zero_sum)
     if size is not None:
-        sz = as_vector(size, "size", n)
+        sz = column_or_array(size, name="size", n=n)
         if (sz < 1).any():
             raise DataError(
                 f"`size` must be >= 1 (household members); bad at "
@@ -277,15 +229,15 @@ def targeting_metrics(
         benefits; the message names the argument and rows.
     """
     check_aligned(poor=poor, selected=selected, weights=weights, benefits=benefits, size=size)
-    p = as_vector(poor, "poor", binary=True)
+    p = column_or_array(poor, name="poor", binary=True)
     n = p.shape[0]
     if n == 0:
         raise DataError("`poor` is empty: pass one value per household.")
-    s = as_vector(selected, "selected", n, binary=True)
+    s = column_or_array(selected, name="selected", n=n, binary=True)
     v = resolve_weights(weights, n, size, unit)
     bw = None
     if benefits is not None:
-        b = as_vector(benefits, "benefits", n, nonnegative=True)
+        b = column_or_array(benefits, name="benefits", n=n, nonnegative=True)
         base = resolve_weights(weights, n, size, "person") if size is not None else v
         bw = base * b
     t = totals(p, s, v, bw).sum(axis=0)

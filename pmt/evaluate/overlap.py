@@ -16,8 +16,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._literals import Normalize
+from pmt._validation import check_option, column_or_array
 from pmt.errors import DataError
-from pmt.evaluate.metrics import as_vector, check_aligned, resolve_weights
+from pmt.evaluate.metrics import check_aligned, resolve_weights
 from pmt.survey import quantile_groups
 
 
@@ -64,28 +66,25 @@ def decile_overlap(
         the normalisation. Empty groups (possible with heavy ties) give zero rows/columns.
     """
     check_aligned(actual=actual, predicted=predicted, weights=weights, size=size)
-    y = as_vector(actual, "actual")
+    y = column_or_array(actual, name="actual")
     m = y.shape[0]
-    yhat = as_vector(predicted, "predicted", m)
+    yhat = column_or_array(predicted, name="predicted", n=m)
     if higher_is_poorer:
         yhat = -yhat
     if int(n) != n or n < 2:
         raise DataError(f"`n` must be an integer >= 2 (number of groups); got {n!r}.")
     n = int(n)
-    v = resolve_weights(weights, m, size)
-    if v.sum() <= 0:
-        raise DataError("`weights` sum to zero: at least one weight must be positive.")
+    check_option(normalize, Normalize, name="normalize")
+    v = resolve_weights(weights, m, size, allow_zero_sum=False)
     table = overlap_counts(quantile_groups(y, v, n), quantile_groups(yhat, v, n), v, n)
     if normalize == "all":
         table = table / table.sum()
     elif normalize == "row":
         with np.errstate(invalid="ignore", divide="ignore"):
             table = table / table.sum(axis=1, keepdims=True)
-    elif normalize == "column":
+    else:  # "column"
         with np.errstate(invalid="ignore", divide="ignore"):
             table = table / table.sum(axis=0, keepdims=True)
-    else:
-        raise DataError(f"`normalize` must be 'all', 'row' or 'column'; got {normalize!r}.")
     labels = np.arange(1, n + 1)
     out = pd.DataFrame(
         table,

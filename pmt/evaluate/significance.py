@@ -80,13 +80,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pmt._literals import Adjust, GroupStatistic, TestStatistic, Variance
+from pmt._validation import check_option, column_or_array
 from pmt.errors import DataError, example_rows
 from pmt.evaluate.bootstrap import (
     get_factors,
     psu_totals,
     replicate_totals,
     summarise,
-    survey_vector,
 )
 from pmt.evaluate.metrics import Unit
 from pmt.evaluate.subgroups import group_blocks
@@ -94,7 +95,6 @@ from pmt.survey import Survey
 
 __all__ = ["group_differences", "rao_scott_test", "flag_significance", "holm", "significance_stars"]
 
-_ADJUST = ("none", "holm", "bonferroni")
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -335,10 +335,8 @@ def group_differences(
     """
     if not isinstance(survey, Survey):
         raise DataError("`survey` must be a pmt.Survey (data with weights, strata and PSUs).")
-    if statistic not in ("mean", "share"):
-        raise DataError(f"`statistic` must be 'mean' or 'share'; got {statistic!r}.")
-    if adjust not in _ADJUST:
-        raise DataError(f"`adjust` must be one of {', '.join(_ADJUST)}; got {adjust!r}.")
+    check_option(statistic, GroupStatistic, name="statistic")
+    check_option(adjust, Adjust, name="adjust")
     alpha = _check_alpha(alpha)
     if not 0 < level < 1:
         raise DataError(f"`level` must be in (0, 1), e.g. 0.9; got {level!r}.")
@@ -362,13 +360,15 @@ def group_differences(
 
     blocks = []
     for name, x in named.items():
-        y = survey_vector(survey, x, f"values[{name!r}]" if len(named) > 1 else "values")
+        y = column_or_array(x, survey, name=f"values[{name!r}]" if len(named) > 1 else "values",
+                            align=True)
         if statistic == "share" and (y < 0).any():
             raise DataError(
                 f"`values` ({name}) has negative values; shares need non-negative amounts."
             )
-        d = np.ones_like(y) if dens[name] is None else survey_vector(
-            survey, dens[name], f"denominator[{name!r}]" if len(named) > 1 else "denominator")
+        dname = f"denominator[{name!r}]" if len(named) > 1 else "denominator"
+        d = np.ones_like(y) if dens[name] is None else column_or_array(
+            dens[name], survey, name=dname, align=True)
         blocks.append(psu_totals(survey, np.column_stack([v * y, v * d]), codes, G))
     P = np.hstack(blocks)  # (n_psu, K * G * 2)
     F = get_factors(survey, factors, n_replicates, seed)
@@ -553,10 +553,8 @@ def rao_scott_test(
     """
     if not isinstance(survey, Survey):
         raise DataError("`survey` must be a pmt.Survey (data with weights, strata and PSUs).")
-    if statistic not in ("chisq", "F"):
-        raise DataError(f"`statistic` must be 'chisq' or 'F'; got {statistic!r}.")
-    if variance not in ("linearization", "bootstrap"):
-        raise DataError(f"`variance` must be 'linearization' or 'bootstrap'; got {variance!r}.")
+    check_option(statistic, TestStatistic, name="statistic")
+    check_option(variance, Variance, name="variance")
     alpha = _check_alpha(alpha)
     _, gcodes, glevels = _group_codes(survey, groups)
     c = glevels.size

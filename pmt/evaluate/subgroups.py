@@ -22,12 +22,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._literals import SubgroupLayout
+from pmt._validation import check_option, column_or_array
 from pmt.errors import DataError, example_rows
 from pmt.evaluate.metrics import (
     BENEFIT_METRICS,
     METRICS,
     Unit,
-    as_vector,
     check_aligned,
     metrics_from_totals,
     resolve_weights,
@@ -120,13 +121,13 @@ def subgroup_metrics(
             "`groups` has an index different from `poor`/`selected`; align them (e.g. "
             "`groups.reindex(poor.index)`) or pass arrays in the same order."
         )
-    p = as_vector(poor, "poor", binary=True)
+    p = column_or_array(poor, name="poor", binary=True)
     m = p.shape[0]
-    s = as_vector(selected, "selected", m, binary=True)
+    s = column_or_array(selected, name="selected", n=m, binary=True)
     v = resolve_weights(weights, m, size, unit)
     bw = None
     if benefits is not None:
-        b = as_vector(benefits, "benefits", m)
+        b = column_or_array(benefits, name="benefits", n=m)
         base = resolve_weights(weights, m, size, "person") if size is not None else v
         bw = base * b
     names = BENEFIT_METRICS if benefits is not None else METRICS
@@ -137,8 +138,7 @@ def subgroup_metrics(
         names = tuple(metrics)
     if int(min_n) != min_n or min_n < 1:
         raise DataError(f"`min_n` must be a positive integer; got {min_n!r}.")
-    if layout not in ("metrics", "table6"):
-        raise DataError(f"`layout` must be 'metrics' or 'table6'; got {layout!r}.")
+    check_option(layout, SubgroupLayout, name="layout")
     blocks = group_blocks(groups, m)
     contrib = totals(p, s, v, bw)
     rows, keys, counts = [], [("Total", "All")], [m]

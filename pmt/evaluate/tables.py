@@ -26,8 +26,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pmt._validation import column_or_array
 from pmt.errors import DataError, example_rows
-from pmt.evaluate.metrics import Unit, as_vector, check_aligned, resolve_weights
+from pmt.evaluate.metrics import Unit, check_aligned, resolve_weights
 from pmt.survey import quantile_groups
 
 # household contributions whose group totals make every cell
@@ -123,21 +124,21 @@ def group_table(
         )
     check_aligned(rank=rank, selected=selected, weights=weights, benefits=benefits,
                   welfare=welfare, size=size)
-    r = as_vector(rank, "rank")
+    r = column_or_array(rank, name="rank")
     m = r.shape[0]
     v = resolve_weights(weights, m, size, unit)
     b = None
     if benefits is not None:
-        b = as_vector(benefits, "benefits", m, nonnegative=True)
+        b = column_or_array(benefits, name="benefits", n=m, nonnegative=True)
     if selected is None:
         if b is None:
             raise DataError("pass `selected` (recipients) or `benefits` (recipients = b > 0).")
         s = (b > 0).astype(float)
     else:
-        s = as_vector(selected, "selected", m, binary=True)
+        s = column_or_array(selected, name="selected", n=m, binary=True)
     y = None
     if b is not None:
-        y = r if welfare is None else as_vector(welfare, "welfare", m)
+        y = r if welfare is None else column_or_array(welfare, name="welfare", n=m)
         bad = (s > 0) & (y <= 0)
         if bad.any() and welfare is None:
             y = None  # adequacy was not asked for: leave it out rather than refuse the table

@@ -45,6 +45,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._validation import column_or_array
 from pmt.errors import DataError, ModelError, example_rows
 from pmt.evaluate._parallel import run_tasks
 from pmt.evaluate.bootstrap_cutoffs import (
@@ -494,17 +495,9 @@ def cross_validate(
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError("`data` must be a pandas DataFrame.")
-    if welfare not in data.columns:
-        raise DataError(f"welfare column '{welfare}' is not in the data.")
+    y = column_or_array(welfare, data, name="welfare")
     fits = _models(models)
     sv = _survey(data, survey, weight, size, strata, psu)
-    y = pd.to_numeric(data[welfare], errors="coerce").to_numpy(dtype=float)
-    if np.isnan(y).any():
-        rows = data.index[np.isnan(y)]
-        raise DataError(
-            f"welfare column '{welfare}' has {int(np.isnan(y).sum())} missing values at "
-            f"{example_rows(rows)}: drop those households before validating."
-        )
     v = sv.weights(unit)
     specs = _line_specs(y, v, lines, shares)
     rules = _rules(rule)
@@ -824,7 +817,8 @@ def compare(
         basis, stored = _given_predictions(models, data, basis)
         names = [str(c) for c in models.columns]
         flags = {**_need_flags(higher_is_poorer, names), **stored}
-        preds = {str(c): pd.to_numeric(models[c], errors="coerce").to_numpy(dtype=float)
+        preds = {str(c): column_or_array(models[c], name=f"models[{str(c)!r}]",
+                                         allow_nan=True)
                  for c in models.columns}
         n_folds_used = models.attrs.get("n_folds")
         fold_seed = models.attrs.get("seed")

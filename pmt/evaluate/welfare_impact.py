@@ -88,6 +88,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._validation import check_weights, column_or_array
 from pmt.errors import DataError, PolicyError, example_rows
 from pmt.evaluate.baselines import (
     Baseline,
@@ -97,7 +98,6 @@ from pmt.evaluate.baselines import (
     check_coverage,
 )
 from pmt.evaluate.bootstrap import factor_chunks, summarise
-from pmt.evaluate.metrics import as_vector
 from pmt.survey import Survey, weighted_quantile
 from pmt.welfare import fgt_terms
 
@@ -206,13 +206,10 @@ def crra_ede(y, weights=None, rho: float = 2.0) -> float:
         W, in the units of ``y``.
     """
     r = _check_rho(rho)
-    yv = as_vector(y, "y")
+    yv = column_or_array(y, name="y")
     if yv.size == 0:
         raise DataError("`y` is empty.")
-    v = np.ones(yv.size) if weights is None else as_vector(weights, "weights", yv.size,
-                                                            nonnegative=True)
-    if v.sum() <= 0:
-        raise DataError("`weights` sum to zero: at least one weight must be positive.")
+    v = check_weights(weights, yv.size)
     labels = y.index if isinstance(y, pd.Series) else pd.RangeIndex(yv.size)
     _check_welfare_domain(yv, r, labels, "y")
     if r == 0:
@@ -225,16 +222,7 @@ def crra_ede(y, weights=None, rho: float = 2.0) -> float:
 # --- inputs ----------------------------------------------------------------------------------
 def _survey_values(survey: Survey, x, name: str) -> np.ndarray:
     """A column name, an aligned Series or one value per household, validated as numbers."""
-    if isinstance(x, str):
-        if x not in survey.data.columns:
-            raise DataError(f"`{name}` column '{x}' is not in the survey data.")
-        x = survey.data[x]
-    if isinstance(x, pd.Series) and not x.index.equals(survey.data.index):
-        raise DataError(
-            f"`{name}` is a Series whose index differs from the survey data's; reindex it to "
-            "the survey rows (e.g. `.reindex(survey.data.index)`) or pass a column name."
-        )
-    return as_vector(x, name, survey.n_households)
+    return column_or_array(x, survey, name=name, align=True)
 
 
 def _line_values(survey: Survey, line) -> np.ndarray:

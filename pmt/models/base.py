@@ -19,19 +19,20 @@ import contextlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pmt._literals import Retransform, Scale
+from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import ModelError, example_rows
 from pmt.models.formula import Design
 from pmt.models.summary import Summary, SummarySection
 from pmt.survey import Survey
 
-Retransform = Literal["none", "normal", "smearing"]
-RETRANSFORMS = ("none", "normal", "smearing")
+RETRANSFORMS = get_args(Retransform)
 
 # model_type -> result class, so that artifacts can rebuild any registered model.
 MODEL_TYPES: dict[str, type] = {}
@@ -79,28 +80,13 @@ class Prepared:
 
 
 def resolve_column(data: pd.DataFrame, value, role: str) -> np.ndarray | None:
-    """A column name of ``data`` or an array of len(data) -> ndarray (object kept for ids)."""
+    """A column name of ``data`` or an array of len(data) -> ndarray (object kept for ids).
+
+    None stays None; the checks are :func:`pmt._validation.column_or_array`'s (DataError).
+    """
     if value is None:
         return None
-    if isinstance(value, str):
-        if value not in data.columns:
-            raise ModelError(f"{role} column '{value}' is not in the data.")
-        return data[value].to_numpy()
-    arr = np.asarray(value)
-    if arr.ndim != 1 or arr.shape[0] != len(data):
-        raise ModelError(
-            f"{role} has shape {arr.shape}; pass a column name or one value per row "
-            f"({len(data)} rows)."
-        )
-    return arr
-
-
-def numeric_column(data: pd.DataFrame, value, role: str) -> np.ndarray | None:
-    """:func:`resolve_column` as floats, NaN where a value is missing or not a number."""
-    arr = resolve_column(data, value, role)
-    if arr is None:
-        return None
-    return pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(dtype=float)
+    return column_or_array(value, data, name=role, dtype=None, allow_nan=True)
 
 
 def survey_inputs(data: pd.DataFrame, survey: Survey | None, weights, cluster):
@@ -129,29 +115,30 @@ def survey_inputs(data: pd.DataFrame, survey: Survey | None, weights, cluster):
 
 
 def weight_cluster_columns(data: pd.DataFrame, weights, cluster, mask: np.ndarray):
-    """Resolve weights (as floats) and cluster ids; clear ``mask`` (in place) where missing."""
-    w = numeric_column(data, weights, "weights")
-    if w is not None:
-        mask &= np.isfinite(w)
+    """Resolve weights (as floats) and cluster ids; clear ``mask`` (in place) where missing.
+
+    Weights must be positive on the rows still in ``mask`` once rows without a cluster id
+    are cleared (:func:`pmt._validation.check_weights`, WeightError, which is a
+    ModelError); missing weights clear their rows.
+    """
     cl = resolve_column(data, cluster, "cluster")
     if cl is not None:
         mask &= pd.notna(cl)
+    w = None
+    if weights is not None:
+        w = check_weights(weights, data=data, kind="positive", allow_nan=True,
+                          allow_zero_sum=True, subset=mask)
+        mask &= np.isfinite(w)
     return w, cl
 
 
 def kept_weights_clusters(w, cl, mask: np.ndarray, index: pd.Index):
-    """Weights and integer cluster codes of the kept rows; ModelError on weights <= 0.
+    """Weights and integer cluster codes of the kept rows (``index`` holds their labels).
 
-    ``index`` holds the labels of the kept rows (for the error message).
+    The weights were checked by :func:`weight_cluster_columns`.
     """
     if w is not None:
         w = w[mask]
-        bad = w <= 0
-        if bad.any():
-            raise ModelError(
-                f"weights must be positive; {int(bad.sum())} zero or negative at "
-                f"{example_rows(index[bad])}. Drop those rows or fix the weights."
-            )
     codes = None if cl is None else pd.factorize(pd.Series(cl[mask]))[0]
     return w, codes
 
@@ -225,9 +212,8 @@ def training_profile(design: Design, data: pd.DataFrame, weights=None) -> dict:
     """
     from pmt.survey import quantile_groups
 
-    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
-    if w.shape[0] != len(data):
-        raise ModelError(f"profile weights have {w.shape[0]} values for {len(data)} rows.")
+    # missing and zero weights leave their rows out of the profile
+    w = check_weights(weights, len(data), allow_nan=True, allow_zero_sum=True)
     out: dict[str, dict] = {}
     for t in design.terms:
         if t.kind != "numeric" or t.variable in out:
@@ -317,9 +303,7 @@ class ModelResult:
         self.weighted_nobs = weighted_nobs
         self.df_resid = df_resid
         self.cov_type = cov_type
-        if retransform not in RETRANSFORMS:
-            raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
-        self.retransform = retransform
+        self.retransform = check_option(retransform, Retransform, name="retransform")
         self.sigma2 = sigma2
         self.smearing_factor = smearing_factor
         self.info = dict(info or {})
@@ -432,7 +416,7 @@ class ModelResult:
     def predict(
         self,
         data: pd.DataFrame,
-        scale: Literal["model", "level"] = "model",
+        scale: Scale = "model",
         retransform: Retransform | None = None,
     ) -> pd.Series:
         """Predict for ``data``.
@@ -448,18 +432,17 @@ class ModelResult:
             Retransformation for levels: exp(xb); exp(xb + sigma^2/2); or exp(xb) times
             Duan's smearing factor. Defaults to the model's ``retransform``.
         """
+        check_option(scale, Scale, name="scale")
         xb = self.linear_predictor(data)
         if scale == "model":
             return xb.rename(f"pred_{self.design.lhs or 'y'}")
-        if scale != "level":
-            raise ModelError(f"scale must be 'model' or 'level'; got {scale!r}.")
         how = retransform or self.retransform
         factor = self.retransform_factor(how)  # raises before exp() when unavailable
         return (np.exp(xb) * factor).rename(f"pred_level_{how}")
 
     def retransform_factor(self, how: Retransform) -> float:
         """Multiplicative factor applied to exp(xb) by a retransformation."""
-        if how == "none":
+        if check_option(how, Retransform, name="retransform") == "none":
             return 1.0
         if how == "normal":
             if self.sigma2 is None:
@@ -469,7 +452,7 @@ class ModelResult:
             if self.smearing_factor is None:
                 raise ModelError(f"{self.model_type} model has no smearing factor.")
             return float(self.smearing_factor)
-        raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {how!r}.")
+        raise AssertionError(how)  # pragma: no cover - check_option above
 
     # --- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -229,8 +229,8 @@ class _FormulaRegressor(RegressorMixin, BaseEstimator):
         if weights is not None and sample_weight is not None:
             raise ModelError("give weights= or sample_weight=, not both (they are the same).")
         w = weights if weights is not None else sample_weight
-        if w is not None and not isinstance(w, str):
-            w = np.asarray(w, dtype=float)  # positional: a fold's Series keeps its own index
+        if isinstance(w, pd.Series):
+            w = w.to_numpy()  # positional: a fold's Series keeps its own index
         threads = self.threads()
         data, formula = _with_target(X, y, self.formula)
         prep = prepare(formula, data, weights=w)

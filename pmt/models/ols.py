@@ -39,13 +39,13 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from pmt._literals import Retransform
+from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import ModelError, example_rows
 from pmt.models.base import (
-    RETRANSFORMS,
     ModelResult,
     Prepared,
     attach_profile,
-    numeric_column,
     prepare,
     register_model,
     resolve_column,
@@ -279,8 +279,7 @@ def ols(
         non-positive weights, fewer than 2 clusters.
     """
     weights, cluster = survey_inputs(data, survey, weights, cluster)
-    if retransform not in RETRANSFORMS:
-        raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
+    check_option(retransform, Retransform, name="retransform")
     if by is not None:
         return _ols_by(formula, data, weights, cluster, cov_type, by, retransform)
     prep = prepare(formula, data, weights=weights, cluster=cluster)
@@ -380,21 +379,22 @@ def truncated_ols(
             )
         survey_size = survey.household_size
     weights, cluster = survey_inputs(data, survey, weights, cluster)
-    if retransform not in RETRANSFORMS:
-        raise ModelError(f"retransform must be one of {RETRANSFORMS}; got {retransform!r}.")
+    check_option(retransform, Retransform, name="retransform")
     full = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)
     if welfare is None:
         wel_name = full.design.lhs
         wel = data[wel_name].to_numpy(dtype=float)
     else:
         wel_name = welfare if isinstance(welfare, str) else "welfare"
-        wel = numeric_column(data, welfare, "welfare")
+        wel = column_or_array(welfare, data, name="welfare", allow_nan=True)
     n_size = survey_size if survey_size is not None else _household_size(data, size)
     if cut_weights is not None:
-        cut_w = numeric_column(data, cut_weights, "cut_weights")
+        cut_w = check_weights(cut_weights, data=data, name="cut_weights", allow_nan=True,
+                              allow_zero_sum=True, subset=full.mask & np.isfinite(wel))
         cut_unit = "cut_weights"
     else:
-        hh_w = np.ones(len(data)) if weights is None else numeric_column(data, weights, "weights")
+        hh_w = np.ones(len(data)) if weights is None else column_or_array(
+            weights, data, name="weights", allow_nan=True)
         if unit == "household":
             cut_w, cut_unit = hh_w, "household"
         elif n_size is None:
@@ -420,8 +420,6 @@ def truncated_ols(
         )
     if not usable.any():
         raise ModelError("no rows with complete data remain for truncated OLS.")
-    if np.any(cut_w[usable] < 0):
-        raise ModelError("cut_weights must be non-negative.")
     cut = float(weighted_quantile(wel[usable], cut_w[usable], quantile))
     keep = usable & (wel <= cut)
     share = float(cut_w[keep].sum() / cut_w[usable].sum())
@@ -458,7 +456,7 @@ def _household_size(data: pd.DataFrame, size) -> np.ndarray | None:
     """Household sizes from ``size=`` (column or array): NaN where missing, else whole >= 1."""
     if size is None:
         return None
-    n = numeric_column(data, size, "size")
+    n = column_or_array(size, data, name="size", allow_nan=True)
     ok = np.isfinite(n)
     bad = ok & ((n < 1) | (n != np.floor(n)))
     if bad.any():
@@ -733,7 +731,7 @@ def _ols_by(formula, data, weights, cluster, cov_type, by, retransform) -> Group
                 cov_type=cov_type,
                 retransform=retransform,
             )
-        except ModelError as err:
-            raise ModelError(f"group {by} = {g}: {err}") from err
+        except ModelError as err:  # keep the class (a WeightError stays one)
+            raise type(err)(f"group {by} = {g}: {err}") from err
     return GroupedOLSResult(by, results, int(missing.sum()))
 

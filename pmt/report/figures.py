@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from cycler import cycler  # noqa: E402
 
+from pmt._validation import check_weights, column_or_array
 from pmt.errors import DataError  # noqa: E402
 
 SOURCE = "Source: pmt"
@@ -741,34 +742,17 @@ def tradeoff_curves(curves: Mapping[str, pd.DataFrame], title: str, x: str = "ex
 # --------------------------------------------------------------------------------------
 # distributions
 # --------------------------------------------------------------------------------------
-def _vector(values, name: str, n: int | None = None) -> np.ndarray:
-    arr = np.asarray(values, dtype=float).ravel()
-    if n is not None and arr.size != n:
-        raise DataError(f"`{name}` has {arr.size} values but {n} were expected: pass values "
-                        "for the same households in the same order.")
-    return arr
-
-
-def _weights(weights, n: int) -> np.ndarray:
-    if weights is None:
-        return np.ones(n)
-    w = _vector(weights, "weights", n)
-    if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
-        raise DataError("`weights` must be finite, non-negative and not all zero.")
-    return w
-
-
 def _series(first, first_name: str, first_label: str, others, others_label: str,
             weights) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``first`` then ``others`` (one array, or a mapping of name -> array), each as its
     finite values with their weights."""
-    f = _vector(first, first_name)
-    w = _weights(weights, f.size)
+    f = column_or_array(first, name=first_name, allow_nan=True)
+    w = check_weights(weights, f.size)
     named = {first_label: f}
     named.update(others if isinstance(others, Mapping) else {others_label: others})
     out = {}
     for name, values in named.items():
-        x = _vector(values, str(name), w.size)
+        x = column_or_array(values, name=str(name), n=w.size, allow_nan=True)
         ok = np.isfinite(x)
         if not ok.all():
             warnings.warn(f"{name}: {int((~ok).sum())} non-finite values (e.g. the log of "
@@ -792,8 +776,8 @@ def weighted_ecdf(x, weights=None) -> tuple[np.ndarray, np.ndarray]:
     (numpy.ndarray, numpy.ndarray)
         Sorted distinct values and F(value) = sum of weights of x <= value / total, in [0, 1].
     """
-    xv = _vector(x, "x")
-    w = _weights(weights, xv.size)
+    xv = column_or_array(x, name="x", allow_nan=True)
+    w = check_weights(weights, xv.size)
     order = np.argsort(xv, kind="stable")
     xs, cum = xv[order], np.cumsum(w[order])
     last = np.flatnonzero(np.r_[xs[1:] != xs[:-1], True])
@@ -834,12 +818,12 @@ def weighted_kde(x, weights, grid, bandwidth: float | None = None) -> np.ndarray
     numpy.ndarray
         f(g) = sum_i w_i phi((g - x_i)/h) / (h sum_i w_i) at each grid point (per unit of x).
     """
-    xv = _vector(x, "x")
-    w = _weights(weights, xv.size)
+    xv = column_or_array(x, name="x", allow_nan=True)
+    w = check_weights(weights, xv.size)
     h = _silverman(xv, w) if bandwidth is None else float(bandwidth)
     if not h > 0:
         raise DataError(f"`bandwidth` must be positive; got {bandwidth!r}.")
-    g = _vector(grid, "grid")
+    g = column_or_array(grid, name="grid", allow_nan=True)
     out = np.zeros(g.size)
     step = max(1, 2_000_000 // max(g.size, 1))
     for start in range(0, xv.size, step):
@@ -1108,9 +1092,9 @@ def concentration_points(values, rank_by, weights=None) -> pd.DataFrame:
         ending at 1. ``attrs["index"]`` is 1 - sum_k (S_{k-1} + S_k)(P_k - P_{k-1}): the
         Gini coefficient for a Lorenz curve, the concentration index otherwise.
     """
-    x = _vector(values, "values")
-    r = _vector(rank_by, "rank_by", x.size)
-    w = _weights(weights, x.size)
+    x = column_or_array(values, name="values", allow_nan=True)
+    r = column_or_array(rank_by, name="rank_by", n=x.size, allow_nan=True)
+    w = check_weights(weights, x.size)
     if not (np.isfinite(x).all() and np.isfinite(r).all()):
         raise DataError("`values` and `rank_by` must be finite: drop or impute missing values "
                         "first.")
@@ -1167,8 +1151,8 @@ def lorenz_concentration(welfare, benefits, weights=None, *,
     coefficient of welfare and the concentration index of each benefit (negative: the
     benefit goes mostly to the poor).
     """
-    y = _vector(welfare, "welfare")
-    w = _weights(weights, y.size)
+    y = column_or_array(welfare, name="welfare", allow_nan=True)
+    w = check_weights(weights, y.size)
     named = dict(benefits) if isinstance(benefits, Mapping) else {benefits_label: benefits}
     fig, ax = plt.subplots(figsize=(A4_WIDTH * 0.8, 6.4))
     ax.plot([0, 100], [0, 100], color="#555", lw=0.9, ls=":", label="Line of equality (45°)")
@@ -1177,7 +1161,8 @@ def lorenz_concentration(welfare, benefits, weights=None, *,
             color=PALETTE[0], lw=1.6, ls=LINESTYLES[0],
             label=f"Lorenz curve of {welfare_label} (Gini {_index(lorenz.attrs['index'])})")
     for i, (name, b) in enumerate(named.items(), start=1):
-        curve = concentration_points(_vector(b, str(name), y.size), y, w)
+        curve = concentration_points(
+            column_or_array(b, name=str(name), n=y.size, allow_nan=True), y, w)
         ax.plot(100 * curve["population_share"], 100 * curve["cumulative_share"],
                 color=PALETTE[i % len(PALETTE)], lw=1.6, ls=LINESTYLES[i % len(LINESTYLES)],
                 label=f"Concentration curve of {name} (index {_index(curve.attrs['index'])})")

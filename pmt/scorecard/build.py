@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from pmt._literals import Banding, Direction
+from pmt._validation import check_option, check_weights
 from pmt.errors import ModelError
 from pmt.models.formula import level_label
 from pmt.scorecard.banding import (
@@ -37,7 +39,6 @@ from pmt.scorecard.fieldinfo import (
 )
 from pmt.scorecard.linear import _contribution, _quadratics, _threshold_index, linear_index
 from pmt.scorecard.questions import Answer, Question, _fmt
-from pmt.scorecard.rounding import _resolve
 from pmt.scorecard.shares import check_shares, detect_shares
 
 if TYPE_CHECKING:
@@ -181,8 +182,7 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
            ratios, cap_quadratic, direction, poor, size, name, banding, shares="auto",
            warn_changed=WARN_CHANGED) -> Scorecard:
     """Scorecard.from_model (see its docstring)."""
-    if banding not in ("quantile", "optimal"):
-        raise ModelError(f"banding must be 'quantile' or 'optimal'; got {banding!r}.")
+    check_option(banding, Banding, name="banding")
     auto = isinstance(shares, str) and shares == "auto"
     if not (auto or shares is None or isinstance(shares, Mapping)):
         raise ModelError(
@@ -204,14 +204,13 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
         link = getattr(model, "link", None)
         binary = mtype in ("probit", "logit") or link in ("probit", "logit")
         direction = "poverty" if binary else "welfare"
-    if direction not in ("welfare", "poverty"):
-        raise ModelError(f"direction must be 'welfare' or 'poverty'; got {direction!r}.")
+    check_option(direction, Direction, name="direction")
     sign = -1.0 if direction == "poverty" else 1.0
     coef = {k: sign * v for k, v in coef.items()}
     thr_index = _threshold_index(model, threshold, direction, sign)
     if data is not None and not isinstance(data, pd.DataFrame):
         raise ModelError("data must be a pandas DataFrame of the training sample.")
-    w = None if data is None else _resolve(data, weights, "weights", np.ones(len(data)))
+    w = None if data is None else check_weights(weights, data=data)
     profile = getattr(model, "training_profile", None) or (
         (getattr(model, "info", None) or {}).get("training_profile")
     )

@@ -14,14 +14,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pmt._literals import Direction
+from pmt._validation import check_option
 from pmt.artifacts import dump_json, read_json_document, validate_schema
 from pmt.errors import ArtifactError, DataError, example_rows
 from pmt.scorecard import document, fieldforms, forms
 from pmt.scorecard.build import _build
 from pmt.scorecard.questions import Question, condition_text, reasons_text
 from pmt.scorecard.rounding import rounding_loss as _rounding_loss
-
-Direction = Literal["welfare", "poverty"]
 
 
 class Scorecard:
@@ -284,8 +284,7 @@ class Scorecard:
             ``score`` (integer points), ``eligible`` (score < cutoff; only with a cut-off),
             the breakdown columns when asked, indexed like ``df``.
         """
-        if errors not in ("raise", "reject"):
-            raise DataError(f"errors must be 'raise' or 'reject'; got {errors!r}.")
+        check_option(errors, ("raise", "reject"), name="errors")
         self._check_columns(df)
         n = len(df)
         parts, problems = self.evaluate({f: df[f].to_numpy() for f in self.fields}, n)

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._validation import numeric_values
 from pmt.models.formula import level_label
 from pmt.spec import outside_range
 
@@ -158,11 +159,12 @@ class Question:
 
 
 def as_float(values) -> np.ndarray:
-    """Float array of ``values``; non-numeric entries become NaN."""
-    arr = np.asarray(values)
-    if arr.dtype.kind in "fiub":
-        return arr.astype(float, copy=False)
-    return pd.to_numeric(pd.Series(arr, copy=False), errors="coerce").to_numpy(dtype=float)
+    """Float array of ``values``; missing and non-numeric entries become NaN.
+
+    Record-level: the callers flag those records ("missing or non-numeric answer") instead
+    of raising, so this is :func:`pmt._validation.numeric_values` without its mask.
+    """
+    return numeric_values(values)[0]
 
 
 def map_codes(values, lookup: Mapping[str, int]):

@@ -7,20 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from pmt._validation import check_weights, column_or_array
 from pmt.errors import DataError, ModelError
-
-
-def _resolve(data, value, role: str, default):
-    if value is None:
-        return default
-    if isinstance(value, str):
-        if value not in data.columns:
-            raise DataError(f"{role} column '{value}' is not in the data.")
-        return pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float)
-    arr = np.asarray(value, dtype=float)
-    if arr.shape != (len(data),):
-        raise DataError(f"{role} must be a column name or one value per row ({len(data)}).")
-    return arr
 
 
 def rounding_loss(sc, model, data, weights=None, poor=None, size=None) -> pd.DataFrame:
@@ -28,8 +16,8 @@ def rounding_loss(sc, model, data, weights=None, poor=None, size=None) -> pd.Dat
     if sc.cutoff is None:
         raise ModelError("the scorecard has no cut-off: pass threshold= to from_model.")
     n = len(data)
-    w = _resolve(data, weights, "weights", np.ones(n))
-    hsize = _resolve(data, size, "size", None)
+    w = check_weights(weights, n, data=data)
+    hsize = None if size is None else column_or_array(size, data, name="size", allow_nan=True)
     v = w * hsize if hsize is not None else w
     cols = {}
     for f in dict.fromkeys(f for q in sc.questions for f in q.fields):
@@ -55,7 +43,7 @@ def rounding_loss(sc, model, data, weights=None, poor=None, size=None) -> pd.Dat
         exact_vals += vals[idx]
     e_band = (sc.scale["intercept"] + exact_vals) < thr
     e_card = sc.total(parts, n) < sc.cutoff
-    p = None if poor is None else _resolve(data, poor, "poor", None)
+    p = None if poor is None else column_or_array(poor, data, name="poor", allow_nan=True)
     rows = {}
     for label, e in (("model", e_model), ("banded", e_band), ("scorecard", e_card)):
         vv, ee, em = v[ok], e[ok], e_model[ok]
