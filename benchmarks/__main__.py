@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["quantreg", "heckman", "evaluate", "score", "ml_threads"]
+BENCHMARKS = ["quantreg", "heckman", "evaluate", "score", "ml_threads", "roster"]
 
 
 def main(argv: list[str] | None = None) -> int:
