@@ -74,7 +74,7 @@ def run_pmt(df: pd.DataFrame, formula: str, q: float, repeat: int = 1):
     times, cpu = [], []
     for _ in range(repeat):
         t0, c0 = time.perf_counter(), time.process_time()
-        res = quantile.quantreg(formula, df, q=q, weights="w", se="none")
+        res = quantile.quantreg(formula, df, q=q, weights="w", cov_type="none")
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return res, float(np.median(times)), float(np.median(cpu))
@@ -87,7 +87,7 @@ def warm_up() -> None:
     import pmt.models.quantile as quantile
 
     df, formula = make_data(400, seed=99)
-    quantile.quantreg(formula, df, q=0.5, weights="w", se="none")
+    quantile.quantreg(formula, df, q=0.5, weights="w", cov_type="none")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X = np.column_stack([np.ones(400), df["x1"]])

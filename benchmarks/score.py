@@ -104,7 +104,7 @@ def make_model(folder: Path, seed: int = 1) -> tuple[Path, Path]:
 
 _CHILD = """
 import json, resource, sys, time
-from pmt.scoring import score_file
+from pmt.registry_scoring import score_file
 ru0 = resource.getrusage(resource.RUSAGE_SELF)
 cpu0 = ru0.ru_utime + ru0.ru_stime
 t0 = time.perf_counter()

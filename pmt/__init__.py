@@ -66,8 +66,8 @@ _LAZY = {
     "probit": "pmt.models.binary",
     "logit": "pmt.models.binary",
     "heckman": "pmt.models.heckman",
-    "stepwise": "pmt.models.selection",
-    "lasso_select": "pmt.models.selection",
+    "stepwise": "pmt.models.variable_selection",
+    "lasso_select": "pmt.models.variable_selection",
     "gradient_boosting": "pmt.models.ml",
     "random_forest": "pmt.models.ml",
     "SklearnModel": "pmt.models.ml",
@@ -79,7 +79,6 @@ _LAZY = {
     # hybrid means test
     "HybridMeansTest": "pmt.hmt",
     "simulate_underreporting": "pmt.hmt",
-    "IncomeTest": "pmt.hmt",
     # evaluation
     "targeting_metrics": "pmt.evaluate",
     "decile_overlap": "pmt.evaluate",
@@ -101,7 +100,6 @@ _LAZY = {
     "bootstrap_overlap": "pmt.evaluate",
     "psu_folds": "pmt.evaluate",
     "sklearn_fit": "pmt.evaluate",
-    "compare_methods": "pmt.evaluate",
     "prediction_validation": "pmt.evaluate",
     "inspection_table": "pmt.evaluate",
     "inspection_rule": "pmt.evaluate",
@@ -112,7 +110,7 @@ _LAZY = {
     "save_model": "pmt.artifacts",
     "load_model": "pmt.artifacts",
     "Scorecard": "pmt.scorecard",
-    "score_file": "pmt.scoring",
+    "score_file": "pmt.registry_scoring",
     # simulation
     "simulate": "pmt.simulate",
     "Policy": "pmt.simulate",
@@ -126,6 +124,8 @@ _LAZY = {
     "budget_neutral_amount": "pmt.simulate",
     "implied_budget": "pmt.simulate",
     "pre_transfer_welfare": "pmt.simulate",
+    "IncomeTest": "pmt.simulate.income_test",
+    "compare_methods": "pmt.simulate.methods",
 }
 
 __all__ = [

@@ -17,20 +17,26 @@ from typing import Literal
 __all__ = [
     "Adjust",
     "Banding",
+    "BinaryCovType",
     "ClassifyMethod",
+    "CovType",
     "CutoffRule",
     "Cutoffs",
     "Direction",
     "GapKind",
     "GroupStatistic",
+    "HeckmanCovType",
     "LonelyPSU",
     "Nonpositive",
     "Normalize",
+    "OLSCovType",
+    "QuantRegCovType",
     "Ranking",
     "Retransform",
     "Scale",
     "SE",
     "ShareMethod",
+    "SmallSample",
     "SubgroupLayout",
     "TestStatistic",
     "Ties",
@@ -62,6 +68,20 @@ Ranking = Literal["without", "without_all", "with"]
 Retransform = Literal["none", "normal", "smearing"]
 #: Scale of predictions: the model's own (e.g. log) or levels.
 Scale = Literal["model", "level"]
+#: Covariance of a model's coefficients, one vocabulary for every model
+#: (:mod:`pmt.models.covariance` says which model takes which, and what each means).
+CovType = Literal["nonrobust", "HC0", "HC1", "cluster", "kernel", "bootstrap", "none"]
+#: ``cov_type`` of :func:`pmt.ols` (and ``truncated_ols``, ``stepwise``, ``lasso_select``).
+OLSCovType = Literal["HC1", "cluster", "nonrobust"]
+#: ``cov_type`` of :func:`pmt.probit` and :func:`pmt.logit`.
+BinaryCovType = Literal["HC0", "cluster", "nonrobust"]
+#: ``cov_type`` of :func:`pmt.quantreg`.
+QuantRegCovType = Literal["kernel", "cluster", "bootstrap", "none"]
+#: ``cov_type`` of :func:`pmt.heckman` (two-step and maximum likelihood).
+HeckmanCovType = Literal["nonrobust", "HC0", "cluster"]
+#: Small-sample factor of a cluster sandwich: linear models' CR1 G/(G-1)(N-1)/(N-K), the
+#: G/(G-1) of Stata's ML commands, or none (CR0).
+SmallSample = Literal["linear", "ml", "none"]
 
 # --- evaluation -------------------------------------------------------------------------
 #: "line" vs "rate" classification (Brown, Ravallion and van de Walle 2018).

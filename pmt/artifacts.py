@@ -24,7 +24,10 @@ with the listed terms, and every term variable must be a plain column name. Any 
 raises :class:`pmt.ArtifactError` naming the field at fault.
 
 The JSON Schema check uses ``jsonschema``; the formula/term consistency checks are our own
-because no schema language can express them.
+because no schema language can express them. The generic JSON layer (untrusted reading,
+number encoding, deterministic and atomic writing, the packaged schemas) lives in
+:mod:`pmt._json`, shared with :mod:`pmt.scorecard`; its functions are still importable from
+here.
 """
 
 from __future__ import annotations
@@ -32,16 +35,24 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pmt._json import (
+    MAX_BYTES,
+    dump_json,  # noqa: F401  (re-exported: pmt.artifacts was the home of the JSON layer)
+    json_path,
+    jsonable,
+    load_schema,
+    read_json_document,
+    validate_schema,
+    write_json,
+)
 from pmt._validation import check_weights
 from pmt.errors import ArtifactError, ModelError
 from pmt.models.base import MODEL_TYPES, ModelResult, training_profile
@@ -57,109 +68,13 @@ from pmt.models.formula import (
 
 SCHEMA_VERSION = 1
 FORMAT = "pmt-model"
-#: Largest artifact file :func:`load_model` reads unless told otherwise (bytes).
-MAX_BYTES = 20_000_000
+# MAX_BYTES (imported from pmt._json): the largest file load_model reads unless told otherwise
 
 
 def _pmt_version() -> str:
     import pmt
 
     return pmt.__version__
-
-
-# --------------------------------------------------------------------------------------
-# schemas and safe JSON reading (shared with pmt.scorecard)
-# --------------------------------------------------------------------------------------
-_SCHEMAS: dict[str, dict] = {}
-
-
-def load_schema(name: str) -> dict:
-    """The packaged JSON Schema ``name`` ("artifact" or "scorecard") as a dict."""
-    if name not in _SCHEMAS:
-        text = resources.files("pmt").joinpath("data_spec", f"{name}.schema.json").read_text(
-            encoding="utf-8"
-        )
-        _SCHEMAS[name] = json.loads(text)
-    return _SCHEMAS[name]
-
-
-def validate_schema(doc: Any, name: str, what: str) -> None:
-    """Validate ``doc`` against schema ``name``; ArtifactError listing the first problems."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(load_schema(name))
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), str(e.path)))
-    if errors:
-        lines = []
-        for e in errors[:5]:
-            where = _json_path(e.absolute_path) or "(document)"
-            msg = e.message if len(e.message) < 300 else e.message[:300] + "..."
-            lines.append(f"{where}: {msg}")
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        raise ArtifactError(
-            f"{what} does not match the pmt {name} schema version {SCHEMA_VERSION}: "
-            + "; ".join(lines)
-            + more
-            + ". Re-save it with this version of pmt, or fix the fields named."
-        )
-
-
-def _json_path(path) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
-def _refuse_constant(token: str):
-    raise ArtifactError(
-        f"the file contains the non-finite number {token}; artifacts hold finite numbers only "
-        "(a NaN or infinite coefficient cannot predict anything)."
-    )
-
-
-def _finite_float(token: str) -> float:
-    value = float(token)
-    if not math.isfinite(value):
-        raise ArtifactError(f"the number {token} overflows a float; artifacts hold finite numbers.")
-    return value
-
-
-def read_json_document(path, what: str, max_bytes: int = MAX_BYTES) -> Any:
-    """Read an untrusted JSON file: size cap, UTF-8, finite numbers only."""
-    p = Path(path)
-    if not p.is_file():
-        raise ArtifactError(f"{what} file {str(p)!r} does not exist (check the path).")
-    size = p.stat().st_size
-    if size > max_bytes:
-        raise ArtifactError(
-            f"{what} file {str(p)!r} is {size:,} bytes, more than the {max_bytes:,}-byte limit; "
-            "a pmt artifact is normally a few kilobytes. If you trust the file, pass a larger "
-            "max_bytes=."
-        )
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ArtifactError(f"{what} file {str(p)!r} is not UTF-8 text ({exc}).") from None
-    try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(
-            f"{what} file {str(p)!r} is not valid JSON: {exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}."
-        ) from None
-    except RecursionError:
-        raise ArtifactError(f"{what} file {str(p)!r} is nested too deeply to be an artifact.") from None
-    except ValueError as exc:  # e.g. integers longer than Python's digit limit
-        raise ArtifactError(f"{what} file {str(p)!r} has an unreadable number: {exc}.") from None
-
-
-def dump_json(doc: Any) -> str:
-    """Deterministic JSON text: sorted keys, repr-precision floats, no NaN, final newline."""
-    try:
-        return json.dumps(doc, sort_keys=True, indent=1, allow_nan=False, ensure_ascii=True) + "\n"
-    except ValueError as exc:
-        raise ArtifactError(f"cannot write a non-finite number to JSON: {exc}") from None
 
 
 #: Fields where an undefined (NaN) value is legitimate and stored as null, at any depth.
@@ -170,37 +85,10 @@ def _jsonable(value: Any, where: str, nan_ok: bool = False) -> Any:
     """Plain-Python, finite copy of ``value``; ArtifactError naming ``where`` otherwise.
 
     Non-finite floats become None only when ``nan_ok`` or inside a field named in
-    ``_NAN_OK`` (standard errors, covariances, residual degrees of freedom).
+    ``_NAN_OK`` (standard errors, covariances, residual degrees of freedom). The encoding
+    is :func:`pmt._json.jsonable`.
     """
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ArtifactError(f"{where} has a non-text key {k!r}; keys must be strings.")
-            out[k] = _jsonable(v, f"{where}.{k}", nan_ok or k in _NAN_OK)
-        return out
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v, f"{where}[{i}]", nan_ok) for i, v in enumerate(value)]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        v = float(value)
-        if math.isfinite(v):
-            return v
-        if nan_ok:
-            return None
-        raise ArtifactError(
-            f"{where} is {v}: a model with non-finite values cannot be saved. Refit the model "
-            "(check for collinear terms or empty categories)."
-        )
-    if value is None or isinstance(value, str):
-        return value
-    raise ArtifactError(
-        f"{where} holds a {type(value).__name__}, which JSON cannot store safely; model state "
-        "must be numbers, strings, lists and dicts."
-    )
+    return jsonable(value, where, nan_ok, _NAN_OK)
 
 
 # --------------------------------------------------------------------------------------
@@ -341,7 +229,7 @@ def validate_schema_fragment(eq: Mapping, where: str) -> None:
     if errors:
         e = errors[0]
         raise ArtifactError(
-            f"{where}{('.' + _json_path(e.absolute_path)) if e.absolute_path else ''}: "
+            f"{where}{('.' + json_path(e.absolute_path)) if e.absolute_path else ''}: "
             f"{e.message[:300]} (pmt artifact schema version {SCHEMA_VERSION})."
         )
 
@@ -551,9 +439,7 @@ def save_model(
         The file written. Its bytes depend only on the model and the arguments.
     """
     doc = model_document(result, spec, thresholds, fit_date, data, weights, name, description)
-    p = Path(path)
-    p.write_text(dump_json(doc), encoding="utf-8")
-    return p
+    return write_json(doc, path)
 
 
 class ArtifactColumnError(ArtifactError, ModelError):

@@ -490,9 +490,9 @@ def model_fitters(run: Run, standard_errors: bool = False) -> dict[str, Callable
                 **({} if cfg.size else {"unit": "household"}))
         elif m.type == "quantreg":
             q = run.headcount if m.params["q"] == "headcount" else float(m.params["q"])
-            se = "kernel" if standard_errors else "none"
-            fitters[name] = lambda d, f=formula, q=q, se=se: pmt.quantreg(
-                f, d, q=q, weights=weight, se=se)
+            cov = "kernel" if standard_errors else "none"
+            fitters[name] = lambda d, f=formula, q=q, cov=cov: pmt.quantreg(
+                f, d, q=q, weights=weight, cov_type=cov)
         elif m.type in ("probit", "logit"):
             fn = pmt.probit if m.type == "probit" else pmt.logit
             fitters[name] = lambda d, f=formula, fn=fn: fn(f, d, weights=weight, cluster=psu)
@@ -1055,8 +1055,9 @@ def step_hmt(run: Run, pmt_model) -> Any:
     """Fit the hybrid means test; validation and the four-method comparison."""
     import pmt
     from pmt.datasets import HTV_OUTCOME_FORMULA, HTV_SELECTION_FORMULA
-    from pmt.evaluate.methods import compare_methods, prediction_validation
+    from pmt.evaluate.methods import prediction_validation
     from pmt.models.regression_table import regression_table
+    from pmt.simulate.methods import compare_methods
 
     h, cfg, df, out = run.cfg.hmt, run.cfg, run.df, run.out
     if not h:
@@ -1696,7 +1697,7 @@ def score_registry(model, registry, output, rejects=None, spec=None, chunksize: 
     them apart and loads either with its size and schema checks. ``options`` are passed to
     :func:`pmt.score_file` (``keep``, ``id``, ``threshold``).
     """
-    from pmt.scoring import score_file
+    from pmt.registry_scoring import score_file
     from pmt.spec import DataSpec
 
     sp = DataSpec.load(spec) if spec else None

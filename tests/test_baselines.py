@@ -199,7 +199,7 @@ def test_geographic_crossfit_area_alone_in_its_fold_gets_the_national_rate(small
 def test_geographic_crossfit_uses_the_models_folds():
     # default folds are those of pmt.evaluate.cross_fit with the same seed: passing them
     # explicitly gives the same selection
-    from pmt.evaluate.validation import psu_folds
+    from pmt.evaluate.cross_validation import psu_folds
 
     df = pmt.datasets.synthetic_hbs(n_households=3000, seed=2)
     sv = pmt.Survey(df, weight="weight", size="hh_size", strata="stratum", psu="psu")

@@ -13,8 +13,8 @@ import pmt
 from pmt.artifacts import load_model, save_model
 from pmt.errors import ArtifactError, ModelError
 from pmt.models.formula import Design, parse_formula
+from pmt.registry_scoring import score_file
 from pmt.scorecard import Scorecard
-from pmt.scoring import score_file
 
 log = np.log  # for statsmodels' evaluation of the reference formulas that write log(x)
 

@@ -300,7 +300,7 @@ def test_integer_weights_equal_duplicated_rows():
     df = simulate(1500, seed=5)
     df["w"] = np.random.default_rng(1).integers(1, 4, len(df))
     expanded = df.loc[df.index.repeat(df.w)].reset_index(drop=True)
-    for method, cov in [("twostep", "corrected"), ("ml", "oim")]:
+    for method, cov in [("twostep", "nonrobust"), ("ml", "nonrobust")]:
         rw = heckman(SEL, OUT, df, method=method, weights="w", cov_type=cov)
         re = heckman(SEL, OUT, expanded, method=method)
         np.testing.assert_allclose(rw.params, re.params, rtol=1e-6, atol=1e-8)
@@ -314,7 +314,7 @@ def test_twostep_robust_sandwich_independent_recomputation():
     """Stacked two-step sandwich vs a finite-difference Jacobian of the estimating equations."""
     df = simulate(2000, seed=7, weights=True)
     r = heckman(SEL, OUT, df, weights="w")
-    assert r.cov_type == "robust"
+    assert r.cov_type == "HC0"
     Z = np.column_stack([np.ones(len(df)), df.x1, df.x2])
     X = np.column_stack([np.ones(len(df)), df.x1])
     d = df.d.to_numpy() == 1
@@ -350,7 +350,7 @@ def test_cluster_of_singletons_is_robust_times_small_sample_factor():
     df["one"] = np.arange(len(df))
     n = len(df)
     for method in ("twostep", "ml"):
-        rob = heckman(SEL, OUT, df, method=method, weights="w", cov_type="robust")
+        rob = heckman(SEL, OUT, df, method=method, weights="w", cov_type="HC0")
         cl = heckman(SEL, OUT, df, method=method, weights="w", cluster="one")
         assert cl.cov_type == "cluster"
         np.testing.assert_allclose(cl.bse, rob.bse * np.sqrt(n / (n - 1)), rtol=1e-6)
@@ -361,7 +361,7 @@ def test_cluster_of_singletons_is_robust_times_small_sample_factor():
 
 def test_ml_robust_equals_oim_in_large_correct_model(sim):
     oim = heckman(SEL, OUT, sim, method="ml")
-    rob = heckman(SEL, OUT, sim, method="ml", cov_type="robust")
+    rob = heckman(SEL, OUT, sim, method="ml", cov_type="HC0")
     np.testing.assert_allclose(rob.bse, oim.bse, rtol=0.08)
     np.testing.assert_allclose(rob.params, oim.params, rtol=1e-12)
 
@@ -463,7 +463,7 @@ def test_perfect_separation_names_the_term(sim):
     df = sim.iloc[:1000].copy()
     df["sep"] = (df.d == 1).astype(int)
     df.loc[df.index[df.d == 1][:50], "sep"] = 0  # quasi-complete: sep=1 only among selected
-    with pytest.raises(ModelError, match="separation.*'sep' = 1 only with selected rows"):
+    with pytest.raises(ModelError, match="separation.*'sep' = 1 only occurs with d = 1"):
         heckman("d ~ x1 + x2 + sep", OUT, df)
 
 

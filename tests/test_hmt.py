@@ -12,15 +12,11 @@ from scipy import optimize
 from scipy.special import ndtr
 
 from pmt.errors import DataError, ModelError, PolicyError
-from pmt.evaluate.methods import (
-    budget_threshold,
-    compare_methods,
-    gap_benefit,
-    inspection_table,
-    prediction_validation,
-)
-from pmt.hmt import HybridMeansTest, IncomeTest, simulate_underreporting
+from pmt.evaluate.methods import inspection_table, prediction_validation
+from pmt.hmt import HybridMeansTest, simulate_underreporting
 from pmt.models.heckman import heckman
+from pmt.simulate.income_test import IncomeTest
+from pmt.simulate.methods import budget_threshold, compare_methods, gap_benefit
 
 SEL = "has_htv ~ rural + land"
 OUT = "log_htv ~ rural + n_adults"

@@ -93,7 +93,7 @@ def test_engel_matches_r_quantreg():
 def test_objective_equals_linprog_optimum(seed, q, ties, weighted):
     df = simulate(400, seed, ties=ties)
     w = df["w"].to_numpy() if weighted else None
-    r = quantreg(FORMULA, df, q=q, weights="w" if weighted else None, se="none")
+    r = quantreg(FORMULA, df, q=q, weights="w" if weighted else None, cov_type="none")
     X, y = design(df)
     ref, _ = linprog_optimum(y, X, q, w)
     assert r.objective == pytest.approx(ref, rel=1e-8)
@@ -104,7 +104,7 @@ def test_objective_equals_linprog_optimum(seed, q, ties, weighted):
 
 def test_exact_vertex_has_p_zero_residuals():
     df = simulate(300, 11)
-    r = quantreg(FORMULA, df, q=0.3, weights="w", se="none")
+    r = quantreg(FORMULA, df, q=0.3, weights="w", cov_type="none")
     X, y = design(df)
     resid = y - X @ r.params.to_numpy()
     assert (np.abs(resid) < 1e-9 * np.abs(y).max()).sum() >= X.shape[1]
@@ -117,7 +117,7 @@ def test_heavily_degenerate_discrete_problem():
     df = pd.DataFrame({"a": rng.integers(0, 3, n), "g": rng.integers(0, 3, n)})
     df["y"] = (df["a"] + rng.integers(0, 3, n)).astype(float)
     for q in (0.25, 0.5, 0.75):
-        r = quantreg("y ~ a + C(g)", df, q=q, se="none")
+        r = quantreg("y ~ a + C(g)", df, q=q, cov_type="none")
         X, y = design(df, "y ~ a + C(g)")
         ref, _ = linprog_optimum(y, X, q)
         assert r.objective == pytest.approx(ref, rel=1e-8, abs=1e-9)
@@ -127,9 +127,9 @@ def test_integer_weights_equal_duplicated_rows():
     df = simulate(250, 13, ties=False)
     rng = np.random.default_rng(13)
     df["k"] = rng.integers(1, 4, size=len(df))
-    fw = quantreg(FORMULA, df, q=0.3, weights="k", se="none")
+    fw = quantreg(FORMULA, df, q=0.3, weights="k", cov_type="none")
     dup = df.loc[df.index.repeat(df["k"])].reset_index(drop=True)
-    fd = quantreg(FORMULA, dup, q=0.3, se="none")
+    fd = quantreg(FORMULA, dup, q=0.3, cov_type="none")
     assert fw.objective == pytest.approx(fd.objective, rel=1e-10)
     # Continuous y: the solution is unique with probability one.
     np.testing.assert_allclose(fw.params, fd.params, rtol=1e-8, atol=1e-10)
@@ -137,8 +137,8 @@ def test_integer_weights_equal_duplicated_rows():
 
 def test_preprocessing_gives_the_same_optimum():
     df = simulate(20_000, 14)
-    on = quantreg(FORMULA, df, q=0.2, weights="w", se="none", preprocess=True)
-    off = quantreg(FORMULA, df, q=0.2, weights="w", se="none", preprocess=False)
+    on = quantreg(FORMULA, df, q=0.2, weights="w", cov_type="none", preprocess=True)
+    off = quantreg(FORMULA, df, q=0.2, weights="w", cov_type="none", preprocess=False)
     assert on.info["solver"]["preprocess_rounds"] >= 1
     assert on.info["solver"]["reduced_rows"] < 20_000
     assert off.info["solver"]["preprocess_rounds"] == 0
@@ -164,7 +164,7 @@ def test_preprocessing_with_rare_dummy_and_ties_against_linprog(monkeypatch):
 
     monkeypatch.setattr(ip, "_band_metric", spy)
     f = FORMULA + " + rare"
-    r = quantreg(f, df, q=0.5, weights="w", se="none", preprocess=True)
+    r = quantreg(f, df, q=0.5, weights="w", cov_type="none", preprocess=True)
     X, y = design(df, f)
     ref, _ = linprog_optimum(y, X, 0.5, df["w"].to_numpy())
     assert r.info["solver"]["preprocess_rounds"] >= 1
@@ -199,8 +199,8 @@ def test_synthetic_survey_pmt_formula_preprocessing_exact():
 
     df = datasets.synthetic_hbs(n_households=20_000, seed=0)
     f = datasets.PMT_FORMULA
-    on = quantreg(f, df, q=0.2, weights="weight", se="none", preprocess=True)
-    off = quantreg(f, df, q=0.2, weights="weight", se="none", preprocess=False)
+    on = quantreg(f, df, q=0.2, weights="weight", cov_type="none", preprocess=True)
+    off = quantreg(f, df, q=0.2, weights="weight", cov_type="none", preprocess=False)
     assert on.info["solver"]["preprocess_rounds"] >= 1
     assert on.objective == pytest.approx(off.objective, rel=1e-10)
     assert on.info["certified_optimal"] and off.info["certified_optimal"]
@@ -211,16 +211,16 @@ def test_synthetic_survey_pmt_formula_preprocessing_exact():
 
 def test_several_quantiles_match_single_fits():
     df = simulate(6000, 17)
-    many = quantreg(FORMULA, df, q=[0.1, 0.5, 0.9], weights="w", se="none")
+    many = quantreg(FORMULA, df, q=[0.1, 0.5, 0.9], weights="w", cov_type="none")
     assert list(many) == [0.1, 0.5, 0.9]
     for q, res in many.items():
-        one = quantreg(FORMULA, df, q=q, weights="w", se="none")
+        one = quantreg(FORMULA, df, q=q, weights="w", cov_type="none")
         assert res.q == q
         assert res.objective == pytest.approx(one.objective, rel=1e-10)
         assert res.info["training_profile"] == one.info["training_profile"]
         assert res.info["training_profile"]  # the proxies' weighted profile is there
     # One-element list still returns a dict.
-    assert isinstance(quantreg(FORMULA, df, q=[0.5], se="none"), dict)
+    assert isinstance(quantreg(FORMULA, df, q=[0.5], cov_type="none"), dict)
 
 
 # --- standard errors ---------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_cluster_kernel_se_with_singleton_clusters_is_close_to_iid():
     df["id"] = np.arange(len(df))
     a = quantreg(FORMULA, df, q=0.5, weights="w")
     b = quantreg(FORMULA, df, q=0.5, weights="w", cluster="id")
-    assert b.cov_type == "kernel-cluster"
+    assert b.cov_type == "cluster"
     np.testing.assert_allclose(b.bse.to_numpy(), a.bse.to_numpy(), rtol=0.08)
 
 
@@ -317,10 +317,10 @@ def test_cluster_se_larger_with_cluster_shocks():
 
 def test_bootstrap_reproducible_and_plausible():
     df = simulate(3000, 23)
-    a = quantreg(FORMULA, df, q=0.5, weights="w", cluster="psu", se="bootstrap", n_boot=40, seed=7)
-    b = quantreg(FORMULA, df, q=0.5, weights="w", cluster="psu", se="bootstrap", n_boot=40, seed=7)
-    c = quantreg(FORMULA, df, q=0.5, weights="w", cluster="psu", se="bootstrap", n_boot=40, seed=8)
-    assert a.cov_type == "bootstrap-cluster"
+    a = quantreg(FORMULA, df, q=0.5, weights="w", cluster="psu", cov_type="bootstrap", n_boot=40, seed=7)
+    b = quantreg(FORMULA, df, q=0.5, weights="w", cluster="psu", cov_type="bootstrap", n_boot=40, seed=7)
+    c = quantreg(FORMULA, df, q=0.5, weights="w", cluster="psu", cov_type="bootstrap", n_boot=40, seed=8)
+    assert a.cov_type == "bootstrap"
     np.testing.assert_array_equal(a.bse.to_numpy(), b.bse.to_numpy())
     assert not np.array_equal(a.bse.to_numpy(), c.bse.to_numpy())
     k = quantreg(FORMULA, df, q=0.5, weights="w", cluster="psu")
@@ -339,7 +339,7 @@ def test_bootstrap_by_hand_replicates(clustered):
     df = simulate(300, 24)
     df["stratum"] = df["psu"] % 3
     kw = {"cluster": "psu", "strata": "stratum"} if clustered else {}
-    r = quantreg(FORMULA, df, q=0.5, weights="w", se="bootstrap", n_boot=5, seed=3, **kw)
+    r = quantreg(FORMULA, df, q=0.5, weights="w", cov_type="bootstrap", n_boot=5, seed=3, **kw)
     design_df = pd.DataFrame(
         {
             "_w": df["w"],
@@ -365,10 +365,10 @@ def test_bootstrap_skips_replicates_without_a_rare_category():
     df["rare"] = 0.0
     df.loc[[5], "rare"] = 1.0  # one row: missing from about 37% of resamples
     with pytest.raises(ModelError, match="bootstrap replicates cannot be fitted"):
-        quantreg(FORMULA + " + rare", df, q=0.5, se="bootstrap", n_boot=20)
+        quantreg(FORMULA + " + rare", df, q=0.5, cov_type="bootstrap", n_boot=20)
     df.loc[[5, 150, 300], "rare"] = 1.0  # 3 rows: all missing in about 5% of resamples
     with pytest.warns(UserWarning, match="replicates at q=0.5 were skipped"):
-        r = quantreg(FORMULA + " + rare", df, q=0.5, se="bootstrap", n_boot=200, seed=1)
+        r = quantreg(FORMULA + " + rare", df, q=0.5, cov_type="bootstrap", n_boot=200, seed=1)
     assert 0 < r.info["n_boot_failed"] < 20
     assert np.isfinite(r.bse).all()
 
@@ -394,7 +394,7 @@ def test_missing_rows_are_counted():
     df = simulate(300, 26)
     df.loc[[3, 7, 11], "x1"] = np.nan
     with pytest.warns(UserWarning, match="3 of 300 rows"):
-        r = quantreg(FORMULA, df, q=0.5, se="none")
+        r = quantreg(FORMULA, df, q=0.5, cov_type="none")
     assert r.nobs == 297 and r.n_dropped == 3
 
 
@@ -423,8 +423,8 @@ def test_too_few_observations():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"se": "robust"}, "se must be"),
-        ({"se": "bootstrap", "n_boot": 1}, "n_boot"),
+        ({"cov_type": "robust"}, "`cov_type` must be"),
+        ({"cov_type": "bootstrap", "n_boot": 1}, "n_boot"),
         ({"preprocess": "yes"}, "preprocess"),
         ({"seed": 1.5}, "seed"),
         ({"weights": "nope"}, "`weights` column 'nope'"),
@@ -440,7 +440,7 @@ def test_missing_strata_named():
     df["stratum"] = 1.0
     df.loc[7, "stratum"] = np.nan
     with pytest.raises(ModelError, match="strata has missing values at row 7"):
-        quantreg(FORMULA, df, se="bootstrap", strata="stratum", n_boot=5)
+        quantreg(FORMULA, df, cov_type="bootstrap", strata="stratum", n_boot=5)
 
 
 def test_nonpositive_weights_rejected():

@@ -111,7 +111,7 @@ def test_weighted_meat_equals_singleton_cluster_meat():
 def test_coverage_with_informative_poisson_sampling(q, old_outside):
     """95 % intervals cover the population QR slope 92-98 % of the time (1000 samples)."""
     x, y, pi = population()
-    truth = quantreg("y ~ x", pd.DataFrame({"y": y, "x": x}), q=q, se="none").params["x"]
+    truth = quantreg("y ~ x", pd.DataFrame({"y": y, "x": x}), q=q, cov_type="none").params["x"]
     rng = np.random.default_rng(11)
     z = stats.norm.ppf(0.975)
     hits_new, hits_old, est, se_new, se_old = [], [], [], [], []

@@ -4,7 +4,7 @@ A model of log per-capita consumption is fitted on ``pmt.datasets.vlss_1997()`` 
 with its training profile and poverty line; registries are built from real VLSS households
 with planted problems (19-digit and zero-padded ids, blank ids, typos, blanks, inf, a
 binary proxy coded 2, values outside the spec's and the training range, duplicate ids).
-Every expectation is computed here, independently of ``pmt.scoring``: scores as the dot
+Every expectation is computed here, independently of ``pmt.registry_scoring``: scores as the dot
 product of ``model.params`` with the record's values, fates and reasons from the planted
 table, training ranges from the training data.
 """
@@ -26,7 +26,7 @@ import pmt
 from pmt.artifacts import save_model
 from pmt.cli import main
 from pmt.errors import DataError, ModelError
-from pmt.scoring import score_file
+from pmt.registry_scoring import score_file
 
 pytestmark = pytest.mark.datasets
 
@@ -466,7 +466,7 @@ def test_empty_registries_and_bad_paths(vlss, messy, tmp_path):
 
 @pytest.mark.parametrize("suffix", [".csv", ".dta"])
 def test_failure_midway_leaves_no_files(vlss, messy, tmp_path, monkeypatch, suffix):
-    import pmt.scoring as scoring
+    import pmt.registry_scoring as scoring
 
     real = scoring._ChunkScorer.process
     calls = []
@@ -541,7 +541,7 @@ _BAD_CELLS = ["", "  ", "NA", ".", "abc", "1,5", "inf", "-inf", "2", "-1", " 3 "
 
 
 def _oracle(row: dict, seen: dict, i: int, ranges: dict) -> tuple[set, bool]:
-    """Expected reasons keys of a record (and its flag), written without pmt.scoring."""
+    """Expected reasons keys of a record (and its flag), written without pmt.registry_scoring."""
     reasons = set()
     ident = row["hh_id"]
     if ident.strip() == "":
@@ -613,7 +613,7 @@ def test_random_messy_registries_property(vlss, tmp_path, seed):
 def test_duplicates_are_exact_even_when_hashes_collide(monkeypatch):
     """Text ids are keyed by a hash, confirmed against the text: with a hash of 3 values
     (collisions everywhere) the first occurrences are still exactly those of the ids."""
-    import pmt.scoring as scoring
+    import pmt.registry_scoring as scoring
 
     monkeypatch.setattr(pd.util, "hash_array", lambda obj, categorize=False: np.array(
         [sum(map(ord, x)) % 3 for x in obj], dtype=np.uint64))

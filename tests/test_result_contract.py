@@ -214,7 +214,7 @@ def test_summary_object(results, name):
 
 
 def test_summary_without_covariance(df):
-    r = _quiet(pmt.quantreg, FORMULA, df, q=0.5, se="none")
+    r = _quiet(pmt.quantreg, FORMULA, df, q=0.5, cov_type="none")
     assert r.cov_params().isna().all().all()
     assert r.conf_int().isna().all().all()
     assert "Intercept" in r.summary().as_html()

@@ -10,8 +10,8 @@ import pytest
 
 from pmt.artifacts import save_model
 from pmt.errors import DataError, ModelError
+from pmt.registry_scoring import score_file
 from pmt.scorecard import Scorecard
-from pmt.scoring import score_file
 
 FORMULA = "log_pcc ~ car + fridge + rooms + land + land_sq + share_mobile + C(region)"
 RATIOS = {"share_mobile": ("n_mobile", "n_adults")}

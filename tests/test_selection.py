@@ -1,4 +1,4 @@
-"""Tests of pmt.models.selection: stepwise by cluster-robust Wald tests and lasso selection."""
+"""Tests of pmt.models.variable_selection: stepwise by cluster-robust Wald tests and lasso selection."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from scipy import stats
 from pmt import ModelError
 from pmt.models.base import prepare
 from pmt.models.ols import ols
-from pmt.models.selection import LassoResult, StepwiseResult, _Stepper, lasso_select, stepwise
+from pmt.models.variable_selection import (
+    LassoResult,
+    StepwiseResult,
+    _Stepper,
+    lasso_select,
+    stepwise,
+)
 
 TRUE_VARS = ["rooms", "car", "C(region)", "land"]
 NOISE = [f"noise{i}" for i in range(6)]

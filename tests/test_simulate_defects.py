@@ -4,7 +4,8 @@ descriptions and summaries, solving amounts and coverages for a budget in policy
 the solved amount in a solved policy's summary, and Watts on zero welfare.
 
 The last three tests reproduce defects outside pmt/simulate (pmt/evaluate/tables.py,
-pmt/welfare.py, pmt/evaluate/methods.py), now fixed.
+pmt/welfare.py, pmt/evaluate/methods.py, whose four-method comparison is now
+pmt/simulate/methods.py), now fixed.
 """
 
 from __future__ import annotations
@@ -329,7 +330,7 @@ def test_poverty_measures_default_on_zero_welfare():
 
 
 def test_compare_methods_perfect_same_budget_has_no_inclusion_error():
-    from pmt.evaluate.methods import compare_methods
+    from pmt.simulate.methods import compare_methods
 
     rng = np.random.default_rng(3)
     m = 3000

@@ -4,8 +4,14 @@ groups (paired bootstrap contrasts, Rao-Scott chi-square), out-of-sample validat
 models judged against baselines by poverty and welfare at the same budget.
 
 Definitions follow DESIGN.md section 4.
+
+The four-method comparison (``compare_methods``, ``budget_threshold``, ``gap_benefit``) is a
+simulation and lives in :mod:`pmt.simulate.methods`; ``pmt.evaluate.compare_methods`` still
+gives it, with a DeprecationWarning (this package may not import :mod:`pmt.simulate`, so it
+is imported on that access only).
 """
 
+from pmt.evaluate import methods as _methods
 from pmt.evaluate.baselines import (
     Baseline,
     Categorical,
@@ -17,15 +23,15 @@ from pmt.evaluate.baselines import (
 from pmt.evaluate.bootstrap import bootstrap_group_table, bootstrap_metrics
 from pmt.evaluate.bootstrap_cutoffs import bootstrap_overlap, bootstrap_targeting
 from pmt.evaluate.classify import classify_poor, select_by
-from pmt.evaluate.curves import best_cutoff, error_curve, roc_auc
-from pmt.evaluate.methods import (
-    budget_threshold,
-    compare_methods,
-    gap_benefit,
-    inspection_rule,
-    inspection_table,
-    prediction_validation,
+from pmt.evaluate.cross_validation import (
+    compare,
+    cross_fit,
+    cross_validate,
+    psu_folds,
+    sklearn_fit,
 )
+from pmt.evaluate.curves import best_cutoff, error_curve, roc_auc
+from pmt.evaluate.methods import inspection_rule, inspection_table, prediction_validation
 from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
 from pmt.evaluate.significance import (
@@ -36,13 +42,6 @@ from pmt.evaluate.significance import (
 )
 from pmt.evaluate.subgroups import subgroup_metrics
 from pmt.evaluate.tables import group_table
-from pmt.evaluate.validation import (
-    compare,
-    cross_fit,
-    cross_validate,
-    psu_folds,
-    sklearn_fit,
-)
 from pmt.evaluate.welfare_impact import MEASURES as WELFARE_MEASURES
 from pmt.evaluate.welfare_impact import crra_ede, scheme_transfers, welfare_comparison
 
@@ -64,16 +63,13 @@ __all__ = [
     "bootstrap_metrics",
     "bootstrap_overlap",
     "bootstrap_targeting",
-    "budget_threshold",
     "classify_poor",
     "compare",
-    "compare_methods",
     "cross_fit",
     "cross_validate",
     "decile_overlap",
     "error_curve",
     "flag_significance",
-    "gap_benefit",
     "group_differences",
     "group_table",
     "inspection_rule",
@@ -89,3 +85,10 @@ __all__ = [
     "subgroup_metrics",
     "targeting_metrics",
 ]
+
+
+def __getattr__(name: str):
+    """The functions that moved to :mod:`pmt.simulate.methods` (DeprecationWarning)."""
+    if name in _methods.MOVED_TO_SIMULATE:
+        return _methods.moved_to_simulate(name, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -478,7 +478,7 @@ class Geographic(Baseline):
             if k < 2:
                 raise PolicyError("`folds` has a single fold: cross-fitting needs at least two.")
         else:
-            from pmt.evaluate.validation import psu_folds  # the models' cross-fitting folds
+            from pmt.evaluate.cross_validation import psu_folds  # the models' cross-fitting folds
 
             fold = psu_folds(survey, self.n_folds, np.random.SeedSequence([self.seed, 0]))
             k = int(self.n_folds)

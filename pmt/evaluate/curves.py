@@ -8,6 +8,10 @@ The ROC curve for classifying the poor is (coverage_nonpoor, coverage_poor) alon
 same path; its area is computed by the trapezoidal rule, which matches
 ``sklearn.metrics.roc_auc_score(poor, -score, sample_weight=v)`` (ties give the same
 diagonal segments).
+
+This module holds pmt's one ROC AUC: :func:`roc_auc` (and ``attrs["auc"]`` of
+:func:`error_curve`, and the ``auc`` rows of :func:`pmt.evaluate.cross_validate` and
+:func:`pmt.evaluate.compare`) all come from :func:`_roc_auc_arrays`.
 """
 
 from __future__ import annotations
@@ -85,26 +89,110 @@ def error_curve(
     out = pd.DataFrame({"cutoff": sign * cut, "n_selected": counts})
     for name in METRICS:
         out[name] = m[name]
-    out.attrs["auc"] = auc_from_curve(out)
+    out.attrs["auc"] = _area(t)
     out.attrs["higher_is_poorer"] = higher_is_poorer
     return out
 
 
-def auc_from_curve(curve: pd.DataFrame) -> float:
-    """Area under the ROC curve (coverage_nonpoor, coverage_poor) by the trapezoidal rule."""
-    fpr = curve["coverage_nonpoor"].to_numpy()
-    tpr = curve["coverage_poor"].to_numpy()
-    if np.isnan(fpr).any() or np.isnan(tpr).any():
+def _area(t: np.ndarray) -> float:
+    """Area under the ROC curve from the cumulative totals of :func:`_curve_arrays`.
+
+    The curve runs through (cum_nonpoor / total_nonpoor, cum_poor / total_poor), one point
+    per tie group plus the origin; the area is the trapezoidal sum over those points, so a
+    tie group mixing poor and non-poor households contributes a diagonal segment (its pairs
+    count one half). NaN when nobody (by weight) is poor or nobody is non-poor.
+    """
+    tp, tn = t[0, 0], t[0, 1]
+    if not (tp > 0 and tn > 0):
         return float("nan")  # nobody poor or nobody non-poor: AUC undefined
+    return _trapezoid_area(t[:, 2] / tp, t[:, 3] / tn)
+
+
+def _trapezoid_area(tpr: np.ndarray, fpr: np.ndarray) -> float:
+    """Trapezoidal area under (fpr, tpr); NaN when a rate is undefined."""
+    if np.isnan(fpr).any() or np.isnan(tpr).any():
+        return float("nan")
     return float(np.trapezoid(tpr, fpr))
+
+
+def _roc_auc_arrays(p: np.ndarray, x: np.ndarray, v: np.ndarray) -> float:
+    """Weighted ROC AUC of classifying the poor by a low score, on validated arrays.
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        1 (or True) for the poor, 0 otherwise.
+    x : numpy.ndarray
+        Score, lower = poorer (negate a need score first).
+    v : numpy.ndarray
+        Non-negative weights.
+
+    Returns
+    -------
+    float
+        The probability that a random poor unit (drawn with weights ``v``) has a lower score
+        than a random non-poor one, ties counting one half; NaN without poor or non-poor.
+    """
+    p = np.asarray(p, dtype=float)
+    x = np.asarray(x, dtype=float)
+    v = np.asarray(v, dtype=float)
+    return _area(_curve_arrays(p, x, v)[1])
+
+
+def auc_from_curve(curve: pd.DataFrame) -> float:
+    """Area under the ROC curve of an :func:`error_curve` (its ``attrs["auc"]``).
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        The DataFrame returned by :func:`error_curve` (or any frame with columns
+        ``coverage_nonpoor`` and ``coverage_poor`` along increasing cut-offs, first row
+        nobody selected).
+
+    Returns
+    -------
+    float
+        The trapezoidal area under (coverage_nonpoor, coverage_poor); NaN when either
+        column is undefined (nobody poor or nobody non-poor).
+    """
+    return _trapezoid_area(curve["coverage_poor"].to_numpy(dtype=float),
+                           curve["coverage_nonpoor"].to_numpy(dtype=float))
 
 
 def roc_auc(poor, score, weights=None, *, size=None, unit: Unit = "person",
             higher_is_poorer: bool = False) -> float:
-    """Weighted ROC AUC of a score for classifying the poor (lower score = poorer)."""
-    return error_curve(
-        poor, score, weights, size=size, unit=unit, higher_is_poorer=higher_is_poorer
-    ).attrs["auc"]
+    """Weighted ROC AUC of a score for classifying the poor.
+
+    Parameters
+    ----------
+    poor : array-like of 0/1 or bool
+        True poverty status.
+    score : array-like
+        Predicted welfare (lower = poorer); with ``higher_is_poorer=True`` a need score such
+        as P(poor).
+    weights, size, unit
+        As in :func:`pmt.evaluate.targeting_metrics` (person weights ``w x n`` by default).
+
+    Returns
+    -------
+    float
+        The probability that a randomly drawn poor person has a lower score (a higher one
+        with ``higher_is_poorer``) than a randomly drawn non-poor person, persons drawn with
+        their weights and ties counting one half; the area under the weighted ROC curve
+        (coverage_nonpoor, coverage_poor) by the trapezoidal rule. Equal (to rounding) to
+        ``sklearn.metrics.roc_auc_score(poor, -score, sample_weight=v)``. NaN when nobody
+        is poor or nobody is non-poor.
+
+    Notes
+    -----
+    One sort, O(n log n). Households with equal scores form one step of the curve, so the
+    result does not depend on their order.
+    """
+    check_aligned(poor=poor, score=score, weights=weights, size=size)
+    p = column_or_array(poor, name="poor", binary=True)
+    x = column_or_array(score, name="score", n=p.shape[0])
+    v = resolve_weights(weights, p.shape[0], size, unit)
+    return _roc_auc_arrays(p, -x if higher_is_poorer else x, v)
 
 
 def best_cutoff(

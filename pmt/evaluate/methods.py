@@ -1,9 +1,5 @@
-"""Targeting methods side by side, prediction validation and inspection targeting.
+"""Judging income predictions: prediction validation and inspection targeting.
 
-:func:`compare_methods`
-    Belarus 2011, Table 13: a gap-filling minimum-income benefit simulated under several
-    targeting scores (verifiable-income means test, PMT, HMT, perfect targeting on true
-    income), at the same threshold and at the same budget.
 :func:`prediction_validation`
     Belarus 2011, Figure 7a and Table 12: correlation of predicted and actual income and the
     decile-by-decile cross-tab with its diagonal and within-one shares.
@@ -12,219 +8,70 @@
     income falls furthest below their predicted income, and count the erroneous payments
     found per 100 inspections against random inspection, for any inspection budget.
 
-The simulation (Belarus 2011, section 5): with score s (per capita, monthly) and threshold
-z, household h is eligible if ``s_h < z`` and receives ``z - s_h`` per person (the top-up is
-computed from the score, not from true income); poverty after the transfer is measured on
-``true income per capita + benefit``. Poor = true income per capita below the poverty
-line (by default the threshold itself). Inclusion and exclusion errors follow DESIGN.md
-section 4 (person-weighted).
+The four-method comparison of Belarus 2011, Table 13 (:func:`compare_methods`, with
+:func:`budget_threshold` and :func:`gap_benefit`) is a simulation of a programme and moved
+to :mod:`pmt.simulate.methods`, where its budget is solved by
+:func:`pmt.simulate.solve_threshold`. ``pmt.compare_methods`` is the moved function; the
+old names ``pmt.evaluate.methods.compare_methods`` (and ``budget_threshold``,
+``gap_benefit``) still give it, with a DeprecationWarning, imported only on that access
+because :mod:`pmt.evaluate` sits left of :mod:`pmt.simulate` in the layering.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from pmt._literals import GapKind
 from pmt._validation import check_option, check_weights, column_or_array
-from pmt.errors import DataError, PolicyError, example_rows
-from pmt.evaluate.metrics import targeting_metrics
+from pmt.errors import PolicyError
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
-from pmt.welfare import fgt
 
 __all__ = [
-    "budget_threshold",
-    "compare_methods",
-    "gap_benefit",
     "inspection_rule",
     "inspection_table",
     "prediction_validation",
 ]
 
-
-def _col(data: pd.DataFrame, x, name: str) -> np.ndarray:
-    """A column name of ``data`` or one value per row, as floats (NaN kept: checked later)."""
-    return column_or_array(x, data, name=name, allow_nan=True)
+#: Names that moved to pmt.simulate.methods, still served here with a DeprecationWarning.
+MOVED_TO_SIMULATE = ("budget_threshold", "compare_methods", "gap_benefit")
 
 
-def gap_benefit(score, threshold: float) -> np.ndarray:
-    """Top-up per person: ``threshold - score`` where ``score < threshold``, else 0."""
-    s = np.asarray(score, dtype=float)
-    return np.where(s < threshold, threshold - s, 0.0)
-
-
-def budget_threshold(score, weights, size, budget: float) -> float:
-    """Threshold z at which the gap-filling benefit costs exactly ``budget``.
-
-    cost(z) = sum over households with s < z of w_h n_h (z - s_h), a continuous, increasing,
-    piecewise-linear function of z; it is inverted exactly after one sort.
+def moved_to_simulate(name: str, where: str):
+    """A function of :mod:`pmt.simulate.methods` asked for by its old name in ``where``.
 
     Parameters
     ----------
-    score : array-like
-        Per-capita score s_h (no missing values).
-    weights, size : array-like
-        Household weights w_h and sizes n_h.
-    budget : float
-        Total cost per period (same currency and period as the score), positive.
-    """
-    if not np.isfinite(budget) or budget <= 0:
-        raise PolicyError(f"budget must be a positive amount; got {budget!r}.")
-    s = column_or_array(score, name="score")
-    v = check_weights(weights, s.size) * column_or_array(size, name="size", n=s.size)
-    order = np.argsort(s, kind="stable")
-    s, v = s[order], v[order]
-    W = np.cumsum(v)
-    S = np.cumsum(v * s)
-    # cost just at each next score: cost(s_{k+1}) = s_{k+1} W_k - S_k
-    nxt = np.append(s[1:], np.inf)
-    cost_next = nxt * W - S
-    k = int(np.searchsorted(cost_next, budget, side="left"))
-    k = min(k, s.size - 1)
-    z = (budget + S[k]) / W[k]
-    # a threshold a rounding error above a household's score would pay it a benefit of
-    # ~1e-10: snap to the score
-    return float(s[k]) if np.isclose(z, s[k], rtol=1e-12, atol=0) else float(z)
-
-
-def _simulate(y_pc, score, z, line, w, n) -> dict:
-    sel = score < z
-    b = gap_benefit(score, z)
-    poor = y_pc < line
-    v = w * n
-    m = targeting_metrics(poor, sel, weights=w, size=n, benefits=b)
-    after = y_pc + b
-    # a top-up to the line lands on it up to rounding: count it as reaching the line
-    after = np.where((after < line) & (after >= line * (1 - 1e-12)), line, after)
-    return {
-        "threshold": z,
-        "beneficiaries": float(np.sum(v * sel)),
-        "coverage": float(np.sum(v * sel) / v.sum()),
-        "inclusion_error": float(m["inclusion_error"]),
-        "exclusion_error": float(m["exclusion_error"]),
-        "cost": float(np.sum(v * b)),
-        "benefit_leakage": float(m["benefit_leakage"]),
-        "fgt0_after": fgt(after, line, v, alpha=0),
-        "fgt1_after": fgt(after, line, v, alpha=1),
-    }
-
-
-def compare_methods(
-    data: pd.DataFrame,
-    threshold: float,
-    *,
-    income: str = "income",
-    verifiable: str | Sequence[str] = "inc_verifiable",
-    size: str = "hh_size",
-    weight: str = "weight",
-    pmt=None,
-    hmt=None,
-    scores: Mapping[str, object] | None = None,
-    budget: float | str | None = "perfect",
-    poverty_line: float | None = None,
-    gdp: float | None = None,
-    periods_per_year: int = 12,
-) -> pd.DataFrame:
-    """Belarus Table 13: targeting methods at the same threshold and at the same budget.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Survey households with true income, verifiable income, size and weight.
-    threshold : float
-        Eligibility threshold per capita per period (the report's MSB), same units as
-        income per capita.
-    income : str
-        True total household income (the "actual" welfare; per capita = income / size).
-    verifiable : str or list of str
-        Verifiable household income column(s), summed: the VMT score is verifiable / size.
-    size, weight : str
-        Household size and household weight columns (person weight = weight x size).
-    pmt : fitted model, optional
-        A PMT model with ``predict(data, scale="level")`` giving per-capita welfare in
-        levels (e.g. ``pmt.ols("log_pcc ~ ...")``; its retransformation is used).
-    hmt : HybridMeansTest, optional
-        A fitted hybrid means test; its score is ``hmt.predict(data)``.
-    scores : dict, optional
-        More methods: name -> per-capita score (column name or values).
-    budget : float, "perfect" or None
-        Budget for the same-budget comparison: an amount, "perfect" (default: the cost of
-        perfect targeting at ``threshold``, i.e. the total poverty gap), or None to skip.
-    poverty_line : float, optional
-        Line defining the truly poor and post-transfer poverty (default ``threshold``).
-    gdp : float, optional
-        Annual GDP in the same currency: adds ``cost_pct_gdp`` = 100 x cost x
-        ``periods_per_year`` / gdp (the report's "% of GDP"; monthly data: 12 periods).
+    name : str
+        One of :data:`MOVED_TO_SIMULATE`.
+    where : str
+        The old module, for the warning (``"pmt.evaluate"``, ``"pmt.evaluate.methods"``).
 
     Returns
     -------
-    pandas.DataFrame
-        Index (comparison, method) with comparison "same threshold" / "same budget" and
-        methods "No programme", "VMT", "PMT", "HMT", "Perfect" and any extra ``scores``.
-        Columns: threshold, beneficiaries (people), coverage (share of population),
-        inclusion_error, exclusion_error, cost (total per period), benefit_leakage,
-        fgt0_after, fgt1_after (poverty headcount and gap after the transfer).
+    callable
+        The function, after a DeprecationWarning naming its new home.
     """
-    if not np.isfinite(threshold) or threshold <= 0:
-        raise PolicyError(f"threshold must be a positive amount per capita; got {threshold!r}.")
-    line = float(threshold if poverty_line is None else poverty_line)
-    n = _col(data, size, "size")
-    w = check_weights(weight, data=data, name="weight")
-    y = _col(data, income, "income")
-    if np.any(~(n >= 1)):
-        raise DataError(f"household size must be >= 1; bad at {example_rows(data.index[~(n >= 1)])}.")
-    y_pc = y / n
-    ver_cols = [verifiable] if isinstance(verifiable, str) else list(verifiable)
-    ver = np.zeros(len(data))
-    for c in ver_cols:
-        ver = ver + _col(data, c, "verifiable income")
-    methods: dict[str, np.ndarray] = {"VMT": ver / n}
-    if pmt is not None:
-        methods["PMT"] = np.asarray(pmt.predict(data, scale="level"), dtype=float)
-    if hmt is not None:
-        methods["HMT"] = np.asarray(hmt.predict(data), dtype=float)
-    for name, sc in (scores or {}).items():
-        methods[name] = _col(data, sc, f"score '{name}'")
-    methods["Perfect"] = y_pc
-    for name, s in methods.items():
-        bad = np.isnan(s)
-        if bad.any():
-            raise DataError(
-                f"the {name} score is missing for {int(bad.sum())} households "
-                f"({example_rows(data.index[bad])}); complete or drop them before comparing."
-            )
-    if np.isnan(y_pc).any():
-        raise DataError("income has missing values; complete or drop those households.")
-    v = w * n
-    none_row = {
-        "threshold": np.nan, "beneficiaries": 0.0, "coverage": 0.0, "inclusion_error": np.nan,
-        "exclusion_error": 1.0, "cost": 0.0, "benefit_leakage": np.nan,
-        "fgt0_after": fgt(y_pc, line, v, alpha=0),
-        "fgt1_after": fgt(y_pc, line, v, alpha=1),
-    }
-    rows = {("same threshold", "No programme"): none_row}
-    for name, s in methods.items():
-        rows[("same threshold", name)] = _simulate(y_pc, s, threshold, line, w, n)
-    if budget is not None:
-        if isinstance(budget, str):
-            if budget != "perfect":
-                raise PolicyError(f"budget must be an amount, 'perfect' or None; got {budget!r}.")
-            amount = rows[("same threshold", "Perfect")]["cost"]
-        else:
-            amount = float(budget)
-        rows[("same budget", "No programme")] = none_row
-        for name, s in methods.items():
-            z = budget_threshold(s, w, n, amount)
-            rows[("same budget", name)] = _simulate(y_pc, s, z, line, w, n)
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index = pd.MultiIndex.from_tuples(out.index, names=["comparison", "method"])
-    if gdp is not None:
-        if not np.isfinite(gdp) or gdp <= 0:
-            raise PolicyError(f"gdp must be a positive annual amount; got {gdp!r}.")
-        out["cost_pct_gdp"] = 100 * out["cost"] * periods_per_year / gdp
-    return out
+    warnings.warn(
+        f"{where}.{name} moved to pmt.simulate.methods (the four-method comparison is a "
+        f"simulation): write `from pmt.simulate.methods import {name}`"
+        + (" or pmt.compare_methods" if name == "compare_methods" else "")
+        + " (the old path will be removed).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return getattr(importlib.import_module("pmt.simulate.methods"), name)
+
+
+def __getattr__(name: str):
+    """The functions that moved to :mod:`pmt.simulate.methods` (DeprecationWarning)."""
+    if name in MOVED_TO_SIMULATE:
+        return moved_to_simulate(name, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def prediction_validation(

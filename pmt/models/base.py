@@ -28,6 +28,7 @@ from scipy import stats
 from pmt._literals import Retransform, Scale
 from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import ModelError, example_rows
+from pmt.models.covariance import canonical_cov_type
 from pmt.models.formula import Design
 from pmt.models.summary import Summary, SummarySection
 from pmt.survey import Survey
@@ -269,7 +270,9 @@ class ModelResult:
         Degrees of freedom of the t tests and intervals (N-K; G-1 for cluster-robust OLS);
         None means normal-based (z) inference.
     cov_type : str
-        How standard errors were computed ("nonrobust", "HC1", "cluster", ...).
+        How standard errors were computed, in the one vocabulary of
+        :mod:`pmt.models.covariance` ("nonrobust", "HC0", "HC1", "cluster", "kernel",
+        "bootstrap", "none").
     retransform : {"none", "normal", "smearing"}
         Default retransformation from a log scale to levels; ``sigma2`` (residual
         variance, for "normal") and ``smearing_factor`` (Duan's mean of exp(residual)).
@@ -302,7 +305,8 @@ class ModelResult:
         self.n_dropped = int(n_dropped)
         self.weighted_nobs = weighted_nobs
         self.df_resid = df_resid
-        self.cov_type = cov_type
+        # names stored by earlier versions ("robust", "oim", ...) load under today's
+        self.cov_type = canonical_cov_type(cov_type)
         self.retransform = check_option(retransform, Retransform, name="retransform")
         self.sigma2 = sigma2
         self.smearing_factor = smearing_factor
@@ -370,7 +374,7 @@ class ModelResult:
 
     def cov_params(self) -> pd.DataFrame:
         """Covariance of the coefficients (a copy; NaN when the fit has none, e.g. quantile
-        regression with ``se="none"``)."""
+        regression with ``cov_type="none"``)."""
         if self.cov is None:
             names = self.params.index
             return pd.DataFrame(np.nan, index=names, columns=names)

@@ -1,19 +1,26 @@
 """Weighted probit and logit models of being poor (or of having an income source).
 
-Estimation is statsmodels' ``GLM`` with a Binomial family (probit or logit link) and the
-survey weights as ``var_weights``. With sampling weights the estimates are pseudo-maximum
-likelihood: the point estimates maximise sum w_i l_i, and the only valid covariance is
-the sandwich ``H^-1 (sum_g s_g s_g') H^-1`` with H the weighted Hessian and s_g the
-weighted scores summed by cluster. statsmodels computes it:
+Estimation is pmt's binary-choice engine (:mod:`pmt.models._probit`, shared with the
+selection equation of :func:`pmt.heckman`): Newton-Raphson on the weighted
+(pseudo-)log-likelihood ``sum_i w_i log F(q_i x_i'b)``, after a check that no term on its
+own separates the outcome. With sampling weights the estimates are pseudo-maximum
+likelihood: the point estimates maximise sum w_i l_i, and the valid covariance is the
+sandwich ``H^-1 (sum_g s_g s_g') H^-1`` with H the weighted observed Hessian and s_g the
+weighted scores summed by cluster (:func:`pmt.models.covariance.robust_cov`):
 
 ``"cluster"`` (default with a cluster)
-    statsmodels' cluster sandwich with its small-sample factor
-    ``G/(G-1) * (N-1)/(N-K)``; z tests (normal), as statsmodels does for GLM.
+    Cluster sandwich with statsmodels' small-sample factor ``G/(G-1) * (N-1)/(N-K)``
+    (statsmodels' ``cov_cluster``, which it applies to ``Probit``, ``Logit`` and ``GLM``
+    alike, so that the numbers equal statsmodels'); z tests (normal).
 ``"HC0"`` (default otherwise)
     Sandwich with each household its own cluster, no small-sample factor.
 ``"nonrobust"``
     Inverse observed Hessian (weights normalised to mean 1); valid only without weights
     (sampling weights need the sandwich).
+
+The log-likelihoods ``llf`` and ``llnull`` are computed with the weights normalised to
+mean 1, as statsmodels' ``GLM(..., var_weights=w / mean(w))``, so that they are on the
+scale of the sample.
 
 The parameters stay on the **index** scale (x'b), so that the model can later become a
 scorecard. The "model scale" of a binary model is the **probability**: ``predict(df)``
@@ -23,15 +30,15 @@ returns P(y=1|x) = F(x'b) (F the normal or logistic CDF); ``linear_predictor(df)
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import special, stats
+from scipy import stats
 
+from pmt._literals import BinaryCovType
 from pmt.errors import ModelError, example_rows
+from pmt.models import _probit
 from pmt.models.base import (
     ModelResult,
     Prepared,
@@ -40,11 +47,10 @@ from pmt.models.base import (
     register_model,
     survey_inputs,
 )
+from pmt.models.covariance import correction_text, resolve_cov_type, robust_cov
 from pmt.survey import Survey
 
 __all__ = ["probit", "logit", "ProbitResult", "LogitResult", "BinaryResult"]
-
-COV_TYPES = ("nonrobust", "HC0", "cluster")
 
 
 class BinaryResult(ModelResult):
@@ -197,17 +203,9 @@ class ProbitResult(BinaryResult):
     model_type = "probit"
     link = "probit"
 
-    @staticmethod
-    def cdf(xb):
-        return special.ndtr(xb)
-
-    @staticmethod
-    def pdf(xb):
-        return np.exp(-0.5 * xb**2) / np.sqrt(2 * np.pi)
-
-    @staticmethod
-    def dpdf(xb):
-        return -xb * np.exp(-0.5 * xb**2) / np.sqrt(2 * np.pi)
+    cdf = staticmethod(_probit.PROBIT.cdf)
+    pdf = staticmethod(_probit.PROBIT.pdf)
+    dpdf = staticmethod(_probit.PROBIT.dpdf)
 
 
 @register_model
@@ -217,19 +215,9 @@ class LogitResult(BinaryResult):
     model_type = "logit"
     link = "logit"
 
-    @staticmethod
-    def cdf(xb):
-        return special.expit(xb)
-
-    @staticmethod
-    def pdf(xb):
-        p = special.expit(xb)
-        return p * (1 - p)
-
-    @staticmethod
-    def dpdf(xb):
-        p = special.expit(xb)
-        return p * (1 - p) * (1 - 2 * p)
+    cdf = staticmethod(_probit.LOGIT.cdf)
+    pdf = staticmethod(_probit.LOGIT.pdf)
+    dpdf = staticmethod(_probit.LOGIT.dpdf)
 
 
 def _check_binary(prep: Prepared) -> None:
@@ -248,111 +236,45 @@ def _check_binary(prep: Prepared) -> None:
         )
 
 
-def _separation(prep: Prepared) -> list[str]:
-    """Terms that on their own separate y (quasi-)completely.
-
-    A 0/1 term separates when all its ones (or all its zeros) share one outcome; any
-    other term when a threshold splits the outcomes (max of one group <= min of the
-    other). The coefficient of such a term has no finite maximum-likelihood value.
-    """
-    y = prep.y.astype(bool)
-    out = []
-    for j, term in enumerate(prep.design.terms):
-        if term.kind == "intercept":
-            continue
-        x = prep.X[:, j]
-        if np.isin(x, (0.0, 1.0)).all():
-            for v in (0.0, 1.0):
-                sel = x == v
-                if sel.any() and (~sel).any() and y[sel].min() == y[sel].max():
-                    out.append(
-                        f"'{term.name}' = {int(v)} only occurs with {prep.design.lhs} = "
-                        f"{int(y[sel][0])} ({int(sel.sum())} rows)"
-                    )
-                    break
-        else:
-            x0, x1 = x[~y], x[y]
-            if x0.max() <= x1.min() or x1.max() <= x0.min():
-                out.append(f"'{term.name}' splits {prep.design.lhs} = 0 and 1 at a threshold")
-    return out
-
-
 def _fit_binary(
     formula: str,
     data: pd.DataFrame,
     weights,
     cluster,
-    cov_type: str | None,
+    cov_type: BinaryCovType | None,
     link: str,
     result_cls: type[BinaryResult],
 ) -> BinaryResult:
     prep = prepare(formula, data, weights=weights, cluster=cluster)
     _check_binary(prep)
-    problems = _separation(prep)
-    if problems:
-        raise ModelError(
-            "perfect separation: " + "; ".join(problems) + f" (formula {formula!r}). Drop the "
-            "term, merge its rare levels, or widen the sample."
-        )
-    if cov_type is None:
-        cov_type = "cluster" if prep.cluster is not None else "HC0"
-    if cov_type not in COV_TYPES:
-        raise ModelError(f"cov_type must be one of {COV_TYPES}; got {cov_type!r}.")
+    has_cluster = prep.cluster is not None
+    cov_type = resolve_cov_type(cov_type, BinaryCovType, default="cluster" if has_cluster else "HC0",
+                                has_cluster=has_cluster, model=link)
     w = np.ones(prep.nobs) if prep.weights is None else prep.weights
-    # statsmodels' log-likelihood scales with the weights; normalise to mean 1 so that llf
-    # is on the scale of the sample (estimates and covariances do not depend on it).
+    # the log-likelihood scales with the weights; normalise them to mean 1 so that llf is on
+    # the scale of the sample (estimates and sandwich covariances do not depend on it)
     wn = w / w.mean()
-    links = {"probit": sm.families.links.Probit(), "logit": sm.families.links.Logit()}
-    model = sm.GLM(prep.y, prep.X, family=sm.families.Binomial(link=links[link]), var_weights=wn)
-    kwargs: dict = {}
-    if cov_type == "cluster":
-        if prep.cluster is None:
-            raise ModelError("cov_type='cluster' needs `cluster=` (a column of PSU ids).")
-        n_clusters = int(np.unique(prep.cluster).size)
-        if n_clusters < 2:
-            raise ModelError(f"cluster-robust covariance needs at least 2 clusters; got {n_clusters}.")
-        kwargs = {"cov_type": "cluster", "cov_kwds": {"groups": prep.cluster}}
-    else:
-        kwargs = {"cov_type": cov_type}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            res = model.fit(maxiter=100, tol=1e-10, **kwargs)
-        except Exception as err:  # statsmodels raises PerfectSeparationError in some versions
-            raise ModelError(
-                f"{link} did not converge ({type(err).__name__}: {err}); check for perfect "
-                f"separation by a combination of terms in {formula!r}."
-            ) from err
-    params = np.asarray(res.params)
-    sep = [c for c in caught if "separation" in str(c.message).lower()]
-    converged = bool(getattr(res, "converged", True))
-    if sep or not converged or not np.all(np.isfinite(res.bse)):
-        sd = prep.X.std(axis=0)
-        big = [
-            prep.design.term_names[j]
-            for j in np.argsort(-np.abs(params * sd))
-            if prep.design.terms[j].kind != "intercept"
-        ][:3]
-        raise ModelError(
-            f"{link} fit failed ({'perfect separation' if sep else 'no convergence'}); the "
-            f"terms with the largest standardised coefficients are {', '.join(big)}. A "
-            "combination of terms predicts the outcome perfectly: drop or merge them."
-        )
-    for c in caught:
-        # statsmodels flags robust covariances with var_weights as "not fully supported";
-        # for the Binomial GLM the sandwich it returns is the pseudo-ML one (observed
-        # Hessian, weighted scores), which tests/test_binary.py checks by hand.
-        if "not fully supported with var_weights" in str(c.message):
-            continue
-        warnings.warn(c.message, c.category, stacklevel=3)
-    bse, cov = np.asarray(res.bse), np.asarray(res.cov_params())
+    lk = _probit.get_link(link)
+    res = _probit.fit(prep.X, prep.y, wn, prep.design.term_names, lk,
+                      outcome=prep.design.lhs, where=f" in {formula!r}")
+    params = res.params
+    bread = np.linalg.inv(-res.hessian)
     if cov_type == "nonrobust":
-        # IRLS reports the inverse *expected* information; for the probit (a non-canonical
-        # link) that differs from the observed information used by statsmodels' Probit and
-        # Stata's ``probit``. Use the observed Hessian, from statsmodels, for consistency.
-        cov = np.linalg.inv(-model.hessian(params, scale=1.0, observed=True))
-        bse = np.sqrt(np.diag(cov))
-    llf, llnull = float(res.llf), float(res.llnull)
+        # the inverse observed information, as statsmodels' Probit/Logit and Stata's probit
+        cov = (bread + bread.T) / 2
+    else:
+        scores = _probit.score_obs(params, prep.X, prep.y, lk) * wn[:, None]
+        cov = robust_cov(bread, scores, groups=prep.cluster if cov_type == "cluster" else None,
+                         small_sample="linear" if cov_type == "cluster" else "none")
+    bse = np.sqrt(np.diag(cov))
+    if not np.all(np.isfinite(bse)):
+        raise ModelError(
+            f"{link} standard errors are not finite in {formula!r}: a combination of terms "
+            "nearly predicts the outcome perfectly; drop or merge them."
+        )
+    pbar = float(np.sum(wn * prep.y) / wn.sum())
+    llf = res.loglike
+    llnull = float(np.sum(wn * np.where(prep.y == 1, np.log(pbar), np.log1p(-pbar))))
     info = {
         "llf": llf,
         "llnull": llnull,
@@ -360,11 +282,8 @@ def _fit_binary(
         "mean_y": float(np.sum(w * prep.y) / w.sum()),
         "weighted": prep.weights is not None,
         "n_clusters": None if prep.cluster is None else int(np.unique(prep.cluster).size),
-        "small_sample_correction": {
-            "cluster": "G/(G-1)*(N-1)/(N-K); z tests",
-            "HC0": "none; z tests",
-            "nonrobust": "none; z tests",
-        }[cov_type],
+        "small_sample_correction": correction_text(
+            "linear" if cov_type == "cluster" else "none", cov_type == "cluster", "z tests"),
     }
     result = result_cls(
         prep.design,
@@ -389,7 +308,7 @@ def probit(
     data: pd.DataFrame,
     weights=None,
     cluster=None,
-    cov_type: str | None = None,
+    cov_type: BinaryCovType | None = None,
     survey: Survey | None = None,
 ) -> ProbitResult:
     """Weighted probit of a 0/1 outcome (e.g. ``poor``) on proxies.
@@ -431,7 +350,7 @@ def logit(
     data: pd.DataFrame,
     weights=None,
     cluster=None,
-    cov_type: str | None = None,
+    cov_type: BinaryCovType | None = None,
     survey: Survey | None = None,
 ) -> LogitResult:
     """Weighted logit of a 0/1 outcome; arguments and results as :func:`probit`."""

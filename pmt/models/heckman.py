@@ -19,34 +19,43 @@ Two estimators are provided by :func:`heckman`:
     Heckman's two-step (Heckit): a probit of ``d`` on ``z``, then OLS of ``y`` on ``x`` and
     ``lambda(z'g_hat)`` over the selected. ``sigma^2 = e'e / n1 + b_lambda^2 * mean(delta)``
     with ``delta = lambda (lambda + z'g)`` and ``rho = b_lambda / sigma`` (Greene 2003,
-    eq. 22-21). Default covariance ("corrected") is Greene's eq. 22-22, the formula of R
+    eq. 22-21). Default covariance ("nonrobust", the corrected two-step covariance) is
+    Greene's eq. 22-22, the formula of R
     ``sampleSelection::heckit``:
     ``sigma^2 (X*'X*)^-1 [X*'(I - rho^2 Delta) X* + rho^2 (X*'Delta Z) V_g (Z'Delta X*)]
     (X*'X*)^-1``. With survey weights or clusters the default is instead the sandwich of
     the stacked estimating equations of both steps (probit score and OLS normal equations,
     M-estimation / Murphy-Topel), which is the design-consistent pseudo-likelihood
-    covariance; ``cov_type="corrected"`` with weights treats them as frequency weights
+    covariance; ``cov_type="nonrobust"`` with weights treats them as frequency weights
     (each ``X'X`` becomes ``X'WX``), which understates uncertainty for sampling weights.
 ``method="ml"``
     Full-information maximum likelihood, written here because statsmodels has no
     sample-selection model: analytic log-likelihood and gradient in
     ``(b, g, log sigma, atanh rho)``, started from the two-step estimates, maximised with
     scipy's BFGS and polished with Newton steps on the Hessian obtained by central
-    differences of the analytic gradient. Covariance: the inverse Hessian ("oim"), the
-    sandwich ("robust", default with weights) or its PSU-clustered version ("cluster").
+    differences of the analytic gradient. Covariance: the inverse Hessian ("nonrobust"),
+    the sandwich ("HC0", default with weights) or its PSU-clustered version ("cluster").
     ``sigma`` and ``rho`` get delta-method standard errors.
 
-The probit step is a small weighted Newton-Raphson fit written here (rather than
-statsmodels' Probit, which takes no weights, or GLM, which is slower and does not say which
-regressor separates the outcome) so that the inverse Mills ratio is computed stably with
-``scipy.special.log_ndtr`` and perfect separation is reported by term name; its estimates
-are tested against statsmodels.
+The probit step is pmt's binary-choice engine (:mod:`pmt.models._probit`, shared with
+:func:`pmt.probit`): a weighted Newton-Raphson fit (statsmodels' Probit takes no weights,
+and GLM is slower and does not say which regressor separates the outcome) that computes
+the inverse Mills ratio stably with ``scipy.special.log_ndtr`` and reports perfect
+separation by term name; its estimates are tested against statsmodels. The sandwich
+covariances use the one cluster meat of :mod:`pmt.models.covariance`.
+
+Covariance names (``cov_type``) are those of every pmt model: ``"nonrobust"`` (two-step:
+Heckman's corrected covariance; ML: the inverse Hessian), ``"HC0"`` (sandwich) and
+``"cluster"`` (sandwich of PSU score sums times G/(G-1), as Stata's ML commands). The
+spellings of earlier versions (``"corrected"``, ``"oim"``, ``"robust"``) are deprecated
+aliases for one release.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -54,7 +63,10 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import log_ndtr, ndtr
 
+from pmt._literals import HeckmanCovType
 from pmt.errors import ModelError, example_rows
+from pmt.models import _probit
+from pmt.models._probit import inverse_mills, probit_fit, score_obs
 from pmt.models.base import (
     ModelResult,
     blas_threads,
@@ -63,151 +75,28 @@ from pmt.models.base import (
     register_model,
     weight_cluster_columns,
 )
+from pmt.models.covariance import (
+    correction_text,
+    resolve_cov_type,
+    robust_cov,
+)
 from pmt.models.formula import Design
 from pmt.models.summary import Summary
 
-__all__ = ["heckman", "HeckmanResult", "HeckmanSelection", "probit_fit", "inverse_mills"]
+__all__ = [
+    "heckman",
+    "HeckmanData",
+    "HeckmanResult",
+    "HeckmanSelection",
+    "prepare_heckman",
+    "probit_fit",
+    "inverse_mills",
+]
 
 Method = Literal["twostep", "ml"]
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 # |atanh(rho)| beyond which ML is judged to sit on the boundary |rho| = 1.
 _ATANH_RHO_MAX = 7.0  # |rho| > 0.999998
-
-
-def inverse_mills(c: np.ndarray) -> np.ndarray:
-    """lambda(c) = phi(c) / Phi(c), computed on the log scale so it is finite for c << 0."""
-    c = np.asarray(c, dtype=float)
-    return np.exp(-0.5 * c * c - _LOG_SQRT_2PI - log_ndtr(c))
-
-
-# --------------------------------------------------------------------------------------
-# probit step
-# --------------------------------------------------------------------------------------
-def _probit_loglike(g, Z, d, w):
-    zg = Z @ g
-    return float(np.sum(w * np.where(d, log_ndtr(zg), log_ndtr(-zg))))
-
-
-def _probit_score_obs(g, Z, d):
-    """Per-observation score of the probit log-likelihood (unweighted), n x k."""
-    zg = Z @ g
-    q = 2.0 * d - 1.0
-    gen = q * inverse_mills(q * zg)  # d log Phi(q zg) / d zg
-    return gen[:, None] * Z
-
-
-def _probit_hessian(g, Z, d, w):
-    """Observed Hessian of the weighted probit log-likelihood."""
-    zg = Z @ g
-    q = 2.0 * d - 1.0
-    lam = q * inverse_mills(q * zg)
-    h = lam * (lam + zg)  # minus d2 log Phi(q zg) / d zg^2, positive
-    Zs = Z * np.sqrt(w * h)[:, None]
-    return -(Zs.T @ Zs)  # A.T @ A runs as a symmetric rank-k update
-
-
-def _separating_terms(Z, d, names) -> list[str]:
-    """Terms that on their own separate d (quasi-)completely.
-
-    A 0/1 term separates when all its ones (or all its zeros) share one outcome; any other
-    non-constant term when a threshold splits the outcomes. Such a coefficient has no
-    finite maximum-likelihood value.
-    """
-    Z1, Z0 = Z[d], Z[~d]
-    lo1, hi1, lo0, hi0 = Z1.min(0), Z1.max(0), Z0.min(0), Z0.max(0)
-    ones1, ones0 = (Z1 == 1).sum(0), (Z0 == 1).sum(0)
-    zeros1, zeros0 = (Z1 == 0).sum(0), (Z0 == 0).sum(0)
-    n1, n0 = Z1.shape[0], Z0.shape[0]
-    out = []
-    for j, name in enumerate(names):
-        if min(lo1[j], lo0[j]) == max(hi1[j], hi0[j]):
-            continue  # constant
-        if ones1[j] + zeros1[j] == n1 and ones0[j] + zeros0[j] == n0:
-            for v, c1, c0 in ((1, ones1[j], ones0[j]), (0, zeros1[j], zeros0[j])):
-                if (c1 == 0) != (c0 == 0):
-                    side = "selected" if c0 == 0 else "unselected"
-                    out.append(f"'{name}' = {v} only with {side} rows ({c1 + c0} rows)")
-                    break
-        elif hi0[j] <= lo1[j] or hi1[j] <= lo0[j]:
-            out.append(f"'{name}' splits selected and unselected rows at a threshold")
-    return out
-
-
-def probit_fit(Z, d, w=None, names=None, maxiter: int = 100, tol: float = 1e-10):
-    """Weighted probit by Newton-Raphson with step halving.
-
-    Parameters
-    ----------
-    Z : ndarray (n, k)
-        Regressors including the constant.
-    d : ndarray of bool (n,)
-        Outcome.
-    w : ndarray (n,), optional
-        Positive weights (pseudo-likelihood).
-    names : list of str, optional
-        Term names, used in error messages.
-
-    Returns
-    -------
-    g : ndarray (k,)
-        Estimates.
-    H : ndarray (k, k)
-        Observed Hessian of the weighted log-likelihood at ``g``.
-    loglike : float
-
-    Raises
-    ------
-    ModelError
-        On (quasi-)perfect separation: the Newton iterations do not converge or fitted
-        probabilities reach 0 or 1 to machine precision.
-    """
-    n, k = Z.shape
-    names = names or [f"x{j}" for j in range(k)]
-    d = np.asarray(d, dtype=bool)
-    culprits = _separating_terms(Z, d, names)
-    if culprits:
-        raise ModelError(
-            "perfect separation in the selection probit: " + "; ".join(culprits[:5]) + ". "
-            "Drop or merge the separating regressor(s) in the selection formula."
-        )
-    w = np.ones(n) if w is None else np.asarray(w, dtype=float)
-    g = np.zeros(k)
-    pbar = np.average(d, weights=w)
-    g[0] = stats.norm.ppf(pbar) if np.all(Z[:, 0] == 1) else 0.0
-    ll = _probit_loglike(g, Z, d, w)
-    converged = False
-    for _ in range(maxiter):
-        zg = Z @ g
-        q = 2.0 * d - 1.0
-        grad = Z.T @ (w * q * inverse_mills(q * zg))
-        H = _probit_hessian(g, Z, d, w)
-        try:
-            step = np.linalg.solve(-H, grad)
-        except np.linalg.LinAlgError:
-            break
-        t = 1.0
-        while True:
-            g_new = g + t * step
-            ll_new = _probit_loglike(g_new, Z, d, w)
-            if ll_new >= ll - 1e-12 * abs(ll) or t < 1e-8:
-                break
-            t *= 0.5
-        g, ll_old, ll = g_new, ll, ll_new
-        if np.max(np.abs(t * step)) < tol * (1 + np.max(np.abs(g))) or abs(ll - ll_old) < 1e-14 * abs(ll):
-            converged = True
-            break
-    zg = Z @ g
-    extreme = np.abs(zg) > 8.5  # Phi(-8.5) ~ 1e-17: probability 0 or 1 in float64
-    if not converged or extreme.mean() > 0 and np.max(np.abs(g)) > 15:
-        culprits = _separating_terms(Z, d, names)
-        hint = ("; ".join(culprits[:5]) + ". ") if culprits else ""
-        raise ModelError(
-            "selection probit does not converge: perfect or quasi-perfect separation "
-            f"({int(extreme.sum())} rows have fitted probability 0 or 1). {hint}"
-            "Drop or merge the separating regressor(s) in the selection formula."
-        )
-    H = _probit_hessian(g, Z, d, w)
-    return g, H, ll
 
 
 # --------------------------------------------------------------------------------------
@@ -277,7 +166,7 @@ class HeckmanResult(ModelResult):
         nobs: int,
         n_selected: int,
         n_dropped: int = 0,
-        cov_type: str = "corrected",
+        cov_type: str = "nonrobust",
         loglike: float | None = None,
         info: Mapping | None = None,
     ):
@@ -502,7 +391,7 @@ class HeckmanResult(ModelResult):
             d.get("nobs", 0),
             d.get("n_selected", 0),
             n_dropped=d.get("n_dropped", 0),
-            cov_type=d.get("cov_type", "corrected"),
+            cov_type=d.get("cov_type", "nonrobust"),
             loglike=d.get("loglike"),
             info=d.get("info"),
         )
@@ -511,7 +400,72 @@ class HeckmanResult(ModelResult):
 # --------------------------------------------------------------------------------------
 # data preparation
 # --------------------------------------------------------------------------------------
-def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster):
+@dataclass(frozen=True)
+class HeckmanData:
+    """Estimation sample of a Heckman model, built by :func:`prepare_heckman`.
+
+    Attributes
+    ----------
+    sdesign, odesign : Design
+        Selection and outcome designs.
+    Z : ndarray (n, kz)
+        Selection regressors of every row of the sample.
+    d : ndarray of bool (n,)
+        Selection indicator.
+    X1 : ndarray (n1, kx)
+        Outcome regressors of the selected rows.
+    y1 : ndarray (n1,)
+        Outcome of the selected rows.
+    w : ndarray (n,) or None
+        Weights (None: unweighted).
+    codes : ndarray (n,) or None
+        Integer cluster codes (None: no clusters, or a covariance that does not use them).
+    n_dropped : int
+        Rows of the data left out for missing values.
+    index, index1 : pandas.Index
+        Labels of the rows of the sample and of its selected rows.
+    exclusion : list of str
+        Selection variables absent from the outcome equation.
+    """
+
+    sdesign: Design
+    odesign: Design
+    Z: np.ndarray
+    d: np.ndarray
+    X1: np.ndarray
+    y1: np.ndarray
+    w: np.ndarray | None
+    codes: np.ndarray | None
+    n_dropped: int
+    index: pd.Index
+    index1: pd.Index
+    exclusion: list[str]
+
+    @property
+    def n(self) -> int:
+        """Rows in the estimation sample."""
+        return int(self.d.size)
+
+    @property
+    def n1(self) -> int:
+        """Selected rows (d = 1)."""
+        return int(self.d.sum())
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The weights, ones when unweighted."""
+        return np.ones(self.n) if self.w is None else self.w
+
+
+def prepare_heckman(selection: str, outcome: str, data: pd.DataFrame, weights=None,
+                    cluster=None) -> HeckmanData:
+    """Parse both formulas, check the indicator and outcome, and build the sample.
+
+    Rows are dropped (counted, with a warning) when a selection variable, the weight or
+    the cluster is missing, or when a selected row misses an outcome variable. Raises
+    ModelError for a non-0/1 indicator, nobody or everybody selected, infinite outcomes
+    and singular designs; warns when there is no exclusion restriction.
+    """
     if not isinstance(data, pd.DataFrame):
         raise ModelError("`data` must be a pandas DataFrame.")
     if len(data) == 0:
@@ -545,7 +499,7 @@ def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster)
             f"{n_dropped} of {len(data)} rows have missing selection variables, weights or "
             f"clusters, or are selected with missing outcome variables; they are excluded "
             f"({example_rows(data.index[~mask])}).",
-            stacklevel=3,
+            stacklevel=4,
         )
     sub = data.loc[mask]
     d = d_all[mask]
@@ -579,45 +533,32 @@ def _prepare(selection: str, outcome: str, data: pd.DataFrame, weights, cluster)
             "(no exclusion restriction): the model is identified by the normality assumption "
             "(functional form) only and estimates may be fragile. Add to the selection formula "
             "a variable that affects having the income but not its amount.",
-            stacklevel=3,
+            stacklevel=4,
         )
-    return {
-        "sdesign": sdesign,
-        "odesign": odesign,
-        "Z": Z,
-        "d": d,
-        "X1": X1,
-        "y1": y1,
-        "w": w,
-        "codes": codes,
-        "n": n,
-        "n1": n1,
-        "n_dropped": n_dropped,
-        "index": sub.index,
-        "index1": subsel.index,
-        "exclusion": excl,
-    }
+    return HeckmanData(sdesign, odesign, Z, d, X1, y1, w, codes, n_dropped, sub.index,
+                       subsel.index, excl)
 
 
-def _meat(S: np.ndarray, codes: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """Outer-product middle of a sandwich from weighted per-row scores S (n x k)."""
-    if codes is None:
-        return S.T @ S, 1.0
-    G = int(codes.max()) + 1
-    if G < 2:
-        raise ModelError("cluster has a single cluster; cluster-robust covariance needs at least 2.")
-    Sg = np.zeros((G, S.shape[1]))
-    np.add.at(Sg, codes, S)
-    return Sg.T @ Sg, G / (G - 1)
+def _selection_probit(p: HeckmanData):
+    """The weighted probit of the selection equation: (g, H, loglike)."""
+    res = _probit.fit(p.Z, p.d, p.weights, p.sdesign.term_names, _probit.PROBIT,
+                      outcome=p.sdesign.lhs, where=" in the selection equation")
+    return res.params, res.hessian, res.loglike
+
+
+def _sandwich(bread: np.ndarray, scores: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """HC0 sandwich, or the cluster one times G/(G-1) (Stata's ML commands)."""
+    return robust_cov(bread, scores, groups=codes,
+                      small_sample="ml" if codes is not None else "none")
 
 
 # --------------------------------------------------------------------------------------
 # two-step
 # --------------------------------------------------------------------------------------
-def _twostep(p, cov_type):
-    Z, d, X1, y1, w, codes = p["Z"], p["d"], p["X1"], p["y1"], p["w"], p["codes"]
-    wa = np.ones(len(d)) if w is None else w
-    g, H, ll_probit = probit_fit(Z, d, wa, p["sdesign"].term_names)
+def _twostep(p: HeckmanData, cov_type: str) -> dict:
+    Z, d, X1, y1 = p.Z, p.d, p.X1, p.y1
+    wa = p.weights
+    g, H, ll_probit = _selection_probit(p)
     Vg = np.linalg.inv(-H)
     zg1 = Z[d] @ g
     lam = inverse_mills(zg1)
@@ -640,9 +581,10 @@ def _twostep(p, cov_type):
             f"two-step rho = {rho:.3f} lies outside [-1, 1]; it is truncated to {rho_c:.0f} "
             "in the corrected covariance (as Stata does) and reported as sigma-scaled "
             "lambda coefficient. Consider method='ml' or better exclusion restrictions.",
-            stacklevel=3,
+            stacklevel=4,
         )
-    if cov_type == "corrected":
+    if cov_type == "nonrobust":
+        # Heckman's corrected covariance (Greene 2003, eq. 22-22)
         rho2 = rho_c**2
         mid = (Xs * (w1 * (1 - rho2 * delta))[:, None]).T @ Xs
         XDZ = (Xs * (w1 * delta)[:, None]).T @ Z[d]
@@ -651,7 +593,7 @@ def _twostep(p, cov_type):
     else:
         # stacked M-estimator: psi = [w s(g); w d x* e]; A = d psi / d theta
         k1, k2 = Z.shape[1], Xs.shape[1]
-        S1 = _probit_score_obs(g, Z, d) * wa[:, None]
+        S1 = score_obs(g, Z, d) * wa[:, None]
         S2 = np.zeros((len(d), k2))
         S2[d] = Xs * (w1 * e)[:, None]
         A = np.zeros((k1 + k2, k1 + k2))
@@ -661,11 +603,9 @@ def _twostep(p, cov_type):
         A21[-1] -= (w1 * delta * e) @ Z[d]
         A[k1:, :k1] = A21
         A[k1:, k1:] = -XtWX
-        B, factor = _meat(np.column_stack([S1, S2]), codes)
-        Ainv = np.linalg.inv(A)
-        full = factor * Ainv @ B @ Ainv.T
+        full = _sandwich(np.linalg.inv(A), np.column_stack([S1, S2]), p.codes)
         cov = full[k1:, k1:]
-    names = p["odesign"].term_names + ["lambda"]
+    names = p.odesign.term_names + ["lambda"]
     params = pd.Series(b, index=names)
     bse = pd.Series(np.sqrt(np.diag(cov)), index=names)
     return {
@@ -779,13 +719,13 @@ class _HeckmanLL:
         return (H + H.T) / 2
 
 
-def _ml(p, cov_type, maxiter):
+def _ml(p: HeckmanData, cov_type: str, maxiter: int) -> dict:
     with warnings.catch_warnings():
         # the two-step fit only supplies start values (rho is clipped to +-0.9 below)
         warnings.simplefilter("ignore")
-        start = _twostep(p, "corrected")
-    w = np.ones(p["n"]) if p["w"] is None else p["w"]
-    f = _HeckmanLL(p["Z"], p["d"], p["X1"], p["y1"], w)
+        start = _twostep(p, "nonrobust")
+    w = p.weights
+    f = _HeckmanLL(p.Z, p.d, p.X1, p.y1, w)
     kx = f.kx
     rho0 = float(np.clip(start["rho"], -0.9, 0.9))
     theta0 = np.concatenate(
@@ -841,15 +781,14 @@ def _ml(p, cov_type, maxiter):
         raise ModelError("ML Hessian is singular: the model is not identified.") from exc
     if not np.all(np.diag(Hinv) > 0):
         raise ModelError("ML Hessian is not negative definite at the optimum; not identified.")
-    if cov_type == "oim":
+    if cov_type == "nonrobust":
         V = Hinv
     else:
-        B, factor = _meat(f.score_matrix(theta), p["codes"])
-        V = factor * Hinv @ B @ Hinv
+        V = _sandwich(Hinv, f.score_matrix(theta), p.codes)
     b, g, ls, at = f.split(theta)
     sigma, rho = float(np.exp(ls)), float(np.tanh(at))
     kz = f.kz
-    onames = p["odesign"].term_names
+    onames = p.odesign.term_names
     params = pd.Series(b, index=onames)
     Vb = V[:kx, :kx]
     bse = pd.Series(np.sqrt(np.diag(Vb)), index=onames)
@@ -876,6 +815,13 @@ def _ml(p, cov_type, maxiter):
 # --------------------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------------------
+#: Spellings of ``cov_type`` before the one vocabulary, by method (deprecated).
+_DEPRECATED_COV_TYPES = {
+    "twostep": {"corrected": "nonrobust", "robust": "HC0"},
+    "ml": {"oim": "nonrobust", "robust": "HC0"},
+}
+
+
 def heckman(
     selection: str,
     outcome: str,
@@ -883,7 +829,7 @@ def heckman(
     method: Method = "twostep",
     weights=None,
     cluster=None,
-    cov_type: str | None = None,
+    cov_type: HeckmanCovType | None = None,
     maxiter: int = 2000,
 ) -> HeckmanResult:
     """Fit a Heckman sample-selection model (two-step or maximum likelihood).
@@ -905,13 +851,14 @@ def heckman(
         (pseudo-likelihood).
     cluster : str or array-like, optional
         Cluster (PSU) ids for cluster-robust standard errors.
-    cov_type : str, optional
-        two-step: "corrected" (Heckman/Greene; default without weights and clusters),
-        "robust" (stacked-equation sandwich; default with weights) or "cluster" (default
-        with ``cluster``). ML: "oim" (inverse Hessian; default without weights and
-        clusters), "robust" (default with weights) or "cluster". Cluster sandwiches
-        are multiplied by G/(G-1) (G clusters), as Stata's ML commands do; the robust ones
-        carry no small-sample factor; tests are z tests.
+    cov_type : {"nonrobust", "HC0", "cluster"}, optional
+        "nonrobust" (default without weights and clusters): two-step, Heckman's corrected
+        covariance (Greene); ML, the inverse Hessian. "HC0" (default with weights): the
+        sandwich (two-step: of the stacked estimating equations of both steps). "cluster"
+        (default with ``cluster``): the sandwich of PSU score sums, multiplied by G/(G-1)
+        (G clusters) as Stata's ML commands do. Tests are z tests. The names of earlier
+        versions are deprecated aliases for one release: two-step "corrected" and ML
+        "oim" for "nonrobust", "robust" for "HC0" (:mod:`pmt.models.covariance`).
     maxiter : int
         Iteration limit of the ML optimiser.
 
@@ -928,43 +875,42 @@ def heckman(
     """
     if method not in ("twostep", "ml"):
         raise ModelError(f"method must be 'twostep' or 'ml'; got {method!r}.")
-    allowed = ("corrected", "robust", "cluster") if method == "twostep" else ("oim", "robust", "cluster")
-    if cov_type is None:
-        cov_type = "cluster" if cluster is not None else "robust" if weights is not None else allowed[0]
-    if cov_type not in allowed:
-        raise ModelError(f"cov_type for method={method!r} must be one of {allowed}; got {cov_type!r}.")
-    if cov_type == "cluster" and cluster is None:
-        raise ModelError("cov_type='cluster' needs cluster= (a PSU column).")
+    default = "cluster" if cluster is not None else "HC0" if weights is not None else "nonrobust"
+    cov_type = resolve_cov_type(cov_type, HeckmanCovType, default=default,
+                                has_cluster=cluster is not None,
+                                deprecated=_DEPRECATED_COV_TYPES[method],
+                                model=f"heckman(method={method!r})")
     with blas_threads(1):  # tall, thin matrices (n x ~30)
         return _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter)
 
 
 def _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter) -> HeckmanResult:
-    p = _prepare(selection, outcome, data, weights, cluster)
+    p = prepare_heckman(selection, outcome, data, weights, cluster)
     if cov_type != "cluster":
-        p["codes"] = None
+        p = replace(p, codes=None)
     fit = _twostep(p, cov_type) if method == "twostep" else _ml(p, cov_type, maxiter)
     g = fit["g"]
     Vg = fit["Vg"]
-    if method == "twostep" and cov_type != "corrected":
+    if method == "twostep" and cov_type != "nonrobust":
         # probit s.e. from the sandwich as well (pseudo-likelihood)
-        Hinv = np.linalg.inv(-fit["H"])
-        wa = np.ones(p["n"]) if p["w"] is None else p["w"]
-        B, factor = _meat(_probit_score_obs(g, p["Z"], p["d"]) * wa[:, None], p["codes"])
-        Vg = factor * Hinv @ B @ Hinv
+        Vg = _sandwich(np.linalg.inv(-fit["H"]), score_obs(g, p.Z, p.d) * p.weights[:, None],
+                       p.codes)
     sel = HeckmanSelection(
-        p["sdesign"],
+        p.sdesign,
         g,
         np.sqrt(np.diag(Vg)),
         cov=Vg,
-        nobs=p["n"],
-        n_dropped=p["n_dropped"],
-        cov_type=cov_type if cov_type != "corrected" else "nonrobust",
+        nobs=p.n,
+        n_dropped=p.n_dropped,
+        cov_type=cov_type,
         retransform="none",
     )
+    clustered = cov_type == "cluster"
     info = {
-        "exclusion_restrictions": p["exclusion"],
-        "weighted": p["w"] is not None,
+        "exclusion_restrictions": p.exclusion,
+        "weighted": p.w is not None,
+        "small_sample_correction": correction_text(
+            "ml" if clustered else "none", clustered, "z tests"),
     }
     if method == "ml":
         info.update(
@@ -974,7 +920,7 @@ def _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter) 
             iterations=fit["iterations"],
         )
     result = HeckmanResult(
-        p["odesign"],
+        p.odesign,
         fit["params"],
         fit["bse"],
         fit["cov"],
@@ -982,19 +928,19 @@ def _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter) 
         fit["sigma"],
         fit["rho"],
         method,
-        nobs=p["n"],
-        n_selected=p["n1"],
-        n_dropped=p["n_dropped"],
+        nobs=p.n,
+        n_selected=p.n1,
+        n_dropped=p.n_dropped,
         cov_type=cov_type,
         loglike=fit["loglike"],
         info=info,
     )
     # estimation samples: the probit on every row (fitted = Phi(z'g)) and the outcome on
     # the selected rows (fitted = E[y | d=1] = x'b + rho sigma lambda(z'g))
-    sel._set_sample(p["index"], p["d"], ndtr(p["Z"] @ g))
-    k = p["X1"].shape[1]
-    fitted = p["X1"] @ result.params.to_numpy()[:k] + result.rho_sigma * inverse_mills(
-        p["Z"][p["d"]] @ g
+    sel._set_sample(p.index, p.d, ndtr(p.Z @ g))
+    k = p.X1.shape[1]
+    fitted = p.X1 @ result.params.to_numpy()[:k] + result.rho_sigma * inverse_mills(
+        p.Z[p.d] @ g
     )
-    result._set_sample(p["index1"], p["y1"], fitted)
+    result._set_sample(p.index1, p.y1, fitted)
     return result

@@ -7,10 +7,14 @@ covariance and records what the retransformations to levels need.
 
 Covariance (``cov_type``)
 -------------------------
+The vocabulary and the sandwich are those of every pmt model
+(:mod:`pmt.models.covariance`); the numbers equal statsmodels' ``WLS(...).fit(cov_type=...)``.
+
 ``"cluster"`` (the default when a cluster is given)
-    Cluster-robust sandwich by statsmodels with its default small-sample correction
-    ``G/(G-1) * (N-1)/(N-K)`` (G clusters, N observations, K terms; the same as Stata's
-    ``regress ..., vce(cluster)``); t tests use G-1 degrees of freedom.
+    Cluster-robust sandwich with the linear-model small-sample correction
+    ``G/(G-1) * (N-1)/(N-K)`` (G clusters, N observations, K terms; Stata's
+    ``regress ..., vce(cluster)`` and statsmodels' default); t tests use G-1 degrees of
+    freedom.
 ``"HC1"`` (the default otherwise)
     Heteroskedasticity-robust sandwich with the ``N/(N-K)`` correction (Stata's
     ``robust``); t tests with N-K degrees of freedom.
@@ -39,7 +43,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from pmt._literals import Retransform
+from pmt._literals import OLSCovType, Retransform
 from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import ModelError, example_rows
 from pmt.models.base import (
@@ -51,12 +55,15 @@ from pmt.models.base import (
     resolve_column,
     survey_inputs,
 )
+from pmt.models.covariance import (
+    cluster_codes,
+    correction_text,
+    resolve_cov_type,
+    robust_cov,
+)
 from pmt.models.formula import level_label
 from pmt.models.summary import Summary
 from pmt.survey import Survey, weighted_quantile
-
-CovType = Literal["nonrobust", "HC1", "cluster"]
-COV_TYPES = ("nonrobust", "HC1", "cluster")
 
 __all__ = ["ols", "truncated_ols", "OLSResult", "TruncatedOLSResult", "GroupedOLSResult"]
 
@@ -66,41 +73,39 @@ def fit_wls(
     y: np.ndarray,
     weights: np.ndarray | None,
     cluster: np.ndarray | None,
-    cov_type: str,
+    cov_type: OLSCovType,
 ):
-    """Fit statsmodels WLS (OLS when unweighted) with the requested covariance.
+    """Fit statsmodels WLS (OLS when unweighted) and the requested covariance.
 
-    Returns the statsmodels results object. ``cluster`` are integer codes. Inference uses
-    t (and F) distributions with the residual degrees of freedom (G-1 for clusters), as
-    Stata does; statsmodels' default for robust covariances would be the normal.
+    Returns ``(results, cov, df_inference)``: the statsmodels results object (estimates,
+    R^2), the covariance of the coefficients and the degrees of freedom of t tests.
+    ``"nonrobust"`` is statsmodels' ``sigma^2 (X'WX)^-1``; ``"HC1"`` and ``"cluster"`` are
+    :func:`pmt.models.covariance.robust_cov` of the weighted scores ``w_i e_i x_i`` with
+    the linear-model factor (``N/(N-K)``; ``G/(G-1)(N-1)/(N-K)``), equal to statsmodels'
+    ``fit(cov_type=...)``. Inference uses t (and F) distributions with the residual
+    degrees of freedom (G-1 for clusters), as Stata does; statsmodels' default for robust
+    covariances would be the normal.
     """
     w = np.ones(len(y)) if weights is None else weights
-    model = sm.WLS(y, X, weights=w)
+    res = sm.WLS(y, X, weights=w).fit()
+    if cov_type == "nonrobust":
+        return res, np.asarray(res.cov_params()), float(res.df_resid)
+    groups = None
+    df_inference = float(res.df_resid)
     if cov_type == "cluster":
         if cluster is None:
             raise ModelError("cov_type='cluster' needs `cluster=` (a column of PSU ids).")
-        n_clusters = int(np.unique(cluster).size)
-        if n_clusters < 2:
-            raise ModelError(
-                f"cluster-robust covariance needs at least 2 clusters; the estimation sample "
-                f"has {n_clusters}. Pass a PSU column with more clusters or cov_type='HC1'."
-            )
-        return model.fit(
-            cov_type="cluster",
-            cov_kwds={"groups": np.asarray(cluster), "use_correction": True, "df_correction": True},
-            use_t=True,
-        )
-    if cov_type in ("HC1", "nonrobust"):
-        return model.fit(cov_type=cov_type, use_t=True)
-    raise ModelError(f"cov_type must be one of {COV_TYPES}; got {cov_type!r}.")
+        groups = np.asarray(cluster)
+        df_inference = float(cluster_codes(groups)[1] - 1)
+    scores = X * (w * (y - X @ res.params))[:, None]
+    cov = robust_cov(res.normalized_cov_params, scores, groups=groups, small_sample="linear")
+    return res, cov, df_inference
 
 
-def _resolve_cov_type(cov_type: str | None, has_cluster: bool) -> str:
-    if cov_type is None:
-        return "cluster" if has_cluster else "HC1"
-    if cov_type not in COV_TYPES:
-        raise ModelError(f"cov_type must be one of {COV_TYPES}; got {cov_type!r}.")
-    return cov_type
+def _resolve_cov_type(cov_type: OLSCovType | None, has_cluster: bool) -> str:
+    """``cov_type`` of an OLS fit: default "cluster" with a cluster, else "HC1"."""
+    return resolve_cov_type(cov_type, OLSCovType, default="cluster" if has_cluster else "HC1",
+                            has_cluster=has_cluster, model="ols", stacklevel=4)
 
 
 def _min_obs(prep: Prepared, what: str) -> None:
@@ -114,7 +119,7 @@ def _min_obs(prep: Prepared, what: str) -> None:
 
 def _ols_parts(prep: Prepared, cov_type: str) -> dict:
     """Fit WLS on prepared arrays; return keyword arguments for an OLS result."""
-    res = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type)
+    res, cov, df_resid = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type)
     w = np.ones(prep.nobs) if prep.weights is None else prep.weights
     n, k = prep.X.shape
     resid = prep.y - prep.X @ res.params
@@ -132,17 +137,16 @@ def _ols_parts(prep: Prepared, cov_type: str) -> dict:
         "weighted": prep.weights is not None,
         "n_clusters": None if prep.cluster is None else int(np.unique(prep.cluster).size),
         "small_sample_correction": {
-            "cluster": "G/(G-1)*(N-1)/(N-K); t with G-1 df",
-            "HC1": "N/(N-K); t with N-K df",
+            "cluster": correction_text("linear", True, "t with G-1 df"),
+            "HC1": correction_text("linear", False, "t with N-K df"),
             "nonrobust": "sigma^2 = sum w e^2/(N-K); t with N-K df",
         }[cov_type],
     }
-    df_resid = float(getattr(res, "df_resid_inference", None) or res.df_resid)
     return {
         "design": prep.design,
         "params": np.asarray(res.params),
-        "bse": np.asarray(res.bse),
-        "cov": np.asarray(res.cov_params()),
+        "bse": np.sqrt(np.diag(cov)),
+        "cov": cov,
         "nobs": prep.nobs,
         "n_dropped": prep.n_dropped,
         "weighted_nobs": sw,
@@ -233,7 +237,7 @@ def ols(
     data: pd.DataFrame,
     weights=None,
     cluster=None,
-    cov_type: CovType | None = None,
+    cov_type: OLSCovType | None = None,
     by: str | None = None,
     survey: Survey | None = None,
     retransform: str = "smearing",
@@ -297,7 +301,7 @@ def truncated_ols(
     weights=None,
     cluster=None,
     cut_weights=None,
-    cov_type: CovType | None = None,
+    cov_type: OLSCovType | None = None,
     survey: Survey | None = None,
     retransform: str = "smearing",
     size=None,

@@ -6,9 +6,14 @@ not an approximation): see :mod:`pmt.models._interior_point` for the Frisch-Newt
 interior point, the exact vertex and the Portnoy-Koenker preprocessing, and why we wrote
 our own rather than use statsmodels' ``QuantReg`` (IRLS: slow and inexact, no weights).
 
-Standard errors
----------------
-``se="kernel"`` is the Powell / Hendricks-Koenker sandwich of R ``summary.rq(se="ker")``::
+Standard errors (``cov_type``)
+------------------------------
+The names are those of every pmt model (:mod:`pmt.models.covariance`); the argument
+``se=`` of earlier versions is a deprecated alias of ``cov_type=`` for one release
+(``se="kernel"`` with a cluster is ``cov_type="cluster"``).
+
+``cov_type="kernel"`` (the default without a cluster) is the Powell / Hendricks-Koenker
+sandwich of R ``summary.rq(se="ker")``::
 
     cov = A^{-1} B A^{-1},   A = sum_i w_i f_i x_i x_i',   f_i = phi(u_i / h) / h
 
@@ -36,18 +41,21 @@ residuals of the exact fit):
   covered 90 % at q = 0.2 and 98.7 % at q = 0.8 (s.e. 16 % too small, 24 % too large),
   against 94.8 % and 96.2 % with the empirical meat. With non-informative weights both
   estimate the same matrix.
-* with ``cluster=``: the cluster-robust ``B = sum_g s_g s_g'``,
-  ``s_g = sum_{i in g} w_i psi_i x_i`` (Parente and Santos Silva 2016); with one row per
-  cluster this is the weighted empirical meat.
+* ``cov_type="cluster"`` (the default with ``cluster=``): the cluster-robust
+  ``B = sum_g s_g s_g'``, ``s_g = sum_{i in g} w_i psi_i x_i`` (Parente and Santos Silva
+  2016; :func:`pmt.models.covariance.cluster_meat`, no small-sample factor); with one
+  row per cluster this is the weighted empirical meat.
 
 With weights, sd and IQR of the bandwidth are weighted (IQR by the inverse-CDF weighted
 quantile of DESIGN section 4) and the weights enter as sampling weights.
 ``info["meat"]`` records which meat was used ("q(1-q)", "empirical" or "cluster").
 
-``se="bootstrap"`` refits the model on ``n_boot`` Rao-Wu rescaling bootstrap replicates
+``cov_type="bootstrap"`` refits the model on ``n_boot`` Rao-Wu rescaling bootstrap replicates
 of the PSUs within strata (:meth:`pmt.Survey.replicate_factors`; every row is its own PSU
 when ``cluster`` is not given) and reports the standard deviation of the replicate
 coefficients. Each replicate is solved exactly, warm-started from the full-sample fit.
+
+``cov_type="none"`` skips the standard errors (NaN).
 """
 
 from __future__ import annotations
@@ -63,6 +71,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from pmt._literals import QuantRegCovType
+from pmt._validation import check_option
 from pmt.errors import ModelError, example_rows
 from pmt.models import _interior_point as ip
 from pmt.models.base import (
@@ -73,8 +83,10 @@ from pmt.models.base import (
     register_model,
     resolve_column,
 )
+from pmt.models.covariance import cluster_meat, resolve_cov_type, sandwich
 from pmt.survey import Survey, weighted_quantile
 
+#: The values of the deprecated ``se=`` argument.
 SE_METHODS = ("kernel", "bootstrap", "none")
 
 # BLAS threads used while fitting. The solver's dense work is p x p normal equations,
@@ -97,7 +109,7 @@ class QuantRegResult(ModelResult):
         Weighted check-function loss at the optimum, ``sum_i w_i rho_q(y_i - x_i'b)``,
         in the units of the left side times the weights.
     info : dict
-        Also ``se`` (method), ``bandwidth`` (h_q and h of the kernel), ``n_boot``,
+        Also ``meat`` (of the kernel sandwich), ``bandwidth`` (h_q and h of the kernel), ``n_boot``,
         ``seed``, ``n_clusters`` and the solver's statistics under ``solver``.
 
     Predictions in levels default to ``retransform="none"``: by the equivariance of
@@ -159,7 +171,8 @@ def kernel_cov(
 
     See the module docstring for the formulas: Powell kernel bread, and as meat
     ``q(1-q) X'X`` unweighted, ``sum_i w_i^2 psi_i^2 x_i x_i'`` with weights and the sum of
-    cluster score outer products with ``cluster``. Returns the covariance and a dict with
+    cluster score outer products with ``cluster``
+    (:func:`pmt.models.covariance.cluster_meat`). Returns the covariance and a dict with
     the bandwidths ``hq``, ``h`` and the ``meat`` used.
     """
     n = X.shape[0]
@@ -181,23 +194,15 @@ def kernel_cov(
     if not h > 0:
         raise ModelError(
             f"the kernel standard errors need residual spread, but the residuals' IQR is "
-            f"{iqr:g} (more than half the fitted values are exact). Use se='bootstrap'."
+            f"{iqr:g} (more than half the fitted values are exact). Use cov_type='bootstrap'."
         )
     f = stats.norm.pdf(u / h) / h
     Amat = (X * (w * f)[:, None]).T @ X
     psi = q - (u < 0)
-    if cluster is not None:
-        scores = X * (w * psi)[:, None]
-        G = int(cluster.max()) + 1
-        S = np.zeros((G, X.shape[1]))
-        np.add.at(S, cluster, scores)
-        Bmat = S.T @ S
-        meat = "cluster"
-    elif weights is not None:
+    if cluster is not None or weights is not None:
         # Informative weights: E[w^2 psi^2 | x] != q(1-q) E[w^2 | x], so no shortcut.
-        scores = X * (w * psi)[:, None]
-        Bmat = scores.T @ scores
-        meat = "empirical"
+        Bmat = cluster_meat(X * (w * psi)[:, None], cluster)
+        meat = "empirical" if cluster is None else "cluster"
     else:
         Bmat = q * (1 - q) * (X.T @ X)
         meat = "q(1-q)"
@@ -206,10 +211,9 @@ def kernel_cov(
     except linalg.LinAlgError as exc:
         raise ModelError(
             "the kernel density-weighted design is singular (too few residuals near zero "
-            "for some terms). Use se='bootstrap'."
+            "for some terms). Use cov_type='bootstrap'."
         ) from exc
-    cov = Ainv @ Bmat @ Ainv
-    return (cov + cov.T) / 2, {"hq": hq, "h": float(h), "meat": meat}
+    return sandwich(Ainv, Bmat), {"hq": hq, "h": float(h), "meat": meat}
 
 
 def _fit_arrays(A, c, w, q, preprocess, seed, start=None) -> ip.Solution:
@@ -227,11 +231,12 @@ def quantreg(
     q: float | Sequence[float] = 0.5,
     weights=None,
     cluster=None,
-    se: Literal["kernel", "bootstrap", "none"] = "kernel",
+    cov_type: QuantRegCovType | None = None,
     n_boot: int = 200,
     seed: int = 0,
     preprocess: bool | Literal["auto"] = "auto",
     strata=None,
+    se: Literal["kernel", "bootstrap", "none"] | None = None,
 ) -> QuantRegResult | dict[float, QuantRegResult]:
     """Weighted linear quantile regression, solved exactly.
 
@@ -251,12 +256,14 @@ def quantreg(
         valid when the weights are informative (depend on welfare); unweighted fits keep
         R's ``q(1-q) X'X``.
     cluster : str or array, optional
-        PSU / cluster ids: cluster-robust kernel covariance, and the resampling unit of
-        the bootstrap.
-    se : {"kernel", "bootstrap", "none"}
-        Standard errors (module docstring). "none" gives NaN standard errors.
+        PSU / cluster ids: cluster-robust kernel covariance (the default ``cov_type`` with
+        a cluster), and the resampling unit of the bootstrap.
+    cov_type : {"kernel", "cluster", "bootstrap", "none"}, optional
+        Standard errors (module docstring): the kernel sandwich, the kernel sandwich with
+        the cluster meat (default with ``cluster=``, else "kernel"), the bootstrap, or
+        none (NaN standard errors).
     n_boot : int
-        Bootstrap replicates (``se="bootstrap"``).
+        Bootstrap replicates (``cov_type="bootstrap"``).
     seed : int
         Seed of the bootstrap and of the preprocessing subsamples (results are exact
         whatever the seed; only the bootstrap standard errors depend on it).
@@ -265,6 +272,9 @@ def quantreg(
         ``n^(2/3) p^(1/2)`` is below a third of n and n >= 5000.
     strata : str or array, optional
         Sampling strata for the bootstrap (PSUs are resampled within strata).
+    se : {"kernel", "bootstrap", "none"}, optional
+        Deprecated name of ``cov_type`` (a ``FutureWarning``; removed in the next release).
+        ``se="kernel"`` is ``cov_type="cluster"`` when ``cluster`` is given, as before.
 
     Returns
     -------
@@ -272,14 +282,14 @@ def quantreg(
         ``params`` and ``bse`` by term, ``objective`` (the weighted check loss), ``q``.
     """
     qs = _check_q(q)
-    if se not in SE_METHODS:
-        raise ModelError(f"se must be one of {SE_METHODS}; got {se!r}.")
+    cov_type = _cov_type_from_se(cov_type, se, cluster is not None)
     if preprocess not in ("auto", True, False):
         raise ModelError(f"preprocess must be 'auto', True or False; got {preprocess!r}.")
-    if se == "bootstrap" and (
+    if cov_type == "bootstrap" and (
         isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 2
     ):
-        raise ModelError(f"n_boot must be an integer >= 2 for se='bootstrap'; got {n_boot!r}.")
+        raise ModelError(
+            f"n_boot must be an integer >= 2 for cov_type='bootstrap'; got {n_boot!r}.")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ModelError(f"seed must be an integer; got {seed!r}.")
     strata_col = resolve_column(data, strata, "strata") if isinstance(data, pd.DataFrame) else None
@@ -306,7 +316,7 @@ def quantreg(
     c = y * wv
     # Bootstrap replicate factors are shared by all quantiles (joint inference).
     row_factors = None
-    if se == "bootstrap":
+    if cov_type == "bootstrap":
         # Raw labels, so that the replicates are those of pmt.Survey(data, weight, strata=,
         # psu=).replicate_factors(n_boot, seed) on the estimation sample.
         cluster_col = resolve_column(data, cluster, "cluster")
@@ -330,7 +340,8 @@ def quantreg(
             # Warm start: the band of the previous quantile's fit replaces the subsample fit.
             sol = _fit_arrays(A, c, wv, qq, preprocess, seed, start=previous)
             previous = sol.coef
-            res = _result(prep, X, y, w, qq, sol, se, row_factors, preprocess, seed, n_boot)
+            res = _result(prep, X, y, w, qq, sol, cov_type, row_factors, preprocess, seed,
+                          n_boot)
             if profile is None:  # every quantile has the same sample: profile it once
                 profile = attach_profile(res, data, prep).info["training_profile"]
             else:
@@ -339,11 +350,32 @@ def quantreg(
     return results if _is_list(q) else results[qs[0]]
 
 
+def _cov_type_from_se(cov_type, se, has_cluster: bool) -> str:
+    """``cov_type`` of a fit, from ``cov_type=`` or the deprecated ``se=``."""
+    if se is not None:
+        if cov_type is not None:
+            raise ModelError(
+                "pass cov_type= only: se= is its deprecated old name (e.g. cov_type='kernel')."
+            )
+        check_option(se, SE_METHODS, name="se")
+        cov_type = "cluster" if se == "kernel" and has_cluster else se
+        warnings.warn(
+            f"quantreg(se={se!r}) is deprecated and will be removed in the next release: "
+            f"pass cov_type={cov_type!r} (the same standard errors).",
+            FutureWarning,
+            stacklevel=3,
+        )
+    return resolve_cov_type(cov_type, QuantRegCovType,
+                            default="cluster" if has_cluster else "kernel",
+                            has_cluster=has_cluster, model="quantreg")
+
+
 def _is_list(q) -> bool:
     return not isinstance(q, numbers.Real)
 
 
-def _result(prep, X, y, w, q, sol, se, row_factors, preprocess, seed, n_boot) -> QuantRegResult:
+def _result(prep, X, y, w, q, sol, cov_type, row_factors, preprocess, seed,
+            n_boot) -> QuantRegResult:
     n, p = X.shape
     b = sol.coef
     u = y - X @ b
@@ -351,7 +383,6 @@ def _result(prep, X, y, w, q, sol, se, row_factors, preprocess, seed, n_boot) ->
     info: dict = {
         "q": q,
         "objective": float(sol.objective),
-        "se": se,
         "certified_optimal": bool(sol.certified),
         "solver": {k: _json_safe(v) for k, v in sol.stats.items()},
         "seed": int(seed),
@@ -359,13 +390,12 @@ def _result(prep, X, y, w, q, sol, se, row_factors, preprocess, seed, n_boot) ->
     if prep.cluster is not None:
         info["n_clusters"] = int(prep.cluster.max()) + 1
     cov = None
-    cov_type = "none"
-    if se == "kernel":
-        cov, bw = kernel_cov(X, u, q, weights=w, cluster=prep.cluster)
+    if cov_type in ("kernel", "cluster"):
+        cov, bw = kernel_cov(X, u, q, weights=w,
+                             cluster=prep.cluster if cov_type == "cluster" else None)
         info["meat"] = bw.pop("meat")
         info["bandwidth"] = bw
-        cov_type = "kernel-cluster" if prep.cluster is not None else "kernel"
-    elif se == "bootstrap":
+    elif cov_type == "bootstrap":
         psu_factors, psu_codes = row_factors
         reps = np.full((psu_factors.shape[1], p), np.nan)
         names = prep.design.term_names
@@ -393,7 +423,7 @@ def _result(prep, X, y, w, q, sol, se, row_factors, preprocess, seed, n_boot) ->
             raise ModelError(
                 f"{len(failed)} of {len(reps)} bootstrap replicates cannot be fitted at q={q} "
                 f"(e.g. no observations for {failed[0]}). Merge rare categories or use "
-                "se='kernel'."
+                "cov_type='kernel'."
             )
         if failed:
             warnings.warn(
@@ -403,7 +433,6 @@ def _result(prep, X, y, w, q, sol, se, row_factors, preprocess, seed, n_boot) ->
                 stacklevel=3,
             )
         cov = np.cov(reps[ok], rowvar=False, ddof=1)
-        cov_type = "bootstrap-cluster" if prep.cluster is not None else "bootstrap"
         info["n_boot"] = int(n_boot)
         info["n_boot_failed"] = len(failed)
     bse = np.sqrt(np.diag(cov)) if cov is not None else np.full(p, np.nan)

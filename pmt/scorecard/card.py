@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pmt._json import dump_json, read_json_document, validate_schema
 from pmt._literals import Direction
 from pmt._validation import check_option
-from pmt.artifacts import dump_json, read_json_document, validate_schema
 from pmt.errors import ArtifactError, DataError, example_rows
 from pmt.scorecard import document, fieldforms, forms
 from pmt.scorecard.build import _build

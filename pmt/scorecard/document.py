@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pmt.artifacts import _jsonable, validate_schema
+from pmt._json import jsonable as _jsonable
+from pmt._json import validate_schema
 from pmt.errors import ArtifactError
 from pmt.models.formula import level_label
 from pmt.scorecard.questions import _BOUND_KEYS, Answer, Question

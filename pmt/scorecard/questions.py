@@ -2,7 +2,7 @@
 
 A :class:`Question` reads one registry field (or a count ``field`` per ``per``) and maps
 each record to one of its :class:`Answer` options: by code for categorical questions, by
-band for numeric ones. Also the record-level helpers shared with :mod:`pmt.scoring`
+band for numeric ones. Also the record-level helpers shared with :mod:`pmt.registry_scoring`
 (numeric coercion, code look-up, rejection reasons).
 """
 

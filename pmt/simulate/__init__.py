@@ -1,7 +1,8 @@
 """Policy simulation: eligibility rules, benefit formulas, take-up, payment periods and
 duration limits, budget solvers, poverty impact with paired standard errors, winners and
 losers, eligibility repeated over periods, scenario grids and budget-neutral
-comparisons.
+comparisons; the administrative income test (:class:`IncomeTest`) and the four-method
+comparison of targeting methods (:func:`compare_methods`, Belarus 2011 Table 13).
 
 ``pmt.simulate`` is both this package and, through ``pmt.simulate(...)``-style use of
 :func:`simulate`, the main entry point::
@@ -23,6 +24,8 @@ from pmt.simulate.benefits import (
     benefit_from_dict,
 )
 from pmt.simulate.impact import incidence_table, paired_change
+from pmt.simulate.income_test import IncomeTest
+from pmt.simulate.methods import budget_threshold, compare_methods, gap_benefit
 from pmt.simulate.persons import person_results
 from pmt.simulate.policy import Package, Policy, PolicyOutcome
 from pmt.simulate.rules import (
@@ -65,6 +68,7 @@ __all__ = [
     "Equivalised",
     "FamilyUnits",
     "Flat",
+    "IncomeTest",
     "IncomeThreshold",
     "Not",
     "Package",
@@ -86,7 +90,10 @@ __all__ = [
     "benefit_from_dict",
     "budget_neutral_amount",
     "budget_neutral_comparison",
+    "budget_threshold",
+    "compare_methods",
     "families_of",
+    "gap_benefit",
     "has_any",
     "implied_budget",
     "incidence_table",

@@ -117,8 +117,9 @@ class IncomeThreshold(Rule):
     """Means test: assessed income per member (or adult equivalent) below a threshold.
 
     The YAML key is ``income_test``. The income column is the unit's assessed income;
-    build it from declared components with :class:`pmt.IncomeTest` (pmt.hmt: imputed farm
-    income, assumed wages, disregards) or from :class:`pmt.HybridMeansTest` predictions.
+    build it from declared components with :class:`pmt.IncomeTest`
+    (:mod:`pmt.simulate.income_test`: imputed farm income, assumed wages, disregards) or
+    from :class:`pmt.HybridMeansTest` predictions.
 
     Parameters
     ----------
