@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     y = df["log_pcc"].to_numpy(dtype=float)
     poor = y <= pmt.weighted_quantile(y, v, 0.2)
     scores = model_scores(df)
-    selected = {k: select_by(s, coverage=0.2, weights=v, method="rate").to_numpy()
+    selected = {k: select_by(s, share=0.2, weights=v, rule="rate").to_numpy()
                 for k, s in scores.items()}
 
     # warm-up (imports, first sparse product), not timed

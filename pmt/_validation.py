@@ -147,7 +147,8 @@ def _columns_hint(column: str, columns: Iterable) -> str:
 
 def _frame_of(data) -> tuple[pd.DataFrame | None, str]:
     """The DataFrame behind ``data`` (a DataFrame, or an object with ``.data`` such as a
-    Survey) and how messages call it."""
+    Survey) and how messages call it.
+    """
     if data is None:
         return None, "data"
     if isinstance(data, pd.DataFrame):
@@ -402,7 +403,8 @@ def check_weights(
 # --- options ----------------------------------------------------------------------------
 def option_values(allowed) -> tuple:
     """The allowed values of a ``typing.Literal`` alias (or a union of them), or of a tuple,
-    list, set or mapping (its keys), in order."""
+    list, set or mapping (its keys), in order.
+    """
     origin = get_origin(allowed)
     if origin is Literal:
         return get_args(allowed)  # nested Literals are flattened by typing

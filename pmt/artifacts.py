@@ -444,7 +444,8 @@ def save_model(
 
 class ArtifactColumnError(ArtifactError, ModelError):
     """A loaded artifact names a column the data lack (both an ArtifactError and a
-    ModelError, so code catching either sees it)."""
+    ModelError, so code catching either sees it).
+    """
 
 
 class _ArtifactDesign(Design):

@@ -35,6 +35,7 @@ def _read_options(args: argparse.Namespace) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the ``pmt`` command-line parser with its subcommands."""
     parser = argparse.ArgumentParser(
         prog="pmt",
         description="Proxy and hybrid means tests: fit, evaluate, score and simulate.",

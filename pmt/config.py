@@ -27,7 +27,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, TypeGuard, cast
 
 from pmt.errors import ConfigError
 
@@ -171,6 +171,15 @@ class ModelSpec:
         return self.type in _SKLEARN_TYPES
 
 
+class SurveyDesign(TypedDict):
+    """The survey design columns of a config: the keyword arguments of :class:`pmt.Survey`."""
+
+    weight: str | None
+    size: str | None
+    strata: str | None
+    psu: str | None
+
+
 @dataclass(frozen=True)
 class ProjectConfig:
     """A project config after parsing (every key typed and checked).
@@ -181,7 +190,7 @@ class ProjectConfig:
 
     name: str | None
     data: dict
-    spec: str | None
+    spec: str
     weight: str | None
     size: str | None
     strata: str | None
@@ -215,9 +224,10 @@ class ProjectConfig:
 
     @property
     def relative_line(self) -> bool:
+        """Whether the poverty line is relative (a mapping such as a share of the median)."""
         return isinstance(self.line, Mapping)
 
-    def design(self) -> dict[str, str | None]:
+    def design(self) -> SurveyDesign:
         """Keyword arguments of :class:`pmt.Survey`."""
         return {"weight": self.weight, "size": self.size, "strata": self.strata,
                 "psu": self.psu}
@@ -244,7 +254,8 @@ def load_config(path: str | Path) -> ProjectConfig:
 
 def deep_merge(base: Mapping, override: Mapping) -> dict:
     """``override`` over ``base``, merging nested mappings key by key; ``None`` in
-    ``override`` switches a section off (it replaces the mapping)."""
+    ``override`` switches a section off (it replaces the mapping).
+    """
     out = copy.deepcopy(dict(base))
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
@@ -331,7 +342,8 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
     # spec
     spec = m.get("spec")
     if spec is None:
-        source_spec = {"synthetic": "hbs", "vlss_1997": "vlss"}.get(data.get("source"))
+        packaged: dict[Any, str] = {"synthetic": "hbs", "vlss_1997": "vlss"}
+        source_spec = packaged.get(data.get("source"))
         spec = source_spec
         if spec is None:
             problems.append("spec: required; the data spec of your file (draft one with "
@@ -341,8 +353,12 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
     # survey design
     survey = m.get("survey")
     survey = check.mapping(survey, "survey") or {}
-    design = {k: check.text(survey.get(k), f"survey.{k}", optional=True)
-              for k in ("weight", "size", "strata", "psu")}
+    design = SurveyDesign(
+        weight=check.text(survey.get("weight"), "survey.weight", optional=True),
+        size=check.text(survey.get("size"), "survey.size", optional=True),
+        strata=check.text(survey.get("strata"), "survey.strata", optional=True),
+        psu=check.text(survey.get("psu"), "survey.psu", optional=True),
+    )
     # welfare
     welfare = check.mapping(m.get("welfare"), "welfare") or {}
     column = check.text(welfare.get("column"), "welfare.column", optional=True)
@@ -538,11 +554,13 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
     out_dir = check.text(outputs.get("dir", "out"), "outputs.dir") or "out"
     if problems:
         return None
+    # every value below passed its check (a problem returned None above)
     return ProjectConfig(
-        name=name, data=data, spec=spec, welfare=column, log_welfare=log_column, line=line,
+        name=name, data=data, spec=cast(str, spec), welfare=column, log_welfare=log_column,
+        line=cast(float | str | dict, line),
         currency=currency, welfare_label=label, proxies=proxies, lines=lines, models=models,
         evaluation=ev, hmt=hmt, scorecard=scorecard, policies=tuple(policies),
-        budget_neutral=bn, baselines=baselines, subgroups=subgroups, missing=missing,
+        budget_neutral=bn, baselines=baselines, subgroups=subgroups, missing=cast(str, missing),
         out_dir=Path(out_dir) if Path(out_dir).is_absolute() else base / out_dir,
         base=base, source=source, roster=roster, **design,
     )
@@ -550,7 +568,8 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
 
 def _roster(raw: Any, problems: list[str], check: _Checker, data: Mapping) -> dict | None:
     """The `roster` section: a person file, its spec, household proxies built from members,
-    nuclear families rebuilt from relationships and groups of persons for the results."""
+    nuclear families rebuilt from relationships and groups of persons for the results.
+    """
     from pmt.roster.aggregate import FAMILY_KEYS
 
     if raw is None:
@@ -676,7 +695,7 @@ class _Checker:
         return value
 
 
-def _is_number(v) -> bool:
+def _is_number(v) -> TypeGuard[int | float]:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
@@ -826,7 +845,8 @@ def resolve_config(cfg: ProjectConfig, spec, columns) -> ProjectConfig:
 
 def used_columns(cfg: ProjectConfig) -> list[str]:
     """Every data column a resolved config reads (design, welfare, proxies, formulas, HMT,
-    subgroups, budget-neutral alternatives), in a stable order."""
+    subgroups, budget-neutral alternatives), in a stable order.
+    """
     from pmt.models.formula import parse_formula
 
     out: list[str] = []

@@ -515,7 +515,8 @@ _CHILD_SCRIPT = Path(__file__).with_name("_reader_child.py")
 
 class _ReaderHelper:
     """One helper process per interpreter that parses Stata/SPSS files (see
-    :mod:`pmt._reader_child`); restarted after it dies, and in a forked child."""
+    :mod:`pmt._reader_child`); restarted after it dies, and in a forked child.
+    """
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None

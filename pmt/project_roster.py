@@ -99,7 +99,8 @@ class ProjectRoster:
 
     def units(self, households: pd.DataFrame):
         """The families as assessment units, matched to ``households`` (the run's rows,
-        possibly with added score columns); None without families."""
+        possibly with added score columns); None without families.
+        """
         from pmt.simulate.units import FamilyUnits
 
         if self.families is None:
@@ -109,7 +110,8 @@ class ProjectRoster:
 
     def summary(self, weights: np.ndarray | None = None) -> pd.Series:
         """Counts for the report: persons, households, families and the family rules'
-        fallbacks (sample counts; with household ``weights``, weighted counts too)."""
+        fallbacks (sample counts; with household ``weights``, weighted counts too).
+        """
         n_hh = int(self.household_row.max()) + 1 if self.n_persons else 0
         rows: dict[str, Any] = {
             "persons in the roster file": self.persons_read,
@@ -276,7 +278,8 @@ def _member_columns(definition, definitions) -> list[str]:
 def _proxy_column(definition, definitions, roster_spec: DataSpec, label: str) -> ColumnSpec:
     """The spec entry of a proxy built from members: its type follows from the aggregation
     (counts, 0/1 indicators, shares), or from the member column it copies (the head's
-    education keeps the education codes); verifiable when every member column it reads is."""
+    education keeps the education codes); verifiable when every member column it reads is.
+    """
     kind, name = definition.kind, definition.name
     used = [c for c in _member_columns(definition, definitions) if c in roster_spec]
     verifiable = bool(used) and all(roster_spec[c].verifiable for c in used)

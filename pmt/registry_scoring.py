@@ -115,6 +115,7 @@ class ScorecardScorer:
         self.training_ranges: dict[str, tuple[float, float]] = {}
 
     def output_names(self) -> list[str]:
+        """Names of the output columns: ``score``, ``eligible`` and the points per question."""
         names = ["score"] + (["eligible"] if self.sc.cutoff is not None else [])
         return names + ([f"points_{q.id}" for q in self.sc.questions] if self.breakdown else [])
 
@@ -205,6 +206,7 @@ class ModelScorer:
                 self.training_ranges[var] = (float(prof["min"]), float(prof["max"]))
 
     def output_names(self) -> list[str]:
+        """Names of the output columns: ``xb`` and ``eligible`` (with an index cut-off)."""
         return ["xb"] + (["eligible"] if self.index_cut is not None else [])
 
     def evaluate(self, cols: Mapping[str, Any], n: int):
@@ -264,10 +266,12 @@ class ScoreSummary:
 
     @property
     def balanced(self) -> bool:
+        """Whether every input row was either scored or rejected."""
         return self.n_input == self.n_scored + self.n_rejected
 
     @property
     def rows_per_second(self) -> float:
+        """Input rows per second of wall-clock time (infinite when no time elapsed)."""
         return self.n_input / self.seconds if self.seconds > 0 else math.inf
 
     def __str__(self) -> str:
@@ -702,7 +706,8 @@ class _SortedKeys:
 
     def claim(self, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """For each key, the row of an earlier record with the same key (-1: none);
-        records this chunk's first occurrences."""
+        records this chunk's first occurrences.
+        """
         if keys.size == 0:
             return np.empty(0, dtype=np.int64)
         order = np.argsort(keys)  # unstable is fine: the first row is a minimum below

@@ -172,6 +172,7 @@ class ColumnSpec:
         return self.log or (self.role == "welfare" and lo is not None and lo > 0)
 
     def to_dict(self) -> dict:
+        """The column's entry of a data spec file."""
         d: dict[str, Any] = {"type": self.type, "role": self.role, "label": self.label}
         for key in ("question", "unit", "description"):
             if getattr(self, key) is not None:
@@ -280,7 +281,8 @@ def _parse_column(name: str, raw: Any, problems: list[str]) -> ColumnSpec | None
 
 def _check_roster_roles(parsed: Mapping[str, ColumnSpec], problems: list[str]) -> None:
     """Roster roles: ids of type ``id``, a person id only within a household id, a
-    categorical relation."""
+    categorical relation.
+    """
     by_role = {c.role: c for c in parsed.values()}
     for c in parsed.values():  # every column: a role given twice is reported elsewhere
         if c.role in ("household_id", "person_id") and c.type != "id":
@@ -427,6 +429,7 @@ class DataSpec:
         return cls.from_dict(raw, source=f"data spec '{Path(path)}'")
 
     def to_dict(self) -> dict:
+        """The data spec as a mapping (the content of a spec file)."""
         d: dict[str, Any] = {"name": self.name, "version": self.version}
         if self.description is not None:
             d["description"] = self.description
@@ -446,13 +449,15 @@ class DataSpec:
     @property
     def hash(self) -> str:
         """sha256 of the canonical content (keys sorted, defaults filled, comments and
-        layout ignored), recorded in model artifacts to tie a model to its input spec."""
+        layout ignored), recorded in model artifacts to tie a model to its input spec.
+        """
         canon = yaml.safe_dump(self.to_dict(), sort_keys=True, allow_unicode=True)
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
     # --- look-ups ---------------------------------------------------------------------
     @property
     def columns(self) -> list[str]:
+        """Names of the columns the spec declares, in order."""
         return list(self._columns)
 
     def __contains__(self, col: object) -> bool:
@@ -516,7 +521,8 @@ class DataSpec:
 
     def with_nullable(self, nullable: bool | Mapping[str, bool]) -> DataSpec:
         """A copy whose columns allow missing values (``nullable=True``), or not, or take
-        each column's flag from a mapping column -> bool (columns not in it keep theirs)."""
+        each column's flag from a mapping column -> bool (columns not in it keep theirs).
+        """
         flags = (nullable if isinstance(nullable, Mapping)
                  else dict.fromkeys(self._columns, bool(nullable)))
         cols = {name: replace(c, nullable=bool(flags.get(name, c.nullable)))
@@ -946,7 +952,8 @@ def _codes_from_file(c: ColumnSpec, file_codes: dict, column: pd.Series | None,
 def outside_range(x: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
     """True where x lies below ``lo`` or above ``hi`` (None: unbounded on that side; NaN is
     never outside). The one range check of spec validation, scorecard questions and
-    registry scoring."""
+    registry scoring.
+    """
     out = np.zeros(x.shape, dtype=bool)
     if lo is not None:
         out |= x < lo

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import LonelyPSU, Unit
 from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import DataError, SurveyDesignError, example_rows
@@ -77,15 +78,33 @@ def weighted_quantile(x, weights=None, q=0.5):
     return out.reshape(qa.shape)
 
 
-def quantile_cutpoints(x, weights=None, n: int = 10) -> np.ndarray:
-    """Cut-points c_k = weighted quantile of x at k/n for k = 1..n-1."""
+@renamed_arguments(n="n_groups")
+def quantile_cutpoints(x, weights=None, n_groups: int = 10) -> np.ndarray:
+    """Cut-points c_k = weighted quantile of x at k/n for k = 1..n-1 (n = ``n_groups``).
+
+    Parameters
+    ----------
+    x : array-like
+        Ranking variable.
+    weights : array-like, optional
+        Weights (equal when None).
+    n_groups : int
+        Number of groups n (was ``n``, deprecated).
+
+    Returns
+    -------
+    numpy.ndarray
+        The n - 1 cut-points.
+    """
+    n = n_groups
     if int(n) != n or n < 2:
-        raise DataError(f"`n` must be an integer >= 2 (number of groups); got {n!r}.")
+        raise DataError(f"`n_groups` must be an integer >= 2 (number of groups); got {n!r}.")
     return np.atleast_1d(weighted_quantile(x, weights, np.arange(1, n) / n))
 
 
-def quantile_groups(x, weights=None, n: int = 10) -> np.ndarray:
-    """Assign weighted quantile groups (deciles for n=10), 1 = poorest.
+@renamed_arguments(n="n_groups")
+def quantile_groups(x, weights=None, n_groups: int = 10) -> np.ndarray:
+    """Assign weighted quantile groups (deciles for ``n_groups=10``), 1 = poorest.
 
     Parameters
     ----------
@@ -94,8 +113,8 @@ def quantile_groups(x, weights=None, n: int = 10) -> np.ndarray:
     weights : array-like, optional
         Person weights (household weight x size) for population groups, or household
         weights for household groups.
-    n : int
-        Number of groups.
+    n_groups : int
+        Number of groups n (was ``n``, deprecated: still accepted with a FutureWarning).
 
     Returns
     -------
@@ -104,7 +123,7 @@ def quantile_groups(x, weights=None, n: int = 10) -> np.ndarray:
         Stata's ``xtile`` with weights. Ties stay together.
     """
     xv = _as_float_array(x, "x")
-    cuts = quantile_cutpoints(xv, weights, n)
+    cuts = quantile_cutpoints(xv, weights, n_groups=n_groups)
     return 1 + np.searchsorted(cuts, xv, side="left").astype(np.int64)
 
 
@@ -287,11 +306,27 @@ class Survey:
         """Weighted quantile of a column (or array) at q; see :func:`weighted_quantile`."""
         return weighted_quantile(self.column(x), self.weights(unit), q)
 
-    def quantile_groups(self, x, n: int = 10, unit: Unit = "person") -> pd.Series:
-        """Quantile groups 1..n of a column, person-weighted by default."""
-        groups = quantile_groups(self.column(x), self.weights(unit), n)
+    @renamed_arguments(n="n_groups")
+    def quantile_groups(self, x, n_groups: int = 10, unit: Unit = "person") -> pd.Series:
+        """Quantile groups 1..n of a column, person-weighted by default.
+
+        Parameters
+        ----------
+        x : str or array-like
+            Column name or values.
+        n_groups : int
+            Number of groups (was ``n``, deprecated).
+        unit : {"person", "household"}
+            Person weights (household weight x size) or household weights.
+
+        Returns
+        -------
+        pandas.Series
+            Groups 1..n_groups (see :func:`quantile_groups`), named ``"<x>_q<n_groups>"``.
+        """
+        groups = quantile_groups(self.column(x), self.weights(unit), n_groups=n_groups)
         name = x if isinstance(x, str) else "x"
-        return pd.Series(groups, index=self.data.index, name=f"{name}_q{n}")
+        return pd.Series(groups, index=self.data.index, name=f"{name}_q{n_groups}")
 
     # --- design-based uncertainty -----------------------------------------------------
     def total_variance(self, z) -> float:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,8 @@ class Outputs:
               show: bool = True, columns: list[str] | None = None, **display) -> pd.DataFrame:
         """Add a table (raw numbers, for the workbook); ``display`` are the options of
         :func:`pmt.report.format.display_table` for its plain-language rendering;
-        ``columns`` limits the report to those columns (the workbook keeps all)."""
+        ``columns`` limits the report to those columns (the workbook keeps all).
+        """
         frame = table if isinstance(table, pd.DataFrame) else table.to_frame()
         self.tables[title] = frame
         if display:
@@ -159,17 +160,25 @@ class Run:
     out: Outputs = field(default_factory=lambda: Outputs())
     timer: Timer | None = None
 
+    def note_step(self, message: str) -> None:
+        """Report a finished step through the run's timer (none until run_project sets it)."""
+        if self.timer is not None:
+            self.timer.step(message)
+
     @property
     def log_line(self) -> float:
+        """Natural log of the poverty line."""
         return float(np.log(self.line))
 
     @property
     def welfare_name(self) -> str:
         """What the welfare measure is called in the report (its spec label)."""
-        return self.cfg.welfare_label or self.cfg.welfare
+        # resolve_config sets the welfare column (or reports it missing)
+        return self.cfg.welfare_label or cast(str, self.cfg.welfare)
 
     @property
     def money(self) -> str:
+        """Currency suffix for labels, e.g. `` (VND)`` ("" without a currency)."""
         return f" ({self.cfg.currency})" if self.cfg.currency else ""
 
     @property
@@ -181,12 +190,14 @@ class Run:
         return f"Source: {name}; computed with pmt" if name else "Source: computed with pmt"
 
     def label(self, column: str) -> str:
+        """Label of a column: its spec label, a label for derived columns, or the name."""
         derived = {"household_type": "Household type", POOR: "Poor at the line"}
         if self.spec is not None and column in self.spec:
             return self.spec.labels[column]
         return derived.get(column, column)
 
     def value_label(self, column: str, code) -> str:
+        """Label of the value ``code`` of a column (its code label when known)."""
         known = self.spec is not None and column in self.spec
         codes = self.spec.codes(column) if known else None
         if not codes and known and self.spec[column].type == "binary":
@@ -212,7 +223,8 @@ def load_spec(cfg: ProjectConfig):
 
 def read_project_file(cfg: ProjectConfig, spec) -> tuple[pd.DataFrame, Any]:
     """Read the config's data file through its spec; returns (typed frame, spec with the
-    file's variable and value labels filling what the spec leaves out)."""
+    file's variable and value labels filling what the spec leaves out).
+    """
     from pmt.io import read_with_spec
 
     path = cfg.path(cfg.data["path"])
@@ -253,7 +265,8 @@ def load_project_data(cfg: ProjectConfig, say: Say = print
         else:
             df, relaxed = read_project_file(cfg, relaxed)
             spec = relaxed.with_nullable({c: spec[c].nullable for c in spec.columns})
-        roster = proxies = None
+        roster = None
+        proxies: tuple[str, ...] = ()
         if cfg.roster is not None:
             roster, roster_spec = read_project_roster(cfg, raw if raw is not None else df)
             df, spec, proxies = add_roster_proxies(cfg, roster, roster_spec, df, spec)
@@ -268,7 +281,8 @@ def load_project_data(cfg: ProjectConfig, say: Say = print
 
 def _quiet_extra_columns_warning() -> None:
     """Columns outside the spec pass through by design; every other reading warning (an
-    encoding fallback, file labels that do not cover the data) still shows."""
+    encoding fallback, file labels that do not cover the data) still shows.
+    """
     warnings.filterwarnings("ignore", message=r".*not in spec .* passed through unchecked",
                             category=UserWarning)
 
@@ -365,7 +379,8 @@ def _add_log_welfare(df: pd.DataFrame, cfg: ProjectConfig, spec):
 
 def line_value(df: pd.DataFrame, cfg: ProjectConfig, sv: Survey) -> float:
     """The poverty line in welfare units: a number, a column with one value, or
-    ``{share: q}`` for the weighted (person) quantile of welfare at q (DESIGN.md section 4)."""
+    ``{share: q}`` for the weighted (person) quantile of welfare at q (DESIGN.md section 4).
+    """
     line = cfg.line
     if isinstance(line, Mapping):
         return float(sv.weighted_quantile(cfg.welfare, float(line["share"])))
@@ -401,7 +416,8 @@ def prepare_run(cfg: ProjectConfig, say: Say = print) -> Run:
 # --------------------------------------------------------------------------------------
 def _roster_tables(run: Run) -> None:
     """Persons, households and families of the person roster, and the family rules'
-    fallbacks."""
+    fallbacks.
+    """
     from pmt.project_roster import family_rules_table
 
     roster = run.roster
@@ -468,7 +484,7 @@ def model_formula(run_or_cfg, model) -> str:
 
 
 def model_fitters(run: Run, standard_errors: bool = False) -> dict[str, Callable]:
-    """name -> fit(train_df) callables for cross-validation and in-sample fits.
+    """Name -> fit(train_df) callables for cross-validation and in-sample fits.
 
     Cross-validation needs only predictions, so quantile regressions skip their (kernel)
     standard errors unless ``standard_errors`` is set.
@@ -486,7 +502,7 @@ def model_fitters(run: Run, standard_errors: bool = False) -> dict[str, Callable
             q = float(m.params["quantile"])
             # cut at the poorest share of people (household size), DESIGN.md section 3
             fitters[name] = lambda d, f=formula, q=q: pmt.truncated_ols(
-                f, d, quantile=q, weights=weight, cluster=psu, size=cfg.size,
+                f, d, share=q, weights=weight, cluster=psu, size=cfg.size,
                 **({} if cfg.size else {"unit": "household"}))
         elif m.type == "quantreg":
             q = run.headcount if m.params["q"] == "headcount" else float(m.params["q"])
@@ -577,7 +593,7 @@ def step_models(run: Run) -> dict:
 
     cfg, df, out, spec = run.cfg, run.df, run.out, run.spec
     models = fit_models(run)
-    run.timer.step(f"fitted {len(models)} models: {', '.join(models)}")
+    run.note_step(f"fitted {len(models)} models: {', '.join(models)}")
     logw = cfg.log_welfare
     actual = df[logw].to_numpy(dtype=float)
     poor = df[POOR].to_numpy()
@@ -594,14 +610,15 @@ def step_models(run: Run) -> dict:
                   "with p-values are in tables.xlsx.")
         _sign_check(run, linear)
     out.section("Targeting accuracy in sample")
-    coverage, curves, metrics, overlaps, preds, groups = {}, {}, {}, {}, {}, {}
+    coverage, curves, metrics, overlaps, preds = {}, {}, {}, {}, {}
+    groups: dict[str, Any] = {}
     for name, r in models.items():
         preds[name] = pred = np.asarray(r.predict(df), dtype=float)
         ranking = ranking_of(r, pred)
-        selected = select_by(ranking, coverage=run.headcount, weights=v, method="rate").to_numpy()
+        selected = select_by(ranking, share=run.headcount, weights=v, rule="rate").to_numpy()
         metrics[name] = targeting_metrics(poor, selected, v)
         curves[name] = error_curve(poor, ranking, v)
-        table = group_table(df[logw], selected, weights=v, n=10, ranked_by=f"{logw} (actual)")
+        table = group_table(df[logw], selected, weights=v, n_groups=10, ranked_by=f"{logw} (actual)")
         coverage[name] = table["coverage"]
         groups.setdefault("first", table)
         overlaps[name] = decile_overlap(actual, ranking, v)
@@ -682,8 +699,8 @@ def step_compare(run: Run) -> pd.DataFrame:
     cfg, out = run.cfg, run.out
     ev = cfg.evaluation
     fitters = model_fitters(run)
-    logw = cfg.log_welfare
-    design = dict(weight=cfg.weight, size=cfg.size, strata=cfg.strata, psu=cfg.psu)
+    logw = cast(str, cfg.log_welfare)  # load_project_data sets it (_add_log_welfare)
+    design = cfg.design()
     shares = compare_shares(run)
     lines = ", ".join(f"{q:.0%}" for q in shares)
     level = float(ev["level"])
@@ -713,7 +730,7 @@ def step_compare(run: Run) -> pd.DataFrame:
     value_cols = [c for c in cv.columns if c not in ("model", "line", "rule", "metric")]
     out.table("Cross-validation", key.set_index(["line", "metric", "model"])[value_cols]
               .sort_index(), note, show=False)
-    run.timer.step("cross-validated the models")
+    run.note_step("cross-validated the models")
     predictions = cross_fit(fitters, run.df, n_folds=int(ev["folds"]), seed=int(ev["seed"]),
                             n_jobs=int(ev["n_jobs"]), **design)
     _tradeoff_out_of_sample(run, predictions)
@@ -760,18 +777,19 @@ def step_compare(run: Run) -> pd.DataFrame:
     text, best = verdict(run, predictions, boot, common)
     out.text(text)
     run.results.update(verdict=text, best=best, boot=boot)
-    run.timer.step("compared the models out of sample with paired intervals")
+    run.note_step("compared the models out of sample with paired intervals")
     welfare_words = step_welfare(run, predictions, best)
     if welfare_words:
         out.text(welfare_words)
         run.results["welfare_words"] = welfare_words
-        run.timer.step("compared the models with baselines by poverty and welfare")
+        run.note_step("compared the models with baselines by poverty and welfare")
     return predictions
 
 
 def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame) -> None:
     """Error trade-off of every model over all cut-offs of its cross-fitted score, with the
-    operating point at the programme's coverage."""
+    operating point at the programme's coverage.
+    """
     from pmt.evaluate import error_curve, select_by, targeting_metrics
     from pmt.report import figures
 
@@ -783,7 +801,7 @@ def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame) -> None:
         if predictions.attrs.get("higher_is_poorer", {}).get(name, False):
             score = -score
         curves[name] = error_curve(poor, score, v)
-        chosen = select_by(score, coverage=run.headcount, weights=v, method="rate").to_numpy()
+        chosen = select_by(score, share=run.headcount, weights=v, rule="rate").to_numpy()
         m = targeting_metrics(poor, chosen, v)
         points[name] = (m["exclusion_error"], m["inclusion_error"])
     run.out.figure("tradeoff_curves", figures.tradeoff_curves(
@@ -795,7 +813,8 @@ def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame) -> None:
 
 def _quiet_line_rule_warning() -> None:
     """Silence only the line-rule caveat of compare/cross_validate (the report's notes say
-    it); every other warning still shows."""
+    it); every other warning still shows.
+    """
     warnings.filterwarnings("ignore", message="rule='line' compares models at different",
                             category=UserWarning)
 
@@ -823,7 +842,8 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
             ) -> tuple[str, str | None]:
     """The recommendation in words: the model with the lowest out-of-sample exclusion error
     at the programme's coverage, and whether its lead over the runner-up is within the
-    paired interval."""
+    paired interval.
+    """
     from pmt.evaluate import compare
 
     # the programme's own line comes first (compare_shares); its label as compare wrote it
@@ -842,7 +862,7 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
     runner = at.iloc[1]
     with warnings.catch_warnings():
         _quiet_line_rule_warning()
-        paired = compare(predictions, run.df, run.cfg.log_welfare,
+        paired = compare(predictions, run.df, cast(str, run.cfg.log_welfare),
                          **{**common, "shares": [compare_shares(run)[0]],
                             "reference": best["model"]})
     row = paired[(paired["model"] == f"{runner['model']} - {best['model']}")
@@ -865,7 +885,8 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
 def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
     """Models against baselines at the same coverage and budget, judged by poverty and
     welfare (Brown, Ravallion and van de Walle 2018), out of sample; returns a sentence for
-    the verdict (the best model against the best baseline)."""
+    the verdict (the best model against the best baseline).
+    """
     from pmt.evaluate import (
         Categorical,
         Geographic,
@@ -899,7 +920,7 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
     ev = run.cfg.evaluation
     reference = best if best in predictions.columns else predictions.columns[0]
     table = welfare_comparison(
-        predictions, run.sv, run.cfg.welfare, run.line, coverage=run.headcount,
+        predictions, run.sv, run.cfg.welfare, run.line, share=run.headcount,
         benefit=cfg.get("benefit", "flat"), baselines=baselines, reference=reference,
         rho=float(cfg.get("rho", 2.0)), n_replicates=int(ev["replicates"]),
         level=float(ev["level"]), seed=int(ev["seed"]))
@@ -956,7 +977,8 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
 
 def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
     """Performance of the first model by the config's subgroups (region, urban, ...), out of
-    sample: from the cross-fitted predictions of :func:`step_compare`."""
+    sample: from the cross-fitted predictions of :func:`step_compare`.
+    """
     from pmt.evaluate import bootstrap_metrics, classify_poor, select_by, subgroup_metrics
     from pmt.report import figures
 
@@ -970,7 +992,7 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
     if predictions.attrs.get("higher_is_poorer", {}).get(first, False):
         pred = -pred
     poor = classify_poor(run.df[run.cfg.welfare], share=0.2, weights=v)
-    selected = select_by(pred, coverage=0.2, weights=v, method="rate")
+    selected = select_by(pred, share=0.2, weights=v, rule="rate")
     table = subgroup_metrics(poor, selected, run.df[groups], weights=v)
     # design-based intervals of each subgroup's coverage of the poor (selection held fixed)
     ev = run.cfg.evaluation
@@ -1014,7 +1036,8 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
 
 def _with_household_type(run: Run, groups: list[str]) -> list[str]:
     """Add the household type (pmt.household_typology) when the data have the member
-    counts it needs (adults, children, elderly)."""
+    counts it needs (adults, children, elderly).
+    """
     from pmt.errors import PMTError
     from pmt.typology import household_typology
 
@@ -1030,7 +1053,8 @@ def _with_household_type(run: Run, groups: list[str]) -> list[str]:
 
 def _quintile_coverage_test(run: Run, first: str, selected: np.ndarray) -> None:
     """Coverage of the first model by quintile of actual welfare, each quintile against the
-    poorest with paired PSU-bootstrap tests, and a Rao-Scott test of equal coverage."""
+    poorest with paired PSU-bootstrap tests, and a Rao-Scott test of equal coverage.
+    """
     from pmt.evaluate import group_table
     from pmt.evaluate.significance import flag_significance, group_differences, rao_scott_test
 
@@ -1041,7 +1065,7 @@ def _quintile_coverage_test(run: Run, first: str, selected: np.ndarray) -> None:
                                     n_replicates=int(ev["replicates"]), seed=int(ev["seed"]),
                                     level=float(ev["level"]))
     test = rao_scott_test(run.sv, selected.astype(float), quintile)
-    table = group_table(run.df[run.cfg.welfare], selected, weights=v, n=5,
+    table = group_table(run.df[run.cfg.welfare], selected, weights=v, n_groups=5,
                         ranked_by=f"{run.welfare_name} (actual)")
     table = flag_significance(table, differences, column="coverage", test=test)
     note = table.attrs.get("significance", {}).get("coverage", {}).get("note", "")
@@ -1085,20 +1109,23 @@ def step_hmt(run: Run, pmt_model) -> Any:
     out.table("HMT validation", summary, "In sample. Predicted vs actual income per capita.")
     out.table("HMT decile cross-tab", table, "In sample. Rows: actual decile of income per "
               "capita; columns: HMT decile; population shares.")
+    # the HMT step reads the size and weight columns above: a config with an HMT names both
     methods = compare_methods(df, run.line, income=h["income"], verifiable=h["verifiable"],
-                              size=cfg.size, weight=cfg.weight, pmt=pmt_model, hmt=model,
+                              size=cast(str, cfg.size), weight=cast(str, cfg.weight),
+                              pmt=pmt_model, hmt=model,
                               poverty_line=run.line)
     out.table("Four targeting methods", methods,
               f"In sample. Verifiable-income means test (VMT), PMT, HMT and perfect targeting, at the same "
               f"threshold ({format_money(run.line)}{run.money}) and at the same budget; benefits top up "
               "income to the threshold.")
-    run.timer.step("fitted the hybrid means test and compared four methods")
+    run.note_step("fitted the hybrid means test and compared four methods")
     return model
 
 
 def step_scorecard(run: Run, models, art_dir: Path):
     """Turn the chosen model into an integer-point scorecard, an enumerator form (questions
-    and answers only) and an analyst form (points, cut-off, rounding loss)."""
+    and answers only) and an analyst form (points, cut-off, rounding loss).
+    """
     from pmt.scorecard import Scorecard
 
     sc_cfg = run.cfg.scorecard
@@ -1115,11 +1142,12 @@ def step_scorecard(run: Run, models, art_dir: Path):
     out = run.out
     out.artifacts["scorecard"] = sc.to_json(art_dir / "scorecard.json")
     folder = art_dir.parent
-    for key, method, fmt, file in (
+    forms: tuple[tuple[str, Any, Literal["html", "markdown"], str], ...] = (
             ("field form (HTML)", sc.enumerator_form, "html", "field_form.html"),
             ("field form (Markdown)", sc.enumerator_form, "markdown", "field_form.md"),
             ("analyst form (HTML)", sc.analyst_form, "html", "scorecard_analyst.html"),
-            ("analyst form (Markdown)", sc.analyst_form, "markdown", "scorecard_analyst.md")):
+            ("analyst form (Markdown)", sc.analyst_form, "markdown", "scorecard_analyst.md"))
+    for key, method, fmt, file in forms:
         method(fmt, path=folder / file, spec=run.spec)
         out.artifacts[key] = folder / file
     out.section("Scorecard")
@@ -1139,7 +1167,7 @@ def step_scorecard(run: Run, models, art_dir: Path):
                   "share of households whose eligibility changes.")
     out.html(sc.enumerator_form("html", fragment=True, spec=run.spec), "Field form (enumerator)")
     out.html(sc.analyst_form("html", fragment=True, spec=run.spec), "Scorecard (analyst)")
-    run.timer.step("built the scorecard, its enumerator form and its analyst form")
+    run.note_step("built the scorecard, its enumerator form and its analyst form")
     return sc
 
 
@@ -1190,12 +1218,12 @@ def step_simulate(run: Run, models) -> None:
         out.text(f"Policy: {title}. " + "; ".join(
             line.strip() for line in result.policy.describe().splitlines()[1:] if line.strip())
             + ".")
-        money = {"currency": getattr(result.policy, "currency", None) or cfg.currency}
+        currency = getattr(result.policy, "currency", None) or cfg.currency
         for key in SIM_TABLES:
             if key in result.tables:
                 out.table(f"{title}: {key}", result.tables[key], show=key in (
                     "poverty_display", "deciles", "budget", "families"),
-                    columns=DECILE_COLUMNS if key == "deciles" else None, **money)
+                    columns=DECILE_COLUMNS if key == "deciles" else None, currency=currency)
         if run.roster is not None and run.roster.groups:
             persons[title] = _person_table(run, ssv, result, title)
         fgt[title] = result.tables["poverty"]
@@ -1230,14 +1258,15 @@ def step_simulate(run: Run, models) -> None:
                      "skipped.")
         else:
             bn_table = budget_neutral_comparison(
-                ssv, {f"PMT ({name})": "pmt_level"}, welfare=cfg.welfare, line=run.line,
+                ssv, {f"PMT ({name})": "pmt_level"}, welfare=cast(str, cfg.welfare),
+                line=run.line,
                 children=bn.get("children") or None, elderly=bn.get("elderly"),
                 disabled=bn.get("disabled"), female_head=bn.get("female_head"))
             out.table("Budget-neutral comparison", bn_table,
                       "One budget spent through the PMT (top-up to the line), a universal "
                       "transfer" + (" and categorical transfers" if any(bn.values()) else "")
                       + " (Brown, Ravallion and van de Walle 2018); in sample.")
-    run.timer.step(f"simulated {len(policies)} policies"
+    run.note_step(f"simulated {len(policies)} policies"
                    + (" and a budget-neutral comparison" if bn is not None else ""))
 
 
@@ -1293,12 +1322,14 @@ def _with_interval(row) -> str:
 def step_executive_summary(run: Run) -> None:
     """The report's first section, written from the results in plain words: the programme,
     the recommended model and why, its errors and poverty impact with intervals beside the
-    baselines, and what the user must still decide."""
+    baselines, and what the user must still decide.
+    """
     cfg, res = run.cfg, run.results
     sec = Section("Summary")
     say = sec.items.append
     n_people = float(run.sv.person_weight.sum())
-    line_words = (f"the poorest {cfg.line['share']:.0%} of people" if cfg.relative_line
+    line_words = (f"the poorest {cast(dict, cfg.line)['share']:.0%} of people"
+                  if cfg.relative_line
                   else f"people whose {run.welfare_name} is below {format_money(run.line)}"
                        f"{run.money}")
     say(("text", f"The programme is meant to reach the poor: {line_words}, "
@@ -1484,9 +1515,9 @@ def publish(staging: Path, out_dir: Path, paths: Mapping[str, Path]) -> dict[str
         os.replace(path, dest)
         moved[key] = dest
         written.append(rel.as_posix())
-    for rel in previous:
-        stale = out_dir / rel
-        if rel not in written and stale.is_file() and stale.resolve().is_relative_to(
+    for old in previous:
+        stale = out_dir / old
+        if old not in written and stale.is_file() and stale.resolve().is_relative_to(
                 out_dir.resolve()):
             stale.unlink()
     tmp = manifest.with_name(manifest.name + ".tmp")
@@ -1630,7 +1661,8 @@ def run_demo(out: Path = Path("out"), n_households: int = 20_000, seed: int = 0,
 def validate_file(data: str | Path, spec: str | Path, say: Say = print, **read_options
                   ) -> pd.DataFrame:
     """Validate a data file against a spec (read through the spec: value-labelled columns
-    keep their codes); print a one-line summary."""
+    keep their codes); print a one-line summary.
+    """
     from pmt.io import read_with_spec
     from pmt.spec import DataSpec
 
@@ -1674,12 +1706,12 @@ def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 10
     out.mkdir(parents=True, exist_ok=True)
     paths = {"scorecard": out / "scorecard.json"}
     sc.to_json(paths["scorecard"])
-    for key, method, fmt, name in (("form_html", sc.enumerator_form, "html", "field_form.html"),
-                                   ("form_md", sc.enumerator_form, "markdown", "field_form.md"),
-                                   ("analyst_html", sc.analyst_form, "html",
-                                    "scorecard_analyst.html"),
-                                   ("analyst_md", sc.analyst_form, "markdown",
-                                    "scorecard_analyst.md")):
+    forms: tuple[tuple[str, Any, Literal["html", "markdown"], str], ...] = (
+        ("form_html", sc.enumerator_form, "html", "field_form.html"),
+        ("form_md", sc.enumerator_form, "markdown", "field_form.md"),
+        ("analyst_html", sc.analyst_form, "html", "scorecard_analyst.html"),
+        ("analyst_md", sc.analyst_form, "markdown", "scorecard_analyst.md"))
+    for key, method, fmt, name in forms:
         paths[key] = out / name
         method(fmt, path=paths[key], spec=sp)
     if sc.rounding_warning:
@@ -1690,7 +1722,7 @@ def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 10
 
 
 def score_registry(model, registry, output, rejects=None, spec=None, chunksize: int = 500_000,
-                   engine: str = "pandas", say: Say = print, **options):
+                   engine: Literal["pandas", "dask"] = "pandas", say: Say = print, **options):
     """Score a registry file; print rows in = scored + rejected.
 
     ``model`` is the path of a model artifact or a scorecard: :func:`pmt.score_file` tells

@@ -72,7 +72,7 @@ def _fitted(hh):
         "ols": ols(FORMULA, hh, weights="weight", cluster="psu"),
         "ols_normal": ols(FORMULA, hh, weights="weight", retransform="normal"),
         "ols_by": ols("log_pcc ~ rooms + car + land", hh, weights="weight", by="region"),
-        "truncated_ols": truncated_ols(FORMULA, hh, quantile=0.5, weights="weight",
+        "truncated_ols": truncated_ols(FORMULA, hh, share=0.5, weights="weight",
                                        unit="household"),
         "probit": probit("poor ~ rooms + car + land + C(region)", hh, weights="weight"),
         "logit": logit("poor ~ rooms + car + land + C(region)", hh),

@@ -64,8 +64,8 @@ def test_vectorised_equals_explicit_replicate_weights():
                              size=df["hh_size"])
     np.testing.assert_allclose(table["estimate"].to_numpy(), full.to_numpy(), rtol=1e-12)
     np.testing.assert_allclose(table["se"], explicit.std(axis=0, ddof=1), rtol=1e-10)
-    np.testing.assert_allclose(table["lower"], np.quantile(explicit, 0.05, axis=0), rtol=1e-10)
-    np.testing.assert_allclose(table["upper"], np.quantile(explicit, 0.95, axis=0), rtol=1e-10)
+    np.testing.assert_allclose(table["lower"], np.quantile(explicit, 0.025, axis=0), rtol=1e-10)
+    np.testing.assert_allclose(table["upper"], np.quantile(explicit, 0.975, axis=0), rtol=1e-10)
 
 
 def test_household_unit_and_groups():
@@ -168,9 +168,9 @@ def test_real_dask_client_if_available():
 
 def test_group_table_and_overlap_bootstrap_estimates():
     df, sv = clustered_survey()
-    bt = bootstrap_group_table(sv, "pcc", "sel_a", "benefit", n=5, ranked_by="pre-transfer",
+    bt = bootstrap_group_table(sv, "pcc", "sel_a", "benefit", n_groups=5, ranked_by="pre-transfer",
                                n_replicates=30, seed=0)
-    gt = group_table(df["pcc"], df["sel_a"], df["weight"], df["benefit"], n=5,
+    gt = group_table(df["pcc"], df["sel_a"], df["weight"], df["benefit"], n_groups=5,
                      ranked_by="pre-transfer", size=df["hh_size"])
     for col in ("coverage", "benefits_share", "adequacy_recipients_mean"):
         got = bt[bt["column"] == col].set_index("group")["estimate"]
@@ -182,9 +182,9 @@ def test_group_table_and_overlap_bootstrap_estimates():
     cov1 = (W[in1] * s[in1, None]).sum(axis=0) / W[in1].sum(axis=0)
     row = bt[(bt["column"] == "coverage") & (bt["group"] == 1)].iloc[0]
     assert row["se"] == pytest.approx(cov1.std(ddof=1), rel=1e-10)
-    assert row["lower"] == pytest.approx(np.quantile(cov1, 0.05), rel=1e-10)
-    bo = bootstrap_overlap(sv, "pcc", {"x": "x"}, n=5, n_replicates=30, seed=0)
-    ov = overlap_shares(decile_overlap(df["pcc"], df["x"], df["weight"], n=5, size=df["hh_size"]))
+    assert row["lower"] == pytest.approx(np.quantile(cov1, 0.025), rel=1e-10)
+    bo = bootstrap_overlap(sv, "pcc", {"x": "x"}, n_groups=5, n_replicates=30, seed=0)
+    ov = overlap_shares(decile_overlap(df["pcc"], df["x"], df["weight"], n_groups=5, size=df["hh_size"]))
     np.testing.assert_allclose(bo.set_index("measure")["estimate"][ov.index], ov, rtol=1e-12)
 
 
@@ -263,12 +263,12 @@ def test_targeting_bootstrap_reestimates_relative_line_and_rate():
         poor = classify_poor(y, share=0.25, weights=W[:, r]).to_numpy()
         rate = W[poor, r].sum() / W[:, r].sum()
         for name, s in scores.items():
-            sel = select_by(s, coverage=rate, weights=W[:, r], method="rate")
+            sel = select_by(s, share=rate, weights=W[:, r], rule="rate")
             m = targeting_metrics(poor, sel, W[:, r])
             np.testing.assert_allclose(reps[name].iloc[r].to_numpy(), m.to_numpy(), atol=1e-12)
     v = sv.person_weight
     poor = classify_poor(y, share=0.25, weights=v).to_numpy()
-    sel = select_by(scores["a"], coverage=v[poor].sum() / v.sum(), weights=v, method="rate")
+    sel = select_by(scores["a"], share=v[poor].sum() / v.sum(), weights=v, rule="rate")
     full = targeting_metrics(poor, sel, v)
     np.testing.assert_allclose(table["estimate"][:7].to_numpy(), full.to_numpy(), atol=1e-12)
     assert "b - a" in set(table["model"])
@@ -304,22 +304,22 @@ def test_targeting_bootstrap_line_rules():
 def test_overlap_bootstrap_reestimates_groups():
     df, sv = clustered_survey(seed=6)
     R = 10
-    bo = bootstrap_overlap(sv, "pcc", "x", n=4, n_replicates=R, seed=8)
+    bo = bootstrap_overlap(sv, "pcc", "x", n_groups=4, n_replicates=R, seed=8)
     W = sv.replicate_weights(R, seed=8)
     explicit = np.array(
-        [overlap_shares(decile_overlap(df["pcc"], df["x"], W[:, r], n=4)).to_numpy()
+        [overlap_shares(decile_overlap(df["pcc"], df["x"], W[:, r], n_groups=4)).to_numpy()
          for r in range(R)]
     )
     np.testing.assert_allclose(bo["se"], explicit.std(axis=0, ddof=1), rtol=1e-9)
-    np.testing.assert_allclose(bo["upper"], np.quantile(explicit, 0.95, axis=0), rtol=1e-9)
-    fixed = bootstrap_overlap(sv, "pcc", "x", n=4, n_replicates=R, seed=8, cutoffs="fixed")
+    np.testing.assert_allclose(bo["upper"], np.quantile(explicit, 0.975, axis=0), rtol=1e-9)
+    fixed = bootstrap_overlap(sv, "pcc", "x", n_groups=4, n_replicates=R, seed=8, cutoffs="fixed")
     np.testing.assert_allclose(fixed["estimate"], bo["estimate"])
     # every cell of the table, too
-    _, cells = bootstrap_overlap(sv, "pcc", "x", n=4, n_replicates=R, seed=8, cells=True)
+    _, cells = bootstrap_overlap(sv, "pcc", "x", n_groups=4, n_replicates=R, seed=8, cells=True)
     tables = np.array(
-        [decile_overlap(df["pcc"], df["x"], W[:, r], n=4).to_numpy().ravel() for r in range(R)]
+        [decile_overlap(df["pcc"], df["x"], W[:, r], n_groups=4).to_numpy().ravel() for r in range(R)]
     )
-    full = decile_overlap(df["pcc"], df["x"], df["weight"], n=4, size=df["hh_size"])
+    full = decile_overlap(df["pcc"], df["x"], df["weight"], n_groups=4, size=df["hh_size"])
     np.testing.assert_allclose(cells["estimate"], full.to_numpy().ravel(), rtol=1e-12)
     np.testing.assert_allclose(cells["se"], tables.std(axis=0, ddof=1), rtol=1e-9, atol=1e-15)
     assert cells[["actual", "predicted"]].iloc[1].tolist() == [1, 2]
@@ -349,7 +349,7 @@ def test_relative_line_rate_rule_intervals_cover():
     score = x + u + rng.normal(scale=0.5, size=n)
     size = rng.integers(1, 7, n).astype(float)
     poor = classify_poor(y, share=0.2, weights=size).to_numpy()
-    sel = select_by(score, coverage=size[poor].sum() / size.sum(), weights=size, method="rate")
+    sel = select_by(score, share=size[poor].sum() / size.sum(), weights=size, rule="rate")
     truth = targeting_metrics(poor, sel, size)["coverage_poor"]
     m = 10
     hits, sims = 0, 250
@@ -362,7 +362,7 @@ def test_relative_line_rate_rule_intervals_cover():
                           "n": size[rows], "y": y[rows], "s": score[rows]})
         sv = pmt.Survey(d, "w", "n", "stratum", "psu")
         t = bootstrap_targeting(sv, "y", "s", share=0.2, rule="rate", n_replicates=200,
-                                seed=int(rng.integers(1 << 31)))
+                                seed=int(rng.integers(1 << 31)), level=0.9)
         row = t[t["metric"] == "coverage_poor"].iloc[0]
         hits += row["lower"] <= truth <= row["upper"]
     assert 0.85 <= hits / sims <= 0.98, hits / sims

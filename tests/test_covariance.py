@@ -198,7 +198,7 @@ def fits(df):
         "ols": pmt.ols(f, df),
         "ols_cluster": pmt.ols(f, df, cluster="psu"),
         "ols_nonrobust": pmt.ols(f, df, cov_type="nonrobust"),
-        "truncated": pmt.truncated_ols(f, df, quantile=0.5, unit="household", cluster="psu"),
+        "truncated": pmt.truncated_ols(f, df, share=0.5, unit="household", cluster="psu"),
         "probit": pmt.probit(bf, df),
         "probit_cluster": pmt.probit(bf, df, weights="w", cluster="psu"),
         "logit_nonrobust": pmt.logit(bf, df, cov_type="nonrobust"),

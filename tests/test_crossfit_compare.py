@@ -101,7 +101,7 @@ def person_weights(df):
 def rate_metrics(y, score, v, share=0.2, benefits=None):
     """Poorest `share` by y against the same share of people by score."""
     poor = classify_poor(y, share=share, weights=v).to_numpy()
-    sel = select_by(score, coverage=v[poor].sum() / v.sum(), weights=v, method="rate")
+    sel = select_by(score, share=v[poor].sum() / v.sum(), weights=v, rule="rate")
     b = None if benefits is None else benefits * sel.to_numpy()
     return targeting_metrics(poor, sel, v, benefits=b)
 
@@ -184,8 +184,8 @@ def test_compare_paired_interval_over_cross_fitted_predictions():
     ])
     d = row(out, "x1 - full", "exclusion_error")
     assert d["se"] == pytest.approx(diff.std(ddof=1), rel=1e-9)
-    assert d["lower"] == pytest.approx(np.quantile(diff, 0.05), rel=1e-9)
-    assert d["upper"] == pytest.approx(np.quantile(diff, 0.95), rel=1e-9)
+    assert d["lower"] == pytest.approx(np.quantile(diff, 0.025), rel=1e-9)
+    assert d["upper"] == pytest.approx(np.quantile(diff, 0.975), rel=1e-9)
     assert set(out["basis"]) == {"out_of_sample"}
     assert out.attrs["basis"] == "out_of_sample" and out.attrs["n_folds"] == 4
     # the cross-fitted predictions can be computed once and reused: same table
@@ -225,7 +225,7 @@ def test_cross_validate_fold_spread_and_bootstrap_interval():
     r = row(out, "full", "exclusion_error")
     folds = splits[(splits["model"] == "full") & (splits["metric"] == "exclusion_error")]
     assert r["fold_min"] == folds["value"].min() and r["fold_max"] == folds["value"].max()
-    assert r["level"] == 0.9
+    assert r["level"] == 0.95
     # the interval is around the metric of the pooled predictions of the first repeat
     scores = manual_cross_fit(df, FITS, 4, seed)
     y, v = df["log_pcc"].to_numpy(), person_weights(df)
@@ -235,7 +235,7 @@ def test_cross_validate_fold_spread_and_bootstrap_interval():
     reps = np.array([rate_metrics(y, scores["full"], W[:, k])["exclusion_error"]
                      for k in range(R)])
     assert r["oos_se"] == pytest.approx(reps.std(ddof=1), rel=1e-9)
-    assert r["oos_lower"] == pytest.approx(np.quantile(reps, 0.05), rel=1e-9)
+    assert r["oos_lower"] == pytest.approx(np.quantile(reps, 0.025), rel=1e-9)
     auc = row(out, "full", "auc")
     poor = y <= pmt.weighted_quantile(y, v, 0.2)
     assert auc["oos_estimate"] == pytest.approx(
@@ -446,7 +446,7 @@ def test_out_of_sample_paired_interval_covers_the_population_difference():
         ins.attrs["basis"] = "in_sample"
         for label, preds in (("oos", cf), ("ins", ins)):
             out = compare(preds, sample, "log_pcc", shares=0.2, survey=sv, reference="ols",
-                          n_replicates=100, seed=seed, n_groups=5)
+                          n_replicates=100, seed=seed, n_groups=5, level=0.9)
             d = row(out, "rf - ols", "exclusion_error")
             hits[label] += d["lower"] <= truth["rf"] - truth["ols"] <= d["upper"]
             if label == "oos":

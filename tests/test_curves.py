@@ -68,7 +68,7 @@ def test_higher_is_poorer_curve_selects_high_scores():
 def test_best_cutoff_rules(sample):
     _, score, w, _, poor = sample
     c = error_curve(poor, score, w)
-    row = best_cutoff(c, coverage=0.25)
+    row = best_cutoff(c, share=0.25)
     assert row["coverage"] <= 0.25
     nxt = c.index.get_loc(row.name) + 1
     assert c["coverage"].iloc[nxt] > 0.25
@@ -88,7 +88,7 @@ def test_group_table_by_hand():
     sel = [1, 0, 1, 1, 0, 0]
     ben = [2.0, 0.0, 1.0, 2.0, 0.0, 0.0]  # per person
     welfare = [4.0, 2.0, 5.0, 8.0, 5.0, 6.0]
-    t = group_table(rank, sel, [1] * 6, ben, welfare, n=3, ranked_by="pre-transfer",
+    t = group_table(rank, sel, [1] * 6, ben, welfare, n_groups=3, ranked_by="pre-transfer",
                     size=size)
     assert t.index.name == "3-quantile group of pcc_pre (pre-transfer)"
     assert t.attrs["ranked_by"] == "pre-transfer"
@@ -112,7 +112,7 @@ def test_group_table_identity_and_requirements():
     rank = rng.lognormal(size=n)
     w = rng.uniform(1, 2, n)
     sel = rng.random(n) < 0.3
-    t = group_table(rank, sel, w, n=10, ranked_by="post-transfer")
+    t = group_table(rank, sel, w, n_groups=10, ranked_by="post-transfer")
     # Kyrgyz identity: distribution of beneficiaries = coverage x popshare / total coverage
     body = t.iloc[:-1]
     np.testing.assert_allclose(
@@ -176,12 +176,12 @@ def test_subgroup_errors():
 
 def test_empty_groups_from_ties():
     # all households share one rank value: they all fall in group 1, groups 2-3 are empty
-    t = group_table(np.ones(6), [1, 0, 1, 0, 0, 0], n=3, ranked_by="pre-transfer")
+    t = group_table(np.ones(6), [1, 0, 1, 0, 0, 0], n_groups=3, ranked_by="pre-transfer")
     assert t["n_households"].tolist() == [6, 0, 0, 6]
     assert t["coverage"].iloc[0] == pytest.approx(2 / 6)
     assert np.isnan(t["coverage"].iloc[1]) and np.isnan(t["coverage"].iloc[2])
     assert t["population_share"].iloc[1] == 0.0
     from pmt.evaluate import decile_overlap
 
-    ov = decile_overlap(np.ones(6), np.arange(6.0), n=3)
+    ov = decile_overlap(np.ones(6), np.arange(6.0), n_groups=3)
     np.testing.assert_allclose(ov.to_numpy(), [[1 / 3] * 3, [0] * 3, [0] * 3])

@@ -219,7 +219,7 @@ def test_coverage_incidence_by_decile_paired_bars():
     # by hand: coverage by decile = recipients / 2; incidence = decile benefits / 16
     coverage = [1.0, 0.5, 0.5, 0.5, 0.0, 0.5, 0.0, 0.0, 0.0, 0.5]
     incidence = [8 / 16, 2 / 16, 2 / 16, 2 / 16, 0, 1 / 16, 0, 0, 0, 1 / 16]
-    table = group_table(pd.Series(welfare, name="pcc"), selected, benefits=benefit, n=10,
+    table = group_table(pd.Series(welfare, name="pcc"), selected, benefits=benefit, n_groups=10,
                         ranked_by="pre-transfer consumption")
     fig = figures.coverage_incidence_by_decile(table, "Coverage and incidence")
     ax = fig.axes[0]
@@ -460,7 +460,7 @@ def all_figures():
     poor = (a < 11.8).astype(int)
     cov = pd.DataFrame({"ols": np.linspace(0.9, 0, 10)}, index=range(1, 11))
     table = group_table(pd.Series(a, name="log_pcc"), (p < 11.9).astype(int), w,
-                        benefits=np.where(p < 11.9, 10.0, 0.0), n=10, ranked_by="actual")
+                        benefits=np.where(p < 11.9, 10.0, 0.0), n_groups=10, ranked_by="actual")
     return {
         "overlap": figures.overlap_heatmap(pd.DataFrame(np.eye(3) / 3), "Overlap",
                                            source="Source: HBS 2015"),

@@ -131,8 +131,8 @@ def test_select_by_line_and_rate():
     s = [3.0, 1.0, 2.0, 2.0, 5.0]
     assert select_by(s, line=2.0).tolist() == [False, True, False, False, False]
     # rate 0.4 with equal weights: cut at weighted quantile 0.4 = 2.0 -> the tie group in
-    assert select_by(s, coverage=0.4, method="rate").tolist() == [False, True, True, True, False]
-    assert select_by(s, coverage=0.4, method="rate", ties="exclude").tolist() == [
+    assert select_by(s, share=0.4, rule="rate").tolist() == [False, True, True, True, False]
+    assert select_by(s, share=0.4, rule="rate", ties="exclude").tolist() == [
         False,
         True,
         False,
@@ -140,8 +140,8 @@ def test_select_by_line_and_rate():
         False,
     ]
     # exact hit: coverage 0.6 is the end of the tie group, both rules agree
-    a = select_by(s, coverage=0.6, method="rate")
-    b = select_by(s, coverage=0.6, method="rate", ties="exclude")
+    a = select_by(s, share=0.6, rule="rate")
+    b = select_by(s, share=0.6, rule="rate", ties="exclude")
     assert a.tolist() == b.tolist() == [False, True, True, True, False]
     # probabilities: higher is poorer
     prob = [0.9, 0.1, 0.6, 0.4, 0.95]
@@ -152,15 +152,15 @@ def test_select_by_line_and_rate():
         False,
         True,
     ]
-    assert select_by(prob, coverage=0.4, method="rate", higher_is_poorer=True).tolist() == [
+    assert select_by(prob, share=0.4, rule="rate", higher_is_poorer=True).tolist() == [
         True,
         False,
         False,
         False,
         True,
     ]
-    with pytest.raises(DataError, match="method='rate' needs `coverage`"):
-        select_by(s, line=1.0, method="rate")
+    with pytest.raises(DataError, match="rule='rate' needs `share`"):
+        select_by(s, line=1.0, rule="rate")
 
 
 def test_rate_selection_does_not_depend_on_row_order():
@@ -168,8 +168,8 @@ def test_rate_selection_does_not_depend_on_row_order():
     s = rng.integers(0, 20, 300).astype(float)
     w = rng.uniform(1, 2, 300)
     perm = rng.permutation(300)
-    a = select_by(s, coverage=0.3, weights=w, method="rate").to_numpy()
-    b = select_by(s[perm], coverage=0.3, weights=w[perm], method="rate").to_numpy()
+    a = select_by(s, share=0.3, weights=w, rule="rate").to_numpy()
+    b = select_by(s[perm], share=0.3, weights=w[perm], rule="rate").to_numpy()
     assert np.array_equal(a[perm], b)
     cov = w[a].sum() / w.sum()
     assert cov >= 0.3

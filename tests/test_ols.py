@@ -282,7 +282,7 @@ def test_by_round_trip_and_unknown_group(df):
 
 # --- truncated OLS ------------------------------------------------------------------------
 def test_truncated_ols_cut_and_sample(df):
-    r = truncated_ols(FORMULA, df, quantile=0.4, weights="weight", cluster="psu",
+    r = truncated_ols(FORMULA, df, share=0.4, weights="weight", cluster="psu",
                      unit="household")
     assert isinstance(r, TruncatedOLSResult)
     cut = weighted_quantile(df["log_pcc"], df["weight"], 0.4)
@@ -307,12 +307,12 @@ def test_truncated_ols_survey_person_weights_for_cut(df):
     d = df.copy()
     d["pcc"] = np.exp(d["log_pcc"])
     sv = Survey(d, weight="weight", size="hh_size", strata="stratum", psu="psu")
-    r = truncated_ols(FORMULA, d, quantile=0.3, welfare="pcc", survey=sv)
+    r = truncated_ols(FORMULA, d, share=0.3, welfare="pcc", survey=sv)
     cut = weighted_quantile(d["pcc"], d["weight"] * d["hh_size"], 0.3)
     assert r.cut == cut and r.info["welfare"] == "pcc"
     assert r.nobs == (d["pcc"] <= cut).sum()
-    with pytest.raises(ModelError, match="quantile"):
-        truncated_ols(FORMULA, d, quantile=1.5)
+    with pytest.raises(ModelError, match="`share` must be a share"):
+        truncated_ols(FORMULA, d, share=1.5)
 
 
 def test_truncated_missing_welfare_counted(df):

@@ -45,7 +45,7 @@ def test_quantiles_and_poverty_functions(df):
     v = df.weight * df.hh_size
     q = pmt.weighted_quantile(df.pcc, v, 0.2)
     assert isinstance(q, float)
-    groups = pmt.quantile_groups(df.pcc, v, n=10)
+    groups = pmt.quantile_groups(df.pcc, v, n_groups=10)
     assert groups.min() == 1 and groups.max() == 10
     # headcount at the 20th percentile line: people strictly below it are < 20 %
     assert pmt.fgt(df.pcc, q, v, alpha=0) < 0.2 <= pmt.fgt(df.pcc, q * 1.000001, v, alpha=0)
@@ -89,7 +89,7 @@ def test_targeting_and_overlap_contract(df):
     for name in ("coverage", "coverage_poor", "coverage_nonpoor", "exclusion_error",
                  "inclusion_error", "targeting_differential", "cgh"):
         assert name in m.index
-    table = pmt.decile_overlap(df.log_pcc, df.log_pcc, v, n=10)
+    table = pmt.decile_overlap(df.log_pcc, df.log_pcc, v, n_groups=10)
     assert table.shape == (10, 10)
     assert np.isclose(np.trace(table.to_numpy()), 1.0)
 

@@ -190,7 +190,7 @@ def test_group_differences_is_the_paired_bootstrap_by_definition():
         assert row.z == pytest.approx(row.estimate / row.se, rel=1e-12)
         assert row.df == nu
         assert row.p_value == pytest.approx(2 * stats.t.sf(abs(row.z), nu), rel=1e-9)
-        assert row.lower == pytest.approx(np.quantile(d, 0.05), rel=1e-9)
+        assert row.lower == pytest.approx(np.quantile(d, 0.025), rel=1e-9)
         # paired: not the s.e. of two independent estimates
         indep = np.hypot(np.nanstd(reps[:, k - 1], ddof=1), np.nanstd(reps[:, 0], ddof=1))
         assert abs(row.se - indep) > 1e-3 * indep

@@ -312,7 +312,7 @@ def test_group_table_accepts_non_positive_rank_without_adequacy():
     from pmt.evaluate import group_table
 
     t = group_table(np.array([-5.0, 0.0, 3.0, 4.0]), np.array([1, 1, 0, 0]),
-                    benefits=np.array([2.0, 2.0, 0.0, 0.0]), n=2, ranked_by="net income")
+                    benefits=np.array([2.0, 2.0, 0.0, 0.0]), n_groups=2, ranked_by="net income")
     np.testing.assert_allclose(t["coverage"], [1.0, 0.0, 0.5])
     assert "adequacy_all" not in t.columns
 

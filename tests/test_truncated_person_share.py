@@ -39,7 +39,7 @@ def test_person_share_below_cut_equals_quantile(df, q):
     v = df["weight"].to_numpy() * df["hh_size"].to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a size is known: no household-share warning
-        r = truncated_ols(FORMULA, df, quantile=q, weights="weight", cluster="psu", size="hh_size")
+        r = truncated_ols(FORMULA, df, share=q, weights="weight", cluster="psu", size="hh_size")
     cut = inverse_cdf_cut(y, v, q)
     keep = y <= cut
     person_share = v[keep].sum() / v.sum()
@@ -47,6 +47,7 @@ def test_person_share_below_cut_equals_quantile(df, q):
     assert q <= person_share < q + v.max() / v.sum()
     assert r.cut == cut
     assert r.share_used == pytest.approx(person_share, rel=1e-12)
+    assert r.info["quantile"] == q  # the share asked for, not the share kept
     assert r.info["unit"] == "person"
     assert r.nobs == keep.sum()
     # the regression uses household weights on the kept households
@@ -68,10 +69,10 @@ def test_household_cut_would_overshoot_people(df):
 
 def test_survey_size_and_array_size_agree(df):
     sv = pmt.Survey(df, weight="weight", size="hh_size", strata="stratum", psu="psu")
-    a = truncated_ols(FORMULA, df, quantile=0.4, survey=sv)
-    b = truncated_ols(FORMULA, df, quantile=0.4, weights="weight", cluster="psu",
+    a = truncated_ols(FORMULA, df, share=0.4, survey=sv)
+    b = truncated_ols(FORMULA, df, share=0.4, weights="weight", cluster="psu",
                       size=df["hh_size"].to_numpy())
-    c = truncated_ols(FORMULA, df, quantile=0.4, weights="weight", cluster="psu",
+    c = truncated_ols(FORMULA, df, share=0.4, weights="weight", cluster="psu",
                       cut_weights=df["weight"] * df["hh_size"])
     assert a.cut == b.cut == c.cut
     assert a.info["unit"] == b.info["unit"] == "person" and c.info["unit"] == "cut_weights"
@@ -82,7 +83,7 @@ def test_no_size_falls_back_to_household_shares_with_warning(df):
     y = df["log_pcc"].to_numpy()
     w = df["weight"].to_numpy()
     with pytest.warns(UserWarning, match=r"households, not of people.*size='") as rec:
-        r = truncated_ols(FORMULA, df, quantile=0.4, weights="weight", cluster="psu")
+        r = truncated_ols(FORMULA, df, share=0.4, weights="weight", cluster="psu")
     assert "unit='household'" in str(rec[0].message)
     cut = inverse_cdf_cut(y, w, 0.4)
     assert r.cut == cut and r.info["unit"] == "household"
@@ -90,12 +91,12 @@ def test_no_size_falls_back_to_household_shares_with_warning(df):
     # a Survey without a size column is the same fallback
     sv = pmt.Survey(df, weight="weight", psu="psu")
     with pytest.warns(UserWarning, match="households, not of people"):
-        r2 = truncated_ols(FORMULA, df, quantile=0.4, survey=sv)
+        r2 = truncated_ols(FORMULA, df, share=0.4, survey=sv)
     assert r2.cut == cut
     # asking for household shares explicitly: same cut, no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r3 = truncated_ols(FORMULA, df, quantile=0.4, weights="weight", unit="household")
+        r3 = truncated_ols(FORMULA, df, share=0.4, weights="weight", unit="household")
     assert r3.cut == cut and r3.info["unit"] == "household"
     assert "household share used" in r3.summary()
 
@@ -105,7 +106,7 @@ def test_missing_size_rows_excluded_and_counted(df):
     d["n"] = d["hh_size"].astype(float)
     d.loc[d.index[:3], "n"] = np.nan
     with pytest.warns(UserWarning, match="household size"):
-        r = truncated_ols(FORMULA, d, quantile=0.4, weights="weight", size="n")
+        r = truncated_ols(FORMULA, d, share=0.4, weights="weight", size="n")
     assert r.n_dropped == 3 and r.info["n_eligible"] == len(d) - 3
     ok = d["n"].notna().to_numpy()
     v = (d["weight"] * d["n"]).to_numpy()[ok]
@@ -127,7 +128,7 @@ def test_bad_size_arguments(df):
 
 
 def test_unit_survives_json_round_trip(df):
-    r = truncated_ols(FORMULA, df, quantile=0.4, weights="weight", size="hh_size")
+    r = truncated_ols(FORMULA, df, share=0.4, weights="weight", size="hh_size")
     d = json.loads(json.dumps(r.to_dict()))
     r2 = MODEL_TYPES[d["model_type"]].from_dict(d)
     assert r2.cut == r.cut and r2.info["unit"] == "person"

@@ -112,7 +112,7 @@ def test_cross_validate_matches_manual_split():
     cut = pmt.weighted_quantile(df["log_pcc"], v, 0.3)
     poor = df["log_pcc"].to_numpy()[test] <= cut
     rate = v[test][poor].sum() / v[test].sum()
-    sel = select_by(score, coverage=rate, weights=v[test], method="rate")
+    sel = select_by(score, share=rate, weights=v[test], rule="rate")
     m = targeting_metrics(poor, sel, v[test])
     row = splits[
         (splits["repeat"] == 1) & (splits["fold"] == "2") & (splits["rule"] == "rate")
@@ -211,7 +211,7 @@ def _rate_metrics(df, score, share=0.2):
     """Poorest `share` of people vs the same share of predicted welfare, by hand."""
     v = (df["weight"] * df["hh_size"]).to_numpy()
     poor = df["log_pcc"] <= pmt.weighted_quantile(df["log_pcc"], v, share)
-    sel = select_by(score, coverage=v[poor].sum() / v.sum(), weights=v, method="rate")
+    sel = select_by(score, share=v[poor].sum() / v.sum(), weights=v, rule="rate")
     return targeting_metrics(poor, sel, v)
 
 
@@ -298,7 +298,7 @@ def test_real_lsms_vietnam_1997():
     assert 0.6 < auc["oos_mean"] < auc["in_sample"] + 0.02
     curve = error_curve(poor, score, sv.person_weight)
     assert curve.attrs["auc"] == pytest.approx(auc["in_sample"], abs=1e-12)
-    sel = select_by(score, coverage=0.2, weights=sv.person_weight, method="rate")
+    sel = select_by(score, share=0.2, weights=sv.person_weight, rule="rate")
     _, reps = bootstrap_metrics(sv, poor.astype(int), sel.astype(int), n_replicates=20,
                                 seed=1, return_replicates=True)
     W = sv.replicate_weights(20, seed=1)

@@ -276,7 +276,7 @@ VECTOR_CASES = {
     "per_capita": lambda d: pmt.per_capita(BAD, [1, 1, 1, 1]),
     "deflate": lambda d: pmt.deflate(BAD, [1, 1, 1, 1]),
     "targeting_metrics": lambda d: pmt.targeting_metrics(BAD, P),
-    "decile_overlap": lambda d: pmt.decile_overlap(BAD, Y, n=2),
+    "decile_overlap": lambda d: pmt.decile_overlap(BAD, Y, n_groups=2),
     "classify_poor": lambda d: pmt.classify_poor(BAD, line=2.0),
     "error_curve": lambda d: pmt.error_curve(P, BAD),
     "roc_auc": lambda d: pmt.roc_auc(P, BAD),
@@ -289,7 +289,7 @@ VECTOR_CASES = {
     "bootstrap_metrics": lambda d: pmt.bootstrap_metrics(pmt.Survey(d, weight="w"), "bad", "sel",
                                                          n_replicates=3),
     "truncated_ols welfare": lambda d: pmt.truncated_ols("logy ~ x", d, welfare="bad",
-                                                         quantile=0.5, unit="household"),
+                                                         share=0.5, unit="household"),
 }
 
 
@@ -311,14 +311,14 @@ WEIGHT_CASES = {
     "relative_line": lambda d: pmt.relative_line(Y, W),
     "deflate": lambda d: pmt.deflate(Y, [1.0, 1.0, 1.0, 1.0], base="mean", weights=W),
     "targeting_metrics": lambda d: pmt.targeting_metrics(P, [1, 0, 0, 0], W),
-    "decile_overlap": lambda d: pmt.decile_overlap(Y, Y, W, n=2),
+    "decile_overlap": lambda d: pmt.decile_overlap(Y, Y, W, n_groups=2),
     "error_curve": lambda d: pmt.error_curve(P, Y, W),
-    "prediction_validation": lambda d: pmt.prediction_validation(Y, Y, W, n=2),
+    "prediction_validation": lambda d: pmt.prediction_validation(Y, Y, W, n_groups=2),
     "inspection_rule": lambda d: pmt.inspection_rule(P, P, W),
     "Survey": lambda d: pmt.Survey(d, weight="wneg"),
     "ols": lambda d: pmt.ols("logy ~ x", d, weights="wneg"),
     "ols array": lambda d: pmt.ols("logy ~ x", d, weights=d["wneg"].to_numpy()),
-    "truncated_ols": lambda d: pmt.truncated_ols("logy ~ x", d, weights="wneg", quantile=0.5),
+    "truncated_ols": lambda d: pmt.truncated_ols("logy ~ x", d, weights="wneg", share=0.5),
     "quantreg": lambda d: pmt.quantreg("logy ~ x", d, weights="wneg"),
     "probit": lambda d: pmt.probit("poor ~ x", d, weights="wneg"),
     "heckman": lambda d: pmt.heckman("sel ~ x", "logy ~ x", d, weights="wneg"),
@@ -346,8 +346,8 @@ OPTION_CASES = {
                                                           se="linearised"),
     "ols retransform": lambda d: pmt.ols("logy ~ x", d, retransform="smear"),
     "predict scale": lambda d: pmt.ols("logy ~ x", d).predict(d, scale="levels"),
-    "decile_overlap normalize": lambda d: pmt.decile_overlap(Y, Y, n=2, normalize="rows"),
-    "select_by method": lambda d: pmt.select_by(Y, method="lines", line=2.0),
+    "decile_overlap normalize": lambda d: pmt.decile_overlap(Y, Y, n_groups=2, normalize="rows"),
+    "select_by method": lambda d: pmt.select_by(Y, rule="lines", line=2.0),
     "inspection_table gap": lambda d: pmt.inspection_table(Y, Y, P, gap="ratios"),
 }
 

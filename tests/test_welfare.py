@@ -179,7 +179,7 @@ def test_relative_line():
     rng = np.random.default_rng(3)
     yy, ww = rng.lognormal(size=500), rng.uniform(1, 5, 500)
     line = relative_line(yy, ww, q=0.2)
-    groups = pmt.quantile_groups(yy, ww, n=5)
+    groups = pmt.quantile_groups(yy, ww, n_groups=5)
     assert np.array_equal(yy <= line, groups == 1)
     with pytest.raises(DataError, match=r"`q` must lie in \[0, 1\]"):
         relative_line(y, q=20)

@@ -312,7 +312,7 @@ def test_replicate_equals_the_comparison_on_the_replicate_sample(hbs):
             svr = pmt.Survey(d, weight="weight", size="hh_size", strata="stratum", psu="psu")
         budget_r = out.attrs["budget"] / pop * svr.person_weight.sum()
         again = estimates(welfare_comparison({"Model": "noisy"}, svr, "pcc", z,
-                                             coverage=out.attrs["coverage"], budget=budget_r,
+                                             share=out.attrs["coverage"], budget=budget_r,
                                              baselines=base, n_replicates=0))
         row = reps.iloc[r]
         for key in row.index:
@@ -349,7 +349,7 @@ def test_random_expectation_is_the_average_lottery(hbs):
     # the analytic random baseline equals the mean over many seeded lotteries
     df, sv, z = hbs
     draws = {f"lottery {s}": RandomSelection(seed=s) for s in range(150)}
-    e = estimates(welfare_comparison({}, sv, "pcc", z, coverage=0.3,
+    e = estimates(welfare_comparison({}, sv, "pcc", z, share=0.3,
                                      baselines={"Random": RandomSelection(), **draws},
                                      n_replicates=0))
     for m in ("FGT0", "FGT1", "FGT2", "budget_share_poor", "welfare_ede"):
@@ -388,8 +388,8 @@ def test_mistakes_name_the_argument_and_the_fix(small):
         run(rankings={"in hundreds": small.data["mis"] / 100}, benefit="topup")
     with pytest.raises(PolicyError, match="`budget` must be a positive amount"):
         run(budget=-5)
-    with pytest.raises(PolicyError, match="`coverage` must be a population share"):
-        run(coverage=0)
+    with pytest.raises(PolicyError, match="`share` must be a population share"):
+        run(share=0)
     with pytest.raises(DataError, match="`rho` .* must be a number >= 0"):
         run(rho=-1)
     with pytest.raises(DataError, match="needs positive `welfare`.*row 0"):
@@ -452,13 +452,13 @@ def test_intervals_cover_the_population_value():
             base = {"Random": RandomSelection(), "Universal": Universal(),
                     "Kids": Categorical("n_children_0_5"),
                     "Regions": Geographic("region", rates=(d["pv"] / d["pp"]).to_dict())}
-            kw = dict(coverage=0.2, baselines=base)
+            kw = dict(share=0.2, baselines=base)
             truth = estimates(welfare_comparison({"Model": "score"}, psv, "pcc", z,
                                                  budget=beta * v.sum(), n_replicates=0, **kw))
         sv = pmt.Survey(s, weight="weight", size="hh_size", strata="stratum", psu="psu")
         out = welfare_comparison({"Model": "score"}, sv, "pcc", z,
                                  budget=beta * sv.person_weight.sum(), n_replicates=100,
-                                 seed=len(hits), **kw).set_index(["scheme", "measure"])
+                                 seed=len(hits), level=0.9, **kw).set_index(["scheme", "measure"])
         keys = [(sc, m) for sc in ("Model", "Regions", "Random - Model", "Universal - Model",
                                    "Kids - Model", "Regions - Model") for m in measures]
         sel = out.loc[keys]
@@ -481,13 +481,13 @@ def test_in_sample_area_rates_flatter_geographic_targeting():
         beta = 0.5 * np.sum(v * np.maximum(z - pop["pcc"], 0)) / v.sum()
         sv = pmt.Survey(s, weight="weight", size="hh_size", strata="stratum", psu="psu")
         est = estimates(welfare_comparison(
-            {}, sv, "pcc", z, coverage=0.2, budget=beta * sv.person_weight.sum(),
+            {}, sv, "pcc", z, share=0.2, budget=beta * sv.person_weight.sum(),
             baselines={"in": Geographic("region", estimate="in_sample"),
                        "cf": Geographic("region", seed=len(rows))}, n_replicates=0))
         d = s.assign(pv=sv.person_weight * (s["pcc"] < z), pp=sv.person_weight)
         d = d.groupby("region")[["pv", "pp"]].sum()
         real = estimates(welfare_comparison(
-            {}, psv, "pcc", z, coverage=0.2, budget=beta * v.sum(), n_replicates=0,
+            {}, psv, "pcc", z, share=0.2, budget=beta * v.sum(), n_replicates=0,
             baselines={"g": Geographic("region", rates=(d["pv"] / d["pp"]).to_dict())}))
         rows.append([est["in", "budget_share_poor"], est["cf", "budget_share_poor"],
                      real["g", "budget_share_poor"]])

@@ -125,6 +125,7 @@ def benchmark(n_households: int = 200_000, seed: int = 0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: check synthetic_hbs against its calibration targets."""
     parser = argparse.ArgumentParser(
         description="Check synthetic_hbs against its calibration targets."
     )

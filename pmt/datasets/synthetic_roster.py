@@ -230,7 +230,8 @@ def _marry(people: list, a: int, b: int) -> None:
 
 def _sibling_range(people: list, ha: int, lo: int, hi: int, spread: int = 14) -> tuple[int, int]:
     """Ages in lo..hi a sibling of the head can have: within ``spread`` years of the head
-    and fitting the head's parents when they are members."""
+    and fitting the head's parents when they are members.
+    """
     mo, fa = people[0][_MO], people[0][_FA]
     c_lo, c_hi = _child_range(
         people[mo][_AGE] if mo >= 0 else None, people[fa][_AGE] if fa >= 0 else None
@@ -246,7 +247,8 @@ def _sibling(people: list, age: int, sex: int, mar: int) -> int:
 def _spouse_age(r, ha: int, female: bool, kids: list, adult_kids: bool) -> int:
     """Target age of the head's spouse: a wife 1 year older to 7 (sometimes 14) years
     younger than her husband, moved (to 12 years younger or 3 older than him) where the
-    children (and an adult child, with ``adult_kids``) can be hers."""
+    children (and an adult child, with ``adult_kids``) can be hers.
+    """
     gap = _between(r, -1, 7) + (_between(r, 0, 7) if r() < 0.1 else 0)
     s = ha + gap if female else ha - gap
     if kids or adult_kids:
@@ -300,7 +302,8 @@ def _elders(people: list, r, n_el: int, ha: int, sp: int) -> None:
 
 def _divorced(people, r, rest, ha, c_lo, c_hi, mo_i, fa_i, couples) -> None:
     """The divorced member when it is not the head (step 1): a daughter (with her children
-    when their ages fit), a son, a sibling or another relative."""
+    when their ages fit), a son, a sibling or another relative.
+    """
     lo, hi = max(c_lo, 20), min(c_hi, ADULT_HI)
     if lo <= hi and r() < 0.75:
         daughter = r() < 0.85
@@ -334,7 +337,8 @@ def _divorced(people, r, rest, ha, c_lo, c_hi, mo_i, fa_i, couples) -> None:
 
 def _married_children(people, r, rest, n_ad, gen_mother, c_lo, c_hi, mo_i, fa_i, couples) -> int:
     """Married children of the head with spouses and children (step 4); returns the adult
-    slots left."""
+    slots left.
+    """
     m_lo, m_hi = max(c_lo, 19), min(c_hi, ADULT_HI)
     pool, keep = [], []
     for k in rest:
@@ -600,7 +604,8 @@ def _show(ids: pd.Series, mask: np.ndarray, limit: int = 5) -> str:
 
 def _check_households(households) -> dict[str, np.ndarray]:
     """The household columns needed, as int64/float arrays, sorted by hh_id; DataError
-    naming the missing columns or the households whose counts contradict each other."""
+    naming the missing columns or the households whose counts contradict each other.
+    """
     if not isinstance(households, pd.DataFrame):
         raise DataError(
             "`households` must be a pandas DataFrame like synthetic_hbs() (one row per "
@@ -699,7 +704,8 @@ def _cumcount(groups: np.ndarray) -> np.ndarray:
 
 def _pick(hh: np.ndarray, k: np.ndarray, weight: np.ndarray, eligible: np.ndarray, rng):
     """Exactly k[h] eligible members of each household h, drawn with probability
-    proportional to ``weight``, without replacement (Efraimidis-Spirakis keys)."""
+    proportional to ``weight``, without replacement (Efraimidis-Spirakis keys).
+    """
     u = rng.random(hh.size)
     key = np.where(eligible, np.log(u) / np.where(eligible, weight, 1.0), -np.inf)
     order = np.lexsort((-key, hh))
@@ -716,7 +722,8 @@ def _share(hh: np.ndarray, total: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 def _first(hh: np.ndarray, mask: np.ndarray, n_hh: int) -> np.ndarray:
     """Row of the first member of each household where mask holds (-1: none); rows are in
-    line order."""
+    line order.
+    """
     out = np.full(n_hh, -1, dtype=np.int64)
     rows = np.flatnonzero(mask)
     h, first = np.unique(hh[rows], return_index=True)
@@ -726,7 +733,8 @@ def _first(hh: np.ndarray, mask: np.ndarray, n_hh: int) -> np.ndarray:
 
 def _one_recipient(hh, n_hh, total, choices) -> np.ndarray:
     """total[h] given to one member: the first row of the first mask in ``choices`` that
-    has a member in h."""
+    has a member in h.
+    """
     who = np.full(n_hh, -1, dtype=np.int64)
     for mask in choices:
         row = _first(hh, mask, n_hh)

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from pmt._deprecation import renamed_arguments
 from pmt._validation import column_or_array
 from pmt.errors import DataError
 from pmt.evaluate._parallel import run_tasks
@@ -173,7 +174,7 @@ def bootstrap_metrics(
     unit: Unit = "person",
     n_replicates: int = 1000,
     seed: int = 0,
-    level: float = 0.9,
+    level: float = 0.95,
     reference: str | None = None,
     factors: np.ndarray | None = None,
     n_jobs: int = 1,
@@ -203,7 +204,8 @@ def bootstrap_metrics(
         Number of bootstrap replicates and the seed of
         :meth:`Survey.replicate_factors`; ignored when ``factors`` is given.
     level : float
-        Coverage of the percentile intervals (0.9 -> 5th and 95th percentiles).
+        Coverage of the percentile intervals (default 0.95: 2.5th and 97.5th percentiles;
+        0.9 -> 5th and 95th).
     reference : str, optional
         Name of a model: rows "<model> - <reference>" with paired intervals for the
         difference are added for every other model.
@@ -329,6 +331,7 @@ def bootstrap_metrics(
 
 
 # --- table cells ---------------------------------------------------------------------------
+@renamed_arguments(n="n_groups")
 def bootstrap_group_table(
     survey: Survey,
     rank,
@@ -336,12 +339,12 @@ def bootstrap_group_table(
     benefits=None,
     welfare=None,
     *,
-    n: int = 5,
+    n_groups: int = 5,
     ranked_by: str,
     unit: Unit = "person",
     n_replicates: int = 1000,
     seed: int = 0,
-    level: float = 0.9,
+    level: float = 0.95,
     factors: np.ndarray | None = None,
     n_jobs: int = 1,
     client=None,
@@ -352,8 +355,9 @@ def bootstrap_group_table(
     The quantile groups are held at their full-sample cut-points (see the module
     docstring): the intervals are conditional on the group boundaries.
 
-    Arguments are those of :func:`group_table` (column names of ``survey.data`` accepted)
-    plus the bootstrap options of :func:`bootstrap_metrics`.
+    Arguments are those of :func:`group_table` (column names of ``survey.data`` accepted;
+    ``n_groups``, formerly ``n``, deprecated) plus the bootstrap options of
+    :func:`bootstrap_metrics` (``level`` 0.95 by default).
 
     Returns
     -------
@@ -379,6 +383,7 @@ def bootstrap_group_table(
                                                       align=True)
         if ((s > 0) & (y <= 0)).any():
             raise DataError("adequacy needs positive `welfare` for every recipient.")
+    n = int(n_groups)
     codes = quantile_groups(r, v, n) - 1
     contrib = table_contributions(s, v, b, y)
     K = contrib.shape[1]

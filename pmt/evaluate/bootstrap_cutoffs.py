@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import CutoffRule, Cutoffs
 from pmt._validation import check_option, column_or_array
 from pmt.errors import DataError
@@ -214,7 +215,7 @@ def bootstrap_targeting(
     unit: Unit = "person",
     n_replicates: int = 1000,
     seed: int = 0,
-    level: float = 0.9,
+    level: float = 0.95,
     reference: str | None = None,
     factors: np.ndarray | None = None,
     chunk_size: int = 25,
@@ -348,18 +349,19 @@ def _overlap_chunk(task) -> np.ndarray:
     return np.bincount(cell.ravel(), weights=Vt.ravel(), minlength=c * n * n).reshape(c, n, n)
 
 
+@renamed_arguments(n="n_groups")
 def bootstrap_overlap(
     survey: Survey,
     actual,
     predicted,
     *,
-    n: int = 10,
+    n_groups: int = 10,
     cutoffs: Literal["replicate", "fixed"] = "replicate",
     higher_is_poorer: bool | Mapping[str, bool] = False,
     unit: Unit = "person",
     n_replicates: int = 1000,
     seed: int = 0,
-    level: float = 0.9,
+    level: float = 0.95,
     reference: str | None = None,
     factors: np.ndarray | None = None,
     chunk_size: int = 25,
@@ -376,8 +378,9 @@ def bootstrap_overlap(
         Actual welfare.
     predicted : str, array-like, mapping or DataFrame
         Predicted welfare of one or several models ({name: column or array}).
-    n : int
-        Number of quantile groups.
+    n_groups : int
+        Number of quantile groups (was ``n``, deprecated: still accepted, with a
+        FutureWarning).
     cutoffs : {"replicate", "fixed"}
         "replicate" (default): the quantile cut-points of both variables are re-estimated
         in every replicate, as the definition requires; "fixed": households keep their
@@ -400,9 +403,9 @@ def bootstrap_overlap(
         same statistic columns.
     """
     check_option(cutoffs, Cutoffs, name="cutoffs")
-    if int(n) != n or n < 2:
-        raise DataError(f"`n` must be an integer >= 2; got {n!r}.")
-    n = int(n)
+    if int(n_groups) != n_groups or n_groups < 2:
+        raise DataError(f"`n_groups` must be an integer >= 2; got {n_groups!r}.")
+    n = int(n_groups)
     y = column_or_array(actual, survey, name="actual", align=True)
     v = survey.weights(unit)
     named = _named(predicted, "model")

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import ClassifyMethod, Ties
 from pmt._validation import check_option, column_or_array
 from pmt.errors import DataError
@@ -50,7 +51,8 @@ def _check_share(share, name: str) -> float:
     return q
 
 
-def classify_poor(welfare, line=None, share=None, weights=None, *, size=None) -> pd.Series:
+@renamed_arguments(positional=("line", "share", "weights"))
+def classify_poor(welfare, *, line=None, share=None, weights=None, size=None) -> pd.Series:
     """Poverty status from an absolute line or a relative one (poorest share).
 
     Parameters
@@ -66,6 +68,9 @@ def classify_poor(welfare, line=None, share=None, weights=None, *, size=None) ->
         Person weights (or household weights with ``size``) for the quantile.
     size : array-like, optional
         Household size; with it the quantile is person-weighted by weights x size.
+
+    All arguments after ``welfare`` are keyword-only; passing them by position still works
+    for one release, with a FutureWarning.
 
     Returns
     -------
@@ -110,13 +115,15 @@ def rate_cutoff(
     return float(xs[np.flatnonzero(ok)[-1]])
 
 
+@renamed_arguments(positional=("line", "share", "weights", "rule"), coverage="share",
+                   method="rule")
 def select_by(
     score,
-    line=None,
-    coverage=None,
-    weights=None,
-    method: Literal["line", "rate"] = "line",
     *,
+    line=None,
+    share=None,
+    weights=None,
+    rule: Literal["line", "rate"] = "line",
     size=None,
     higher_is_poorer: bool = False,
     ties: Literal["include", "exclude"] = "include",
@@ -129,15 +136,21 @@ def select_by(
         Predicted welfare (lower = poorer), or with ``higher_is_poorer=True`` a score that
         rises with need, such as a probit's P(poor).
     line : float, optional
-        ``method="line"``: select score < line (score > line if ``higher_is_poorer``). Must
+        ``rule="line"``: select score < line (score > line if ``higher_is_poorer``). Must
         be on the scale of the score (e.g. log of the poverty line for a log model).
-    coverage : float, optional
-        ``method="rate"``: target share of the (person-weighted) population to select,
-        usually the true poverty rate; the poorest scores are selected.
+    share : float, optional
+        ``rule="rate"``: target share of the (person-weighted) population to select,
+        usually the true poverty rate; the poorest scores are selected. Was ``coverage``
+        (deprecated: still accepted, with a FutureWarning).
     weights, size : array-like, optional
         As in :func:`targeting_metrics`: person weights, or household weights plus size.
-    method : {"line", "rate"}
-        Brown, Ravallion and van de Walle (2018) rules.
+    rule : {"line", "rate"}
+        Brown, Ravallion and van de Walle (2018) rules, the ``rule`` of
+        :func:`cross_validate` and :func:`bootstrap_targeting`. Was ``method``
+        (deprecated: still accepted, with a FutureWarning).
+
+    All arguments after ``score`` are keyword-only; passing them by position still works
+    for one release, with a FutureWarning.
     higher_is_poorer : bool
         Score orientation.
     ties : {"include", "exclude"}
@@ -152,19 +165,19 @@ def select_by(
     x = column_or_array(score, name="score")
     if higher_is_poorer:
         x = -x
-    if check_option(method, ClassifyMethod, name="method") == "line":
-        if line is None or coverage is not None:
-            raise DataError("method='line' needs `line` (and no `coverage`).")
+    if check_option(rule, ClassifyMethod, name="rule") == "line":
+        if line is None or share is not None:
+            raise DataError("rule='line' needs `line` (and no `share`).")
         z = float(line)
         if not np.isfinite(z):
             raise DataError(f"`line` must be a finite number; got {line!r}.")
         return _wrap(x < (-z if higher_is_poorer else z), score, "selected")
-    if coverage is None or line is not None:
+    if share is None or line is not None:
         raise DataError(
-            "method='rate' needs `coverage` (the share to select, e.g. the poverty rate) and "
+            "rule='rate' needs `share` (the share to select, e.g. the poverty rate) and "
             "no `line`."
         )
-    q = _check_share(coverage, "coverage")
+    q = _check_share(share, "share")
     v = resolve_weights(weights, x.shape[0], size)
     c = rate_cutoff(x, v, q, ties)
     return _wrap(x <= c, score, "selected")

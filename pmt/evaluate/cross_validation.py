@@ -429,7 +429,7 @@ def cross_validate(
     probability_cutoff: float = 0.5,
     interval: Literal["bootstrap"] | None = None,
     n_replicates: int = 1000,
-    level: float = 0.9,
+    level: float = 0.95,
     n_jobs: int = 1,
     client=None,
     return_splits: bool = False,
@@ -703,7 +703,7 @@ def compare(
     n_groups: int = 10,
     n_replicates: int = 1000,
     seed: int = 0,
-    level: float = 0.9,
+    level: float = 0.95,
     basis: Literal["out_of_sample", "in_sample"] | None = None,
     n_folds: int = 5,
     fold_seed: int | None = None,
@@ -867,7 +867,7 @@ def compare(
             t.insert(2, "rule", rl)
             frames.append(t)
     ov = bootstrap_overlap(
-        sv, y, preds, n=n_groups, higher_is_poorer=flags, **common
+        sv, y, preds, n_groups=n_groups, higher_is_poorer=flags, **common
     ).rename(columns={"measure": "metric"})
     ov.insert(1, "line", "(ranking)")
     ov.insert(2, "rule", "-")

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from pmt._deprecation import renamed_arguments
 from pmt._validation import column_or_array
 from pmt.errors import DataError
 from pmt.evaluate.metrics import (
@@ -195,9 +196,11 @@ def roc_auc(poor, score, weights=None, *, size=None, unit: Unit = "person",
     return _roc_auc_arrays(p, -x if higher_is_poorer else x, v)
 
 
+@renamed_arguments(positional=("share", "error_weights", "maximize"), coverage="share")
 def best_cutoff(
     curve: pd.DataFrame,
-    coverage: float | None = None,
+    *,
+    share: float | None = None,
     error_weights: Sequence[float] | None = None,
     maximize: str | None = None,
 ) -> pd.Series:
@@ -205,14 +208,27 @@ def best_cutoff(
 
     Exactly one criterion:
 
-    * ``coverage``: the cut-off with the largest coverage not above the target (a budget
-      that must not be exceeded); the first row (nobody) if even the first tie group is
-      larger;
+    * ``share``: the cut-off with the largest coverage not above this target share of
+      the population (a budget that must not be exceeded); the first row (nobody) if even
+      the first tie group is larger. Was ``coverage`` (deprecated: still accepted, with a
+      FutureWarning);
     * ``error_weights=(a, b)``: minimise a x exclusion_error + b x inclusion_error over the
       cut-offs where both are defined (a = b weighs the two errors equally);
     * ``maximize``: a column to maximise, e.g. ``"targeting_differential"``.
 
-    Ties between rows are broken by the lowest cut-off (least coverage).
+    Ties between rows are broken by the lowest cut-off (least coverage). The criteria are
+    keyword-only (by position: deprecated, still accepted with a FutureWarning).
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        The table returned by :func:`error_curve`.
+    share : float, optional
+        Target population share to select, in [0, 1].
+    error_weights : (float, float), optional
+        Weights on the exclusion and the inclusion error.
+    maximize : str, optional
+        A column of ``curve`` to maximise.
 
     Returns
     -------
@@ -221,13 +237,13 @@ def best_cutoff(
     """
     if not isinstance(curve, pd.DataFrame) or "coverage" not in curve.columns:
         raise DataError("`curve` must be the DataFrame returned by error_curve().")
-    given = sum(c is not None for c in (coverage, error_weights, maximize))
+    given = sum(c is not None for c in (share, error_weights, maximize))
     if given != 1:
-        raise DataError("pass exactly one of `coverage`, `error_weights` and `maximize`.")
-    if coverage is not None:
-        if not 0 <= coverage <= 1:
-            raise DataError(f"`coverage` must be a share in [0, 1]; got {coverage!r}.")
-        ok = np.flatnonzero(curve["coverage"].to_numpy() <= coverage * (1 + 1e-12))
+        raise DataError("pass exactly one of `share`, `error_weights` and `maximize`.")
+    if share is not None:
+        if not 0 <= share <= 1:
+            raise DataError(f"`share` must be a share in [0, 1]; got {share!r}.")
+        ok = np.flatnonzero(curve["coverage"].to_numpy() <= share * (1 + 1e-12))
         return curve.iloc[ok[-1]]
     if error_weights is not None:
         if len(error_weights) != 2 or min(error_weights) < 0:

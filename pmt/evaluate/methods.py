@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import GapKind
 from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import PolicyError
@@ -74,13 +75,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+@renamed_arguments(n="n_groups")
 def prediction_validation(
     actual,
     predicted,
     weights=None,
     *,
     size=None,
-    n: int = 10,
+    n_groups: int = 10,
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Correlation and decile cross-tab of predicted vs actual income (Belarus Table 12).
 
@@ -90,8 +92,9 @@ def prediction_validation(
         Actual and predicted per-capita income (levels).
     weights : array-like, optional
         Household weights with ``size`` (person weights = w x n), or person weights.
-    n : int
-        Number of quantile groups (10: deciles).
+    n_groups : int
+        Number of quantile groups (10: deciles). Was ``n`` (deprecated: still accepted,
+        with a FutureWarning).
 
     Returns
     -------
@@ -114,7 +117,7 @@ def prediction_validation(
         return float(cov / np.sqrt(np.average((x - mx) ** 2, weights=ww) * np.average((y - my) ** 2, weights=ww)))
 
     pos = (a > 0) & (p > 0)
-    table = decile_overlap(a, p, weights=w, n=n)
+    table = decile_overlap(a, p, weights=w, n_groups=n_groups)
     shares = overlap_shares(table)
     summary = pd.Series(
         {

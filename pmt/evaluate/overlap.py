@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import Normalize
 from pmt._validation import check_option, column_or_array
 from pmt.errors import DataError
@@ -29,12 +30,13 @@ def overlap_counts(g_actual: np.ndarray, g_pred: np.ndarray, v: np.ndarray, n: i
     return np.bincount(cell, weights=v, minlength=n * n).reshape(n, n)
 
 
+@renamed_arguments(positional=("n_groups",), n="n_groups")
 def decile_overlap(
     actual,
     predicted,
     weights=None,
-    n: int = 10,
     *,
+    n_groups: int = 10,
     size=None,
     normalize: Literal["all", "row", "column"] = "all",
     higher_is_poorer: bool = False,
@@ -48,8 +50,9 @@ def decile_overlap(
         any monotone scale: groups only depend on ranks).
     weights : array-like, optional
         Person weights, or household weights with ``size``. Equal if omitted.
-    n : int
-        Number of groups (10 deciles, 5 quintiles, any n >= 2).
+    n_groups : int
+        Number of groups n (10 deciles, 5 quintiles, any n >= 2). Was ``n`` (deprecated:
+        still accepted, with a FutureWarning).
     size : array-like, optional
         Household size (person weight = weights x size).
     normalize : {"all", "row", "column"}
@@ -71,9 +74,10 @@ def decile_overlap(
     yhat = column_or_array(predicted, name="predicted", n=m)
     if higher_is_poorer:
         yhat = -yhat
-    if int(n) != n or n < 2:
-        raise DataError(f"`n` must be an integer >= 2 (number of groups); got {n!r}.")
-    n = int(n)
+    if int(n_groups) != n_groups or n_groups < 2:
+        raise DataError(
+            f"`n_groups` must be an integer >= 2 (number of groups); got {n_groups!r}.")
+    n = int(n_groups)
     check_option(normalize, Normalize, name="normalize")
     v = resolve_weights(weights, m, size, allow_zero_sum=False)
     table = overlap_counts(quantile_groups(y, v, n), quantile_groups(yhat, v, n), v, n)

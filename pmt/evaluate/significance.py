@@ -265,7 +265,7 @@ def group_differences(
     unit: Unit = "person",
     n_replicates: int = 1000,
     seed: int = 0,
-    level: float = 0.9,
+    level: float = 0.95,
     alpha: float = 0.05,
     adjust: Literal["none", "holm", "bonferroni"] = "none",
     df="design",

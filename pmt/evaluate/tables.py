@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pmt._deprecation import renamed_arguments
 from pmt._validation import column_or_array
 from pmt.errors import DataError, example_rows
 from pmt.evaluate.metrics import Unit, check_aligned, resolve_weights
@@ -75,6 +76,7 @@ def table_from_totals(t, benefits: bool = True, welfare: bool = True) -> dict[st
     return out
 
 
+@renamed_arguments(n="n_groups")
 def group_table(
     rank,
     selected=None,
@@ -82,7 +84,7 @@ def group_table(
     benefits=None,
     welfare=None,
     *,
-    n: int = 5,
+    n_groups: int = 5,
     ranked_by: str,
     size=None,
     unit: Unit = "person",
@@ -103,8 +105,9 @@ def group_table(
     welfare : array-like, optional
         Welfare per person for adequacy (e.g. post-transfer consumption per capita);
         defaults to ``rank``. Adequacy needs welfare > 0 for recipients.
-    n : int
-        Number of groups (5 quintiles, 10 deciles, ...).
+    n_groups : int
+        Number of groups (5 quintiles, 10 deciles, ...). Was ``n`` (deprecated: still
+        accepted, with a FutureWarning).
     ranked_by : str
         Required description of the ranking, printed in the table: say whether it is pre-
         or post-transfer welfare, e.g. ``"pre-transfer per-capita consumption"``.
@@ -147,6 +150,7 @@ def group_table(
                 f"adequacy needs positive welfare for recipients; `welfare` <= 0 at "
                 f"{example_rows(np.flatnonzero(bad))}. Pass a positive welfare measure."
             )
+    n = n_groups
     groups = quantile_groups(r, v, n)
     contrib = table_contributions(s, v, b, y)
     t = np.stack([np.bincount(groups - 1, weights=c, minlength=n) for c in contrib.T], axis=-1)

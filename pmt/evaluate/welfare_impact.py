@@ -47,7 +47,7 @@ welfare_ede_change         W after minus W before (positive = welfare gain)
 Benefit design (``benefit=``):
 
 * ``"flat"``: every selected person gets the same amount, solved so the budget is spent
-  exactly, b = budget / sum v pi. Model rankings select the poorest share ``coverage`` of
+  exactly, b = budget / sum v pi. Model rankings select the poorest share ``share`` of
   their predicted welfare, the tie group at the cut-off rationed so that the coverage is
   exact (:func:`pmt.evaluate.baselines.ranked_selection`); the baselines select as
   documented there. Every targeted scheme then pays budget / (coverage x population) per
@@ -57,7 +57,7 @@ Benefit design (``benefit=``):
   is spent exactly (selected: yhat < t; coverage follows from the budget). Rankings must
   then be predicted welfare in levels, in the units of the line (a scale check guards
   against log predictions). Baselines have no predicted welfare: they keep the flat
-  benefit at ``coverage``.
+  benefit at ``share``.
 
 A top-up that lands within a relative 1e-12 below the line (rounding) counts as reaching it.
 
@@ -88,6 +88,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from pmt._deprecation import renamed_arguments
 from pmt._validation import check_weights, column_or_array
 from pmt.errors import DataError, PolicyError, example_rows
 from pmt.evaluate.baselines import (
@@ -440,9 +441,9 @@ def _prepare(rankings, survey, welfare, line, coverage, budget, benefit, baselin
         if coverage <= 0:
             raise PolicyError(
                 "nobody is poor at this line, so the default coverage (the poverty rate) is 0: "
-                "pass `coverage`."
+                "pass `share`."
             )
-    c = check_coverage(coverage)
+    c = check_coverage(coverage, "share")
     if budget is None:
         budget = float(v @ np.maximum(z - y, 0.0))
         if budget <= 0:
@@ -526,22 +527,25 @@ def _prepare(rankings, survey, welfare, line, coverage, budget, benefit, baselin
     return ctx, schemes
 
 
+@renamed_arguments(positional=("share", "budget", "benefit", "baselines", "rho"),
+                   coverage="share")
 def scheme_transfers(
     rankings: Mapping | pd.DataFrame | None,
     survey: Survey,
     welfare,
     line,
-    coverage: float | None = None,
+    *,
+    share: float | None = None,
     budget: float | None = None,
     benefit: Literal["flat", "topup"] = "flat",
     baselines: Mapping[str, Baseline] | Sequence[Baseline] | None = None,
     rho: float = 2.0,
-    *,
     higher_is_poorer: bool | Mapping[str, bool] | None = None,
 ) -> pd.DataFrame:
     """Who gets what under every scheme of :func:`welfare_comparison` (full sample).
 
-    Arguments are those of :func:`welfare_comparison`.
+    Arguments are those of :func:`welfare_comparison` (``share``, formerly ``coverage``,
+    and the following ones keyword-only).
 
     Returns
     -------
@@ -552,7 +556,7 @@ def scheme_transfers(
         (pi x benefit). sum v x expected_benefit equals the budget for every scheme.
         ``attrs`` holds ``coverage`` and ``budget``.
     """
-    ctx, schemes = _prepare(rankings, survey, welfare, line, coverage, budget, benefit,
+    ctx, schemes = _prepare(rankings, survey, welfare, line, share, budget, benefit,
                             baselines, rho, higher_is_poorer)
     V = ctx.v[None, :]
     cols = {}
@@ -570,21 +574,26 @@ def scheme_transfers(
     return out
 
 
+@renamed_arguments(
+    positional=("share", "budget", "benefit", "baselines", "reference", "rho", "n_replicates",
+                "level", "seed"),
+    coverage="share",
+)
 def welfare_comparison(
     rankings: Mapping | pd.DataFrame | None,
     survey: Survey,
     welfare,
     line,
-    coverage: float | None = None,
+    *,
+    share: float | None = None,
     budget: float | None = None,
     benefit: Literal["flat", "topup"] = "flat",
     baselines: Mapping[str, Baseline] | Sequence[Baseline] | None = None,
     reference: str | None = None,
     rho: float = 2.0,
     n_replicates: int = 200,
-    level: float = 0.9,
+    level: float = 0.95,
     seed: int = 0,
-    *,
     higher_is_poorer: bool | Mapping[str, bool] | None = None,
     factors: np.ndarray | None = None,
     chunk_size: int = 25,
@@ -609,10 +618,12 @@ def welfare_comparison(
         benefits (e.g. consumption per person a month).
     line : float, str or array-like
         Poverty line z (a number, a column, or one value per household); poor if y < z.
-    coverage : float, optional
+    share : float, optional
         Population share selected by the targeted schemes, in (0, 1]. Default: the
         poverty headcount at ``line`` (the "rate" rule of Brown, Ravallion and van de Walle
-        2018). Held fixed across bootstrap replicates.
+        2018). Held fixed across bootstrap replicates (``attrs["coverage"]``). Was
+        ``coverage`` (deprecated: still accepted, with a FutureWarning). This and the
+        following arguments are keyword-only (by position: deprecated, still accepted).
     budget : float, optional
         Total paid per period, sum v b over beneficiaries (household weight x size x
         benefit per person). Default: the aggregate poverty gap sum v max(z - y, 0), which
@@ -631,7 +642,8 @@ def welfare_comparison(
     n_replicates : int
         Bootstrap replicates (0: estimates only, no intervals).
     level : float
-        Coverage of the percentile intervals (0.9: 5th to 95th percentile).
+        Coverage of the percentile intervals (default 0.95: 2.5th to 97.5th percentile; 0.9:
+        5th to 95th).
     seed : int
         Seed of :meth:`pmt.Survey.replicate_factors`: the same seed gives bit-identical
         results and the same replicates as the other bootstrap functions of pmt.
@@ -667,7 +679,7 @@ def welfare_comparison(
     pmt.DataError, pmt.PolicyError
         Naming the argument at fault and the fix.
     """
-    ctx, schemes = _prepare(rankings, survey, welfare, line, coverage, budget, benefit,
+    ctx, schemes = _prepare(rankings, survey, welfare, line, share, budget, benefit,
                             baselines, rho, higher_is_poorer)
     names = [s.name for s in schemes]
     models = [s.name for s in schemes if s.kind == "model"]

@@ -232,7 +232,7 @@ def training_profile(design: Design, data: pd.DataFrame, weights=None) -> dict:
             out[t.variable] = {"values": uniq.tolist(), "weights": (sw / sw.sum()).tolist(),
                                "exact": True}
             continue
-        groups = quantile_groups(x, wx, n=PROFILE_BINS) - 1
+        groups = quantile_groups(x, wx, n_groups=PROFILE_BINS) - 1
         sw = np.bincount(groups, weights=wx, minlength=PROFILE_BINS)
         sx = np.bincount(groups, weights=wx * x, minlength=PROFILE_BINS)
         keep = sw > 0

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import BinaryCovType
 from pmt.errors import ModelError, example_rows
 from pmt.models import _probit
@@ -303,15 +304,22 @@ def _fit_binary(
     return attach_profile(result, data, prep)
 
 
+@renamed_arguments(
+    positional=("weights", "cluster", "cov_type", "survey"),
+)
 def probit(
     formula: str,
     data: pd.DataFrame,
+    *,
     weights=None,
     cluster=None,
     cov_type: BinaryCovType | None = None,
     survey: Survey | None = None,
 ) -> ProbitResult:
     """Weighted probit of a 0/1 outcome (e.g. ``poor``) on proxies.
+
+    Arguments after ``data`` are keyword-only (passing them by position still works for
+    one release, with a FutureWarning).
 
     Parameters
     ----------
@@ -345,9 +353,13 @@ def probit(
     return _fit_binary(formula, data, weights, cluster, cov_type, "probit", ProbitResult)
 
 
+@renamed_arguments(
+    positional=("weights", "cluster", "cov_type", "survey"),
+)
 def logit(
     formula: str,
     data: pd.DataFrame,
+    *,
     weights=None,
     cluster=None,
     cov_type: BinaryCovType | None = None,

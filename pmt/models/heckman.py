@@ -63,6 +63,7 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import log_ndtr, ndtr
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import HeckmanCovType
 from pmt.errors import ModelError, example_rows
 from pmt.models import _probit
@@ -822,10 +823,14 @@ _DEPRECATED_COV_TYPES = {
 }
 
 
+@renamed_arguments(
+    positional=("method", "weights", "cluster", "cov_type", "maxiter"),
+)
 def heckman(
     selection: str,
     outcome: str,
     data: pd.DataFrame,
+    *,
     method: Method = "twostep",
     weights=None,
     cluster=None,
@@ -833,6 +838,9 @@ def heckman(
     maxiter: int = 2000,
 ) -> HeckmanResult:
     """Fit a Heckman sample-selection model (two-step or maximum likelihood).
+
+    Arguments after ``data`` are keyword-only (passing them by position still works for
+    one release, with a FutureWarning).
 
     Parameters
     ----------

@@ -69,6 +69,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.utils.validation import has_fit_parameter
 from threadpoolctl import ThreadpoolController
 
+from pmt._deprecation import renamed_arguments
 from pmt.errors import ModelError
 from pmt.models.base import prediction_matrix, prepare
 from pmt.models.formula import parse_formula
@@ -668,15 +669,22 @@ def _weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
     return float(1 - np.sum(w * (y - pred) ** 2) / np.sum(w * (y - ybar) ** 2))
 
 
+@renamed_arguments(
+    positional=("weights", "seed", "n_threads"),
+)
 def gradient_boosting(
     formula: str,
     data: pd.DataFrame,
+    *,
     weights=None,
     seed: int = 0,
     n_threads: int | None = None,
     **params,
 ) -> PMTGradientBoosting:
     """Histogram gradient boosting (scikit-learn ``HistGradientBoostingRegressor``).
+
+    Arguments after ``data`` are keyword-only (passing them by position still works for
+    one release, with a FutureWarning).
 
     Parameters
     ----------
@@ -700,15 +708,22 @@ def gradient_boosting(
     return _fit_seeded(PMTGradientBoosting, formula, data, weights, seed, n_threads, params)
 
 
+@renamed_arguments(
+    positional=("weights", "seed", "n_threads"),
+)
 def random_forest(
     formula: str,
     data: pd.DataFrame,
+    *,
     weights=None,
     seed: int = 0,
     n_threads: int | None = None,
     **params,
 ) -> PMTRandomForest:
     """Random forest (scikit-learn ``RandomForestRegressor``).
+
+    Arguments after ``data`` are keyword-only (passing them by position still works for
+    one release, with a FutureWarning).
 
     Parameters as :func:`gradient_boosting`; ``**params`` go to ``RandomForestRegressor``
     (e.g. ``n_estimators``, ``min_samples_leaf``, ``max_features``). Trees are grown on

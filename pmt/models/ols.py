@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import OLSCovType, Retransform
 from pmt._validation import check_option, check_weights, column_or_array
 from pmt.errors import ModelError, example_rows
@@ -232,9 +233,13 @@ class TruncatedOLSResult(OLSResult):
         return out
 
 
+@renamed_arguments(
+    positional=("weights", "cluster", "cov_type", "by", "survey", "retransform"),
+)
 def ols(
     formula: str,
     data: pd.DataFrame,
+    *,
     weights=None,
     cluster=None,
     cov_type: OLSCovType | None = None,
@@ -243,6 +248,9 @@ def ols(
     retransform: str = "smearing",
 ) -> OLSResult | GroupedOLSResult:
     """Survey-weighted least squares of a welfare measure on proxies (the PMT model).
+
+    Arguments after ``data`` are keyword-only (passing them by position still works for
+    one release, with a FutureWarning).
 
     Parameters
     ----------
@@ -293,10 +301,16 @@ def ols(
     return attach_profile(result, data, prep)
 
 
+@renamed_arguments(
+    positional=("share", "welfare", "weights", "cluster", "cut_weights", "cov_type", "survey",
+                "retransform", "size", "unit"),
+    quantile="share",
+)
 def truncated_ols(
     formula: str,
     data: pd.DataFrame,
-    quantile: float = 0.4,
+    *,
+    share: float = 0.4,
     welfare=None,
     weights=None,
     cluster=None,
@@ -312,15 +326,15 @@ def truncated_ols(
     Brown, Ravallion and van de Walle (2018, "A poor means test?") fit the PMT on the
     poorer part of the population so that the model predicts well where eligibility is
     decided. Households with complete data and actual welfare ``<=`` the weighted
-    quantile at ``quantile`` (DESIGN.md section 4: the smallest welfare whose cumulative
-    weight share is at least ``quantile``) are kept and OLS is fitted on them.
+    quantile at ``share`` (DESIGN.md section 4: the smallest welfare whose cumulative
+    weight share is at least ``share``) are kept and OLS is fitted on them.
 
     The cut is a share of **people** (DESIGN.md section 3): its weights are the person
-    weights ``w_h * n_h``, household weight times household size, so ``quantile=0.4``
+    weights ``w_h * n_h``, household weight times household size, so ``share=0.4``
     keeps the households of the poorest 40 % of the population. Poor households are
     larger, so this is more households than "the poorest 40 % of households" (on the
     synthetic survey, the poorest 40 % of households hold 44 % of the people). Households
-    are never split: the person share kept is at least ``quantile`` and exceeds it by less
+    are never split: the person share kept is at least ``share`` and exceeds it by less
     than the person weight of the household at the cut.
 
     Parameters
@@ -328,8 +342,10 @@ def truncated_ols(
     formula, data, weights, cluster, cov_type, retransform
         As in :func:`ols`. The regression itself uses the household weights ``weights``
         (each household is one observation of its per-capita welfare, as in :func:`ols`).
-    quantile : float
-        Share (0 < q <= 1) of the population to keep, e.g. 0.4 for the poorest 40 %.
+    share : float
+        Share (0 < share <= 1) of the population to keep, e.g. 0.4 for the poorest 40 %.
+        Was ``quantile`` (deprecated: still accepted, with a FutureWarning). All arguments
+        after ``data`` are keyword-only (by position: deprecated, still accepted).
     welfare : str or array-like, optional
         Welfare ranking the households (default: the formula's left side; logs rank the
         same as levels).
@@ -362,8 +378,8 @@ def truncated_ols(
         When no household size is known (no ``size=``, no Survey size, no
         ``cut_weights``) and ``unit="person"``: the cut is then in household shares.
     """
-    if not (isinstance(quantile, int | float) and 0 < quantile <= 1):
-        raise ModelError(f"quantile must be a share in (0, 1]; got {quantile!r}.")
+    if not (isinstance(share, int | float) and 0 < share <= 1):
+        raise ModelError(f"`share` must be a share in (0, 1]; got {share!r}.")
     if unit not in ("person", "household"):
         raise ModelError(
             f"unit must be 'person' (cut in population shares, the default) or 'household'; "
@@ -404,7 +420,7 @@ def truncated_ols(
         elif n_size is None:
             cut_w, cut_unit = hh_w, "household"
             warnings.warn(
-                f"truncated_ols cuts at the poorest {quantile:.0%} of households, not of people: "
+                f"truncated_ols cuts at the poorest {share:.0%} of households, not of people: "
                 "no household size is known. Poorer households are usually larger, so this keeps "
                 "fewer people than the population share asked for. Pass size='<household size "
                 "column>' (or survey=pmt.Survey(..., size=...)) to cut in person shares, or "
@@ -424,22 +440,22 @@ def truncated_ols(
         )
     if not usable.any():
         raise ModelError("no rows with complete data remain for truncated OLS.")
-    cut = float(weighted_quantile(wel[usable], cut_w[usable], quantile))
+    cut = float(weighted_quantile(wel[usable], cut_w[usable], share))
     keep = usable & (wel <= cut)
-    share = float(cut_w[keep].sum() / cut_w[usable].sum())
+    share_used = float(cut_w[keep].sum() / cut_w[usable].sum())
     sub = data.loc[keep]
     w_sub = None if weights is None else _subset(data, weights, keep)
     c_sub = None if cluster is None else _subset(data, cluster, keep)
     prep = prepare(formula, sub, weights=w_sub, cluster=c_sub)
-    _min_obs(prep, f"truncated OLS at quantile {quantile}")
+    _min_obs(prep, f"truncated OLS at share {share}")
     parts = _ols_parts(prep, _resolve_cov_type(cov_type, prep.cluster is not None))
     parts["n_dropped"] = int(len(data) - usable.sum())
     parts["info"].update(
         {
-            "quantile": float(quantile),
+            "quantile": float(share),
             "welfare": wel_name,
             "cut": cut,
-            "share_used": share,
+            "share_used": share_used,
             "unit": cut_unit,
             "n_used": int(keep.sum()),
             "n_eligible": int(usable.sum()),

@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import QuantRegCovType
 from pmt._validation import check_option
 from pmt.errors import ModelError, example_rows
@@ -225,9 +226,13 @@ def _fit_arrays(A, c, w, q, preprocess, seed, start=None) -> ip.Solution:
         raise ModelError(f"quantile regression at q={q} could not be solved: {exc}.") from exc
 
 
+@renamed_arguments(
+    positional=("q", "weights", "cluster", "cov_type", "n_boot", "seed", "preprocess", "strata", "se"),
+)
 def quantreg(
     formula: str,
     data: pd.DataFrame,
+    *,
     q: float | Sequence[float] = 0.5,
     weights=None,
     cluster=None,
@@ -239,6 +244,9 @@ def quantreg(
     se: Literal["kernel", "bootstrap", "none"] | None = None,
 ) -> QuantRegResult | dict[float, QuantRegResult]:
     """Weighted linear quantile regression, solved exactly.
+
+    Arguments after ``data`` are keyword-only (passing them by position still works for
+    one release, with a FutureWarning).
 
     Parameters
     ----------

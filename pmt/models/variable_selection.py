@@ -24,6 +24,7 @@ from sklearn.linear_model import Lasso, LassoCV, lasso_path
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.preprocessing import StandardScaler
 
+from pmt._deprecation import renamed_arguments
 from pmt._literals import OLSCovType
 from pmt.errors import ModelError
 from pmt.models.base import Prepared, prepare, survey_inputs
@@ -254,9 +255,13 @@ class _Stepper:
         return float(stats.f.sf(F, len(pos), res.df_inference))
 
 
+@renamed_arguments(
+    positional=("direction", "p_enter", "p_remove", "weights", "cluster", "cov_type", "max_terms", "force", "response", "survey", "criterion"),
+)
 def stepwise(
     formula_or_candidates,
     data: pd.DataFrame,
+    *,
     direction: Literal["forward", "backward", "both"] = "forward",
     p_enter: float = 0.05,
     p_remove: float = 0.10,
@@ -270,6 +275,9 @@ def stepwise(
     criterion: Literal["pvalue", "rsquared"] = "pvalue",
 ) -> StepwiseResult:
     """Stepwise selection of PMT proxies by cluster-robust joint Wald tests.
+
+    Arguments after ``data`` are keyword-only (passing them by position still works for
+    one release, with a FutureWarning).
 
     Parameters
     ----------
@@ -466,9 +474,13 @@ class LassoResult:
         )
 
 
+@renamed_arguments(
+    positional=("weights", "cluster", "cv", "seed", "rule", "n_alphas", "cov_type", "survey"),
+)
 def lasso_select(
     formula: str,
     data: pd.DataFrame,
+    *,
     weights=None,
     cluster=None,
     cv: int = 5,
@@ -479,6 +491,9 @@ def lasso_select(
     survey: Survey | None = None,
 ) -> LassoResult:
     """Lasso variable selection with cross-validated penalty, then post-lasso OLS.
+
+    Arguments after ``data`` are keyword-only (passing them by position still works for
+    one release, with a FutureWarning).
 
     scikit-learn's ``LassoCV`` is fitted on the same design matrix as the OLS model
     (dummies for ``C()`` terms, intercept left to the lasso), with every column

@@ -1,5 +1,6 @@
 """Reports: tables to XLSX/Markdown/HTML, display formatting, matplotlib figures, and a
-self-contained HTML report."""
+self-contained HTML report.
+"""
 
 from pmt.report.format import (
     coef_cell,

@@ -619,7 +619,8 @@ METRIC_LABELS = {
 
 def _place_labels(ax, points, texts, colors) -> None:
     """Annotate points, choosing for each the first offset whose text box overlaps none of
-    the labels placed before it (or the other markers)."""
+    the labels placed before it (or the other markers).
+    """
     from matplotlib.text import Text
 
     renderer = ax.figure.canvas.get_renderer()
@@ -689,7 +690,7 @@ def tradeoff_curves(curves: Mapping[str, pd.DataFrame], title: str, x: str = "ex
             target = coverage.get(name) if isinstance(coverage, Mapping) else coverage
             if target is None:
                 continue
-            row = best_cutoff(curve, coverage=float(target))
+            row = best_cutoff(curve, share=float(target))
             points[name] = (float(row[x]), float(row[y]))
     elif operating_points is not None:
         unknown = [k for k in operating_points if k not in curves]
@@ -745,7 +746,8 @@ def tradeoff_curves(curves: Mapping[str, pd.DataFrame], title: str, x: str = "ex
 def _series(first, first_name: str, first_label: str, others, others_label: str,
             weights) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``first`` then ``others`` (one array, or a mapping of name -> array), each as its
-    finite values with their weights."""
+    finite values with their weights.
+    """
     f = column_or_array(first, name=first_name, allow_nan=True)
     w = check_weights(weights, f.size)
     named = {first_label: f}
@@ -901,7 +903,8 @@ def _money(value: float, scale: Scale) -> str:
 
 def _money_axis(ax, which: str, what: str, currency: str | None) -> None:
     """Label a money axis and write its ticks with thousands separators; beyond 100,000 in
-    thousands (beyond 100 million in millions), said in the label, so ticks stay short."""
+    thousands (beyond 100 million in millions), said in the label, so ticks stay short.
+    """
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     axis = ax.xaxis if which == "x" else ax.yaxis

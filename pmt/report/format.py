@@ -322,7 +322,8 @@ def _canonical(name) -> str | None:
 
 def _derived(name: str) -> tuple[str, str | None] | None:
     """Heading and kind of names built from a known one (``FGT0_change_se``, ``overlap_3``,
-    ``fgt0_after``, ``budget_x``, ``x_sample``); None if not such a name."""
+    ``fgt0_after``, ``budget_x``, ``x_sample``); None if not such a name.
+    """
     m = re.fullmatch(r"overlap_(\d+)", name)
     if m:
         return f"Bottom-{m.group(1)} overlap", SHARE

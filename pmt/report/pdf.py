@@ -254,7 +254,8 @@ class Chromium:
     def _kill(self) -> None:
         """End the browser: TERM, so that it ends its helper processes, then KILL its whole
         process group (it was started in a session of its own) if it is still there after 3
-        seconds."""
+        seconds.
+        """
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return

@@ -65,9 +65,9 @@ def _fit(text: str, limit: int) -> str:
 
 
 def sheet_name(name: str, taken: set[str]) -> str:
-    """A readable, unique Excel sheet name for a table title.
+    r"""A readable, unique Excel sheet name for a table title.
 
-    Rules: ``: `` becomes `` - ``, ``/`` and ``\\`` become ``-``, ``[]`` become ``()``,
+    Rules: ``: `` becomes `` - ``, ``/`` and ``\`` become ``-``, ``[]`` become ``()``,
     ``*`` and ``?`` are removed; at most 31 characters: a longer title is cut at a word
     boundary and marked with "…" (for "prefix - tail" titles the tail is kept whole and the
     prefix shortened), so a cut is never silent, and the index sheet gives the full title;

@@ -1,5 +1,6 @@
 """Person rosters: read and link a person file, build household proxies from members,
-rebuild nuclear families (see DESIGN.md section 5b, ``pmt.roster.families``)."""
+rebuild nuclear families (see DESIGN.md section 5b, ``pmt.roster.families``).
+"""
 
 from pmt.roster.aggregate import (
     ProxyDefinition,

@@ -494,7 +494,8 @@ def _condition_columns(node) -> list[str]:
 
 def _value_columns(node) -> list[str]:
     """Columns whose values are compared (a missing value there can make the result
-    unknown); ``is missing`` tests are excluded."""
+    unknown); ``is missing`` tests are excluded.
+    """
     cols = [n.column for n in _walk(node) if hasattr(n, "column") and not isinstance(n, _IsMissing)]
     return list(dict.fromkeys(cols))
 
@@ -634,7 +635,8 @@ class ProxyDefinitions:
     @property
     def columns(self) -> list[str]:
         """Roster columns the definitions refer to (first mention first), the head rule's
-        included."""
+        included.
+        """
         cols: list[str] = []
         if isinstance(self.head, str):
             cols += _condition_columns(_parse(self.head))
@@ -686,7 +688,8 @@ def _proxy_columns(p: ProxyDefinition) -> list[str]:
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key repeated in one mapping (PyYAML would keep
-    the last one silently)."""
+    the last one silently).
+    """
 
 
 def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
@@ -968,7 +971,7 @@ def _check_proxy(name: Any, spec: Any, problems: list[str]) -> ProxyDefinition |
 
 
 def _py_number(v: Any) -> Any:
-    """numpy numbers as Python ones (other values unchanged)."""
+    """NumPy numbers as Python ones (other values unchanged)."""
     if isinstance(v, np.integer):
         return int(v)
     if isinstance(v, np.floating):
@@ -1316,7 +1319,8 @@ class _Run:
         fix: str | None = None,
     ) -> tuple[np.ndarray, bool]:
         """The members meeting ``text`` (missing values resolved by the proxy's rule) and
-        whether the proxy failed (a problem was recorded)."""
+        whether the proxy failed (a problem was recorded).
+        """
         node = _parse(text)
         t, u = _evaluate(node, self.column, self.n)
         if within is not None:

@@ -381,7 +381,8 @@ class _Coded:
 
     def position_of(self, other_codes: np.ndarray) -> np.ndarray:
         """For each code in ``other_codes``, the first position of that code here (-1 if
-        absent or missing)."""
+        absent or missing).
+        """
         n = int(max(self.codes.max(initial=-1), other_codes.max(initial=-1))) + 1
         first = np.full(n + 1, -1, dtype=np.int64)
         ok = self.codes >= 0
@@ -427,7 +428,8 @@ def match_keys(left: pd.Series, right: pd.Series, left_name: str,
 
 def id_codes(s: pd.Series, name: str) -> np.ndarray:
     """One id column as int64 codes (first-appearance order; -1 = missing), compared as
-    written (see :func:`match_keys`)."""
+    written (see :func:`match_keys`).
+    """
     v, _ = _comparable(s, name)
     na = s.isna().to_numpy()
     codes = np.full(len(v), -1, dtype=np.int64)

@@ -90,7 +90,7 @@ def _optimal_cuts(x, w, gx, n_bands: int, max_groups: int = 200) -> list[tuple[f
     if uniq.size > max_groups:
         from pmt.survey import quantile_groups
 
-        grp = quantile_groups(xs, ws, n=max_groups) - 1
+        grp = quantile_groups(xs, ws, n_groups=max_groups) - 1
         keep = np.flatnonzero(np.diff(grp, prepend=-1))
         start = keep
     bounds = np.append(start, xs.size)

@@ -72,15 +72,19 @@ class Benefit:
     amount_field: str | None = None  # the field a budget-neutral solver may scale
 
     def amount(self, ctx: Context) -> np.ndarray:  # pragma: no cover - abstract
+        """Amount each household (or unit) is entitled to, one value per row."""
         raise NotImplementedError
 
     def params(self) -> dict:  # pragma: no cover - abstract
+        """Parameters of the benefit as written in a policy file."""
         raise NotImplementedError
 
     def to_dict(self) -> dict:
+        """The policy-file mapping ``{benefit_type: params}``."""
         return {self.benefit_type: self.params()}
 
     def describe(self) -> str:
+        """One-line description of the benefit for reports."""
         args = ", ".join(f"{k}={describe_value(v)}" for k, v in self.params().items())
         return f"{self.benefit_type}({args})"
 
@@ -88,11 +92,13 @@ class Benefit:
         return self.describe()
 
     def uses(self, parameter: str) -> bool:
+        """Whether any parameter of the benefit refers to the named policy parameter."""
         return any(
             isinstance(v, str) and parse_value_safe(v) == parameter for v in self.params().values()
         )
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
+        """Values of ``parameter`` at which the amount changes shape (None by default)."""
         return None
 
     def _value(self, ctx: Context, value, who: str) -> float | np.ndarray:
@@ -115,6 +121,7 @@ class Benefit:
 
 
 def parse_value_safe(v) -> str | None:
+    """The parameter name a value refers to, or None when it is not a valid reference."""
     try:
         return parse_value(v)[1]
     except PolicyError:
@@ -163,6 +170,7 @@ class TopUp(Benefit):
         self.scale, self.members = scale, members
 
     def params(self) -> dict:
+        """Parameters of the top-up as written in a policy file."""
         d = {"threshold": self.threshold, "income": self.income, "per": self.per}
         if self.scale:
             d["scale"] = self.scale
@@ -181,12 +189,14 @@ class TopUp(Benefit):
         return y / denom, m
 
     def amount(self, ctx: Context) -> np.ndarray:
+        """Top-up to the threshold: members times the gap between threshold and income per member."""
         per_member, m = self._parts(ctx)
         # a threshold below every income simply pays nothing (the solver probes such values)
         t = ctx.value(self.threshold, "top_up threshold")
         return m * np.maximum(0.0, t - per_member)
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
+        """Values of ``parameter`` at which a household's top-up starts (income per member / factor)."""
         factor, name = parse_value(self.threshold)
         if name != parameter or factor <= 0:
             return None
@@ -205,12 +215,15 @@ class Flat(Benefit):
         self.amount_value = amount
 
     def params(self) -> dict:
+        """Parameters of the flat amount as written in a policy file."""
         return {"amount": self.amount_value}
 
     def units(self, ctx: Context) -> np.ndarray:
+        """Number of units paid per household: one each."""
         return np.ones(ctx.n)
 
     def amount(self, ctx: Context) -> np.ndarray:
+        """Flat amount per household."""
         return self._value(ctx, self.amount_value, "flat amount") * self.units(ctx)
 
 
@@ -239,6 +252,7 @@ class PerMember(Benefit):
         self.amount_value, self.members, self.cap = amount, members, cap
 
     def params(self) -> dict:
+        """Parameters of the per-member amount as written in a policy file."""
         d = {"amount": self.amount_value}
         if self.members:
             d["members"] = self.members
@@ -247,12 +261,14 @@ class PerMember(Benefit):
         return d
 
     def units(self, ctx: Context) -> np.ndarray:
+        """Number of members paid per household (capped at ``cap`` when given)."""
         count = ctx.count(self.members, "per_member") if self.members else ctx.unit_size
         if np.any(count < 0):
             raise PolicyError(f"per_member count column '{self.members}' has negative values.")
         return np.minimum(count, self.cap) if self.cap is not None else count
 
     def amount(self, ctx: Context) -> np.ndarray:
+        """Amount per member times the number of members paid."""
         return self._value(ctx, self.amount_value, "per_member amount") * self.units(ctx)
 
 
@@ -284,12 +300,14 @@ class Equivalised(Benefit):
         self.amount_value, self.members, self.weights, self.cap = amount, members, weights, cap
 
     def params(self) -> dict:
+        """Parameters of the equivalised amount as written in a policy file."""
         d = {"amount": self.amount_value, "members": self.members, "weights": self.weights}
         if self.cap is not None:
             d["cap"] = self.cap
         return d
 
     def units(self, ctx: Context) -> np.ndarray:
+        """Equivalised member count per household (weighted members, capped at ``cap``)."""
         count = ctx.count(self.members, "equivalised")
         if np.any(count < 0) or np.any(count != np.floor(count)):
             raise PolicyError(
@@ -303,6 +321,7 @@ class Equivalised(Benefit):
         return cum[count.astype(int)]
 
     def amount(self, ctx: Context) -> np.ndarray:
+        """Amount per equivalised member times the equivalised count."""
         return self._value(ctx, self.amount_value, "equivalised amount") * self.units(ctx)
 
 
@@ -332,9 +351,11 @@ class Tiers(Benefit):
         self.score, self.bands = score, bands
 
     def params(self) -> dict:
+        """Parameters of the tiers as written in a policy file."""
         return {"score": self.score, "bands": self.bands}
 
     def amount(self, ctx: Context) -> np.ndarray:
+        """Amount of the first band whose upper bound the score does not exceed."""
         s = ctx.column(self.score, "tiers")
         out = np.zeros(ctx.n)
         done = np.zeros(ctx.n, dtype=bool)
@@ -359,21 +380,27 @@ class Sum(Benefit):
         self.components = components
 
     def params(self):
+        """Policy-file mappings of the components, in order."""
         return [c.to_dict() for c in self.components]
 
     def to_dict(self) -> dict:
+        """The policy-file mapping ``{benefit_type: [components]}``."""
         return {self.benefit_type: self.params()}
 
     def describe(self) -> str:
+        """Descriptions of the components joined by ``+``."""
         return " + ".join(c.describe() for c in self.components)
 
     def uses(self, parameter: str) -> bool:
+        """Whether any component refers to the named policy parameter."""
         return any(c.uses(parameter) for c in self.components)
 
     def amount(self, ctx: Context) -> np.ndarray:
+        """Sum of the components' amounts."""
         return sum(c.amount(ctx) for c in self.components)
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
+        """Breakpoints of every component in ``parameter`` (None when none has any)."""
         parts = [c.breakpoints(ctx, parameter) for c in self.components]
         parts = [p for p in parts if p is not None]
         return np.concatenate(parts) if parts else None

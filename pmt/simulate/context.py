@@ -109,7 +109,8 @@ def _fmt(x: float) -> str:
 
 def describe_value(value) -> str:
     """A field as printed by ``describe()``: ``regional_min (column)``, ``by region: 1:
-    150,000; 2: 140,000``, or the value itself."""
+    150,000; 2: 140,000``, or the value itself.
+    """
     try:
         spec = varying_spec(value)
     except PolicyError:
@@ -219,10 +220,12 @@ class Context:
 
     @property
     def n(self) -> int:
+        """Number of households (rows of the data)."""
         return len(self.data)
 
     @property
     def person_weight(self) -> np.ndarray:
+        """Person weight of each household: household weight times size."""
         return self.weight * self.size
 
     def require(self, columns, who: str) -> None:

@@ -177,7 +177,7 @@ def incidence_table(
         weights=v,
         benefits=b / size,
         welfare=None if consumption is None else np.asarray(consumption, dtype=float),
-        n=n_groups,
+        n_groups=n_groups,
         ranked_by=ranked_by,
     )
     groups = quantile_groups(np.asarray(rank, dtype=float), v, n_groups)

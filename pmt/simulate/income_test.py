@@ -22,7 +22,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -150,7 +150,7 @@ class IncomeTest:
         child under 2, ESC-registered; add such count columns via ``exemptions=``).
         MW was 172,240 UZS/month, 184,300 from October 2018.
         """
-        params = dict(
+        params: dict[str, Any] = dict(
             components=["inc_wages", "inc_business", "inc_pensions", "inc_benefits", "inc_alimony"],
             disregards={"social_assistance": 1.0},
             land="land_sotka",
@@ -175,7 +175,7 @@ class IncomeTest:
         and no assumed income; threshold 1.5 x MW per capita. Needs a person roster with a
         family id (:meth:`assess`); household data raise PolicyError.
         """
-        params = dict(
+        params: dict[str, Any] = dict(
             components=["inc_wages", "inc_business", "inc_pensions", "inc_benefits", "inc_alimony"],
             disregards={"social_assistance": 1.0},
             unit="family",
@@ -197,7 +197,7 @@ class IncomeTest:
         members is applied (the report's cause of exclusion). The means-test income
         excludes TSA itself (``social_assistance`` disregarded).
         """
-        params = dict(
+        params: dict[str, Any] = dict(
             components=["inc_wages", "inc_business", "inc_agri", "inc_pensions", "inc_benefits",
                         "inc_alimony"],
             disregards={"social_assistance": 1.0},
@@ -281,9 +281,10 @@ class IncomeTest:
         land_inc, live_inc = self._imputed(data)
         assumed = np.zeros(len(data))
         if self.assumed_income > 0:
-            _columns(data, [self.workable, *self.exemptions, *self.assumed_applies_to],
+            workable = cast(str, self.workable)  # __post_init__: assumed income needs it
+            _columns(data, [workable, *self.exemptions, *self.assumed_applies_to],
                      f"{self.name} assumed income", PolicyError)
-            n_work = _money(data, self.workable, "work-able count")
+            n_work = _money(data, workable, "work-able count")
             for c in self.exemptions:
                 n_work = n_work - _money(data, c, "exemption count")
             n_work = np.maximum(n_work, 0)
@@ -320,8 +321,9 @@ class IncomeTest:
     def _imputed(self, data) -> tuple[np.ndarray, np.ndarray]:
         land_inc = np.zeros(len(data))
         if self.land_income_per_unit > 0:
-            _columns(data, [self.land], f"{self.name} land imputation", PolicyError)
-            land = _money(data, self.land, "land")
+            land_column = cast(str, self.land)  # __post_init__: land income needs it
+            _columns(data, [land_column], f"{self.name} land imputation", PolicyError)
+            land = _money(data, land_column, "land")
             if np.any(land < 0):
                 bad = data.index[land < 0]
                 raise DataError(f"land '{self.land}' is negative at {example_rows(bad)}.")
@@ -379,7 +381,7 @@ class IncomeTest:
         r["_disregarded"] = self._disregarded(None, r)
         r["_assumed"] = 0.0
         if self.assumed_income > 0:
-            work = _money(r, self.workable, "work-able flag") > 0
+            work = _money(r, cast(str, self.workable), "work-able flag") > 0
             for c in self.exemptions:
                 work &= ~(_money(r, c, "exemption flag") > 0)
             earn = _sum_columns(r, self.assumed_applies_to, "earnings")

@@ -75,6 +75,7 @@ class PolicyOutcome:
         return (self.benefit > 0) & self.eligible
 
     def frame(self) -> pd.DataFrame:
+        """The outcome as a frame: eligible, entitlement, take-up and benefit per household."""
         return pd.DataFrame(
             {
                 "eligible": self.eligible,
@@ -181,6 +182,7 @@ class Policy:
     def context(
         self, data: pd.DataFrame, weight=None, size=None, prior_income=None, **overrides
     ) -> Context:
+        """Evaluation context of ``data`` with the policy's parameters and scalar ``overrides``."""
         n = len(data)
         w = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
         s = np.ones(n) if size is None else np.asarray(size, dtype=float)
@@ -263,6 +265,7 @@ class Policy:
         )
 
     def evaluate_context(self, ctx: Context, check: bool = True) -> PolicyOutcome:
+        """Outcome of the policy in an evaluation context (``check`` rejects selecting nobody)."""
         if self.eligibility is None:
             eligible = np.ones(ctx.n, dtype=bool)
         else:
@@ -289,13 +292,15 @@ class Policy:
 
     def budget(self, survey: Survey, **overrides) -> float:
         """Budget per payment: sum over households of weight x benefit paid, per period of
-        the policy (a month by default; one round of a one-off payment)."""
+        the policy (a month by default; one round of a one-off payment).
+        """
         out = self.evaluate(survey, check=False, **overrides)
         return float(np.sum(survey.household_weight * out.benefit))
 
     def annual_budget(self, survey: Survey, **overrides) -> float:
         """Budget over a year: :meth:`budget` x payments a year (12 for a monthly benefit,
-        6 under a 6-in-12 duration limit, 1 for a yearly one-off payment)."""
+        6 under a 6-in-12 duration limit, 1 for a yearly one-off payment).
+        """
         return self.budget(survey, **overrides) * self.schedule.payments_per_year
 
     @property
@@ -319,16 +324,19 @@ class Policy:
         return new
 
     def renamed(self, name: str) -> Policy:
+        """A deep copy of the policy under another name."""
         new = copy.deepcopy(self)
         new.name = name
         return new
 
     def uses(self, parameter: str) -> bool:
+        """Whether the eligibility rules or the benefit refer to the named parameter."""
         in_rules = self.eligibility is not None and self.eligibility.uses(parameter)
         return in_rules or self.benefit.uses(parameter)
 
     # --- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict:
+        """The policy as its policy-file mapping."""
         d: dict = {"name": self.name}
         if self.description:
             d["description"] = self.description
@@ -354,6 +362,7 @@ class Policy:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Policy:
+        """Policy from its policy-file mapping (PolicyError on unknown or invalid keys)."""
         if not isinstance(d, Mapping):
             raise PolicyError(f"a policy must be a mapping; got {type(d).__name__}.")
         unknown = set(d) - POLICY_KEYS
@@ -399,6 +408,7 @@ class Policy:
         return pol
 
     def to_yaml(self, path=None) -> str:
+        """The policy as YAML text, also written to ``path`` when given."""
         import yaml
 
         d = self.to_dict()
@@ -408,9 +418,11 @@ class Policy:
         return text
 
     def takeup_description(self) -> str:
+        """Description of the take-up assumption."""
         return self.takeup.describe()
 
     def describe(self) -> str:
+        """Multi-line description of the policy for reports."""
         rule = "everyone (universal)" if self.eligibility is None else self.eligibility.describe()
         lines = [
             f"Policy: {self.name}",
@@ -482,17 +494,21 @@ class Package:
 
     @property
     def period(self) -> str:
+        """Payment period of the package (that of its first policy)."""
         return self.policies[0].period
 
     @property
     def unit(self) -> str:
+        """Assessment units of the programmes, joined by ``/``."""
         return "/".join(dict.fromkeys(p.unit for p in self.policies))
 
     @property
     def currency(self) -> str:
+        """Currency of the first programme that declares one ("" when none does)."""
         return next((p.currency for p in self.policies if p.currency), "")
 
     def takeup_description(self) -> str:
+        """Take-up assumption of each programme, joined by ``;``."""
         return "; ".join(f"{p.name}: {p.takeup.describe()}" for p in self.policies)
 
     def evaluate(self, data, weight=None, size=None, check: bool = True, **overrides):
@@ -532,6 +548,7 @@ class Package:
         return float(np.sum(survey.household_weight * annual_amounts(self, out)))
 
     def describe(self) -> str:
+        """Multi-line description of the package and its programmes."""
         how = "sequential: earlier benefits count as income" if self.sequential else (
             "independent assessments"
         )

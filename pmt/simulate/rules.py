@@ -63,15 +63,19 @@ class Rule:
     rule_type = "rule"
 
     def mask(self, ctx: Context) -> np.ndarray:  # pragma: no cover - abstract
+        """Boolean array, True for each household passing the rule."""
         raise NotImplementedError
 
     def params(self) -> dict:  # pragma: no cover - abstract
+        """Parameters of the rule as written in a policy file."""
         raise NotImplementedError
 
     def to_dict(self) -> dict:
+        """The policy-file mapping ``{rule_type: params}``."""
         return {self.rule_type: self.params()}
 
     def describe(self) -> str:
+        """One-line description of the rule for reports."""
         args = ", ".join(f"{k}={describe_value(v)}" for k, v in self.params().items())
         return f"{self.rule_type}({args})"
 
@@ -80,6 +84,7 @@ class Rule:
         return None
 
     def uses(self, parameter: str) -> bool:
+        """Whether the rule refers to the named policy parameter (False by default)."""
         return False
 
     # composition sugar
@@ -169,6 +174,7 @@ class IncomeThreshold(Rule):
         self.inclusive, self.check_units = bool(inclusive), bool(check_units)
 
     def params(self) -> dict:
+        """Parameters of the income test as written in a policy file."""
         d = {"income": self.income, "threshold": self.threshold, "per": self.per}
         if self.scale:
             d["scale"] = self.scale
@@ -191,6 +197,7 @@ class IncomeThreshold(Rule):
         return y
 
     def mask(self, ctx: Context) -> np.ndarray:
+        """Households whose assessed income is below (or at, if inclusive) the threshold."""
         v = self.assessed(ctx)
         t = ctx.value(self.threshold, "income_test threshold")
         if self.check_units:
@@ -237,9 +244,11 @@ class IncomeThreshold(Rule):
             )
 
     def uses(self, parameter: str) -> bool:
+        """Whether the threshold refers to the named policy parameter."""
         return parse_value(self.threshold)[1] == parameter
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
+        """Values of ``parameter`` at which a household crosses the threshold."""
         return _threshold_breaks(self.assessed(ctx), self.threshold, parameter)
 
 
@@ -284,6 +293,7 @@ class ScoreTest(Rule):
         self._model_obj = None
 
     def params(self) -> dict:
+        """Parameters of the score test as written in a policy file."""
         d: dict = {"threshold": self.threshold}
         if self.score is not None:
             d["score"] = self.score
@@ -300,6 +310,7 @@ class ScoreTest(Rule):
         return d
 
     def values(self, ctx: Context) -> np.ndarray:
+        """Score of each household: the score column, or the model's prediction."""
         if self.score is not None:
             return ctx.column(self.score, "score_test")
         model = self.model
@@ -336,14 +347,17 @@ class ScoreTest(Rule):
         return pred
 
     def mask(self, ctx: Context) -> np.ndarray:
+        """Households whose score is below (or at, if inclusive) the threshold."""
         v = self.values(ctx)
         t = ctx.value(self.threshold, "score_test threshold")
         return v <= t if self.inclusive else v < t
 
     def uses(self, parameter: str) -> bool:
+        """Whether the threshold refers to the named policy parameter."""
         return parse_value(self.threshold)[1] == parameter
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
+        """Values of ``parameter`` at which a household crosses the threshold."""
         return _threshold_breaks(self.values(ctx), self.threshold, parameter)
 
 
@@ -366,12 +380,15 @@ class Condition(Rule):
         self.column, self.op, self.value = column, op, value
 
     def params(self) -> dict:
+        """Parameters of the condition as written in a policy file."""
         return {"column": self.column, "op": self.op, "value": self.value}
 
     def describe(self) -> str:
+        """The condition as ``column op value``."""
         return f"{self.column} {self.op} {describe_value(self.value)}"
 
     def mask(self, ctx: Context) -> np.ndarray:
+        """Households whose column compares true with the value."""
         x = ctx.column(self.column, f"condition on '{self.column}'")
         return _OPS[self.op](x, ctx.value(self.value, f"condition on '{self.column}'"))
 
@@ -389,12 +406,15 @@ class CountAtLeast(Rule):
         self.columns, self.k = list(columns), k
 
     def params(self) -> dict:
+        """Parameters of the count rule as written in a policy file."""
         return {"columns": self.columns, "k": self.k}
 
     def describe(self) -> str:
+        """The rule as ``at least k of (columns) > 0``."""
         return f"at least {describe_value(self.k)} of ({', '.join(self.columns)}) > 0"
 
     def mask(self, ctx: Context) -> np.ndarray:
+        """Households with at least ``k`` of the columns positive."""
         ctx.require(self.columns, "count_at_least")
         count = sum((ctx.column(c, "count_at_least") > 0).astype(int) for c in self.columns)
         return count >= ctx.value(self.k, "count_at_least k")
@@ -430,16 +450,19 @@ class Ration(Rule):
         self.score, self.coverage, self.among = score, coverage, among
 
     def params(self) -> dict:
+        """Parameters of the ration as written in a policy file."""
         d = {"score": self.score, "coverage": self.coverage}
         if self.among is not None:
             d["among"] = self.among.to_dict()
         return d
 
     def describe(self) -> str:
+        """The ration as ``lowest score up to coverage of the population``."""
         base = f" among [{self.among.describe()}]" if self.among is not None else ""
         return f"lowest {self.score} up to {self.coverage} of the population{base}"
 
     def mask(self, ctx: Context, base: np.ndarray | None = None) -> np.ndarray:
+        """Lowest-scoring households up to the coverage, among ``base`` and ``among``."""
         if base is None:
             base = self.among.mask(ctx) if self.among is not None else np.ones(ctx.n, bool)
         elif self.among is not None:
@@ -516,6 +539,7 @@ class All(_Combinator):
     joiner = " AND "
 
     def mask(self, ctx: Context) -> np.ndarray:
+        """Households passing every rule (rations applied last, among those passing the rest)."""
         plain = [r for r in self.rules if not getattr(r, "needs_base", False)]
         rationed = [r for r in self.rules if getattr(r, "needs_base", False)]
         out = np.ones(ctx.n, dtype=bool)
@@ -534,6 +558,7 @@ class AnyOf(_Combinator):
     joiner = " OR "
 
     def mask(self, ctx: Context) -> np.ndarray:
+        """Households passing any of the rules."""
         out = np.zeros(ctx.n, dtype=bool)
         for r in self.rules:
             out |= r.mask(ctx)
@@ -552,18 +577,23 @@ class Not(Rule):
         self.rule = rule
 
     def params(self):
+        """Policy-file mapping of the negated rule."""
         return self.rule.to_dict()
 
     def describe(self) -> str:
+        """The rule as ``NOT (rule)``."""
         return f"NOT ({self.rule.describe()})"
 
     def mask(self, ctx: Context) -> np.ndarray:
+        """Households failing the negated rule."""
         return ~self.rule.mask(ctx)
 
     def uses(self, parameter: str) -> bool:
+        """Whether the negated rule refers to the named policy parameter."""
         return self.rule.uses(parameter)
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
+        """Breakpoints of the negated rule in ``parameter``."""
         return self.rule.breakpoints(ctx, parameter)
 
 

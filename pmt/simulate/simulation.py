@@ -94,9 +94,11 @@ class SimulationResult:
 
     @property
     def targeting(self) -> pd.Series:
+        """Targeting statistics as a series indexed by statistic."""
         return self.tables["targeting"]["value"]
 
     def summary(self) -> str:
+        """Plain-text summary of the policy, its assumptions and its results."""
         a = self.assumptions
         cur = f" {a['currency']}" if a.get("currency") else ""
         lines = [

@@ -337,7 +337,8 @@ def _finish(ev, parameter, value, target, kind, next_step) -> ThresholdSolution:
 
 def implied_budget(survey: Survey, policy, **overrides) -> float:
     """Budget per period (sum of weight x benefit paid per payment) of a policy or package
-    at given parameters."""
+    at given parameters.
+    """
     _check_survey(survey)
     return policy.budget(survey, **overrides)
 
@@ -409,7 +410,8 @@ def rations_using(rule: Rule | None, parameter: str) -> list[Ration]:
 
 def parameter_roles(policy: Policy, parameter: str) -> set[str]:
     """How a policy uses a parameter: ``threshold`` (of an income or score test, a top-up
-    or tiers), ``amount`` (of a linear formula or tiers) and/or ``coverage`` (of a ration)."""
+    or tiers), ``amount`` (of a linear formula or tiers) and/or ``coverage`` (of a ration).
+    """
     roles = set()
     if (policy.eligibility is not None and policy.eligibility.uses(parameter)) or (
         benefit_thresholds_use(policy.benefit, parameter)

@@ -69,6 +69,7 @@ class TakeUp:
 
     @property
     def is_full(self) -> bool:
+        """Whether every household takes the benefit up (all rates are 1)."""
         return self.rate == 1.0 and all(float(v) == 1.0 for v in self.rates.values())
 
     def rates_for(self, ctx: Context) -> np.ndarray:
@@ -101,6 +102,7 @@ class TakeUp:
         return (rng.random(ctx.n) < r).astype(float)
 
     def to_dict(self) -> dict:
+        """The policy-file mapping of the take-up assumption."""
         d: dict = {"rate": self.rate, "mode": self.mode}
         if self.by:
             d["by"] = self.by
@@ -111,6 +113,7 @@ class TakeUp:
 
     @classmethod
     def from_dict(cls, d) -> TakeUp:
+        """Take-up from a policy-file value: None (full), a rate, or a mapping."""
         if d is None:
             return cls()
         if isinstance(d, (int, float)):
@@ -120,6 +123,7 @@ class TakeUp:
         return construct(cls, d, "takeup", "Keys: rate, by, rates, mode, seed.")
 
     def describe(self) -> str:
+        """Description of the take-up assumption for reports."""
         if self.is_full:
             return "full take-up (100%)"
         txt = f"{self.rate:.0%}"
@@ -148,7 +152,7 @@ def _plain(x):
 
 
 def check_mpc(mpc) -> float:
-    """mpc as a float in [0, 1], or PolicyError."""
+    """Return mpc as a float in [0, 1], or PolicyError."""
     try:
         value = float(mpc)
     except (TypeError, ValueError):

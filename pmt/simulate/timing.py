@@ -105,6 +105,7 @@ class Schedule:
 
     @property
     def periods_per_year(self) -> int:
+        """Number of payment periods in a year."""
         return PERIODS[self.period]
 
     @property
@@ -119,11 +120,13 @@ class Schedule:
 
     @property
     def is_default(self) -> bool:
+        """Whether the schedule is the default: monthly, no duration limit, not one-off."""
         return self.period == "month" and self.duration is None and self.one_off is None
 
     def to_dict(self) -> dict:
         """The policy-file keys (``period``, ``duration``, ``one_off``) that differ from
-        the defaults."""
+        the defaults.
+        """
         d: dict = {}
         if self.period != "month":
             d["period"] = self.period
@@ -137,6 +140,7 @@ class Schedule:
         return d
 
     def describe(self) -> str:
+        """Description of the payment schedule for reports."""
         per = self.period
         n = self.payments_per_year
         if self.one_off is not None:
@@ -156,13 +160,15 @@ def _plain_number(v: float):
 
 def convert_amount(value: float, per: str, period: str, who: str) -> float:
     """An amount stated per ``per`` expressed per ``period`` (e.g. per year -> per month:
-    divided by 12)."""
+    divided by 12).
+    """
     return float(value) * periods_per_year(per, who) / periods_per_year(period, "period")
 
 
 def annual_amounts(policy, outcome) -> np.ndarray:
     """Amount each household receives in a year: benefit per payment x payments a year,
-    summed over the programmes of a :class:`~pmt.simulate.Package`."""
+    summed over the programmes of a :class:`~pmt.simulate.Package`.
+    """
     parts = getattr(outcome, "components", None)
     if parts:
         return np.sum(

@@ -164,7 +164,8 @@ class FamilyUnits:
 
     def with_households(self, households: pd.DataFrame) -> FamilyUnits:
         """The same families matched again to (new columns of) the same households, e.g.
-        after PMT scores were added to the household data."""
+        after PMT scores were added to the household data.
+        """
         if isinstance(households, Survey):
             households = households.data
         return FamilyUnits.build(households, self.data[list(self.own)],
