@@ -10,9 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from pmt.errors import PMTError
+from pmt.errors import ConfigError, PMTError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Say = Callable[..., None]
 
 EXIT_USER_ERROR = 2
 
@@ -152,6 +159,109 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
 
 
+# --------------------------------------------------------------------------------------
+# command bodies (the project commands demo/fit/compare/report run pmt.workflow)
+# --------------------------------------------------------------------------------------
+def validate_file(data: str | Path, spec: str | Path, say: Say = print, **read_options
+                  ) -> pd.DataFrame:
+    """Validate a data file against a spec (read through the spec: value-labelled columns
+    keep their codes); print a one-line summary.
+    """
+    from pmt.io import read_with_spec
+    from pmt.spec import DataSpec
+
+    sp = DataSpec.load(spec)
+    validated, _ = read_with_spec(data, sp, **read_options)
+    say(f"{data}: {len(validated):,} rows and {validated.shape[1]} columns match spec '{sp.name}'.")
+    return validated
+
+
+def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 100,
+                   threshold: float | None = None, out: Path = Path("scorecard"),
+                   say: Say = print) -> dict[str, Path]:
+    """Build a scorecard from a saved model; write JSON, HTML and Markdown forms.
+
+    ``data`` (read through ``spec`` when both are given) bands continuous proxies at
+    weighted quantiles; the spec gives question texts and labels.
+    """
+    import numpy as np
+
+    from pmt.artifacts import load_model
+    from pmt.io import read_data, read_with_spec
+    from pmt.scorecard import Scorecard
+    from pmt.spec import DataSpec
+    from pmt.workflow import _quiet_extra_columns_warning, check_out_dir
+
+    if threshold is not None and not np.isfinite(threshold):
+        raise ConfigError(f"--threshold must be a finite number; got {threshold}.")
+    out = check_out_dir(Path(out))
+    m = load_model(model)
+    sp = DataSpec.load(spec) if spec else None
+    df = None
+    if data:
+        if sp is not None:
+            with warnings.catch_warnings():
+                _quiet_extra_columns_warning()
+                df, sp = read_with_spec(data, sp)
+        else:
+            df = read_data(data)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="banding and rounding change",
+                                category=UserWarning)  # printed below
+        sc = Scorecard.from_model(m, data=df, threshold=threshold, max_points=max_points,
+                                  spec=sp)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"scorecard": out / "scorecard.json"}
+    sc.to_json(paths["scorecard"])
+    forms: tuple[tuple[str, Any, Literal["html", "markdown"], str], ...] = (
+        ("form_html", sc.enumerator_form, "html", "field_form.html"),
+        ("form_md", sc.enumerator_form, "markdown", "field_form.md"),
+        ("analyst_html", sc.analyst_form, "html", "scorecard_analyst.html"),
+        ("analyst_md", sc.analyst_form, "markdown", "scorecard_analyst.md"))
+    for key, method, fmt, name in forms:
+        paths[key] = out / name
+        method(fmt, path=paths[key], spec=sp)
+    if sc.rounding_warning:
+        say(f"warning: {sc.rounding_warning}")
+    for key, path in paths.items():
+        say(f"  {key:<12} {path}")
+    return paths
+
+
+def score_registry(model, registry, output, rejects=None, spec=None, chunksize: int = 500_000,
+                   engine: Literal["pandas", "dask"] = "pandas", say: Say = print, **options):
+    """Score a registry file; print rows in = scored + rejected.
+
+    ``model`` is the path of a model artifact or a scorecard: :func:`pmt.score_file` tells
+    them apart and loads either with its size and schema checks. ``options`` are passed to
+    :func:`pmt.score_file` (``keep``, ``id``, ``threshold``).
+    """
+    from pmt.registry_scoring import score_file
+    from pmt.spec import DataSpec
+
+    sp = DataSpec.load(spec) if spec else None
+    summary = score_file(model, registry, output, rejects_path=rejects, chunksize=chunksize,
+                         engine=engine, spec=sp, **options)
+    say(str(summary))
+    return summary
+
+
+def simulate_policy_file(policy: str | Path, out: str | Path | None = None, say: Say = print):
+    """Run a policy file (data_spec/policy.md); print its summary; optionally write XLSX."""
+    import pandas as pd
+
+    from pmt.report import write_xlsx
+    from pmt.simulate import run_policy_file
+
+    result = run_policy_file(policy)
+    say(result.summary())
+    if out:
+        path = write_xlsx({k: v if isinstance(v, pd.DataFrame) else pd.DataFrame(v)
+                           for k, v in result.tables.items()}, out)
+        say(f"  tables {path}")
+    return result
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from pmt import workflow
 
@@ -160,12 +270,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         workflow.run_demo(Path(args.out), n_households=args.households, seed=args.seed,
                           models_dir=args.models_dir, say=say, pdf=args.pdf)
     elif args.command == "validate":
-        workflow.validate_file(args.data, args.spec, say=print, **_read_options(args))
+        validate_file(args.data, args.spec, say=print, **_read_options(args))
     elif args.command in ("fit", "compare", "report"):
         workflow.run_project(args.config, step=args.command, out=args.out, say=say,
                              pdf=args.pdf)
     elif args.command == "scorecard":
-        workflow.make_scorecard(args.model, data=args.data, spec=args.spec,
+        make_scorecard(args.model, data=args.data, spec=args.spec,
                                 max_points=args.max_points, threshold=args.threshold,
                                 out=Path(args.out), say=say)
     elif args.command == "score":
@@ -178,12 +288,12 @@ def _dispatch(args: argparse.Namespace) -> int:
                 f"--threshold must be a finite number on the model's scale (e.g. the log "
                 f"poverty line), or a probability for probit/logit; got {args.threshold}."
             )
-        workflow.score_registry(args.model, args.registry, args.out, rejects=args.rejects,
+        score_registry(args.model, args.registry, args.out, rejects=args.rejects,
                                 spec=args.spec, chunksize=args.chunksize, engine=args.engine,
                                 id=args.id, keep=args.keep, threshold=args.threshold,
                                 training_range=args.training_range, say=say)
     elif args.command == "simulate":
-        workflow.simulate_policy_file(args.policy, out=args.out, say=say)
+        simulate_policy_file(args.policy, out=args.out, say=say)
     elif args.command == "draft-spec":
         from pmt.draft import write_draft
 

@@ -151,6 +151,7 @@ class HybridMeansTest:
 
     @property
     def n_dropped(self) -> int:
+        """Largest number of rows any component's Heckman model dropped for missing values."""
         return max((m.n_dropped for m in self.models_.values()), default=0)
 
     def _check_fitted(self):
@@ -239,6 +240,7 @@ class HybridMeansTest:
 
     # --- reporting / serialisation ----------------------------------------------------
     def summary(self) -> str:
+        """Text summary: the verifiable part and every hard-to-verify component's Heckman model."""
         self._check_fitted()
         parts = [f"Hybrid means test: verifiable = {' + '.join(self.verifiable)}"]
         for name, m in self.models_.items():
@@ -263,6 +265,7 @@ class HybridMeansTest:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> HybridMeansTest:
+        """Rebuild a fitted test from :meth:`to_dict` output (no code is evaluated)."""
         obj = cls(
             d["verifiable"],
             components={k: tuple(v) for k, v in d["components"].items()},

@@ -528,7 +528,8 @@ def concentration_curve(x, rank_by, weights=None) -> pd.DataFrame:
 
 def lorenz_curve(y, weights=None) -> pd.DataFrame:
     """Points of the Lorenz curve of ``y``: :func:`concentration_curve` of y ranked by
-    itself; ``attrs["index"]`` is the Gini coefficient."""
+    itself; ``attrs["index"]`` is the Gini coefficient.
+    """
     return concentration_curve(y, y, weights)
 
 

@@ -48,6 +48,7 @@ class Progress:
         self._last = 0.0
 
     def update(self, n: int = 1) -> None:
+        """Count ``n`` more units done; redraw at most five times a second (and at the end)."""
         self.done += n
         now = time.perf_counter()
         if self.active and (now - self._last > 0.2 or self.done == self.total):
@@ -67,6 +68,7 @@ class Progress:
         return f"{self.desc} {self.done:,} {rate:,.1f}/s"
 
     def close(self) -> None:
+        """Draw the final state and end the line (no-op when not drawing)."""
         if self.active:
             self.stream.write("\r" + self.line() + "\n")
             self.stream.flush()

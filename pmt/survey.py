@@ -254,6 +254,7 @@ class Survey:
     # --- weights ----------------------------------------------------------------------
     @property
     def n_households(self) -> int:
+        """Number of households (rows of ``data``)."""
         return len(self.data)
 
     @property
@@ -289,6 +290,7 @@ class Survey:
 
     @property
     def n_psu(self) -> int:
+        """Number of PSUs (distinct across strata)."""
         return int(self._psu_codes.max()) + 1
 
     def column(self, x, name: str | None = None) -> np.ndarray:

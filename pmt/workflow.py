@@ -39,8 +39,7 @@ from pmt.survey import Survey
 
 Say = Callable[..., None]
 
-__all__ = ["DEMO_CONFIG", "Run", "run_project", "run_demo", "load_project_data",
-           "validate_file", "make_scorecard", "score_registry", "simulate_policy_file"]
+__all__ = ["DEMO_CONFIG", "Run", "run_project", "run_demo", "load_project_data"]
 
 POOR = "poor_at_line"  # poverty status at the config's line, added to the data
 MANIFEST = ".pmt-outputs.json"  # files the last successful run wrote into an output folder
@@ -1656,98 +1655,16 @@ def run_demo(out: Path = Path("out"), n_households: int = 20_000, seed: int = 0,
 
 
 # --------------------------------------------------------------------------------------
-# other commands
+# the other commands' bodies live in pmt.cli (validate, scorecard, score, simulate)
 # --------------------------------------------------------------------------------------
-def validate_file(data: str | Path, spec: str | Path, say: Say = print, **read_options
-                  ) -> pd.DataFrame:
-    """Validate a data file against a spec (read through the spec: value-labelled columns
-    keep their codes); print a one-line summary.
-    """
-    from pmt.io import read_with_spec
-    from pmt.spec import DataSpec
-
-    sp = DataSpec.load(spec)
-    validated, _ = read_with_spec(data, sp, **read_options)
-    say(f"{data}: {len(validated):,} rows and {validated.shape[1]} columns match spec '{sp.name}'.")
-    return validated
+_MOVED_TO_CLI = ("validate_file", "make_scorecard", "score_registry", "simulate_policy_file")
 
 
-def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 100,
-                   threshold: float | None = None, out: Path = Path("scorecard"),
-                   say: Say = print) -> dict[str, Path]:
-    """Build a scorecard from a saved model; write JSON, HTML and Markdown forms.
+def __getattr__(name: str):
+    if name in _MOVED_TO_CLI:
+        warnings.warn(f"pmt.workflow.{name} moved to pmt.cli.{name}; the old path goes in the "
+                      "next release.", DeprecationWarning, stacklevel=2)
+        import pmt.cli
 
-    ``data`` (read through ``spec`` when both are given) bands continuous proxies at
-    weighted quantiles; the spec gives question texts and labels.
-    """
-    from pmt.artifacts import load_model
-    from pmt.io import read_data, read_with_spec
-    from pmt.scorecard import Scorecard
-    from pmt.spec import DataSpec
-
-    if threshold is not None and not np.isfinite(threshold):
-        raise ConfigError(f"--threshold must be a finite number; got {threshold}.")
-    out = check_out_dir(Path(out))
-    m = load_model(model)
-    sp = DataSpec.load(spec) if spec else None
-    df = None
-    if data:
-        if sp is not None:
-            with warnings.catch_warnings():
-                _quiet_extra_columns_warning()
-                df, sp = read_with_spec(data, sp)
-        else:
-            df = read_data(data)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="banding and rounding change",
-                                category=UserWarning)  # printed below
-        sc = Scorecard.from_model(m, data=df, threshold=threshold, max_points=max_points,
-                                  spec=sp)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"scorecard": out / "scorecard.json"}
-    sc.to_json(paths["scorecard"])
-    forms: tuple[tuple[str, Any, Literal["html", "markdown"], str], ...] = (
-        ("form_html", sc.enumerator_form, "html", "field_form.html"),
-        ("form_md", sc.enumerator_form, "markdown", "field_form.md"),
-        ("analyst_html", sc.analyst_form, "html", "scorecard_analyst.html"),
-        ("analyst_md", sc.analyst_form, "markdown", "scorecard_analyst.md"))
-    for key, method, fmt, name in forms:
-        paths[key] = out / name
-        method(fmt, path=paths[key], spec=sp)
-    if sc.rounding_warning:
-        say(f"warning: {sc.rounding_warning}")
-    for key, path in paths.items():
-        say(f"  {key:<12} {path}")
-    return paths
-
-
-def score_registry(model, registry, output, rejects=None, spec=None, chunksize: int = 500_000,
-                   engine: Literal["pandas", "dask"] = "pandas", say: Say = print, **options):
-    """Score a registry file; print rows in = scored + rejected.
-
-    ``model`` is the path of a model artifact or a scorecard: :func:`pmt.score_file` tells
-    them apart and loads either with its size and schema checks. ``options`` are passed to
-    :func:`pmt.score_file` (``keep``, ``id``, ``threshold``).
-    """
-    from pmt.registry_scoring import score_file
-    from pmt.spec import DataSpec
-
-    sp = DataSpec.load(spec) if spec else None
-    summary = score_file(model, registry, output, rejects_path=rejects, chunksize=chunksize,
-                         engine=engine, spec=sp, **options)
-    say(str(summary))
-    return summary
-
-
-def simulate_policy_file(policy: str | Path, out: str | Path | None = None, say: Say = print):
-    """Run a policy file (data_spec/policy.md); print its summary; optionally write XLSX."""
-    from pmt.report import write_xlsx
-    from pmt.simulate import run_policy_file
-
-    result = run_policy_file(policy)
-    say(result.summary())
-    if out:
-        path = write_xlsx({k: v if isinstance(v, pd.DataFrame) else pd.DataFrame(v)
-                           for k, v in result.tables.items()}, out)
-        say(f"  tables {path}")
-    return result
+        return getattr(pmt.cli, name)
+    raise AttributeError(f"module 'pmt.workflow' has no attribute {name!r}")

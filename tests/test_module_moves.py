@@ -489,3 +489,16 @@ def test_moved_code_respects_the_layering():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_command_bodies_live_in_cli():
+    """Issue 16 item 5: the command bodies moved from pmt.workflow to pmt.cli; the old
+    path still works for one release, with a DeprecationWarning."""
+    import pmt.cli
+    import pmt.workflow
+
+    for name in ("validate_file", "make_scorecard", "score_registry", "simulate_policy_file"):
+        assert name not in pmt.workflow.__all__
+        with pytest.warns(DeprecationWarning, match=f"pmt.cli.{name}"):
+            old = getattr(pmt.workflow, name)
+        assert old is getattr(pmt.cli, name)

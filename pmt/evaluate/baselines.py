@@ -200,6 +200,12 @@ class Baseline:
     needs_poverty: bool = False
 
     def bind(self, survey: Survey, poor: np.ndarray | None) -> Bound:  # pragma: no cover
+        """Bind the rule to ``survey``, returning its :data:`Bound` probability function.
+
+        The function maps replicate weights V (c, n) and a coverage to the selection
+        probabilities (c, n). ``poor`` is 1.0/0.0 per household (None unless
+        ``needs_poverty``).
+        """
         raise NotImplementedError
 
     def probabilities(
@@ -260,6 +266,7 @@ class RandomSelection(Baseline):
     label: str = field(default="Random", init=False)
 
     def bind(self, survey, poor):
+        """Bind to ``survey``: probability c for everyone, or one seeded lottery ranking."""
         if self.seed is None:
             return lambda V, c: np.full(np.atleast_2d(V).shape, float(c))
         u = np.random.default_rng(self.seed).random(survey.n_households)
@@ -277,6 +284,7 @@ class Universal(Baseline):
     uses_coverage: bool = field(default=False, init=False)
 
     def bind(self, survey, poor):
+        """Bind to ``survey``: probability 1 for every household whatever the coverage."""
         return lambda V, c: np.ones(np.atleast_2d(V).shape)
 
 
@@ -329,6 +337,7 @@ class Categorical(Baseline):
 
     @property
     def uses_coverage(self) -> bool:  # type: ignore[override]
+        """True with ``rationing="lottery"`` (the rule fills coverage c); False for ``"all"``."""
         return self.rationing == "lottery"
 
     def members(self, survey: Survey) -> np.ndarray:
@@ -349,6 +358,7 @@ class Categorical(Baseline):
         return m
 
     def bind(self, survey, poor):
+        """Bind to ``survey``: the whole category, or the category rationed/filled by lottery to c."""
         m = self.members(survey)
         if self.rationing == "all":
             return lambda V, c: np.broadcast_to(m, np.atleast_2d(V).shape).copy()
@@ -438,6 +448,7 @@ class Geographic(Baseline):
 
     @property
     def needs_poverty(self) -> bool:  # type: ignore[override]
+        """True when area rates are estimated from the survey (no imported ``rates``)."""
         return self.rates is None
 
     def codes(self, survey: Survey) -> tuple[np.ndarray, pd.Index]:
@@ -461,6 +472,7 @@ class Geographic(Baseline):
         return r
 
     def bind(self, survey, poor):
+        """Bind to ``survey``: areas ranked by poverty rate, poorest first, the marginal area rationed."""
         codes, labels = self.codes(survey)
         if self.rates is not None:
             return _Ranking(-self.area_rates(labels)[codes])

@@ -59,7 +59,8 @@ _RTOL = 1e-12  # as pmt.survey.weighted_quantile
 
 def _column_quantiles(x_sorted: np.ndarray, cum: np.ndarray, q) -> np.ndarray:
     """Weighted quantile per replicate row of ``cum`` (c, n): the smallest x whose
-    cumulative weight share is >= q (q scalar or one per row)."""
+    cumulative weight share is >= q (q scalar or one per row).
+    """
     c = cum.shape[0]
     target = np.broadcast_to(np.asarray(q, dtype=float), (c,)) * cum[:, -1] * (1 - _RTOL)
     idx = np.array([np.searchsorted(cum[r], target[r], side="left") for r in range(c)])
@@ -68,7 +69,8 @@ def _column_quantiles(x_sorted: np.ndarray, cum: np.ndarray, q) -> np.ndarray:
 
 def _sorted_sum(cum: np.ndarray, x_sorted: np.ndarray, cut: np.ndarray) -> np.ndarray:
     """Per row r: sum of the weights of households with x <= cut[r], from cumulative sums
-    (c, n) in x order (whole tie groups, as x <= cut)."""
+    (c, n) in x order (whole tie groups, as x <= cut).
+    """
     k = np.searchsorted(x_sorted, cut, side="right")
     rows = np.arange(cum.shape[0])
     return np.where(k > 0, cum[rows, np.maximum(k - 1, 0)], 0.0)

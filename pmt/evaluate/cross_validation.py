@@ -142,7 +142,8 @@ def _fit_predict(task) -> tuple[np.ndarray, bool | None]:
 
 def _evaluate(y, score, v, lines, rule: str, need: bool, prob_cut: float) -> dict:
     """Metrics (and AUC) for each line; ``lines`` = [(label, threshold on y)] with y < z
-    (absolute) or y <= c (relative) encoded by the label kind."""
+    (absolute) or y <= c (relative) encoded by the label kind.
+    """
     out = {}
     s_score = -score if need else score
     for label, kind, z, _ in lines:

@@ -469,7 +469,8 @@ def _row_variable(survey: Survey, x, name: str) -> tuple[np.ndarray, pd.Index]:
 
 def _interaction_basis(r: int, c: int) -> np.ndarray:
     """C: the (r-1)(c-1) interaction columns of the saturated model of an r x c table
-    (cells ordered row fastest), residualised on the main effects (as R's svychisq)."""
+    (cells ordered row fastest), residualised on the main effects (as R's svychisq).
+    """
     rows = np.tile(np.arange(r), c)
     cols = np.repeat(np.arange(c), r)
     R = (rows[:, None] == np.arange(1, r)[None, :]).astype(float)
@@ -483,7 +484,8 @@ def _interaction_basis(r: int, c: int) -> np.ndarray:
 def _linearised_cov(survey: Survey, U: np.ndarray) -> np.ndarray:
     """Design covariance of sum_i U_i (rows = households) by linearisation: PSU totals,
     centred within strata, times n_h / (n_h - 1); lonely strata as ``survey.lonely_psu``
-    (the matrix version of :meth:`pmt.Survey.total_variance`)."""
+    (the matrix version of :meth:`pmt.Survey.total_variance`).
+    """
     T = psu_totals(survey, U)  # (n_psu, K)
     h = np.zeros(survey.n_psu, dtype=np.int64)
     h[survey.psu_codes] = survey.strata_codes

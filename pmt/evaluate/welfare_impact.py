@@ -273,7 +273,8 @@ class _Scheme:
 
     def transfer(self, V: np.ndarray, ctx: _Context):
         """Selection probabilities pi (c, n), benefit per person if selected b ((c, 1) or
-        (c, n)) and the amount (c,): the flat amount per person, or the top-up threshold."""
+        (c, n)) and the amount (c,): the flat amount per person, or the top-up threshold.
+        """
         c = V.shape[0]
         if self.mode == "none":
             return np.zeros(V.shape), np.zeros((c, 1)), np.zeros(c)

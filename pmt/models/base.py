@@ -77,6 +77,7 @@ class Prepared:
 
     @property
     def nobs(self) -> int:
+        """Rows in the estimation sample."""
         return int(self.mask.sum())
 
 
@@ -317,6 +318,7 @@ class ModelResult:
     # --- structure --------------------------------------------------------------------
     @property
     def formula(self) -> str:
+        """Formula the model was fitted with."""
         return self.design.formula
 
     @property
@@ -326,10 +328,12 @@ class ModelResult:
 
     @property
     def tvalues(self) -> pd.Series:
+        """Test statistics params / bse, by term (t, or z when ``df_resid`` is None)."""
         return (self.params / self.bse).rename("t")
 
     @property
     def pvalues(self) -> pd.Series:
+        """Two-sided p-values by term: Student's t with ``df_resid`` df, normal when it is None."""
         t = self.tvalues.to_numpy()
         if self.df_resid is not None and np.isfinite(self.df_resid):
             p = 2 * stats.t.sf(np.abs(t), self.df_resid)
@@ -374,7 +378,8 @@ class ModelResult:
 
     def cov_params(self) -> pd.DataFrame:
         """Covariance of the coefficients (a copy; NaN when the fit has none, e.g. quantile
-        regression with ``cov_type="none"``)."""
+        regression with ``cov_type="none"``).
+        """
         if self.cov is None:
             names = self.params.index
             return pd.DataFrame(np.nan, index=names, columns=names)
@@ -411,7 +416,7 @@ class ModelResult:
 
     # --- prediction -------------------------------------------------------------------
     def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
-        """x'b for every row; NaN (with a warning counting them) where a proxy is missing."""
+        """Linear predictor x'b per row; NaN (with a warning counting them) where a proxy is missing."""
         X, mask = prediction_matrix(self.design, data, stacklevel=3)
         out = np.full(len(data), np.nan)
         out[mask] = X @ self.params.to_numpy()
@@ -537,7 +542,8 @@ class ModelResult:
     def summary(self) -> Summary:
         """Summary of the fit: a :class:`~pmt.models.summary.Summary`, i.e. the text table
         (``str``/``as_text()``, in the manner of statsmodels' summaries) that also renders
-        as HTML (``as_html()``, ``_repr_html_()``), with confidence intervals."""
+        as HTML (``as_html()``, ``_repr_html_()``), with confidence intervals.
+        """
         table = self.coef_table()
         stats_ = self._summary_stats()
         head = [

@@ -74,14 +74,17 @@ class BinaryResult(ModelResult):
 
     @staticmethod
     def cdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        """Inverse link F(x'b): probability of the outcome (normal or logistic CDF)."""
         raise NotImplementedError
 
     @staticmethod
     def pdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        """Density f = dF/d(x'b) of the inverse link at x'b."""
         raise NotImplementedError
 
     @staticmethod
     def dpdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        """Derivative df/d(x'b) of the density (for the marginal effects' standard errors)."""
         raise NotImplementedError
 
     def marginal_effects(self, data: pd.DataFrame, weights=None) -> pd.DataFrame:
@@ -163,6 +166,7 @@ class BinaryResult(ModelResult):
 
     @property
     def llf(self) -> float:
+        """Maximised log-likelihood, weights normalised to mean 1."""
         return float(self.info["llf"])
 
     def predict(

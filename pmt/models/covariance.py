@@ -233,7 +233,8 @@ def cluster_sums(scores: np.ndarray, groups) -> np.ndarray:
     """Sums of the rows of ``scores`` (n x k) by cluster: a G x k array, clusters in code
     order (as statsmodels' ``group_sums``: one ``bincount`` per column; one
     ``np.add.reduceat`` when the rows are sorted by cluster, which callers summing many
-    score matrices of the same rows, as stepwise selection, arrange once)."""
+    score matrices of the same rows, as stepwise selection, arrange once).
+    """
     S = np.asarray(scores, dtype=float)
     codes, G = cluster_codes(groups)
     if S.ndim == 1:

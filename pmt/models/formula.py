@@ -110,6 +110,7 @@ class Factor:
         return ("n", self.variable, self.transform.removeprefix("np."), self.power)
 
     def name(self, level: str | None = None) -> str:
+        """The factor as written in term names: ``x``, ``I(x ** 2)``, ``np.log(x)``, ``C(x)[T.level]``."""
         if self.transform == "level":
             return f"C({self.variable})[T.{level}]"
         if self.transform == "power":
@@ -137,6 +138,7 @@ class Term:
     factors: list[dict] | None = None
 
     def to_dict(self) -> dict:
+        """JSON-safe dict of the term, for artifacts."""
         d = {"name": self.name, "variable": self.variable, "kind": self.kind, "level": self.level}
         if self.factors is not None:
             d["factors"] = [dict(f) for f in self.factors]
@@ -152,11 +154,14 @@ class Categorical:
     base: str
 
     def to_dict(self) -> dict:
+        """JSON-safe dict of the variable's levels and base, for artifacts."""
         return {"variable": self.variable, "levels": list(self.levels), "base": self.base}
 
 
 @dataclass
 class ParsedFormula:
+    """A formula split into its left side and its right-side terms, before any data is seen."""
+
     lhs: str | None
     numeric: list[str] = field(default_factory=list)
     categorical: dict[str, object] = field(default_factory=dict)  # name -> requested base or None
@@ -617,6 +622,7 @@ class Design:
     # --- application ------------------------------------------------------------------
     @property
     def term_names(self) -> list[str]:
+        """Design-matrix column names, in column order."""
         return [t.name for t in self.terms]
 
     @property
@@ -644,6 +650,7 @@ class Design:
         return data[cols].notna().all(axis=1).to_numpy().copy()
 
     def check_columns(self, data: pd.DataFrame, cols: list[str] | None = None) -> None:
+        """Raise ModelError naming the columns of ``cols`` (default: the right side) missing from ``data``."""
         cols = self.variables if cols is None else cols
         missing = [c for c in cols if c not in data.columns]
         if missing:
@@ -723,6 +730,7 @@ class Design:
         return labels
 
     def response(self, data: pd.DataFrame) -> np.ndarray:
+        """Left-side column as a float array; ModelError if absent or not numeric."""
         if self.lhs is None:
             raise ModelError(f"formula {self.formula!r} has no left side.")
         self.check_columns(data, [self.lhs])
@@ -782,6 +790,7 @@ class Design:
 
     # --- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict:
+        """JSON-safe dict of the design (formula, terms, categorical levels), for artifacts."""
         return {
             "formula": self.formula,
             "lhs": self.lhs,
@@ -791,6 +800,7 @@ class Design:
 
     @classmethod
     def from_dict(cls, d: dict) -> Design:
+        """Rebuild a design from :meth:`to_dict` output (no formula is parsed)."""
         terms = [
             Term(t["name"], t["variable"], t["kind"], t.get("level"),
                  [dict(f) for f in t["factors"]] if t.get("factors") is not None else None)

@@ -114,7 +114,7 @@ class HeckmanSelection(ModelResult):
     model_type = "heckman_selection"
 
     def predict(self, data, scale="model", retransform=None, what=None):  # noqa: D417
-        """z'g (``scale="model"``) or Phi(z'g) (``scale="level"`` or ``what="probability"``)."""
+        """Selection index z'g (``scale="model"``) or Phi(z'g) (``scale="level"`` or ``what="probability"``)."""
         idx = self.linear_predictor(data)
         if what == "probability" or scale == "level":
             return pd.Series(ndtr(idx.to_numpy()), index=data.index, name="p_selected")
@@ -205,14 +205,17 @@ class HeckmanResult(ModelResult):
 
     @property
     def exclusion_restrictions(self) -> list[str]:
+        """Selection-equation variables absent from the outcome equation."""
         return list(self.info.get("exclusion_restrictions", []))
 
     @property
     def sigma_se(self) -> float | None:
+        """Standard error of sigma (ML, delta method); None for the two-step estimator."""
         return self.info.get("sigma_se")
 
     @property
     def rho_se(self) -> float | None:
+        """Standard error of rho (ML, delta method); None for the two-step estimator."""
         return self.info.get("rho_se")
 
     def coef_table(self, labels=None) -> pd.DataFrame:
@@ -264,7 +267,8 @@ class HeckmanResult(ModelResult):
 
     def summary(self) -> Summary:
         """Outcome and selection equations (text and HTML, see
-        :class:`pmt.models.summary.Summary`)."""
+        :class:`pmt.models.summary.Summary`).
+        """
         text = super().summary()
         sel = self.selection.summary()
         excl = ", ".join(self.exclusion_restrictions) or "none (identified by functional form only)"
@@ -354,6 +358,7 @@ class HeckmanResult(ModelResult):
 
     # --- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict:
+        """JSON-safe dict of both equations, sigma and rho (see pmt.artifacts)."""
         def opt(v):
             return None if v is None else float(v)
 
@@ -378,6 +383,7 @@ class HeckmanResult(ModelResult):
 
     @classmethod
     def from_dict(cls, d: Mapping) -> HeckmanResult:
+        """Rebuild a result from :meth:`to_dict` output (no code is evaluated)."""
         names = list(d["param_names"])
         cov = d.get("cov")
         return cls(

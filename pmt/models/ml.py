@@ -100,7 +100,7 @@ _CONTROLLER: ThreadpoolController | None = None
 
 
 def _controller(refresh: bool = False) -> ThreadpoolController:
-    """threadpoolctl's view of the loaded OpenMP/BLAS runtimes.
+    """The threadpoolctl view of the loaded OpenMP/BLAS runtimes.
 
     Scanning the loaded libraries takes milliseconds, so the view is kept; every fit
     refreshes it (an estimator may have loaded its own runtime), predictions reuse it.
@@ -118,7 +118,8 @@ def _limit_threads(n: int):
 
 def in_worker() -> bool:
     """True in a child process (joblib/loky, multiprocessing, Dask nanny workers) or in a
-    thread other than the main one (thread pools, Dask's threaded workers)."""
+    thread other than the main one (thread pools, Dask's threaded workers).
+    """
     if threading.current_thread() is not threading.main_thread():
         return True
     return multiprocessing.parent_process() is not None
@@ -179,12 +180,14 @@ _NO_COEF = (
 class NoCoefficientsError(ModelError, AttributeError):
     """``.params``/``.bse`` of a machine-learning model: a ModelError that is also an
     AttributeError, so ``hasattr(model, "params")`` is False (as for any scikit-learn
-    estimator) while the message still says why."""
+    estimator) while the message still says why.
+    """
 
 
 class NotFittedModelError(ModelError, NotFittedError):
     """A pmt ML estimator used before ``fit``: a ModelError and scikit-learn's
-    NotFittedError (hence also an AttributeError)."""
+    NotFittedError (hence also an AttributeError).
+    """
 
 
 class _FormulaRegressor(RegressorMixin, BaseEstimator):
@@ -519,7 +522,8 @@ class SklearnModel(_FormulaRegressor):
 
 class _Ensemble(_FormulaRegressor):
     """A formula estimator whose parameters are those of one scikit-learn class ``_inner``
-    (plus ``formula`` and ``n_threads``); each fit builds a fresh ``_inner``."""
+    (plus ``formula`` and ``n_threads``); each fit builds a fresh ``_inner``.
+    """
 
     _inner: type
 
@@ -737,7 +741,8 @@ def random_forest(
 
 def _fit_seeded(cls, formula, data, weights, seed, n_threads, params):
     """Build ``cls(formula, random_state=seed, **params)`` (ModelError naming a bad
-    parameter) and fit it."""
+    parameter) and fit it.
+    """
     try:
         model = cls(formula, random_state=seed, n_threads=n_threads, **params)
     except TypeError as err:

@@ -172,14 +172,17 @@ class OLSResult(ModelResult):
 
     @property
     def rsquared(self) -> float:
+        """Weighted, centred R^2."""
         return float(self.info["rsquared"])
 
     @property
     def rsquared_adj(self) -> float:
+        """Adjusted R^2."""
         return float(self.info["rsquared_adj"])
 
     @property
     def n_clusters(self) -> int | None:
+        """Number of PSU clusters, or None when not clustered."""
         return self.info.get("n_clusters")
 
     def _summary_stats(self) -> dict:
@@ -217,10 +220,12 @@ class TruncatedOLSResult(OLSResult):
 
     @property
     def cut(self) -> float:
+        """Welfare value at the truncation quantile (the cut)."""
         return float(self.info["cut"])
 
     @property
     def share_used(self) -> float:
+        """Weighted share of the complete-data sample at or below the cut."""
         return float(self.info["share_used"])
 
     def _summary_stats(self) -> dict:
@@ -533,6 +538,7 @@ class GroupedOLSResult:
 
     @property
     def groups(self) -> list[str]:
+        """Group labels, one model each."""
         return list(self.results)
 
     def _stack(self, attr: str) -> pd.Series:
@@ -542,18 +548,22 @@ class GroupedOLSResult:
 
     @property
     def params(self) -> pd.Series:
+        """Coefficients of every group, indexed by (group, term)."""
         return self._stack("params")
 
     @property
     def bse(self) -> pd.Series:
+        """Standard errors of every group, indexed by (group, term)."""
         return self._stack("bse").rename("se")
 
     @property
     def pvalues(self) -> pd.Series:
+        """p-values of every group, indexed by (group, term)."""
         return self._stack("pvalues").rename("p")
 
     @property
     def tvalues(self) -> pd.Series:
+        """Test statistics (t) of every group, indexed by (group, term)."""
         return self._stack("tvalues").rename("t")
 
     @property
@@ -573,7 +583,8 @@ class GroupedOLSResult:
     def cov_params(self) -> pd.DataFrame:
         """Block-diagonal covariance with a (group, term) index: the groups are fitted
         separately, so the covariances across groups are zero by construction (they are
-        not estimated)."""
+        not estimated).
+        """
         from scipy.linalg import block_diag
 
         blocks = [r.cov_params() for r in self.results.values()]
@@ -593,22 +604,27 @@ class GroupedOLSResult:
 
     @property
     def nobs(self) -> int:
+        """Rows used, summed over groups."""
         return sum(r.nobs for r in self.results.values())
 
     @property
     def n_dropped(self) -> int:
+        """Rows dropped: those with a missing group plus each group's missing values."""
         return self.n_dropped_by + sum(r.n_dropped for r in self.results.values())
 
     @property
     def weighted_nobs(self) -> float:
+        """Sum of weights over the groups' estimation samples."""
         return float(sum(r.weighted_nobs or 0.0 for r in self.results.values()))
 
     @property
     def cov_type(self) -> str:
+        """Covariance type of the groups' models (the first group's)."""
         return next(iter(self.results.values())).cov_type
 
     @property
     def retransform(self) -> str:
+        """Retransformation to levels of the groups' models (the first group's)."""
         return next(iter(self.results.values())).retransform
 
     @property
@@ -620,10 +636,12 @@ class GroupedOLSResult:
 
     @property
     def formula(self) -> str:
+        """Formula of the groups' models (the first group's)."""
         return next(iter(self.results.values())).formula
 
     @property
     def terms(self) -> pd.DataFrame:
+        """Every group's terms table, indexed by (group, term)."""
         return pd.concat({g: r.terms for g, r in self.results.items()}, names=[self.by, "term"])
 
     def _group_labels(self, data: pd.DataFrame) -> np.ndarray:
@@ -658,7 +676,7 @@ class GroupedOLSResult:
         return out.rename(name or method)
 
     def linear_predictor(self, data: pd.DataFrame) -> pd.Series:
-        """x'b of each row with its own group's coefficients."""
+        """Linear predictor x'b of each row with its own group's coefficients."""
         return self._apply(data, "linear_predictor")
 
     def predict(
@@ -694,6 +712,7 @@ class GroupedOLSResult:
         return Summary("\n".join(parts), sections)
 
     def to_dict(self) -> dict:
+        """JSON-safe dict of every group's model (see pmt.artifacts)."""
         return {
             "model_type": self.model_type,
             "by": self.by,
@@ -703,6 +722,7 @@ class GroupedOLSResult:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> GroupedOLSResult:
+        """Rebuild a grouped result from :meth:`to_dict` output (no code is evaluated)."""
         from pmt.models.base import MODEL_TYPES
 
         results = {}

@@ -122,10 +122,12 @@ class QuantRegResult(ModelResult):
 
     @property
     def q(self) -> float:
+        """The quantile fitted, in (0, 1)."""
         return float(self.info["q"])
 
     @property
     def objective(self) -> float:
+        """Weighted check-function loss at the optimum, ``sum_i w_i rho_q(y_i - x_i'b)``."""
         return float(self.info["objective"])
 
     def _summary_stats(self) -> dict:

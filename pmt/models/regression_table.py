@@ -28,7 +28,8 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"
 class RegressionTable(pd.DataFrame):
     """A DataFrame of text cells (index ``term``; column ``label`` then one per model)
     with ``to_excel``, ``to_html``, ``to_markdown`` and ``to_latex`` that need no optional
-    package besides openpyxl for Excel. ``notes`` holds the footnote (stars, s.e.)."""
+    package besides openpyxl for Excel. ``notes`` holds the footnote (stars, s.e.).
+    """
 
     _metadata = ["notes"]
 

@@ -81,8 +81,9 @@ def _as_spec(spec) -> tuple[DataSpec | None, dict[str, object]]:
 
 
 def _terms(result) -> pd.DataFrame:
-    """term -> (variable, kind, level, base), from ``result.terms`` where available, else
-    from the term names."""
+    """Map each term -> (variable, kind, level, base), from ``result.terms`` where available, else
+    from the term names.
+    """
     names = list(result.params.index)
     table = None
     try:

@@ -26,7 +26,8 @@ __all__ = ["Summary", "SummarySection"]
 @dataclass
 class SummarySection:
     """One equation of a summary: a title, ``(name, value)`` statistics, a coefficient
-    table (DataFrame indexed by term) and free-text notes."""
+    table (DataFrame indexed by term) and free-text notes.
+    """
 
     title: str
     stats: list[tuple[str, object]] = field(default_factory=list)
@@ -48,6 +49,7 @@ class Summary(str):
     sections: list[SummarySection]
 
     def __new__(cls, text: str, sections=()):
+        """Summary with text ``text`` and the ``sections`` it was rendered from."""
         obj = super().__new__(cls, text)
         obj.sections = list(sections)
         return obj
@@ -64,7 +66,8 @@ class Summary(str):
 
     def as_html(self) -> str:
         """The summary as an HTML fragment: per section a caption, a table of fit
-        statistics, the coefficient table and notes."""
+        statistics, the coefficient table and notes.
+        """
         if not self.sections:
             return f"<pre>{html.escape(self.as_text())}</pre>"
         parts = ['<div class="pmt-summary">']

@@ -146,9 +146,11 @@ class StepwiseResult:
 
     @property
     def not_selected(self) -> list[str]:
+        """Candidate variables not chosen, in candidate order."""
         return [v for v in self.candidates if v not in self.selected]
 
     def summary(self) -> str:
+        """Text report: settings, variables chosen, the step path and the refitted model's summary."""
         head = (
             f"{self.direction} stepwise (p_enter={self.p_enter}, p_remove={self.p_remove}): "
             f"{len(self.selected)} of {len(self.candidates)} variables selected\n"
@@ -467,6 +469,7 @@ class LassoResult:
     path_coef: pd.DataFrame | None = None
 
     def summary(self) -> str:
+        """Text report: alpha, variables kept and dropped, and the post-lasso OLS summary."""
         return (
             f"lasso ({self.cv_folds}, rule={self.rule}): alpha = {self.alpha:.6g}; kept "
             f"{len(self.kept)} variables, dropped {len(self.dropped)}: "

@@ -417,7 +417,8 @@ class Scorecard:
 
     def enumerator_pages(self, spec=None) -> int:
         """Estimated A4 pages of :meth:`enumerator_form` (lines of text per column; see
-        :func:`pmt.scorecard.fieldforms.estimate_pages`)."""
+        :func:`pmt.scorecard.fieldforms.estimate_pages`).
+        """
         return fieldforms.estimate_pages(self, spec)
 
     def analyst_form(

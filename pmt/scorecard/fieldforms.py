@@ -219,6 +219,7 @@ def _title(sc, title: str | None) -> str:
 
 
 def enumerator_html(sc, spec=None, title=None, fragment=False) -> str:
+    """Enumerator form as HTML: a full A4 page, or the ``<div class="pmt-ef">`` with ``fragment``."""
     e = html.escape
     items = form_items(sc, spec)
     parts = [f'<div class="pmt-ef"><style>{_EF_CSS.strip()}</style>',
@@ -264,6 +265,7 @@ def _page(title: str, frag: str) -> str:
 
 
 def enumerator_markdown(sc, spec=None, title=None) -> str:
+    """Enumerator form as Markdown: check boxes as ☐, counts as number boxes, no points."""
     items = form_items(sc, spec)
     lines = [f"# {_title(sc, title)}", "",
              "Household ID: ____________  Date: ____________  Interviewer: ____________", "",
@@ -375,6 +377,7 @@ def summary_rows(sc, spec=None) -> list[tuple[str, str]]:
 
 
 def analyst_html(sc, spec=None, title=None, fragment=False) -> str:
+    """Analyst form as HTML: a full page, or the ``<div class="pmt-af">`` with ``fragment``."""
     e = html.escape
     name = title or f"{sc.name or 'Scorecard'}: analyst form"
     parts = [f'<div class="pmt-af"><style>{_AF_CSS.strip()}</style>', f"<h1>{e(name)}</h1>"]
@@ -436,6 +439,7 @@ def _effect(sc, q) -> str:
 
 
 def analyst_markdown(sc, spec=None, title=None) -> str:
+    """Analyst form as Markdown tables: summary, points per answer, questions dropped."""
     name = title or f"{sc.name or 'Scorecard'}: analyst form"
 
     def cell(x) -> str:

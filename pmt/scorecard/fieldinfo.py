@@ -88,7 +88,8 @@ def _code_value(label: str):
 def _spec_values(spec, col: str, n_bands: int):
     """Without data: the values of a binary column, or of a count whose declared range
     holds at most ``n_bands`` whole numbers, from the data spec (equal weights; each value
-    is then its own answer, so no distribution is needed)."""
+    is then its own answer, so no distribution is needed).
+    """
     if spec is None:
         return None
     try:

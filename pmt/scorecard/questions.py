@@ -62,10 +62,12 @@ class Question:
 
     @property
     def fields(self) -> list[str]:
+        """Registry fields the question reads: ``field``, and ``per`` for a ratio question."""
         return [self.field] + ([self.per] if self.per else [])
 
     @property
     def max_points(self) -> int:
+        """Most points any answer gives."""
         return max(a.points for a in self.answers)
 
     @property

@@ -104,7 +104,7 @@ def _matches(share: np.ndarray, num: np.ndarray, den: np.ndarray, empty: bool = 
 
 
 def _whole_product(share: np.ndarray, den: np.ndarray) -> bool:
-    """share * den is a whole number where den > 0, and share is 0 where den == 0."""
+    """Whether share * den is a whole number where den > 0, and share is 0 where den == 0."""
     ok = np.isfinite(share) & np.isfinite(den)
     s, d = share[ok], den[ok]
     prod = s * d
