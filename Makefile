@@ -34,6 +34,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check pmt tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 test-fast: $(STAMP)
@@ -58,6 +59,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check pmt tests benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

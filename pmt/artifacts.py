@@ -38,7 +38,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -470,7 +470,7 @@ def _mark_designs(obj, source: str, depth: int = 0) -> None:
     design = getattr(obj, "design", None)
     if isinstance(design, Design) and type(design) is Design:
         design.__class__ = _ArtifactDesign
-        design._source = source
+        cast(_ArtifactDesign, design)._source = source  # its class was switched just above
     values = obj.values() if isinstance(obj, dict) else getattr(obj, "__dict__", {}).values()
     for v in list(values):
         if isinstance(v, dict) or (hasattr(v, "__dict__") and hasattr(v, "to_dict")):
@@ -509,7 +509,7 @@ def _import_model_modules(model_type: str | None = None) -> None:
     """Import the module defining ``model_type`` (all model modules if unknown)."""
     if model_type in MODEL_TYPES:
         return
-    mod = MODEL_MODULE_OF.get(model_type)
+    mod = MODEL_MODULE_OF.get(model_type) if model_type is not None else None
     if mod is not None:
         try:
             importlib.import_module(mod)
@@ -530,7 +530,8 @@ def model_from_document(doc: Any, what: str = "the artifact") -> Artifact:
     """Validate an artifact document and rebuild its model (no code is executed)."""
     check_document(doc, what)
     _import_model_modules(doc["model_type"])
-    cls = MODEL_TYPES.get(doc["model_type"])
+    # registered ModelResult subclasses (MODEL_TYPES is typed as dict[str, type])
+    cls: Any = MODEL_TYPES.get(doc["model_type"])
     if cls is None:
         raise ArtifactError(
             f"{what} holds a model of type {doc['model_type']!r}, unknown to this pmt "

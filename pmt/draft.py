@@ -124,7 +124,8 @@ def draft_spec(
             raise DataError("draft_spec: the frame has no rows; the draft needs data to look at.")
     else:
         p = Path(data)
-        opts = dict(sheet=sheet, sep=sep, decimal=decimal, encoding=encoding, kwargs={})
+        opts: dict[str, Any] = dict(sheet=sheet, sep=sep, decimal=decimal, encoding=encoding,
+                                    kwargs={})
         df, fmt = _read_file(p, keep_codes=True, text_columns=(), **opts)
         text_df = None
         if fmt in ("csv", "tsv"):
@@ -376,6 +377,7 @@ def _guess_role(e: dict, present: pd.Series, name_role, taken: dict) -> tuple[st
             return "proxy", why or "a possible proxy"
         return "other", why or ("continuous: set `proxy` if it is one" if ctype == "continuous"
                                 else "not a proxy as it stands")
+    assert why is not None  # role came from name_role above, which always sets why
     return role, why
 
 

@@ -166,7 +166,7 @@ class HybridMeansTest:
         ``by_component`` a DataFrame with one column per component.
         """
         self._check_fitted()
-        scale = "level" if self.log_outcome else "model"
+        scale: Literal["model", "level"] = "level" if self.log_outcome else "model"
         parts = {}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

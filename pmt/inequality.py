@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -214,6 +215,7 @@ def _g(key: str, y: np.ndarray, line: np.ndarray | None = None) -> np.ndarray:
     if key == "ylny":
         return y * np.log(y)
     if key.startswith("FGT"):
+        assert line is not None  # _Dist gets the poverty line whenever FGT measures are asked
         return fgt_terms(y, line, float(key[3:]))
     raise KeyError(key)
 
@@ -290,6 +292,7 @@ class _Dist:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out[m] = _from_totals(m, U)[0]
             elif m == "gini":
+                assert self.rank is not None  # ranked whenever a non-total measure is asked
                 out[m] = _conc_values(self.y, self.rank, V)
             else:
                 if quant is None:
@@ -299,6 +302,7 @@ class _Dist:
 
     def _quantile_parts(self, V: np.ndarray) -> Callable[[str], np.ndarray]:
         rank = self.rank
+        assert rank is not None  # ranked whenever a quantile measure is asked
         ys = rank.sorted
         Vs = V[rank.order]
         cum = np.cumsum(Vs, axis=0)
@@ -335,6 +339,7 @@ class _Dist:
                 z = sum(d * self.G[k] for k, d in grad.items())
                 out[m] = (float(val), np.asarray(z, dtype=float))
             elif m == "gini":
+                assert self.rank is not None  # ranked whenever a non-total measure is asked
                 out[m] = _conc_lin(self.y, self.rank, v)
             else:
                 out[m] = self._quantile_lin(m, v)
@@ -343,6 +348,7 @@ class _Dist:
     def _quantile_lin(self, m: str, v: np.ndarray) -> tuple[float, np.ndarray]:
         y = self.y
         rank = self.rank
+        assert rank is not None  # ranked whenever a quantile measure is asked
         ys = rank.sorted
         cum = np.cumsum(v[rank.order])
         N = cum[-1]
@@ -541,7 +547,8 @@ def _survey_inputs(survey: Survey, welfare, unit: str) -> tuple[np.ndarray, np.n
                         "e.g. inequality_measures(survey, 'pcc').")
     name = welfare if isinstance(welfare, str) else getattr(welfare, "name", None) or "welfare"
     y = _survey_column(survey, welfare, "welfare")
-    return y, survey.weights(unit), str(name)
+    # unit was checked against Unit above
+    return y, survey.weights(cast(Unit, unit)), str(name)
 
 
 def _survey_column(survey: Survey, x, what: str) -> np.ndarray:
@@ -579,7 +586,7 @@ class _Estimates:
         self.lin: dict = {}
         self.reps: dict = {}
 
-    def add(self, key_of: Callable[[str], object], dist_rows: np.ndarray, u: np.ndarray,
+    def add(self, key_of: Callable[..., object], dist_rows: np.ndarray, u: np.ndarray,
             v: np.ndarray, evaluate: Callable, linearise: Callable) -> None:
         """Evaluate statistics on rows ``dist_rows`` (bool mask) with weights v = w u.
 
@@ -600,6 +607,7 @@ class _Estimates:
                 self.lin[key] = full
         if self.se == "bootstrap":
             F = self.factors
+            assert F is not None  # callers pass replicate factors whenever se == "bootstrap"
             psu = self.survey.psu_codes[rows]
             chunks: dict = {}
             for a in range(0, F.shape[1], _CHUNK):
@@ -1122,7 +1130,7 @@ def progressivity(
         w_share = float(v[q1] @ r[q1] / (v @ r))
         pg0, pg1 = periods * float(v @ gap0), periods * float(v @ gap1)
         spend = periods * float(v @ t)
-        row = {"transfer": k}
+        row: dict[str, Any] = {"transfer": k}
         for m in ("concentration", "kakwani", "cost_benefit"):
             e, s = est.est[(k, m)], est.se_of((k, m))
             row.update({m: e, f"se_{m}": s, f"{m}_lower": e - zc * s, f"{m}_upper": e + zc * s})

@@ -48,7 +48,7 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -186,7 +186,7 @@ def read_data(
     pmt.DataSpecError
         With a spec: the data or the file's value labels do not match it.
     """
-    opts = dict(sheet=sheet, sep=sep, decimal=decimal, encoding=encoding)
+    opts: dict[str, Any] = dict(sheet=sheet, sep=sep, decimal=decimal, encoding=encoding)
     if spec is not None:
         df, _ = read_with_spec(path, spec, **opts, **kwargs)
         return df
@@ -521,7 +521,7 @@ class _ReaderHelper:
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None
         self.owner = 0
-        self.stderr = None
+        self.stderr: IO[bytes] | None = None
         self.lock = threading.Lock()
 
     def _start(self) -> None:
@@ -543,6 +543,7 @@ class _ReaderHelper:
                 "convert the file to CSV or Parquet, or run pmt from a regular Python."
             ) from None
         self.owner = os.getpid()
+        assert self.proc.stdout is not None  # started with stdout=PIPE
         if not self.proc.stdout.readline():
             rc = self.proc.wait()
             tail = self._stderr_tail()
@@ -566,6 +567,8 @@ class _ReaderHelper:
             if self.proc is None or self.owner != os.getpid() or self.proc.poll() is not None:
                 self._start()
             proc = self.proc
+            # _start() either sets self.proc (with stdin/stdout pipes) or raises
+            assert proc is not None and proc.stdin is not None and proc.stdout is not None
             try:
                 proc.stdin.write((json.dumps(payload) + "\n").encode("utf-8"))
                 proc.stdin.flush()
@@ -586,6 +589,7 @@ class _ReaderHelper:
         if proc is None or self.owner != os.getpid():
             return
         with contextlib.suppress(OSError, ValueError):
+            assert proc.stdin is not None  # started with stdin=PIPE
             proc.stdin.close()
         try:
             proc.wait(timeout=2)
@@ -628,7 +632,8 @@ def _parse_isolated(p: Path, fmt: str, kwargs: dict, _selftest_signal: int | Non
             f"{fmt} reader: use plain values (text, numbers, lists)."
         ) from None
     with tempfile.TemporaryDirectory(prefix="pmt-read-") as tmp:
-        payload = {"path": str(p.resolve()), "fmt": fmt, "kwargs": kwargs, "out_dir": tmp}
+        payload: dict[str, Any] = {"path": str(p.resolve()), "fmt": fmt, "kwargs": kwargs,
+                                   "out_dir": tmp}
         if _selftest_signal:
             payload["selftest_signal"] = int(_selftest_signal)
         reply = _HELPER.request(payload)
@@ -768,6 +773,7 @@ def write_data(
                     raise
                 writer.close()
             else:
+                assert prepared is not None  # fmt is stata/spss here, so prepared above
                 _write_labelled(tmp, p, fmt, *prepared)
     except DataError:
         raise
@@ -976,7 +982,8 @@ def _write_labelled(tmp: Path, p: Path, fmt: str, data: pd.DataFrame, var_labels
                     val_labels: dict) -> None:
     import pyreadstat
 
-    kwargs = dict(column_labels=var_labels or None, variable_value_labels=val_labels or None)
+    kwargs: dict[str, Any] = dict(column_labels=var_labels or None,
+                                  variable_value_labels=val_labels or None)
     if fmt == "stata":
         pyreadstat.write_dta(data, str(tmp), **kwargs)
     else:

@@ -138,6 +138,7 @@ class ProjectRoster:
 
     def household_row_of_family(self) -> np.ndarray:
         """Household row (in the run's data) of each family row."""
+        assert self.families is not None  # only called when families were rebuilt (see summary)
         first = np.zeros(len(self.families), dtype=np.int64)
         first[self.family_row] = self.household_row
         return first

@@ -101,7 +101,8 @@ class ScorecardScorer:
         self.sc = scorecard
         self.breakdown = breakdown
         self.fields = scorecard.fields
-        numeric, known = [], {}
+        numeric: list[str] = []
+        known: dict[str, set[Any]] = {}
         for q in scorecard.questions:
             if q.kind == "categorical":
                 known.setdefault(q.field, set()).update(q.lookup())
@@ -186,7 +187,7 @@ class ModelScorer:
                 )
         self.threshold = threshold
         if self.threshold is not None and self.model_type in ("probit", "logit"):
-            self.index_cut = probability_index(self.model_type, self.threshold)
+            self.index_cut: float | None = probability_index(self.model_type, self.threshold)
         else:
             self.index_cut = self.threshold
         profile = getattr(model, "training_profile", None) or (
@@ -307,8 +308,8 @@ class _Writer:
         self.path = path
         self.kind = kind
         self.as_text = as_text
-        self.schema = None
-        self.writer = None
+        self.schema: Any = None  # a pyarrow Schema once the first table is written
+        self.writer: Any = None  # a pyarrow ParquetWriter or CSVWriter, set with the schema
 
     def write(self, table) -> None:
         import pyarrow as pa
@@ -1128,7 +1129,7 @@ class _ChunkScorer:
         The column's minimum and maximum (``span``, None for no records) are looked at
         first, so a column that passes costs two reductions, not a mask per check.
         """
-        probs = []
+        probs: list[tuple[np.ndarray, str | RowReason]] = []
         if span is None:
             return probs
         whole = x.dtype.kind in "iub"
@@ -1266,7 +1267,7 @@ def _merge_problems(problems: list) -> list:
     return list(merged.values())
 
 
-def _span(x: np.ndarray) -> tuple:
+def _span(x: np.ndarray) -> tuple[Any, Any]:
     """Minimum and maximum of a non-empty array, ignoring NaN (NaN: all missing)."""
     if x.dtype.kind in "iub":
         return x.min(), x.max()

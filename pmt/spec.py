@@ -420,6 +420,7 @@ class DataSpec:
                 f"{'s' if len(problems) > 1 else ''}):\n- " + "\n- ".join(problems),
                 problems,
             )
+        assert isinstance(name, str)  # a non-str name was recorded in problems and raised above
         return cls(name, parsed, raw.get("version", 1), raw.get("description"))
 
     @classmethod
@@ -655,9 +656,9 @@ class DataSpec:
         rows = _row_referencer(self, df)
 
         missing_cols = [c for c in self.columns if c not in df.columns]
-        for c in missing_cols:
+        for mc in missing_cols:
             problems.append(
-                f"column '{c}' ({self._columns[c].label}) is missing: add it or remove it from "
+                f"column '{mc}' ({self._columns[mc].label}) is missing: add it or remove it from "
                 f"spec '{self.name}'."
             )
         extras = [c for c in df.columns if c not in self._columns]
@@ -895,7 +896,9 @@ def _code_mask(column: pd.Series, code: Any) -> np.ndarray:
     return (column.astype(object).astype(str) == str(code)).to_numpy() & column.notna().to_numpy()
 
 
-def _label_conflicts(c: ColumnSpec, file_codes: dict, column: pd.Series | None, row_ref) -> list[str]:
+def _label_conflicts(c: ColumnSpec, file_codes: Mapping[Any, str], column: pd.Series | None,
+                     row_ref) -> list[str]:
+    assert c.codes is not None  # the only caller checks `c.codes is not None` first
     spec_by_label = {_norm(v): k for k, v in c.codes.items()}
     out = []
     for code, label in file_codes.items():
@@ -926,7 +929,7 @@ def _label_conflicts(c: ColumnSpec, file_codes: dict, column: pd.Series | None, 
     return out
 
 
-def _codes_from_file(c: ColumnSpec, file_codes: dict, column: pd.Series | None,
+def _codes_from_file(c: ColumnSpec, file_codes: Mapping[Any, str], column: pd.Series | None,
                      where: str) -> dict | None:
     kinds = {type(k) for k in file_codes}
     if not (kinds <= {int} or kinds <= {str}):

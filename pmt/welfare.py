@@ -43,6 +43,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -325,7 +326,8 @@ def equivalence_scale(
         if isinstance(spec, str) and spec == "sqrt":
             eq = np.sqrt(n if max_members is None else np.minimum(n, max_members))
         else:
-            eq = _rank_scale(n, spec, max_members)
+            # neither a name nor a mapping: rank weights (_rank_scale validates them)
+            eq = _rank_scale(n, cast(Sequence[float], spec), max_members)
     return _named(eq.astype(float), index, "eq_size")
 
 
@@ -526,7 +528,7 @@ def line_per_adult_equivalent(line: float, size, eq_size, weights=None) -> float
 
 def household_line(
     data,
-    member_lines: Mapping[str, object],
+    member_lines: Mapping[str, Any],
     *,
     size=None,
     per_capita: bool = False,
@@ -842,7 +844,8 @@ def subsistence_minimum(
         return s, int(m.sum()), float(vm.sum())
 
     obs_share = observed(*ref)[0]
-    chosen_share = share_given if normative else obs_share
+    # share_given is not None exactly when normative
+    chosen_share = share_given if share_given is not None else obs_share
     minimum = cost / chosen_share
 
     if sensitivity is None:
@@ -858,13 +861,14 @@ def subsistence_minimum(
         entries.insert(0, chosen_entry)
     rows = []
     seen = set()
+    nh: float  # households of an observed group (int), NaN for a normative share
     for kind, spec in entries:
         if (kind, spec) in seen:
             continue
         seen.add((kind, spec))
         if kind == "observed":
             s, nh, pop = observed(*spec)
-            label, lo, hi = _group_label(*spec, n_groups), spec[0], spec[1]
+            label, lo, hi = _group_label(spec[0], spec[1], n_groups), spec[0], spec[1]
         else:
             s, nh, pop = spec, np.nan, np.nan
             label, lo, hi = f"food share {spec:g}", np.nan, np.nan

@@ -497,6 +497,8 @@ def _members(kids: list, n_ad: int, n_el: int, ha: int, female: bool, dv: bool, 
         n_el = 0
 
     # the parents of the head's children: the head and the spouse
+    mother: int | None
+    father: int | None
     if female:
         mother, father, mo_i, fa_i = ha, (people[sp][_AGE] if sp >= 0 else None), 0, sp
     else:

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -317,7 +317,7 @@ class Categorical(Baseline):
     column: str | Sequence[str] | np.ndarray | pd.Series
     above: float = 0.0
     rationing: Literal["lottery", "all"] = "lottery"
-    label: str | None = None
+    label: str | None = None  # type: ignore[assignment]  # None is replaced in __post_init__
 
     def __post_init__(self):
         if self.rationing not in ("lottery", "all"):
@@ -346,7 +346,8 @@ class Categorical(Baseline):
         if isinstance(col, list | tuple) and all(isinstance(c, str) for c in col):
             if not col:
                 raise PolicyError("`column` is an empty list: name at least one column.")
-            x = sum(_column_values(survey, c, "column") for c in col)
+            # col is non-empty: a sum of arrays
+            x = cast(np.ndarray, sum(_column_values(survey, c, "column") for c in col))
         else:
             x = _column_values(survey, col, "column")
         m = (x > float(self.above)).astype(float)
@@ -433,7 +434,7 @@ class Geographic(Baseline):
     n_folds: int = 5
     seed: int = 0
     folds: str | np.ndarray | pd.Series | None = None
-    label: str | None = None
+    label: str | None = None  # type: ignore[assignment]  # None is replaced in __post_init__
 
     def __post_init__(self):
         if self.estimate not in ("crossfit", "in_sample"):

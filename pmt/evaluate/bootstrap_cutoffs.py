@@ -182,14 +182,17 @@ def _chunk(task) -> np.ndarray:
             cum_c = None if cost is None else np.cumsum(Ct[:, s_order], axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 if mode == "relative_line":
+                    assert cut_y is not None  # a relative line is used only when kind == "share"
                     cut_s = cut_y
                 elif mode == "rate":  # poorest share of scores equal to the poverty rate
                     cut_s = _column_quantiles(ss, cum, vp / vtot)
                 else:  # budget: poorest scores until the budget is spent
+                    assert cum_c is not None  # rule="budget" needs benefits (checked before)
                     cut_s = _column_quantiles(ss, cum_c, target / ctot)
             vs = _sorted_sum(cum, ss, cut_s)
             vps = _sorted_sum(np.cumsum(Vp[:, s_order], axis=1), ss, cut_s)
             if cost is not None:
+                assert cum_c is not None  # set whenever cost is given
                 vb = _sorted_sum(cum_c, ss, cut_s)
                 vbp = _sorted_sum(np.cumsum(Cp[:, s_order], axis=1), ss, cut_s)
         out[:, j, 0] = vp
@@ -289,7 +292,7 @@ def bootstrap_targeting(
     named = _named(scores, "model")
     _check_reference(reference, named)
     needs = _need_flags(higher_is_poorer, named)
-    models = []
+    models: list[tuple[str, np.ndarray, np.ndarray | None]] = []
     for name, sc in named.items():
         s = column_or_array(sc, survey, name=f"scores[{name!r}]", align=True)
         need = needs[name]

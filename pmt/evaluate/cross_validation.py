@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -161,7 +161,7 @@ def _evaluate(y, score, v, lines, rule: str, need: bool, prob_cut: float) -> dic
                 sel = np.ones_like(poor)
             else:
                 sel = s_score <= rate_cutoff(s_score, v, rate)
-        m = metrics_from_totals(totals(poor, sel, v).sum(axis=0))
+        m: dict[str, Any] = metrics_from_totals(totals(poor, sel, v).sum(axis=0))
         m["auc"] = _auc(poor, s_score, v)
         out[label] = {k: float(val) for k, val in m.items()}
     return out
@@ -200,7 +200,7 @@ def _survey(data, survey, weight, size, strata, psu) -> Survey:
 
 def _line_specs(y: np.ndarray, v: np.ndarray, lines, shares) -> list[tuple]:
     """[(label, "line" or "share", threshold on y, share or None)]."""
-    specs = []
+    specs: list[tuple] = []
     for z in np.atleast_1d(lines if lines is not None else []):
         z = float(z)
         if not np.isfinite(z):
@@ -229,6 +229,7 @@ def _rules(rule, allowed=("line", "rate")) -> list[str]:
 def _fold_labels(data: pd.DataFrame, sv: Survey | None, n_folds, seed, folds):
     """(labels in hold-out order, label per household) of the cross-fitting folds."""
     if folds is None:
+        assert sv is not None  # both callers build the survey whenever folds is None
         codes = psu_folds(sv, n_folds, np.random.SeedSequence([seed, 0]))
         return list(range(int(n_folds))), codes
     if isinstance(folds, str):
@@ -519,6 +520,7 @@ def cross_validate(
 
     # splits: (repeat, fold label, test mask)
     splits: list[tuple[int, str, np.ndarray]] = []
+    r: int | None  # repeat of a split; None for the in-sample fit (below)
     if holdout is not None:
         if holdout not in data.columns:
             raise DataError(f"holdout column '{holdout}' is not in the data.")
@@ -555,7 +557,8 @@ def cross_validate(
         pred, flag = results[i]
         is_need = need[name] if flag is None else bool(flag)
         orient[name] = is_need
-        evals = [(None, "in-sample", pred, np.ones(n_rows, dtype=bool))]
+        evals: list[tuple[int | None, str, Any, np.ndarray]] = [
+            (None, "in-sample", pred, np.ones(n_rows, dtype=bool))]
         pooled[name] = np.full(n_rows, np.nan)
         for j, (r, fold, mask) in enumerate(splits):
             score = results[n_models * (1 + j) + i][0]
@@ -659,7 +662,9 @@ def _pooled_interval(sv, y, v, pooled, orient, specs, rules, unit, prob_cut, n_r
 
 
 # --- comparison with paired design-based intervals --------------------------------------
-def _given_predictions(preds: pd.DataFrame, data: pd.DataFrame, basis) -> tuple[str, dict]:
+def _given_predictions(
+    preds: pd.DataFrame, data: pd.DataFrame, basis
+) -> tuple[Literal["out_of_sample", "in_sample"], dict]:
     """Check a DataFrame of predictions passed as ``models``; return its basis."""
     if not preds.index.equals(data.index):
         raise DataError(
@@ -681,7 +686,9 @@ def _given_predictions(preds: pd.DataFrame, data: pd.DataFrame, basis) -> tuple[
         raise DataError(
             f"basis={basis!r}, but these predictions are {stored!r} (attrs['basis'])."
         )
-    return basis, dict(preds.attrs.get("higher_is_poorer") or {})
+    # basis= is checked by the caller; attrs["basis"] is written by pmt's cross-fitting
+    return cast(Literal["out_of_sample", "in_sample"], basis), dict(
+        preds.attrs.get("higher_is_poorer") or {})
 
 
 def compare(
@@ -859,7 +866,9 @@ def compare(
     for label, kind, z, q in specs:
         for rl in rules:
             t = bootstrap_targeting(
-                sv, y, preds, line=z if kind == "line" else None, share=q, rule=rl,
+                # rl is one of _rules(..., allowed=CutoffRule's names)
+                sv, y, preds, line=z if kind == "line" else None, share=q,
+                rule=cast(Literal["line", "rate", "budget"], rl),
                 higher_is_poorer=flags, probability_cutoff=probability_cutoff,
                 benefits=benefits,
                 budget=budget if rl == "budget" else None, **common,

@@ -583,6 +583,7 @@ def rao_scott_test(
             V = _linearised_cov(survey, v[:, None] * (Z - p[None, :]) / total)
         else:
             T = psu_totals(survey, np.column_stack([v[:, None] * Z, v]))
+            assert F_rep is not None  # variance is "bootstrap" here (checked against Variance)
             reps = replicate_totals(T, F_rep)
             pr_rep = reps[:, :-1] / reps[:, -1:]
             V = np.cov(pr_rep, rowvar=False, ddof=1)

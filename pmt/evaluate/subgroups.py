@@ -130,7 +130,7 @@ def subgroup_metrics(
         b = column_or_array(benefits, name="benefits", n=m)
         base = resolve_weights(weights, m, size, "person") if size is not None else v
         bw = base * b
-    names = BENEFIT_METRICS if benefits is not None else METRICS
+    names: tuple[str, ...] = BENEFIT_METRICS if benefits is not None else METRICS
     if metrics is not None:
         unknown = [k for k in metrics if k not in names]
         if unknown:

@@ -81,9 +81,9 @@ counted (``n_valid``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -267,7 +267,7 @@ class _Scheme:
     name: str
     kind: str  # "model", "baseline" or "no transfer"
     mode: str  # "flat", "topup" or "none"
-    prob: object = None  # flat: function (V, coverage) -> pi
+    prob: Callable[..., Any] | None = None  # flat: function (V, coverage) -> pi
     score: np.ndarray | None = None  # topup: predicted welfare
     order: np.ndarray | None = None
 
@@ -280,12 +280,14 @@ class _Scheme:
             return np.zeros(V.shape), np.zeros((c, 1)), np.zeros(c)
         budget = ctx.per_capita_budget * V.sum(axis=1)
         if self.mode == "flat":
+            assert self.prob is not None  # flat schemes are built with their rule
             pi = self.prob(V, ctx.coverage)
             reached = (V * pi).sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 b = np.where(reached > 0, budget / reached, np.nan)
             return pi, b[:, None], b
         # top-up to t on the predicted welfare, t spending the budget (piecewise linear)
+        assert self.score is not None  # top-up schemes are built with score and order
         s = self.score[self.order]
         Vs = V[:, self.order]
         W = np.cumsum(Vs, axis=1)
@@ -397,7 +399,8 @@ def _named_baselines(baselines) -> dict[str, Baseline]:
     if isinstance(baselines, Mapping):
         items = [(str(k), b) for k, b in baselines.items()]
     elif isinstance(baselines, Sequence) and not isinstance(baselines, str):
-        items = [(getattr(b, "label", None), b) for b in baselines]
+        # a non-baseline (no label) is rejected below
+        items = [(cast(str, getattr(b, "label", None)), b) for b in baselines]
     else:
         raise PolicyError(
             "`baselines` must be a mapping {name: baseline} or a list of baselines from "

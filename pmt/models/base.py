@@ -19,7 +19,7 @@ import contextlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import get_args
+from typing import TypeVar, get_args
 
 import numpy as np
 import pandas as pd
@@ -220,6 +220,7 @@ def training_profile(design: Design, data: pd.DataFrame, weights=None) -> dict:
     for t in design.terms:
         if t.kind != "numeric" or t.variable in out:
             continue
+        assert t.variable is not None  # numeric terms always name their variable
         if t.variable not in data.columns:
             raise ModelError(f"profile: column {t.variable!r} of the model is not in the data.")
         x = pd.to_numeric(data[t.variable], errors="coerce").to_numpy(dtype=float)
@@ -242,7 +243,10 @@ def training_profile(design: Design, data: pd.DataFrame, weights=None) -> dict:
     return out
 
 
-def attach_profile(result: ModelResult, data: pd.DataFrame, prep: Prepared) -> ModelResult:
+_Result = TypeVar("_Result", bound="ModelResult")
+
+
+def attach_profile(result: _Result, data: pd.DataFrame, prep: Prepared) -> _Result:
     """Store the weighted profile of the estimation sample's proxies in ``result.info``."""
     rows = data.loc[prep.mask] if prep.n_dropped else data
     result.info["training_profile"] = training_profile(result.design, rows, prep.weights)

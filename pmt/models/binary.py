@@ -30,7 +30,7 @@ returns P(y=1|x) = F(x'b) (F the normal or logistic CDF); ``linear_predictor(df)
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -73,17 +73,17 @@ class BinaryResult(ModelResult):
     higher_is_poorer = True
 
     @staticmethod
-    def cdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+    def cdf(xb: np.ndarray, /) -> np.ndarray:  # pragma: no cover - overridden
         """Inverse link F(x'b): probability of the outcome (normal or logistic CDF)."""
         raise NotImplementedError
 
     @staticmethod
-    def pdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+    def pdf(xb: np.ndarray, /) -> np.ndarray:  # pragma: no cover - overridden
         """Density f = dF/d(x'b) of the inverse link at x'b."""
         raise NotImplementedError
 
     @staticmethod
-    def dpdf(xb: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+    def dpdf(xb: np.ndarray, /) -> np.ndarray:  # pragma: no cover - overridden
         """Derivative df/d(x'b) of the density (for the marginal effects' standard errors)."""
         raise NotImplementedError
 
@@ -172,7 +172,7 @@ class BinaryResult(ModelResult):
     def predict(
         self,
         data: pd.DataFrame,
-        scale: Literal["model", "probability", "index"] = "model",
+        scale: Literal["model", "probability", "index", "level"] = "model",
         retransform=None,
     ) -> pd.Series:
         """Predicted probability P(y=1|x) (scale "model" or "probability"), or x'b ("index").
@@ -227,6 +227,7 @@ class LogitResult(BinaryResult):
 
 def _check_binary(prep: Prepared) -> None:
     y = prep.y
+    assert y is not None  # prepare() requires a left-hand side by default, so y is set
     bad = ~np.isin(y, (0.0, 1.0))
     if bad.any():
         raise ModelError(
@@ -241,6 +242,9 @@ def _check_binary(prep: Prepared) -> None:
         )
 
 
+_Binary = TypeVar("_Binary", bound="BinaryResult")
+
+
 def _fit_binary(
     formula: str,
     data: pd.DataFrame,
@@ -248,13 +252,17 @@ def _fit_binary(
     cluster,
     cov_type: BinaryCovType | None,
     link: str,
-    result_cls: type[BinaryResult],
-) -> BinaryResult:
+    result_cls: type[_Binary],
+) -> _Binary:
     prep = prepare(formula, data, weights=weights, cluster=cluster)
+    # prepare() requires a left-hand side by default, so y and lhs are set
+    assert prep.y is not None and prep.design.lhs is not None
     _check_binary(prep)
     has_cluster = prep.cluster is not None
-    cov_type = resolve_cov_type(cov_type, BinaryCovType, default="cluster" if has_cluster else "HC0",
-                                has_cluster=has_cluster, model=link)
+    # resolve_cov_type checks the name against BinaryCovType
+    cov_type = cast(BinaryCovType, resolve_cov_type(
+        cov_type, BinaryCovType, default="cluster" if has_cluster else "HC0",
+        has_cluster=has_cluster, model=link))
     w = np.ones(prep.nobs) if prep.weights is None else prep.weights
     # the log-likelihood scales with the weights; normalise them to mean 1 so that llf is on
     # the scale of the sample (estimates and sandwich covariances do not depend on it)

@@ -40,6 +40,7 @@ import itertools
 import re
 import warnings
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,7 @@ class Term:
 
     def to_dict(self) -> dict:
         """JSON-safe dict of the term, for artifacts."""
-        d = {"name": self.name, "variable": self.variable, "kind": self.kind, "level": self.level}
+        d: dict = {"name": self.name, "variable": self.variable, "kind": self.kind, "level": self.level}
         if self.factors is not None:
             d["factors"] = [dict(f) for f in self.factors]
         return d
@@ -676,11 +677,13 @@ class Design:
                 X[:, j] = pd.to_numeric(data[t.variable], errors="coerce").to_numpy(dtype=float)
             elif t.kind in COMPOUND_KINDS:
                 col = None
+                assert t.factors is not None  # compound terms always carry their factors
                 for f in t.factors:
                     x = self._factor(data, f, factor_cache, labels_cache)
                     col = x.copy() if col is None else col * x
                 X[:, j] = col
             else:
+                assert t.variable is not None  # only compound terms have variable None
                 if t.variable not in labels_cache:
                     labels_cache[t.variable] = self._labels(data, t.variable)
                 X[:, j] = (labels_cache[t.variable] == t.level).astype(float)
@@ -816,7 +819,8 @@ class Design:
         """One row per term: name, source variable, kind, level and the base level."""
         rows = []
         for t in self.terms:
-            base = self.categoricals[t.variable].base if t.kind == "level" else None
+            # level terms always name their variable (only compound terms have None)
+            base = self.categoricals[cast(str, t.variable)].base if t.kind == "level" else None
             rows.append(
                 {"term": t.name, "variable": t.variable, "kind": t.kind, "level": t.level, "base": base}
             )

@@ -56,7 +56,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -391,7 +391,7 @@ class HeckmanResult(ModelResult):
             pd.Series(np.asarray(d["params"], dtype=float), index=names),
             pd.Series(np.asarray(d["bse"], dtype=float), index=names),
             None if cov is None else pd.DataFrame(np.asarray(cov, dtype=float), index=names, columns=names),
-            HeckmanSelection.from_dict(d["selection"]),
+            cast(HeckmanSelection, HeckmanSelection.from_dict(d["selection"])),  # from_dict is cls(...)
             d["sigma"],
             d["rho"],
             d["method"],
@@ -548,6 +548,7 @@ def prepare_heckman(selection: str, outcome: str, data: pd.DataFrame, weights=No
 
 def _selection_probit(p: HeckmanData):
     """The weighted probit of the selection equation: (g, H, loglike)."""
+    assert p.sdesign.lhs is not None  # Design.from_formula requires a left-hand side by default
     res = _probit.fit(p.Z, p.d, p.weights, p.sdesign.term_names, _probit.PROBIT,
                       outcome=p.sdesign.lhs, where=" in the selection equation")
     return res.params, res.hessian, res.loglike
@@ -890,10 +891,10 @@ def heckman(
     if method not in ("twostep", "ml"):
         raise ModelError(f"method must be 'twostep' or 'ml'; got {method!r}.")
     default = "cluster" if cluster is not None else "HC0" if weights is not None else "nonrobust"
-    cov_type = resolve_cov_type(cov_type, HeckmanCovType, default=default,
-                                has_cluster=cluster is not None,
-                                deprecated=_DEPRECATED_COV_TYPES[method],
-                                model=f"heckman(method={method!r})")
+    # resolve_cov_type checks the name against HeckmanCovType
+    cov_type = cast(HeckmanCovType, resolve_cov_type(
+        cov_type, HeckmanCovType, default=default, has_cluster=cluster is not None,
+        deprecated=_DEPRECATED_COV_TYPES[method], model=f"heckman(method={method!r})"))
     with blas_threads(1):  # tall, thin matrices (n x ~30)
         return _fit(selection, outcome, data, method, weights, cluster, cov_type, maxiter)
 

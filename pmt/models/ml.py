@@ -54,7 +54,7 @@ import multiprocessing
 import numbers
 import threading
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -238,6 +238,7 @@ class _FormulaRegressor(RegressorMixin, BaseEstimator):
         threads = self.threads()
         data, formula = _with_target(X, y, self.formula)
         prep = prepare(formula, data, weights=w)
+        assert prep.y is not None  # prepare() requires a left-hand side by default, so y is set
         cols = [j for j, t in enumerate(prep.design.terms) if t.kind != "intercept"]
         if not cols:
             raise ModelError(f"formula {self.formula!r} has no proxies to learn from.")
@@ -525,7 +526,7 @@ class _Ensemble(_FormulaRegressor):
     (plus ``formula`` and ``n_threads``); each fit builds a fresh ``_inner``.
     """
 
-    _inner: type
+    _inner: type[Any]  # an sklearn estimator class
 
     def _inner_name(self) -> str:
         return self._inner.__name__

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -103,10 +103,12 @@ def fit_wls(
     return res, cov, df_inference
 
 
-def _resolve_cov_type(cov_type: OLSCovType | None, has_cluster: bool) -> str:
+def _resolve_cov_type(cov_type: OLSCovType | None, has_cluster: bool) -> OLSCovType:
     """``cov_type`` of an OLS fit: default "cluster" with a cluster, else "HC1"."""
-    return resolve_cov_type(cov_type, OLSCovType, default="cluster" if has_cluster else "HC1",
-                            has_cluster=has_cluster, model="ols", stacklevel=4)
+    # resolve_cov_type checks the name against OLSCovType
+    return cast(OLSCovType, resolve_cov_type(
+        cov_type, OLSCovType, default="cluster" if has_cluster else "HC1",
+        has_cluster=has_cluster, model="ols", stacklevel=4))
 
 
 def _min_obs(prep: Prepared, what: str) -> None:
@@ -118,14 +120,16 @@ def _min_obs(prep: Prepared, what: str) -> None:
         )
 
 
-def _ols_parts(prep: Prepared, cov_type: str) -> dict:
+def _ols_parts(prep: Prepared, cov_type: OLSCovType) -> dict:
     """Fit WLS on prepared arrays; return keyword arguments for an OLS result."""
+    assert prep.y is not None  # prepare() requires a left-hand side by default, so y is set
     res, cov, df_resid = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type)
     w = np.ones(prep.nobs) if prep.weights is None else prep.weights
     n, k = prep.X.shape
     resid = prep.y - prep.X @ res.params
     sw = float(w.sum())
     sigma2 = float(np.sum(w * resid**2) / sw * n / (n - k))
+    smearing: float | None
     with np.errstate(over="ignore"):
         smearing = float(np.sum(w * np.exp(resid)) / sw)
     if not np.isfinite(smearing):
@@ -186,7 +190,7 @@ class OLSResult(ModelResult):
         return self.info.get("n_clusters")
 
     def _summary_stats(self) -> dict:
-        out = {"R2": self.rsquared, "adj. R2": self.rsquared_adj}
+        out: dict = {"R2": self.rsquared, "adj. R2": self.rsquared_adj}
         if self.info.get("weighted"):
             out["sum of weights"] = self.weighted_nobs
         if self.n_clusters:
@@ -198,7 +202,7 @@ class OLSResult(ModelResult):
         return out
 
 
-_SHARE_LABEL = {
+_SHARE_LABEL: dict[str | None, str] = {
     "person": "person share used",
     "household": "household share used",
     "cut_weights": "share used (cut weights)",
@@ -302,7 +306,8 @@ def ols(
     prep = prepare(formula, data, weights=weights, cluster=cluster)
     _min_obs(prep, "OLS")
     parts = _ols_parts(prep, _resolve_cov_type(cov_type, prep.cluster is not None))
-    result = _with_sample(OLSResult(retransform=retransform, **parts), prep)
+    # retransform was checked against Retransform above
+    result = _with_sample(OLSResult(retransform=cast(Retransform, retransform), **parts), prep)
     return attach_profile(result, data, prep)
 
 
@@ -467,11 +472,16 @@ def truncated_ols(
         }
     )
     # the profile is of the whole population the scorecard will score, not the truncated fit
-    result = _with_sample(TruncatedOLSResult(retransform=retransform, **parts), prep)
+    # retransform was checked against Retransform above
+    result = _with_sample(TruncatedOLSResult(retransform=cast(Retransform, retransform), **parts),
+                          prep)
     return attach_profile(result, data, full)
 
 
-def _with_sample(result: OLSResult, prep: Prepared) -> OLSResult:
+_OLS = TypeVar("_OLS", bound="OLSResult")
+
+
+def _with_sample(result: _OLS, prep: Prepared) -> _OLS:
     """Keep y and x'b of the estimation sample for ``fittedvalues`` and ``resid``."""
     result._set_sample(prep.index, prep.y, prep.X @ result.params.to_numpy())
     return result
@@ -731,7 +741,8 @@ class GroupedOLSResult:
             kind = MODEL_TYPES.get(sub.get("model_type"))
             if kind is None or not issubclass(kind, ModelResult):
                 raise ModelError(f"unknown per-group model type {sub.get('model_type')!r}.")
-            results[str(item["group"])] = kind.from_dict(sub)
+            # the groups of a grouped OLS result are OLS results
+            results[str(item["group"])] = cast(OLSResult, kind.from_dict(sub))
         return cls(d["by"], results, d.get("n_dropped_by", 0))
 
     def __repr__(self) -> str:
@@ -763,14 +774,14 @@ def _ols_by(formula, data, weights, cluster, cov_type, by, retransform) -> Group
         g = level_label(value)
         m = ~missing & (labels == g)
         try:
-            results[g] = ols(
+            results[g] = cast(OLSResult, ols(  # no by=: a single OLSResult
                 formula,
                 data.loc[m],
                 weights=None if w_all is None else w_all[m],
                 cluster=None if c_all is None else c_all[m],
                 cov_type=cov_type,
                 retransform=retransform,
-            )
+            ))
         except ModelError as err:  # keep the class (a WeightError stays one)
             raise type(err)(f"group {by} = {g}: {err}") from err
     return GroupedOLSResult(by, results, int(missing.sum()))

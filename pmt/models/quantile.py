@@ -65,7 +65,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -360,7 +360,7 @@ def quantreg(
     return results if _is_list(q) else results[qs[0]]
 
 
-def _cov_type_from_se(cov_type, se, has_cluster: bool) -> str:
+def _cov_type_from_se(cov_type, se, has_cluster: bool) -> QuantRegCovType:
     """``cov_type`` of a fit, from ``cov_type=`` or the deprecated ``se=``."""
     if se is not None:
         if cov_type is not None:
@@ -375,9 +375,10 @@ def _cov_type_from_se(cov_type, se, has_cluster: bool) -> str:
             FutureWarning,
             stacklevel=3,
         )
-    return resolve_cov_type(cov_type, QuantRegCovType,
-                            default="cluster" if has_cluster else "kernel",
-                            has_cluster=has_cluster, model="quantreg")
+    # resolve_cov_type checks the name against QuantRegCovType
+    return cast(QuantRegCovType, resolve_cov_type(cov_type, QuantRegCovType,
+                                                  default="cluster" if has_cluster else "kernel",
+                                                  has_cluster=has_cluster, model="quantreg"))
 
 
 def _is_list(q) -> bool:

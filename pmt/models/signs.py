@@ -154,8 +154,9 @@ def _label(term, spec: DataSpec | None) -> str:
     if term["kind"] == "level":
         level = term["level"]
         text = level
-        if spec is not None and var in spec and spec[var].codes:
-            by_text = {str(k): v for k, v in spec[var].codes.items()}
+        codes = spec[var].codes if spec is not None and var in spec else None
+        if codes:
+            by_text = {str(k): v for k, v in codes.items()}
             text = by_text.get(str(level), level)
         return f"{base}: {text}"
     return base

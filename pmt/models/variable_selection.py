@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,7 @@ def _candidates(formula_or_candidates, response: str | None, force) -> _Candidat
     else:
         raise ModelError("candidates must be a formula string or a list of terms.")
     parsed = parse_formula(formula)
+    assert parsed.lhs is not None  # parse_formula requires a left-hand side by default
     pieces = parsed.terms
     force = [force] if isinstance(force, str) else list(force or [])
     forced = []
@@ -86,7 +87,8 @@ def _formula(c: _Candidates, variables: Sequence[str]) -> str:
 
 def _blocks(prep: Prepared) -> tuple[list[int], dict[str, list[int]]]:
     """Intercept column indices and variable -> design column indices."""
-    icpt, blocks = [], {}
+    icpt: list[int] = []
+    blocks: dict[str, list[int]] = {}
     for j, t in enumerate(prep.design.terms):
         if t.kind == "intercept":
             icpt.append(j)
@@ -110,7 +112,9 @@ def _sample(formula, data, weights, cluster, survey):
 
 
 def _refit(formula, sub, prep: Prepared, cov_type) -> OLSResult:
-    return ols(formula, sub, weights=prep.weights, cluster=prep.cluster, cov_type=cov_type)
+    # no by=: a single OLSResult
+    return cast(OLSResult, ols(formula, sub, weights=prep.weights, cluster=prep.cluster,
+                               cov_type=cov_type))
 
 
 # --- stepwise ----------------------------------------------------------------------------
@@ -189,6 +193,7 @@ class _Stepper:
         self.cov_type = _resolve_cov_type(cov_type, prep.cluster is not None)
         self.icpt, self.blocks = _blocks(prep)
         X, y = prep.X, prep.y
+        assert y is not None  # prepare() requires a left-hand side by default, so y is set
         w = np.ones(prep.nobs) if prep.weights is None else prep.weights
         self.codes = None
         if self.cov_type == "cluster":
@@ -363,7 +368,8 @@ def stepwise(
             free = [v for v in current if v not in forced]
             if not free:
                 break
-            ps = {v: step.block_p(res, cols, v) for v in free}
+            # res is the fit of a non-empty subset of a non-singular design (checked above)
+            ps = {v: step.block_p(cast(_Fit, res), cols, v) for v in free}
             worst = max(ps, key=lambda v: ps[v])
             if not ps[worst] > p_remove:
                 break
@@ -397,6 +403,7 @@ def stepwise(
                 best = max(eligible, key=lambda v: r2[v])
             current.append(best)
             res, cols = step.fit(current)
+            assert res is not None  # the same fit was not None when best was scored
             record("enter", best, ps[best], res, current)
             just_removed = None
             if direction == "both":

@@ -544,7 +544,8 @@ def predicted_vs_actual(actual, predicted, line: float, title: str, max_points: 
     ax.axhline(line, color=LINE_COLOR, lw=1.2)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
-    kw = dict(fontsize=8, color="#222", bbox=dict(facecolor="white", alpha=0.85, lw=0))
+    kw: dict[str, Any] = dict(fontsize=8, color="#222",
+                              bbox=dict(facecolor="white", alpha=0.85, lw=0))
     d = hi - lo
     ax.text(lo + 0.02 * d, lo + 0.02 * d, "correctly included", **kw)
     ax.text(hi - 0.02 * d, lo + 0.02 * d, "inclusion error", ha="right", **kw)
@@ -626,7 +627,7 @@ def _place_labels(ax, points, texts, colors) -> None:
     renderer = ax.figure.canvas.get_renderer()
     offsets = [(7, 7), (7, -13), (-7, 7), (-7, -13), (10, 20), (10, -26), (-10, 20),
                (-10, -26), (14, 33), (14, -39)]
-    placed = []
+    placed: list[Any] = []  # matplotlib Bboxes of the labels placed so far
     for (px, py), text, color in zip(points, texts, colors, strict=True):
         best = None
         for dx, dy in offsets:
@@ -724,8 +725,8 @@ def tradeoff_curves(curves: Mapping[str, pd.DataFrame], title: str, x: str = "ex
     ax.grid(alpha=0.3)
     if points:
         names = list(points)
-        xy = [(100 * points[n][0], 100 * points[n][1]) for n in names]
-        for n, (px, py) in zip(names, xy, strict=True):
+        xy_pct = [(100 * points[n][0], 100 * points[n][1]) for n in names]
+        for n, (px, py) in zip(names, xy_pct, strict=True):
             ax.plot([px], [py], ls="none", marker="o", markersize=6, color=colors[n],
                     markeredgecolor="black", markeredgewidth=0.8, zorder=5, gid="operating")
         ax.plot([], [], ls="none", marker="o", color="white", markeredgecolor="black",
@@ -735,8 +736,8 @@ def tradeoff_curves(curves: Mapping[str, pd.DataFrame], title: str, x: str = "ex
     ax.set_title(title)
     _finish(fig, source)
     if points:  # labels placed once the layout is final, so their spacing holds
-        _place_labels(ax, xy, [f"{n}: {px:.0f}%, {py:.0f}%" for n, (px, py) in
-                               zip(names, xy, strict=True)], [colors[n] for n in names])
+        _place_labels(ax, xy_pct, [f"{n}: {px:.0f}%, {py:.0f}%" for n, (px, py) in
+                                   zip(names, xy_pct, strict=True)], [colors[n] for n in names])
     return fig
 
 
@@ -792,7 +793,7 @@ def _silverman(x: np.ndarray, w: np.ndarray) -> float:
     sd = np.sqrt(np.sum(wn * (x - mu) ** 2))
     xs, cdf = weighted_ecdf(x, w)
     q25 = xs[np.searchsorted(cdf, 0.25)]
-    q75 = xs[min(np.searchsorted(cdf, 0.75), xs.size - 1)]
+    q75 = xs[min(int(np.searchsorted(cdf, 0.75)), xs.size - 1)]
     spread = min(sd, (q75 - q25) / 1.349) if q75 > q25 else sd
     n_eff = w.sum() ** 2 / np.sum(w**2)
     h = 0.9 * spread * n_eff ** (-0.2)
@@ -841,7 +842,7 @@ def _view(series, lines: Sequence[float], scale: Scale, xlim) -> tuple[float, fl
     w = np.concatenate([s[1] for s in series.values()])
     xs, cdf = weighted_ecdf(x, w)
     lo = xs[np.searchsorted(cdf, 0.005)]
-    hi = xs[min(np.searchsorted(cdf, 0.995 if scale == "log" else 0.99), xs.size - 1)]
+    hi = xs[min(int(np.searchsorted(cdf, 0.995 if scale == "log" else 0.99)), xs.size - 1)]
     if lines:
         lo, hi = min(lo, min(lines)), max(hi, max(lines))
     pad = 0.04 * (hi - lo or 1.0)

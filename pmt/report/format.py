@@ -340,8 +340,9 @@ def _derived(name: str) -> tuple[str, str | None] | None:
                     text = template.format(label[0].lower() + label[1:])
                 return text, KINDS.get(base)
     m = re.fullmatch(r"(.+)_sample", name)
-    if m and _canonical(m.group(1)) and KINDS.get(_canonical(m.group(1))) == COUNT:
-        return f"{LABELS.get(_canonical(m.group(1)), m.group(1))} (sample)", COUNT
+    sample_base = _canonical(m.group(1)) if m else None
+    if m and sample_base and KINDS.get(sample_base) == COUNT:
+        return f"{LABELS.get(sample_base, m.group(1))} (sample)", COUNT
     return None
 
 
@@ -858,8 +859,8 @@ def _plan(frame: pd.DataFrame, shares=None, money=None, counts=None, kinds=None,
                 k, r = TEXT, False  # labels, "16.4 (1.2)" cells, flags
             elif name in overrides:
                 k, r = overrides[name], False
-            elif col_kind is None and row_kinds[i] is not None:
-                k, r = row_kinds[i], True  # a value column takes its row's indicator
+            elif col_kind is None and (row_kind := row_kinds[i]) is not None:
+                k, r = row_kind, True  # a value column takes its row's indicator
             elif col_kind is not None:
                 k, r = col_kind, False
             else:
@@ -1085,6 +1086,7 @@ def display_table(frame: pd.DataFrame | pd.Series, *, currency: str | None = Non
             pos = list(frame.columns).index(where)
             out.iloc[:, pos] = [row_label(i, v) for i, v in enumerate(frame[where])]
         else:
+            assert isinstance(where, int)  # ("level", position): _row_key gives a level number
             new = [row_label(i, v) for i, v in enumerate(frame.index.get_level_values(where))]
             out.index = _replace_level(frame.index, where, new)
     out.index = _index_text(out.index, level, labels)

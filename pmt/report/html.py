@@ -147,7 +147,8 @@ def _table(df: pd.DataFrame, digits: int, caption: str | None) -> tuple[str, boo
         cells = []
         for j, v in enumerate(row):
             if isinstance(v, float | np.floating):
-                places = 0 if abs(v) >= 1000 else digits
+                # abs() of a numpy floating is typed `object` by the stubs; it is a number
+                places = 0 if abs(v) >= 1000 else digits  # type: ignore[operator]
                 text = "" if np.isnan(v) else f"{v:,.{places}f}"
                 cells.append(f"<td class='num'>{text}</td>")
             elif isinstance(v, int | np.integer):

@@ -138,7 +138,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -1066,7 +1066,8 @@ def _prepare(s: pd.Series, name: str) -> _Col:
     values = s.to_numpy(dtype=object, na_value=None)
     present = values[~na]
     if all(isinstance(v, str) for v in present):
-        out = np.where(na, None, values)
+        # the stubs pick np.where's one-argument overload for a None branch
+        out = cast(np.ndarray, np.where(na, None, values))
         return _Col(name, out, na, "text", False)
     if all(_is_number(v) or isinstance(v, bool) for v in present):
         f = np.full(len(values), np.nan)
@@ -1542,6 +1543,7 @@ class _Run:
         return vals
 
     def ratio(self, p: ProxyDefinition, done: dict[str, np.ndarray]):
+        assert isinstance(p.argument, tuple)  # a ratio's argument is parsed as (num, den)
         a_name, b_name = p.argument
         refs = [a_name, b_name] + ([p.if_zero] if isinstance(p.if_zero, str) else [])
         if any(r not in done for r in refs):

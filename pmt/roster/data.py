@@ -407,9 +407,9 @@ def match_keys(left: pd.Series, right: pd.Series, left_name: str,
     b, kind_b = _comparable(right, right_name)
     if None not in (kind_a, kind_b) and kind_a != kind_b:
         ta, tb = (left, right) if kind_a == "text" else (right, left)
-        na, nb = (left_name, right_name) if kind_a == "text" else (right_name, left_name)
+        name_t, name_n = (left_name, right_name) if kind_a == "text" else (right_name, left_name)
         raise DataError(
-            f"household ids are text in {na} (e.g. {_examples(_first(ta, True))}) but numbers in {nb} "
+            f"household ids are text in {name_t} (e.g. {_examples(_first(ta, True))}) but numbers in {name_n} "
             f"(e.g. {_examples(_first(tb))}); ids are matched exactly as written, so text "
             "'001' never matches the number 1. Convert one of them (e.g. "
             "df[col].astype(str).str.zfill(3), or pd.to_numeric(df[col])) or read both files "

@@ -435,7 +435,8 @@ def _map_values(values: pd.Series, mapping: Mapping, default, dtype=object):
 
 
 def _check_child_age(v) -> float:
-    if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real) or not v > 0:
+    # numbers.Real's stub lacks __gt__, but every Real compares with 0
+    if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real) or not v > 0:  # type: ignore[operator]
         raise DataError(f"`child_age` must be a positive number of years (e.g. 18); got {v!r}.")
     return float(v)
 
@@ -1077,6 +1078,7 @@ def families(
     # roles
     role = None
     if rel_col is not None:
+        assert cmap is not None  # `relation` without `codes` was rejected above
         role_ids = {k: ROLES.index(v) for k, v in cmap.codes.items()}
         role, unknown, miss = _map_values(rel_col, role_ids, -1, dtype=np.int64)
         if unknown.any():

@@ -8,6 +8,7 @@ more"; ratios get none / fewer than half / half or more but not all / all.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
@@ -158,7 +159,8 @@ def _generic_band(cuts, i: int, is_int: bool, lo_val, u: str) -> str:
             return f"{a}{u} or more"
         return f"{a}{u}" if a == b else f"{a} to {b}{u}"
     if lower is None:
-        c, inc = upper
+        # lower is None only for i == 0, where upper is cuts[0] (cuts is non-empty)
+        c, inc = cast(tuple[float, bool], upper)
         if c == 0 and inc and (lo_val is None or lo_val >= 0):
             return "none (0)"
         return f"{'up to' if inc else 'less than'} {_fmt(c)}{u}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -78,13 +78,15 @@ def _numeric_question(v, coef, opts, data, w, profile, spec) -> Question | float
     text = _question_of(spec, v) or _label_of(spec, v)
     ask = None
     if pair:
+        # a pair is the (numerator, denominator) columns of a ratio or share proxy
+        per = cast(str, per)
         if data is not None and field_ in data.columns and per in data.columns:
             num = pd.to_numeric(data[field_], errors="coerce").to_numpy(dtype=float)
             den = pd.to_numeric(data[per], errors="coerce").to_numpy(dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
             ok = np.isfinite(share) & np.isfinite(num) & np.isfinite(den) & (w > 0)
-            dist = (share[ok], w[ok])
+            dist: tuple[np.ndarray, np.ndarray] | None = (share[ok], w[ok])
         else:
             dist = _distribution(v, data, w, profile)
         if is_ratio:
@@ -149,7 +151,7 @@ def _numeric_question(v, coef, opts, data, w, profile, spec) -> Question | float
                     range=_range_of(spec, field_), ask=ask)
 
 
-def _assign_points(questions: list[Question], max_points: int) -> tuple[float, float]:
+def _assign_points(questions: list[Question], max_points: int | np.integer) -> tuple[float, float]:
     """Shift, scale and round answer values to points; returns (k, sum of the shifts).
 
     Within each question the lowest answer gets 0; k = max_points / sum of the questions'
@@ -157,8 +159,9 @@ def _assign_points(questions: list[Question], max_points: int) -> tuple[float, f
     up to exactly ``max_points``; other answers get round(k * (value - min)), capped at
     their question's maximum; answers tied with the best get the maximum.
     """
-    mins = [min(a.value for a in q.answers) for q in questions]
-    tops = [max(a.value for a in q.answers) for q in questions]
+    # built answers always carry their value (only loaded scorecards may lack it)
+    mins = [min(cast(float, a.value) for a in q.answers) for q in questions]
+    tops = [max(cast(float, a.value) for a in q.answers) for q in questions]
     spans = [t - m for t, m in zip(tops, mins, strict=True)]
     total_span = sum(spans)
     if total_span <= 0:
@@ -174,7 +177,7 @@ def _assign_points(questions: list[Question], max_points: int) -> tuple[float, f
             if a.value == top:
                 a.points = int(qmax)
             else:
-                a.points = int(min(qmax, math.floor(k * (a.value - m) + 0.5)))
+                a.points = int(min(qmax, math.floor(k * (cast(float, a.value) - m) + 0.5)))
     return k, float(sum(mins))
 
 

@@ -8,9 +8,10 @@ band for numeric ones. Also the record-level helpers shared with :mod:`pmt.regis
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -57,8 +58,8 @@ class Question:
     per: str | None = None
     note: str | None = None
     range: tuple[float | None, float | None] | None = None
-    ask: tuple[str | None, str | None] | None = field(default=None, repr=False, compare=False)
-    _lookup: dict | None = field(default=None, repr=False, compare=False)
+    ask: tuple[str | None, str | None] | None = dataclasses.field(default=None, repr=False, compare=False)
+    _lookup: dict | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def fields(self) -> list[str]:
@@ -117,7 +118,7 @@ class Question:
         ``lookup`` (categorical questions) maps code labels to other non-negative values
         than the answer index (e.g. points).
         """
-        problems: list[tuple[np.ndarray, str]] = []
+        problems: list[tuple[np.ndarray, str | RowReason]] = []
         if self.kind == "categorical":
             idx, missing, _, unknown = map_codes(values, lookup or self.lookup())
             if missing is not None and missing.any():
@@ -186,7 +187,7 @@ def map_codes(values, lookup: Mapping[str, int]):
         idx = table[codes]
         missing = codes < 0
         unknown = ~missing & (idx < 0)
-        used = np.unique(codes[unknown]) if unknown.any() else []
+        used: np.ndarray | list = np.unique(codes[unknown]) if unknown.any() else []
         return idx, missing, [cats[i] for i in used], unknown
     arr = np.asarray(values)
     n = arr.shape[0]
@@ -196,7 +197,8 @@ def map_codes(values, lookup: Mapping[str, int]):
         x = arr
         missing = np.isnan(x) if x.dtype.kind == "f" else None
         any_missing = missing is not None and bool(missing.any())
-        xs = x[~missing] if any_missing else x
+        miss = cast(np.ndarray, missing)  # read only where any_missing, so never None there
+        xs = x[~miss] if any_missing else x
         if xs.size and (xs.dtype.kind != "f" or np.all(np.mod(xs, 1) == 0)):
             lo, hi = int(xs.min()), int(xs.max())
             if hi - lo <= 1_000_000:
@@ -209,10 +211,10 @@ def map_codes(values, lookup: Mapping[str, int]):
                 else:
                     idx = np.full(n, -1, dtype=tdtype)
                     if any_missing:
-                        idx[~missing] = table[xs.astype(np.int64) - base]
+                        idx[~miss] = table[xs.astype(np.int64) - base]
                     else:
                         idx = table[xs.astype(np.int64) - base]
-                    unknown = (idx < 0) & ~missing if any_missing else idx < 0
+                    unknown = (idx < 0) & ~miss if any_missing else idx < 0
                 uvals = np.unique(x[unknown]).tolist() if unknown.any() else []
                 return idx, (missing if any_missing else None), uvals, unknown
     codes, uniques = pd.factorize(pd.Series(arr, copy=False), use_na_sentinel=True)

@@ -34,7 +34,8 @@ see :mod:`pmt.simulate.context`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -70,6 +71,10 @@ class Benefit:
 
     benefit_type = "benefit"
     amount_field: str | None = None  # the field a budget-neutral solver may scale
+    # set by the formulas linear in one amount (amount_field not None: flat, per_member,
+    # equivalised); declared for the solvers, not defined on other formulas
+    amount_value: Any
+    units: Callable[[Context], np.ndarray]
 
     def amount(self, ctx: Context) -> np.ndarray:  # pragma: no cover - abstract
         """Amount each household (or unit) is entitled to, one value per row."""
@@ -104,6 +109,7 @@ class Benefit:
     def _value(self, ctx: Context, value, who: str) -> float | np.ndarray:
         v = ctx.value(value, who)
         if np.ndim(v) != 0:  # varying by household
+            assert isinstance(v, np.ndarray)  # only a varying value resolves to an array
             bad = v < 0
             if bad.any():
                 raise PolicyError(
@@ -183,7 +189,8 @@ class TopUp(Benefit):
         denom = (
             ctx.unit_size
             if self.per == "capita"
-            else ctx.column(self.scale, "top_up (adult equivalents)")
+            # per="adult_equivalent" requires `scale` (checked in __init__)
+            else ctx.column(cast(str, self.scale), "top_up (adult equivalents)")
         )
         m = ctx.count(self.members, "top_up members") if self.members else denom
         return y / denom, m
@@ -362,7 +369,7 @@ class Tiers(Benefit):
         for upper, amt in self.bands:
             hit = ~done & (s < ctx.value(upper, "tiers upper bound"))
             a = self._value(ctx, amt, "tiers amount")
-            out[hit] = a[hit] if np.ndim(a) else a
+            out[hit] = cast(np.ndarray, a)[hit] if np.ndim(a) else a  # ndim != 0: an array
             done |= hit
         return out
 
@@ -397,13 +404,14 @@ class Sum(Benefit):
 
     def amount(self, ctx: Context) -> np.ndarray:
         """Sum of the components' amounts."""
-        return sum(c.amount(ctx) for c in self.components)
+        # the components are a non-empty list (checked in __init__): an array, never 0
+        return cast(np.ndarray, sum(c.amount(ctx) for c in self.components))
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
         """Breakpoints of every component in ``parameter`` (None when none has any)."""
         parts = [c.breakpoints(ctx, parameter) for c in self.components]
-        parts = [p for p in parts if p is not None]
-        return np.concatenate(parts) if parts else None
+        found = [p for p in parts if p is not None]
+        return np.concatenate(found) if found else None
 
 
 def benefit_from_dict(d) -> Benefit:

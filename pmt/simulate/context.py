@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -267,7 +268,8 @@ class Context:
             return self.column(columns, who)
         cols = list(columns)
         self.require(cols, who)
-        return sum(self.column(c, who) for c in cols)
+        # policy columns lists are non-empty: the sum is an array
+        return cast(np.ndarray, sum(self.column(c, who) for c in cols))
 
     def value(self, value, who: str) -> float | np.ndarray:
         """Resolve a number or parameter reference to a float.
@@ -299,11 +301,12 @@ class Context:
                 f"{who} must be one number, not a value varying by household ({value!r}): "
                 "give a number or a parameter defined as a number."
             )
-        return v
+        return cast(float, v)  # ndim 0: value() gave a number, not an array
 
     def varying(self, value, who: str) -> np.ndarray:
         """One number per household from ``{column: c}`` or ``{by: c, values: {...}}``."""
         spec = varying_spec(value, who)
+        assert spec is not None  # callers pass values is_varying() accepted (mappings)
         if "column" in spec:
             return self.column(spec["column"], who)
         by, table = spec["by"], spec["values"]

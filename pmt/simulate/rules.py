@@ -28,12 +28,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from pmt.errors import PolicyError
 from pmt.simulate.context import Context, construct, describe_value, is_varying, parse_value
 from pmt.survey import weighted_quantile
+
+if TYPE_CHECKING:
+    from pmt.models.base import ModelResult
 
 
 class PolicyWarning(UserWarning):
@@ -190,6 +194,7 @@ class IncomeThreshold(Rule):
         if self.per == "capita":
             return y / ctx.unit_size
         if self.per == "adult_equivalent":
+            assert self.scale is not None  # per="adult_equivalent" needs `scale` (__init__)
             ae = ctx.column(self.scale, "income_test (adult equivalents)")
             if np.any(ae <= 0):
                 raise PolicyError(f"adult-equivalent column '{self.scale}' must be positive.")
@@ -202,7 +207,9 @@ class IncomeThreshold(Rule):
         t = ctx.value(self.threshold, "income_test threshold")
         if self.check_units:
             # a threshold varying by household is checked at its person-weighted median
-            t_ref = t if np.ndim(t) == 0 else float(weighted_quantile(t, ctx.person_weight, 0.5))
+            # (ndim 0: value() gave a number)
+            t_ref = cast(float, t) if np.ndim(t) == 0 else float(
+                weighted_quantile(t, ctx.person_weight, 0.5))
             self._check_units(ctx, v, t_ref)
         return v <= t if self.inclusive else v < t
 
@@ -290,7 +297,7 @@ class ScoreTest(Rule):
         parse_value(threshold)
         self.threshold, self.score, self.model = threshold, score, model
         self.scale, self.inclusive = scale, bool(inclusive)
-        self._model_obj = None
+        self._model_obj: ModelResult | None = None
 
     def params(self) -> dict:
         """Parameters of the score test as written in a policy file."""
@@ -416,7 +423,9 @@ class CountAtLeast(Rule):
     def mask(self, ctx: Context) -> np.ndarray:
         """Households with at least ``k`` of the columns positive."""
         ctx.require(self.columns, "count_at_least")
-        count = sum((ctx.column(c, "count_at_least") > 0).astype(int) for c in self.columns)
+        # columns is a non-empty list (checked in __init__): the sum is an array
+        count = cast(np.ndarray,
+                     sum((ctx.column(c, "count_at_least") > 0).astype(int) for c in self.columns))
         return count >= ctx.value(self.k, "count_at_least k")
 
 
@@ -527,8 +536,8 @@ class _Combinator(Rule):
 
     def breakpoints(self, ctx: Context, parameter: str) -> np.ndarray | None:
         parts = [r.breakpoints(ctx, parameter) for r in self.rules]
-        parts = [p for p in parts if p is not None]
-        return np.concatenate(parts) if parts else None
+        found = [p for p in parts if p is not None]
+        return np.concatenate(found) if found else None
 
 
 @_register
@@ -546,7 +555,7 @@ class All(_Combinator):
         for r in plain:
             out &= r.mask(ctx)
         for r in rationed:
-            out = r.mask(ctx, base=out)
+            out = cast(Ration, r).mask(ctx, base=out)  # only Ration rules set needs_base
         return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -27,6 +28,10 @@ from pmt.simulate.solvers import (
 from pmt.simulate.timing import repeated_eligibility
 from pmt.simulate.units import FamilyUnits, families_of, with_families
 from pmt.survey import Survey
+
+if TYPE_CHECKING:
+    from pmt.models.base import ModelResult
+    from pmt.models.ols import GroupedOLSResult
 
 SIMULATE_KEYS = {
     "welfare", "line", "existing", "mpc", "floor", "replace_existing", "gdp", "groups",
@@ -178,6 +183,7 @@ def add_scores(survey: Survey, spec: Mapping | None) -> Survey:
         if unknown:
             raise PolicyError(f"scores['{col}']: unknown key(s) {sorted(unknown)}.")
         scale = entry.get("scale", "model")
+        model: ModelResult | GroupedOLSResult
         if "formula" in entry:
             from pmt.models.ols import ols
 
@@ -279,6 +285,7 @@ def solve_from_spec(survey: Survey, policy: Policy, spec) -> tuple[Policy, str, 
     else:
         goal = f"covers {coverage:.4g} of the population"
     if kind == "amount":
+        assert budget is not None  # a coverage target needs kind "threshold" (raised above)
         solved = solve_amount(survey, policy, budget, parameter=parameter)
         value = solved.parameters[parameter]
         spent = solved.budget(survey)
@@ -286,6 +293,7 @@ def solve_from_spec(survey: Survey, policy: Policy, spec) -> tuple[Policy, str, 
                "budget": spent, "annual_budget": spent * payments, "shortfall": budget - spent}
     else:
         if kind == "coverage":
+            assert budget is not None  # a coverage target needs kind "threshold" (raised above)
             sol = solve_coverage(survey, policy, parameter, budget=budget)
         else:
             sol = solve_threshold(survey, policy, parameter, budget=budget, coverage=coverage)

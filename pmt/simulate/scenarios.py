@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -152,6 +153,7 @@ def scenario_grid(
                 f"({describe_value(pol.parameters[parameter])}): a scenario grid sets it to "
                 f"one number per scenario. Define '{parameter}' as a number to vary it."
             )
+        assert values is not None  # given together with `parameter` (checked above)
         for v in values:
             label = f"{name} | {parameter}={v:,.6g}" if len(items) > 1 else f"{parameter}={v:,.6g}"
             runs.append((label, pol.with_parameters(**{parameter: v})))
@@ -219,7 +221,8 @@ def _sum_columns(survey: Survey, cols, role: str) -> np.ndarray:
             f"{role} column(s) {missing} are not in the survey data: pass the right names "
             f"(e.g. {role}=...) or None to skip this transfer."
         )
-    return sum(survey.column(c) for c in cols)
+    # a column name or a non-empty list of them: the sum is an array
+    return cast(np.ndarray, sum(survey.column(c) for c in cols))
 
 
 def budget_neutral_comparison(
@@ -368,7 +371,7 @@ def budget_neutral_comparison(
             eligibility=Condition(female_head, "==", 1) & Condition("_children", ">", 0),
             name="Female head with children"), "amount"))
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, pol, how in schemes:
         if how == "threshold":
             sol = solve_threshold(sv, pol, "t", budget=budget)

@@ -240,6 +240,7 @@ def solve_threshold(
         )
 
     if kind == "budget":
+        assert budget is not None  # kind is "budget" only when a budget was given
         target = float(budget)
         i = _last_at_most(f, mids, target)  # last segment affordable at its midpoint
         if i == -1:
@@ -258,6 +259,7 @@ def solve_threshold(
         value = _budget_root(f, pts, i, target)
         return _finish(ev, parameter, value, target, kind, f(mids[i + 1]) - f(value))
 
+    assert coverage is not None  # exactly one of budget/coverage was given (checked above)
     target = float(coverage)
     j = _last_at_most(lambda t: f(t) - target * (1 - 1e-12), mids, 0.0) + 1
     # j: first segment whose interior reaches the target

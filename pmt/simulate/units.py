@@ -219,7 +219,8 @@ def with_families(survey: Survey, families: FamilyUnits) -> Survey:
             f"has {survey.n_households}: build them from this survey's data."
         )
     out = copy.copy(survey)
-    out.families = families
+    # Survey declares no `families`: it rides on this copy, read back by families_of()
+    out.families = families  # type: ignore[attr-defined]
     return out
 
 
