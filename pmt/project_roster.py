@@ -123,7 +123,9 @@ class ProjectRoster:
         if self.proxies:
             rows["household proxies built from members"] = ", ".join(self.proxies)
         if self.families is not None:
-            per_hh = np.bincount(self.household_row_of_family(), minlength=n_hh)
+            # families are numbered 1, 2, ... within each household: the largest is the count
+            per_hh = np.zeros(n_hh, dtype=np.int64)
+            np.maximum.at(per_hh, self.household_row, np.asarray(self.family_id))
             rows["families (sample)"] = len(self.families)
             rows["families per household (mean)"] = round(len(self.families) / max(n_hh, 1), 3)
             rows["households with two or more families (sample)"] = int((per_hh >= 2).sum())
@@ -135,13 +137,6 @@ class ProjectRoster:
             n_amb = 0 if self.ambiguous is None else int(self.ambiguous["persons"].sum())
             rows["persons placed by a fallback rule (workbook: 'Family rules - fallbacks')"] = n_amb
         return pd.Series(rows, dtype=object, name="value").rename_axis("statistic")
-
-    def household_row_of_family(self) -> np.ndarray:
-        """Household row (in the run's data) of each family row."""
-        assert self.families is not None  # only called when families were rebuilt (see summary)
-        first = np.zeros(len(self.families), dtype=np.int64)
-        first[self.family_row] = self.household_row
-        return first
 
 
 # --------------------------------------------------------------------------------------

@@ -1173,6 +1173,13 @@ def step_scorecard(run: Run, models, art_dir: Path):
 #: the deciles of a simulation as the report shows them (every column is in the workbook)
 DECILE_COLUMNS = ["population_share", "eligible_coverage", "coverage", "beneficiaries_share",
                   "benefits_share", "adequacy_recipients", "benefit_per_capita"]
+#: what a simulation table counts, where the table alone does not say
+SIM_NOTES = {
+    "families": "Families assessed separately inside their households: weighted counts "
+                "(each family carries its household's sampling weight; rows ending "
+                "'(sample)' are unweighted), in sample (households scored by the model "
+                "fitted on all of them).",
+}
 SIM_TABLES = ("counts", "families", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
               "cost_effectiveness", "assumptions", "threshold_solution", "amount_solution",
               "coverage_solution", "repeated_eligibility", "scenario_grid")
@@ -1220,8 +1227,8 @@ def step_simulate(run: Run, models) -> None:
         currency = getattr(result.policy, "currency", None) or cfg.currency
         for key in SIM_TABLES:
             if key in result.tables:
-                out.table(f"{title}: {key}", result.tables[key], show=key in (
-                    "poverty_display", "deciles", "budget", "families"),
+                out.table(f"{title}: {key}", result.tables[key], SIM_NOTES.get(key, ""),
+                          show=key in ("poverty_display", "deciles", "budget", "families"),
                     columns=DECILE_COLUMNS if key == "deciles" else None, currency=currency)
         if run.roster is not None and run.roster.groups:
             persons[title] = _person_table(run, ssv, result, title)
