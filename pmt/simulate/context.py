@@ -27,7 +27,8 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from pmt.errors import PolicyError, example_rows
+from pmt._validation import column_or_array
+from pmt.errors import DataError, PolicyError, example_rows
 
 UNITS = ("household", "family")
 
@@ -245,17 +246,16 @@ class Context:
             )
 
     def column(self, name: str, who: str) -> np.ndarray:
-        """A numeric column; missing values raise (rules cannot decide on them)."""
+        """A numeric column; missing values raise (rules cannot decide on them).
+
+        The check is :func:`pmt._validation.column_or_array`'s, re-raised as a
+        :class:`PolicyError` that names the rule (``who``) asking for the column.
+        """
         self.require([name], who)
-        values = pd.to_numeric(self.data[name], errors="coerce").to_numpy(dtype=float)
-        bad = np.isnan(values)
-        if bad.any():
-            raise PolicyError(
-                f"{who}: column '{name}' has {int(bad.sum())} missing or non-numeric values at "
-                f"{example_rows(self.data.index[bad])}. Impute them or drop those households "
-                "from the survey before simulating."
-            )
-        return values
+        try:
+            return column_or_array(name, self.data, name=name)
+        except DataError as exc:
+            raise PolicyError(f"{who}: {exc}") from exc
 
     def income(self, name: str, who: str) -> np.ndarray:
         """An assessed-income column plus benefits of programmes assessed before."""
