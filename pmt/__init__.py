@@ -106,6 +106,8 @@ _LAZY = {
     "group_differences": "pmt.evaluate",
     "rao_scott_test": "pmt.evaluate",
     "flag_significance": "pmt.evaluate",
+    "parity_table": "pmt.evaluate",
+    "decay_table": "pmt.evaluate",
     # artifacts and scorecards
     "save_model": "pmt.artifacts",
     "load_model": "pmt.artifacts",

@@ -30,10 +30,12 @@ from pmt.datasets.calibration import (
 )
 from pmt.datasets.synthetic import pmt_linear_predictor, synthetic_hbs
 from pmt.datasets.synthetic_roster import synthetic_roster
+from pmt.datasets.synthetic_rounds import synthetic_rounds
 
 __all__ = [
     "synthetic_hbs",
     "synthetic_roster",
+    "synthetic_rounds",
     "pmt_linear_predictor",
     "load_calibration",
     "PMT_FORMULA",

@@ -40,6 +40,8 @@ from pmt.evaluate.significance import (
     rao_scott_test,
     significance_stars,
 )
+from pmt.evaluate.decay import decay_table
+from pmt.evaluate.parity import parity_table
 from pmt.evaluate.subgroups import subgroup_metrics
 from pmt.evaluate.tables import group_table
 from pmt.evaluate.welfare_impact import MEASURES as WELFARE_MEASURES
@@ -67,6 +69,7 @@ __all__ = [
     "compare",
     "cross_fit",
     "cross_validate",
+    "decay_table",
     "decile_overlap",
     "error_curve",
     "flag_significance",
@@ -75,6 +78,7 @@ __all__ = [
     "inspection_rule",
     "inspection_table",
     "overlap_shares",
+    "parity_table",
     "prediction_validation",
     "psu_folds",
     "rao_scott_test",
