@@ -414,3 +414,27 @@ def test_cluster_intervals_have_nominal_coverage():
             hits[cov] += int(abs(f.params["z"] - 0.5) < crit * f.bse["z"])
     assert 0.91 <= hits["cluster"] / reps <= 0.98
     assert hits["HC1"] / reps < 0.75
+
+
+@pytest.mark.parametrize("collinear", [False, True])
+def test_solver_matches_statsmodels_wls_also_when_nearly_collinear(collinear):
+    """The Cholesky path and its least-squares fallback (condition number above 1e8)."""
+    import statsmodels.api as sm
+
+    from pmt.models.ols import solve_wls
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 4)), rng.uniform(0, 100, n)])
+    if collinear:  # a column equal to another up to 1e-6 noise: condition number ~1e11
+        X = np.column_stack([X, X[:, 1] + 1e-6 * rng.normal(size=n)])
+    y = X @ rng.normal(size=X.shape[1]) + rng.normal(size=n)
+    w = rng.uniform(0.5, 3, n)
+    fit = solve_wls(X, y, w)
+    ref = sm.WLS(y, X, weights=w).fit()
+    scale = np.abs(ref.params).max()
+    assert np.max(np.abs(fit.params - ref.params)) < (1e-4 if collinear else 1e-10) * scale
+    assert fit.rsquared == pytest.approx(ref.rsquared, abs=1e-12)
+    assert fit.rsquared_adj == pytest.approx(ref.rsquared_adj, abs=1e-12)
+    np.testing.assert_allclose(fit.normalized_cov_params, ref.normalized_cov_params,
+                               rtol=1e-4 if collinear else 1e-8, atol=0)
