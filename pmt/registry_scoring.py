@@ -143,8 +143,8 @@ class ModelScorer:
     look-up of their coefficient by level, so no design matrix is built. It equals
     ``model.predict`` up to floating-point summation order (relative 1e-15).
 
-    The model's training profile (``model.training_profile`` of a loaded artifact, or
-    ``model.info["training_profile"]`` of a fitted model) gives the proxies that were 0/1
+    The model's training profile (``model.training_profile``, of a loaded artifact or a
+    fitted model) gives the proxies that were 0/1
     throughout training (``binary``: other values are rejected) and the observed range of
     each proxy (``training_ranges``: exact for proxies with at most 64 distinct training
     values, or where the profile records ``min``/``max``).
@@ -190,8 +190,7 @@ class ModelScorer:
             self.index_cut: float | None = probability_index(self.model_type, self.threshold)
         else:
             self.index_cut = self.threshold
-        profile = getattr(model, "training_profile", None) or (
-            (getattr(model, "info", None) or {}).get("training_profile")) or {}
+        profile = getattr(model, "training_profile", None) or {}
         self.binary = set()
         self.training_ranges = {}
         for var in self.numeric_fields:

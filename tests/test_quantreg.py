@@ -217,8 +217,8 @@ def test_several_quantiles_match_single_fits():
         one = quantreg(FORMULA, df, q=q, weights="w", cov_type="none")
         assert res.q == q
         assert res.objective == pytest.approx(one.objective, rel=1e-10)
-        assert res.info["training_profile"] == one.info["training_profile"]
-        assert res.info["training_profile"]  # the proxies' weighted profile is there
+        assert res.training_profile == one.training_profile
+        assert res.training_profile  # the proxies' weighted profile is there
     # One-element list still returns a dict.
     assert isinstance(quantreg(FORMULA, df, q=[0.5], cov_type="none"), dict)
 

@@ -273,7 +273,7 @@ def test_needs_data_or_profile_for_continuous(fitted, hh, tmp_path):
     import copy
 
     bare = copy.deepcopy(fitted["full"])
-    bare.info.pop("training_profile")  # as a model built by hand, without its sample profile
+    bare.training_profile = None  # as a model built by hand, without its sample profile
     with pytest.raises(ModelError, match="data="):
         Scorecard.from_model(bare, ratios=RATIOS)
     # a freshly fitted model carries the weighted profile of its estimation sample

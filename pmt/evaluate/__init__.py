@@ -31,17 +31,17 @@ from pmt.evaluate.cross_validation import (
     sklearn_fit,
 )
 from pmt.evaluate.curves import best_cutoff, error_curve, roc_auc
+from pmt.evaluate.decay import decay_table
 from pmt.evaluate.methods import inspection_rule, inspection_table, prediction_validation
 from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
+from pmt.evaluate.parity import parity_table
 from pmt.evaluate.significance import (
     flag_significance,
     group_differences,
     rao_scott_test,
     significance_stars,
 )
-from pmt.evaluate.decay import decay_table
-from pmt.evaluate.parity import parity_table
 from pmt.evaluate.subgroups import subgroup_metrics
 from pmt.evaluate.tables import group_table
 from pmt.evaluate.welfare_impact import MEASURES as WELFARE_MEASURES

@@ -209,7 +209,7 @@ def training_profile(design: Design, data: pd.DataFrame, weights=None) -> dict:
 
     For every numeric term variable: its distinct values and weight shares when it has at
     most 64 of them, else the weighted means of 100 equal-weight percentile bins. Fitted
-    models keep it in ``info["training_profile"]`` so that :class:`pmt.Scorecard` can band
+    models give it as ``training_profile`` so that :class:`pmt.Scorecard` can band
     continuous proxies without the training data, and artifacts store it.
     """
     from pmt.survey import quantile_groups
@@ -247,9 +247,22 @@ _Result = TypeVar("_Result", bound="ModelResult")
 
 
 def attach_profile(result: _Result, data: pd.DataFrame, prep: Prepared) -> _Result:
-    """Store the weighted profile of the estimation sample's proxies in ``result.info``."""
-    rows = data.loc[prep.mask] if prep.n_dropped else data
-    result.info["training_profile"] = training_profile(result.design, rows, prep.weights)
+    """Give ``result`` the weighted profile of its estimation sample's numeric proxies.
+
+    The profile (:func:`training_profile`: one weighted sort per continuous proxy) is
+    only needed for scorecards and artifacts, so it is computed on first access of
+    :attr:`ModelResult.training_profile`; until then the result keeps a copy of those
+    columns of the estimation sample (cross-validation fits never pay for it).
+    """
+    columns = list(dict.fromkeys(t.variable for t in result.design.terms
+                                 if t.kind == "numeric" and t.variable is not None))
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ModelError(f"profile: column {missing[0]!r} of the model is not in the data.")
+    rows = data.loc[prep.mask, columns] if prep.n_dropped else data[columns]
+    weights = None if prep.weights is None else prep.weights.copy()
+    result._profile_source = (rows.copy(), weights)
+    result._training_profile = None
     return result
 
 
@@ -318,6 +331,28 @@ class ModelResult:
         self.info = dict(info or {})
         # estimation sample (left side and fitted values), kept in memory only
         self._sample: tuple[pd.Series, pd.Series] | None = None
+        # weighted profile of the numeric proxies, computed on first use (attach_profile)
+        self._training_profile: dict | None = None
+        self._profile_source: tuple[pd.DataFrame, np.ndarray | None] | None = None
+
+    @property
+    def training_profile(self) -> dict | None:
+        """Weighted distribution of each numeric proxy in the estimation sample.
+
+        See :func:`training_profile`; :class:`pmt.Scorecard` bands continuous proxies with
+        it, and loaded artifacts carry the profile stored in the file. None for a model
+        built without its sample.
+        """
+        if self._training_profile is None and self._profile_source is not None:
+            rows, weights = self._profile_source
+            self._training_profile = training_profile(self.design, rows, weights)
+            self._profile_source = None
+        return self._training_profile
+
+    @training_profile.setter
+    def training_profile(self, profile: dict | None) -> None:
+        self._training_profile = profile
+        self._profile_source = None
 
     # --- structure --------------------------------------------------------------------
     @property

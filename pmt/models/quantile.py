@@ -60,7 +60,6 @@ coefficients. Each replicate is solved exactly, warm-started from the full-sampl
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import warnings
@@ -353,9 +352,9 @@ def quantreg(
             res = _result(prep, X, y, w, qq, sol, cov_type, row_factors, preprocess, seed,
                           n_boot)
             if profile is None:  # every quantile has the same sample: profile it once
-                profile = attach_profile(res, data, prep).info["training_profile"]
+                profile = attach_profile(res, data, prep)
             else:
-                res.info["training_profile"] = copy.deepcopy(profile)
+                res._profile_source = profile._profile_source  # the same rows, never mutated
             results[qq] = res
     return results if _is_list(q) else results[qs[0]]
 

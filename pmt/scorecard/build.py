@@ -214,9 +214,7 @@ def _build(cls, model, data, weights, threshold, max_points, spec, n_bands, band
     if data is not None and not isinstance(data, pd.DataFrame):
         raise ModelError("data must be a pandas DataFrame of the training sample.")
     w = None if data is None else check_weights(weights, data=data)
-    profile = getattr(model, "training_profile", None) or (
-        (getattr(model, "info", None) or {}).get("training_profile")
-    )
+    profile = getattr(model, "training_profile", None)
     quadratic = _quadratics(design, quadratic)
     ratios = dict(ratios or {})
     numeric = {t.variable for t in design.terms if t.kind == "numeric"}
