@@ -38,7 +38,7 @@ sum w (Duan's smearing estimate, weighted) for ``"smearing"``: exp(xb) * factor.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar, cast
 
@@ -88,16 +88,18 @@ class WLSFit:
     rsquared_adj: float
 
 
-def solve_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLSFit:
+def solve_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray,
+              check_rank: Callable[[np.ndarray], None] | None = None) -> WLSFit:
     """Weighted least squares by a Cholesky solve of the equilibrated normal equations.
 
-    statsmodels' ``WLS.fit`` takes the pseudo-inverse of the whitened X by SVD, which is
-    about 7x slower on survey-sized designs (n = 50,000, K = 80) and buys nothing once
-    :meth:`pmt.models.formula.Design.check_rank` has proved full column rank. The Gram
-    matrix is scaled to a unit diagonal first; when its condition number still exceeds
-    1e8 (a nearly collinear design that the rank check let through), the solve falls back
-    to the SVD of the whitened, scaled X (statsmodels' own route, without the
-    pseudo-inverse's truncation since the rank is full). Either way the estimates equal statsmodels' to rounding (about 1e-12).
+    statsmodels' ``WLS.fit`` takes the pseudo-inverse of the whitened X by SVD, several
+    times slower on survey-sized designs (n = 50,000, K = 80) and needless once the
+    design is known to have full column rank. The Gram matrix ``X'WX`` is scaled to a
+    unit diagonal; when its condition number is below 1e8 it is positive definite (full
+    rank proven) and a Cholesky solve gives the estimates. Otherwise ``check_rank`` (the
+    design's pivoted-QR check, which names collinear terms) is called if given, and the
+    estimates come from the SVD of the whitened, scaled X (statsmodels' own route). Either
+    way they equal statsmodels' to rounding (about 1e-14 relative on well-posed designs).
     """
     from scipy.linalg import cho_factor, cho_solve
 
@@ -107,11 +109,18 @@ def solve_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> WLSFit:
     d = np.sqrt(np.diag(gram))
     d[d == 0] = 1.0
     scaled = gram / np.outer(d, d)
-    if np.linalg.cond(scaled) < 1e8:
+    with np.errstate(all="ignore"):
+        try:
+            ev = np.linalg.eigvalsh(scaled)
+        except np.linalg.LinAlgError:  # non-finite values: the rank check reports them
+            ev = np.zeros(1)
+    if ev[0] > 1e-8 * ev[-1]:
         factor = cho_factor(scaled, lower=False, check_finite=False)
         params = cho_solve(factor, (Xw.T @ y) / d, check_finite=False) / d
         inv = cho_solve(factor, np.eye(k), check_finite=False) / np.outer(d, d)
     else:
+        if check_rank is not None:
+            check_rank(X)
         sw = np.sqrt(w)
         u, sing, vt = np.linalg.svd((X * sw[:, None]) / d, full_matrices=False)
         params = (vt.T @ ((u.T @ (y * sw)) / sing)) / d
@@ -135,6 +144,7 @@ def fit_wls(
     weights: np.ndarray | None,
     cluster: np.ndarray | None,
     cov_type: OLSCovType,
+    check_rank: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[WLSFit, np.ndarray, float]:
     """Fit WLS (OLS when unweighted) and the requested covariance.
 
@@ -148,7 +158,7 @@ def fit_wls(
     statsmodels' default for robust covariances would be the normal.
     """
     w = np.ones(len(y)) if weights is None else weights
-    res = solve_wls(X, y, w)
+    res = solve_wls(X, y, w, check_rank)
     if cov_type == "nonrobust":
         sigma2 = float(np.sum(w * res.resid**2)) / res.df_resid
         return res, sigma2 * res.normalized_cov_params, res.df_resid
@@ -184,7 +194,9 @@ def _min_obs(prep: Prepared, what: str) -> None:
 def _ols_parts(prep: Prepared, cov_type: OLSCovType) -> dict:
     """Fit WLS on prepared arrays; return keyword arguments for an OLS result."""
     assert prep.y is not None  # prepare() requires a left-hand side by default, so y is set
-    res, cov, df_resid = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type)
+    # prepare(check_rank=False): the solver proves full rank from the Gram it needs anyway
+    res, cov, df_resid = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type,
+                                 check_rank=prep.design.check_rank)
     w = np.ones(prep.nobs) if prep.weights is None else prep.weights
     n, k = prep.X.shape
     resid = res.resid
@@ -364,7 +376,7 @@ def ols(
     check_option(retransform, Retransform, name="retransform")
     if by is not None:
         return _ols_by(formula, data, weights, cluster, cov_type, by, retransform)
-    prep = prepare(formula, data, weights=weights, cluster=cluster)
+    prep = prepare(formula, data, weights=weights, cluster=cluster, check_rank=False)
     _min_obs(prep, "OLS")
     parts = _ols_parts(prep, _resolve_cov_type(cov_type, prep.cluster is not None))
     # retransform was checked against Retransform above
@@ -517,7 +529,7 @@ def truncated_ols(
     sub = data.loc[keep]
     w_sub = None if weights is None else _subset(data, weights, keep)
     c_sub = None if cluster is None else _subset(data, cluster, keep)
-    prep = prepare(formula, sub, weights=w_sub, cluster=c_sub)
+    prep = prepare(formula, sub, weights=w_sub, cluster=c_sub, check_rank=False)
     _min_obs(prep, f"truncated OLS at share {share}")
     parts = _ols_parts(prep, _resolve_cov_type(cov_type, prep.cluster is not None))
     parts["n_dropped"] = int(len(data) - usable.sum())
