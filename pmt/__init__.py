@@ -25,12 +25,15 @@ from pmt.errors import (
     SurveyDesignError,
     WeightError,
 )
-from pmt.survey import Survey, quantile_groups, weighted_quantile
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY = {
+    # survey design (pandas is imported on first use, so `import pmt` starts fast)
+    "Survey": "pmt.survey",
+    "weighted_quantile": "pmt.survey",
+    "quantile_groups": "pmt.survey",
     # data
     "datasets": "pmt.datasets",
     "DataSpec": "pmt.spec",
@@ -143,9 +146,6 @@ __all__ = [
     "ArtifactError",
     "PolicyError",
     "OptionError",
-    "Survey",
-    "weighted_quantile",
-    "quantile_groups",
     *_LAZY,
 ]
 
