@@ -155,7 +155,8 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'pmt' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    value = getattr(mod, name) if hasattr(mod, name) else mod
+    # a subpackage named like the attribute is the subpackage (pmt.simulate is callable)
+    value = mod if module == f"pmt.{name}" else getattr(mod, name)
     globals()[name] = value
     return value
 
