@@ -116,6 +116,9 @@ _LAZY = {
     "load_model": "pmt.artifacts",
     "Scorecard": "pmt.scorecard",
     "score_file": "pmt.registry_scoring",
+    "drift": "pmt.registry.drift",
+    "explain": "pmt.registry.explain",
+    "export_scorecard": "pmt.registry.exports",
     # simulation
     "simulate": "pmt.simulate",
     "Policy": "pmt.simulate",

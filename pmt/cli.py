@@ -1,8 +1,8 @@
 """The ``pmt`` command line.
 
-Subcommands: demo, validate, fit, compare, scorecard, score, simulate, report. User
-errors (any :class:`pmt.PMTError`) print one clear message on stderr and exit with
-status 2, never a traceback.
+Subcommands: demo, validate, fit, compare, report, scorecard, score, drift, explain,
+export, simulate, draft-spec. User errors (any :class:`pmt.PMTError`) print one clear
+message on stderr and exit with status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -111,6 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
     _add_quiet(p)
 
+    p = sub.add_parser("drift", help="compare a registry (or a later survey round) with the "
+                       "survey a model was fitted on: proxies, score and coverage")
+    p.add_argument("model", help="model artifact or scorecard JSON")
+    p.add_argument("registry", help="registry: .csv, .parquet, .dta, .sav or .xlsx")
+    p.add_argument("--survey", required=True, help="the survey the model was fitted on")
+    p.add_argument("--out", required=True, help="output folder for drift.html and drift.xlsx")
+    p.add_argument("--spec", default=None,
+                   help="registry data spec YAML (its role: id column, codes and ranges)")
+    p.add_argument("--weights", default=None, metavar="COL",
+                   help="survey household weight column (default: equal weights)")
+    p.add_argument("--registry-weights", default=None, metavar="COL",
+                   help="registry weight column (e.g. a second survey round's weights)")
+    p.add_argument("--region", default=None, metavar="COL", help="coverage by this column")
+    p.add_argument("--cutoff", type=float, default=None,
+                   help="cut-off: points for a scorecard, the model scale for a model "
+                        "(default: the saved one)")
+    p.add_argument("--bins", type=int, default=10, help="quantile bins (default 10)")
+    p.add_argument("--chunksize", type=int, default=500_000)
+    p.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
+    _add_quiet(p)
+
     p = sub.add_parser("draft-spec", help="draft a data spec (YAML) from a data file")
     p.add_argument("data", help="Stata .dta, SPSS .sav, CSV, Parquet or Excel file")
     p.add_argument("--out", default=None, help="write the YAML here (default: print it)")
@@ -122,6 +143,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="simulate a policy file (format: data_spec/policy.md)")
     p.add_argument("policy", help="policy YAML")
     p.add_argument("--out", default=None, help="write the result tables to this .xlsx")
+    _add_quiet(p)
+
+    p = sub.add_parser("explain", help="explain one household's score and what would flip it")
+    p.add_argument("model", help="model artifact or scorecard JSON")
+    p.add_argument("--record", required=True,
+                   help="registry file (with --id), or the household typed as "
+                        "field=value,field=value")
+    p.add_argument("--id", default=None, help="the household's id in the registry's id column")
+    p.add_argument("--spec", default=None,
+                   help="registry data spec YAML (id column, labels, valid ranges)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="models: eligibility threshold on the model scale (default: saved)")
+    p.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    _add_quiet(p)
+
+    p = sub.add_parser("export", help="export a scorecard for a social-registry system")
+    p.add_argument("scorecard", help="scorecard JSON")
+    p.add_argument("--format", choices=["openspp", "openg2p", "csv", "xlsx"], default="openspp")
+    p.add_argument("--out", required=True, help="file to write (.json, .csv or .xlsx)")
+    p.add_argument("--effective-from", default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--effective-to", default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--version-label", default=None, dest="doc_version",
+                   help="the exported document's version (default 1)")
+    p.add_argument("--spec", default=None, help="registry data spec YAML (indicator labels)")
     _add_quiet(p)
     return parser
 
@@ -246,6 +291,39 @@ def score_registry(model, registry, output, rejects=None, spec=None, chunksize: 
     return summary
 
 
+def drift_report(model, registry, survey, out: str | Path, spec=None, weights=None,
+                 region=None, cutoff: float | None = None, say: Say = print, **options):
+    """Compare a registry with the survey (:func:`pmt.registry.drift.drift`); write
+    ``out/drift.html`` and ``out/drift.xlsx`` and print the flagged proxies.
+
+    ``survey`` is read with :func:`pmt.io.read_data`; ``options`` go to ``drift``
+    (``registry_weights``, ``bins``, ``chunksize``, ``engine``).
+    """
+    import math
+
+    from pmt.errors import DataError
+    from pmt.io import read_data
+    from pmt.registry.drift import drift
+    from pmt.spec import DataSpec
+    from pmt.workflow import check_out_dir
+
+    if cutoff is not None and not math.isfinite(cutoff):
+        raise DataError(f"--cutoff must be a finite number; got {cutoff}.")
+    out_dir = check_out_dir(Path(out))
+    sp = DataSpec.load(spec) if spec else None
+    report = drift(model, registry, read_data(survey), weights=weights, spec=sp, region=region,
+                   cutoff=cutoff, **options)
+    if weights is None:
+        say("note: survey shares are unweighted (pass --weights COL for the survey weights).")
+    say(report.summary())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"html": report.to_html(out_dir / "drift.html"),
+             "xlsx": report.to_xlsx(out_dir / "drift.xlsx")}
+    for key, path in paths.items():
+        say(f"  {key:<5} {path}")
+    return report
+
+
 def simulate_policy_file(policy: str | Path, out: str | Path | None = None, say: Say = print):
     """Run a policy file (data_spec/policy.md); print its summary; optionally write XLSX."""
     import pandas as pd
@@ -260,6 +338,55 @@ def simulate_policy_file(policy: str | Path, out: str | Path | None = None, say:
                            for k, v in result.tables.items()}, out)
         say(f"  tables {path}")
     return result
+
+
+def explain_household(model, record: str, id: str | None = None, spec=None,
+                      threshold: float | None = None, as_json: bool = False,
+                      say: Say = print):
+    """Explain one household: ``record`` is a registry file (with ``id``) or
+    ``field=value,...``; print :meth:`pmt.registry.explain.Explanation.text` or its JSON.
+    """
+    import json
+    import math
+
+    from pmt.errors import DataError
+    from pmt.registry.explain import explain, parse_record_text, read_record
+    from pmt.spec import DataSpec
+
+    if threshold is not None and not math.isfinite(threshold):
+        raise DataError(f"--threshold must be a finite number; got {threshold}.")
+    sp = DataSpec.load(spec) if spec else None
+    try:
+        is_file = Path(record).is_file()
+    except OSError:  # e.g. a long field=value list is no valid file name
+        is_file = False
+    if is_file:
+        if id is None:
+            raise DataError(f"--record {record!r} is a file: name the household with --id.")
+        rec: Any = read_record(record, id, spec=sp)
+    elif "=" in record:
+        rec = parse_record_text(record)
+    else:
+        raise DataError(
+            f"--record {record!r} is neither an existing registry file nor field=value pairs."
+        )
+    result = explain(model, rec, spec=sp, threshold=threshold)
+    say(json.dumps(result.to_dict(), indent=2, default=str) if as_json else result.text())
+    return result
+
+
+def export_registry_scorecard(scorecard, out, format: str = "openspp", effective_from=None,
+                              effective_to=None, version=None, spec=None, say: Say = print):
+    """Write a scorecard for a registry system (:func:`pmt.registry.exports.export_scorecard`)."""
+    from pmt.registry.exports import export_scorecard
+    from pmt.spec import DataSpec
+
+    sp = DataSpec.load(spec) if spec else None
+    path = export_scorecard(scorecard, format=format, path=out,  # type: ignore[arg-type]
+                            effective_from=effective_from, effective_to=effective_to,
+                            version=version, spec=sp)
+    say(f"  {format:<8} {path}")
+    return path
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -292,8 +419,21 @@ def _dispatch(args: argparse.Namespace) -> int:
                                 spec=args.spec, chunksize=args.chunksize, engine=args.engine,
                                 id=args.id, keep=args.keep, threshold=args.threshold,
                                 training_range=args.training_range, say=say)
+    elif args.command == "drift":
+        drift_report(args.model, args.registry, args.survey, args.out, spec=args.spec,
+                     weights=args.weights, region=args.region, cutoff=args.cutoff,
+                     registry_weights=args.registry_weights, bins=args.bins,
+                     chunksize=args.chunksize, engine=args.engine, say=say)
     elif args.command == "simulate":
         simulate_policy_file(args.policy, out=args.out, say=say)
+    elif args.command == "explain":
+        explain_household(args.model, args.record, id=args.id, spec=args.spec,
+                          threshold=args.threshold, as_json=args.json, say=print)
+    elif args.command == "export":
+        export_registry_scorecard(args.scorecard, args.out, format=args.format,
+                                  effective_from=args.effective_from,
+                                  effective_to=args.effective_to, version=args.doc_version,
+                                  spec=args.spec, say=say)
     elif args.command == "draft-spec":
         from pmt.draft import write_draft
 

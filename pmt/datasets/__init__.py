@@ -12,6 +12,10 @@ downloads. The models the data were generated from are exported with it:
   parameter with its source, from ``calibration.yaml``);
 - :func:`calibration_report`: the calibration targets and what a draw achieves.
 
+``synthetic_rounds(n, years, decay=)`` stacks independent rounds whose PMT returns weaken
+by a known share a round; ``synthetic_registry(model, n, drift=, bunching=)`` builds a
+social registry from the embedded survey with planted drift and bunching below a cut-off.
+
 ``synthetic_roster(households, seed)`` draws a person roster (``data_spec/roster.yaml``)
 whose household aggregates reproduce a ``synthetic_hbs`` draw exactly.
 
@@ -29,6 +33,7 @@ from pmt.datasets.calibration import (
     load_calibration,
 )
 from pmt.datasets.synthetic import pmt_linear_predictor, synthetic_hbs
+from pmt.datasets.synthetic_registry import synthetic_registry
 from pmt.datasets.synthetic_roster import synthetic_roster
 from pmt.datasets.synthetic_rounds import synthetic_rounds
 
@@ -36,6 +41,7 @@ __all__ = [
     "synthetic_hbs",
     "synthetic_roster",
     "synthetic_rounds",
+    "synthetic_registry",
     "pmt_linear_predictor",
     "load_calibration",
     "PMT_FORMULA",

@@ -1,0 +1,40 @@
+"""A PMT in use on a social registry: drift, explanations and exports.
+
+- :func:`drift` (:mod:`pmt.registry.drift`) compares the proxies, the score and coverage at
+  the cut-off between the survey a model was fitted on and the registry it scores (or a
+  later survey round);
+- :func:`explain` (:mod:`pmt.registry.explain`) tells one household its score, each
+  proxy's contribution and the smallest single change that would flip its eligibility;
+- :func:`export_scorecard` (:mod:`pmt.registry.exports`) writes a scorecard as a documented
+  JSON of indicators, answer ranges and points, or as a weight table, for registry systems.
+"""
+
+from pmt.registry.drift import (
+    PSI_FLOOR,
+    PSI_MAJOR,
+    PSI_MODERATE,
+    STD_DIFF_LIMIT,
+    DriftReport,
+    drift,
+    population_stability_index,
+    standardized_difference,
+)
+from pmt.registry.explain import Explanation, explain, read_record
+from pmt.registry.exports import export_document, export_scorecard, weight_table
+
+__all__ = [
+    "PSI_FLOOR",
+    "PSI_MAJOR",
+    "PSI_MODERATE",
+    "STD_DIFF_LIMIT",
+    "DriftReport",
+    "Explanation",
+    "drift",
+    "explain",
+    "export_document",
+    "export_scorecard",
+    "population_stability_index",
+    "read_record",
+    "standardized_difference",
+    "weight_table",
+]
