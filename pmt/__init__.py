@@ -111,6 +111,8 @@ _LAZY = {
     "flag_significance": "pmt.evaluate",
     "parity_table": "pmt.evaluate",
     "decay_table": "pmt.evaluate",
+    "poverty_likelihood": "pmt.evaluate",
+    "likelihood_accuracy": "pmt.evaluate",
     # artifacts and scorecards
     "save_model": "pmt.artifacts",
     "load_model": "pmt.artifacts",
@@ -118,6 +120,8 @@ _LAZY = {
     "score_file": "pmt.registry_scoring",
     "drift": "pmt.registry.drift",
     "explain": "pmt.registry.explain",
+    "density_test": "pmt.registry.manipulation",
+    "manipulation_summary": "pmt.registry.manipulation",
     "export_scorecard": "pmt.registry.exports",
     # simulation
     "simulate": "pmt.simulate",

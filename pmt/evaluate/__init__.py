@@ -32,6 +32,7 @@ from pmt.evaluate.cross_validation import (
 )
 from pmt.evaluate.curves import best_cutoff, error_curve, roc_auc
 from pmt.evaluate.decay import decay_table
+from pmt.evaluate.likelihood import likelihood_accuracy, poverty_likelihood
 from pmt.evaluate.methods import inspection_rule, inspection_table, prediction_validation
 from pmt.evaluate.metrics import BENEFIT_METRICS, METRICS, targeting_metrics
 from pmt.evaluate.overlap import decile_overlap, overlap_shares
@@ -77,8 +78,10 @@ __all__ = [
     "group_table",
     "inspection_rule",
     "inspection_table",
+    "likelihood_accuracy",
     "overlap_shares",
     "parity_table",
+    "poverty_likelihood",
     "prediction_validation",
     "psu_folds",
     "rao_scott_test",
