@@ -7,9 +7,12 @@ is the same workflow run on :data:`pmt.config.DEMO_CONFIG` (the embedded synthet
 
 A run reads the data once through its spec, handles missing values as the config says,
 builds one :class:`pmt.Survey`, and passes one :class:`Run` (data, survey, config, spec,
-poverty line) to every step. Outputs are written to a temporary folder and moved into the
-output folder only when the run succeeds, so a failed run never leaves partial files
-beside those of an earlier good run.
+poverty line) to every step. Each step computes its tables and returns them as a small
+dataclass (:class:`SummaryResult`, :class:`ModelsResult`, ...); :mod:`pmt.report.sections`
+turns each result into report sections (titles, notes, captions, figures, which tables
+are shown and which only go to the workbook). Outputs are written to a temporary folder
+and moved into the output folder only when the run succeeds, so a failed run never leaves
+partial files beside those of an earlier good run.
 
 This module sits at the end of the data flow with ``cli.py`` and ``report/``: it may
 import anything, and nothing imports it.
@@ -34,7 +37,11 @@ import pandas as pd
 
 from pmt.config import DEMO_CONFIG, ProjectConfig, load_config, parse_config, resolve_config
 from pmt.errors import ConfigError, DataError, DataSpecError, example_rows
+from pmt.report import sections
 from pmt.report.format import format_money
+
+# Outputs, Section and MAIN_SECTIONS moved to pmt.report.outputs; still importable from here
+from pmt.report.outputs import MAIN_SECTIONS, Outputs, Section, write_outputs  # noqa: F401
 from pmt.survey import Survey
 
 Say = Callable[..., None]
@@ -43,64 +50,6 @@ __all__ = ["DEMO_CONFIG", "Run", "run_project", "run_demo", "load_project_data"]
 
 POOR = "poor_at_line"  # poverty status at the config's line, added to the data
 MANIFEST = ".pmt-outputs.json"  # files the last successful run wrote into an output folder
-
-
-@dataclass
-class Section:
-    """One section of the report: an ordered list of items."""
-
-    title: str
-    items: list[tuple[str, Any, str]] = field(default_factory=list)  # (kind, payload, caption)
-
-
-@dataclass
-class Outputs:
-    """What a workflow run produced, in report order.
-
-    ``sections`` drive the HTML report; every table also goes to the XLSX workbook under
-    its sheet title (``tables``), every figure to ``figures/<key>.png``.
-    """
-
-    sections: list[Section] = field(default_factory=list)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
-    display: dict[str, dict] = field(default_factory=dict)  # display_table options by title
-    figures: dict[str, Any] = field(default_factory=dict)
-    artifacts: dict[str, Path] = field(default_factory=dict)
-
-    def section(self, title: str) -> Section:
-        self.sections.append(Section(title))
-        return self.sections[-1]
-
-    def table(self, title: str, table: pd.DataFrame | pd.Series, note: str = "",
-              show: bool = True, columns: list[str] | None = None, **display) -> pd.DataFrame:
-        """Add a table (raw numbers, for the workbook); ``display`` are the options of
-        :func:`pmt.report.format.display_table` for its plain-language rendering;
-        ``columns`` limits the report to those columns (the workbook keeps all).
-        """
-        frame = table if isinstance(table, pd.DataFrame) else table.to_frame()
-        self.tables[title] = frame
-        if display:
-            self.display[title] = display
-        if note:
-            self.notes[title] = note
-        if show:
-            shown = frame if columns is None else frame[[c for c in columns
-                                                          if c in frame.columns]]
-            self.sections[-1].items.append(("table", shown, title))
-            if note:
-                self.sections[-1].items.append(("note", note, ""))
-        return frame
-
-    def figure(self, key: str, fig, caption: str) -> None:
-        self.figures[key] = fig
-        self.sections[-1].items.append(("figure", fig, caption))
-
-    def text(self, text: str, pre: bool = False) -> None:
-        self.sections[-1].items.append(("pre" if pre else "text", text, ""))
-
-    def html(self, fragment: str, caption: str) -> None:
-        self.sections[-1].items.append(("html", fragment, caption))
 
 
 # --------------------------------------------------------------------------------------
@@ -155,7 +104,7 @@ class Run:
     dropped: pd.DataFrame | None = None  # households dropped for missing values, by column
     roster: Any = None  # pmt.project_roster.ProjectRoster: persons, families, groups
     step: str = "report"  # fit, compare or report
-    results: dict = field(default_factory=dict)  # what the summary reports: verdict, tables
+    results: dict = field(default_factory=dict)  # step name -> what the step returned
     out: Outputs = field(default_factory=lambda: Outputs())
     timer: Timer | None = None
 
@@ -411,40 +360,41 @@ def prepare_run(cfg: ProjectConfig, say: Say = print) -> Run:
 
 
 # --------------------------------------------------------------------------------------
-# steps
+# steps: each computes its tables and returns them; pmt.report.sections writes the report
 # --------------------------------------------------------------------------------------
-def _roster_tables(run: Run) -> None:
-    """Persons, households and families of the person roster, and the family rules'
-    fallbacks.
+@dataclass
+class SummaryResult:
+    """Survey, welfare and poverty (:func:`step_summary`).
+
+    Attributes
+    ----------
+    survey : pandas.Series
+        Sample sizes, weighted population, mean welfare with its standard error, the poverty
+        line and welfare percentiles (welfare units).
+    poverty : pandas.DataFrame
+        FGT(0, 1, 2) and Watts at the line with linearised standard errors
+        (:func:`pmt.welfare.poverty_measures`).
+    roster : pandas.DataFrame or None
+        Persons, households and families of the person roster (None without a roster).
+    family_fallbacks : pandas.DataFrame or None
+        Members the family rules placed by a fallback rule, by case (None when none were).
+    dropped : pandas.DataFrame or None
+        Households dropped for missing values, by column (None when none were).
     """
-    from pmt.project_roster import family_rules_table
 
-    roster = run.roster
-    note = ("Sample counts from the person roster, linked to the household file by "
-            f"'{roster.household_key}'.")
-    if roster.proxies:
-        note += (" Household proxies built from members are listed by name; their "
-                 "definitions are in the config's `roster.proxies`.")
-    if roster.families is not None:
-        note += (" Nuclear families are rebuilt from " + (roster.method or "the roster") +
-                 " (parents with their dependent children; see pmt.roster.families); the "
-                 "weighted share uses household weights.")
-    run.out.table("Person roster", roster.summary(run.sv.household_weight), note)
-    fallbacks = family_rules_table(roster)
-    if fallbacks is not None:
-        run.out.table("Family rules: fallbacks", fallbacks, show=False, note=
-                      "Members the family rules could not place by their main rule, by "
-                      "case: how many households and persons, and the rule applied instead.")
+    survey: pd.Series
+    poverty: pd.DataFrame
+    roster: pd.DataFrame | None = None
+    family_fallbacks: pd.DataFrame | None = None
+    dropped: pd.DataFrame | None = None
 
 
-def step_summary(run: Run) -> None:
+def step_summary(run: Run) -> SummaryResult:
     """Welfare and poverty summary with design-based standard errors."""
+    from pmt.project_roster import family_rules_table
     from pmt.welfare import poverty_measures
 
-    out, sv, cfg = run.out, run.sv, run.cfg
-    out.section("Survey, welfare and poverty")
-    for note in cfg.notes:
-        out.text(note)
+    sv, cfg = run.sv, run.cfg
     mean, se = sv.mean_se(cfg.welfare)
     deciles = sv.weighted_quantile(cfg.welfare, np.arange(1, 10) / 10)
     summary = pd.Series(
@@ -457,24 +407,16 @@ def step_summary(run: Run) -> None:
                         "welfare P10", "welfare P50 (median)", "welfare P90"], name="statistic"),
         name="value",
     )
-    out.table("Survey summary", summary,
-              f"Welfare: {run.welfare_name} ({cfg.welfare}){run.money}; person-weighted.",
-              currency=cfg.currency)
+    result = SummaryResult(survey=summary, poverty=poverty_measures(sv, cfg.welfare, run.line),
+                           dropped=run.dropped)
     if run.roster is not None:
-        _roster_tables(run)
-    if run.dropped is not None:
-        out.table("Dropped for missing values", run.dropped,
-                  "`missing: drop`: households with a missing value in a column the models use "
-                  "are left out of every step; counts are households in the sample.")
-    poverty = poverty_measures(sv, cfg.welfare, run.line)
-    notes = " ".join(poverty.attrs.get("notes", []) or [])
-    out.table("Poverty", poverty,
-              f"FGT(0, 1, 2) and Watts at the line {format_money(run.line)}{run.money}; person-weighted; "
-              "standard errors linearised with PSU clustering within strata." + (
-                  f" {notes}" if notes else ""), level=0.95)
+        result.roster = run.roster.summary(sv.household_weight)
+        result.family_fallbacks = family_rules_table(run.roster)
+    return result
 
 
 def model_formula(run_or_cfg, model) -> str:
+    """The formula of a configured model: its own, or ``<log welfare or poor> ~ proxies``."""
     cfg = run_or_cfg.cfg if isinstance(run_or_cfg, Run) else run_or_cfg
     if model.formula:
         return model.formula
@@ -523,62 +465,101 @@ def fit_models(run: Run) -> dict:
     return {name: fit(run.df) for name, fit in model_fitters(run, standard_errors=True).items()}
 
 
-_MODEL_WORDS = {
-    "ols": "least squares on {lhs}",
-    "truncated_ols": "least squares on {lhs}, fitted on the poorest households only",
-    "quantreg": "quantile regression of {lhs} at a low quantile",
-    "probit": "a probit of being poor",
-    "logit": "a logit of being poor",
-    "gradient_boosting": "gradient-boosted trees (a machine-learning benchmark that cannot "
-                         "become a scorecard)",
-    "random_forest": "a random forest (a machine-learning benchmark that cannot become a "
-                     "scorecard)",
-}
+def unexpected_signs(run: Run, linear: Mapping) -> pd.DataFrame | None:
+    """Coefficients whose sign contradicts the spec's ``expected_sign`` (welfare models).
 
-
-def describe_models(run: Run) -> str:
-    """One sentence per configured model, in the report's words."""
-    lhs = f"log {run.welfare_name}"
-    parts = [f"{name}: {_MODEL_WORDS[m.type].format(lhs=lhs)}"
-             for name, m in run.cfg.models.items()]
-    return ("Every model uses the same proxies. " + "; ".join(parts) + ". Standard errors are "
-            + ("clustered by PSU." if run.cfg.psu else "heteroskedasticity-robust."))
-
-
-def _sign_check(run: Run, linear: Mapping) -> None:
-    """Coefficients whose sign contradicts the spec's ``expected_sign`` (welfare models)."""
+    Returns None when the spec expects no sign, else one row per flagged coefficient
+    (model, label, coefficient, p_value, expected, flag): empty when every sign is as
+    expected. Models of P(poor) are left out (every sign is reversed).
+    """
     from pmt.models.signs import check_signs
 
     spec = run.spec
     if spec is None or not any(getattr(spec[c], "expected_sign", None) for c in spec.columns):
-        return
+        return None
     rows = []
     for name, r in linear.items():
         if getattr(r, "higher_is_poorer", False):
-            continue  # P(poor) models: every sign is reversed
+            continue
         table = check_signs(r, spec)
         flagged = table[table["flag"] != ""]
         if len(flagged):
             rows.append(flagged.assign(model=name))
-    if rows:
-        table = pd.concat(rows, ignore_index=True)
-        cols = ["model", "label", "coefficient", "p_value", "expected", "flag"]
-        run.out.table("Unexpected coefficient signs", table[[c for c in cols if c in table]],
-                      "Coefficients whose sign contradicts the expected_sign of the data spec; "
-                      "'significant' at 5 %. Check the variable's coding, or whether it proxies "
-                      "something else, before using it in a scorecard.")
-    else:
-        run.out.text("Every coefficient with an expected sign in the data spec has it.")
+    if not rows:
+        return pd.DataFrame()
+    table = pd.concat(rows, ignore_index=True)
+    cols = ["model", "label", "coefficient", "p_value", "expected", "flag"]
+    return table[[c for c in cols if c in table]]
 
 
 def ranking_of(model, pred) -> np.ndarray:
-    # models of P(poor) (probit, logit) declare it: rank by -P so that low = poor
+    """Scores ranked so that low = poor: models of P(poor) (probit, logit) declare it and
+    are ranked by -P.
+    """
     pred = np.asarray(pred, dtype=float)
     return -pred if getattr(model, "higher_is_poorer", False) else pred
 
 
-def step_models(run: Run) -> dict:
-    """Fit the PMT family; coefficient tables and in-sample targeting with figures."""
+@dataclass
+class ModelsResult:
+    """The PMT family fitted on the whole sample and judged in sample (:func:`step_models`).
+
+    Attributes
+    ----------
+    models : dict
+        Model name -> fitted result, in config order (the first is the reference).
+    coefficients : dict of str to pandas.DataFrame
+        Full coefficient table of each linear model (not the machine-learning benchmarks).
+    regression : pandas.DataFrame or None
+        Side-by-side regression table of the linear models (None without one).
+    signs : pandas.DataFrame or None
+        :func:`unexpected_signs` of the linear models (None: the spec expects no sign).
+    targeting : pandas.DataFrame
+        Targeting metrics of each model (rows) at the rate rule, poorest ``headcount`` share.
+    overlap_shares : pandas.DataFrame
+        Diagonal, within-one and bottom-k overlap shares of each model (rows).
+    overlaps : dict of str to pandas.DataFrame
+        10 x 10 decile overlap of actual and predicted welfare, by model.
+    coverage : pandas.DataFrame
+        Coverage by decile of actual welfare (rows, with "Total"), one column per model.
+    first_groups : pandas.DataFrame
+        Coverage and incidence by decile of the first model.
+    curves : dict of str to pandas.DataFrame
+        Exclusion-inclusion error curve of each model over every cut-off.
+    auc : pandas.Series
+        Area under the ROC curve of each model.
+    actual : numpy.ndarray
+        Log welfare of each household.
+    predictions : dict of str to numpy.ndarray
+        In-sample prediction of each model on its own scale.
+    """
+
+    models: dict
+    coefficients: dict[str, pd.DataFrame]
+    regression: pd.DataFrame | None
+    signs: pd.DataFrame | None
+    targeting: pd.DataFrame
+    overlap_shares: pd.DataFrame
+    overlaps: dict[str, pd.DataFrame]
+    coverage: pd.DataFrame
+    first_groups: pd.DataFrame
+    curves: dict[str, pd.DataFrame]
+    auc: pd.Series
+    actual: np.ndarray
+    predictions: dict[str, np.ndarray]
+
+    @property
+    def first(self) -> str:
+        """Name of the first (reference) model."""
+        return next(iter(self.models))
+
+    def predicts_welfare(self, name: str) -> bool:
+        """Whether model ``name`` predicts welfare (not the probability of being poor)."""
+        return not getattr(self.models[name], "higher_is_poorer", False)
+
+
+def step_models(run: Run) -> ModelsResult:
+    """Fit the PMT family; coefficient tables and in-sample targeting."""
     from pmt.evaluate import (
         decile_overlap,
         error_curve,
@@ -588,27 +569,18 @@ def step_models(run: Run) -> dict:
         targeting_metrics,
     )
     from pmt.models.regression_table import regression_table
-    from pmt.report import figures
 
-    cfg, df, out, spec = run.cfg, run.df, run.out, run.spec
+    cfg, df, spec = run.cfg, run.df, run.spec
     models = fit_models(run)
     run.note_step(f"fitted {len(models)} models: {', '.join(models)}")
     logw = cfg.log_welfare
     actual = df[logw].to_numpy(dtype=float)
     poor = df[POOR].to_numpy()
     v = run.sv.person_weight
-    src = run.source_note
-    out.section("Models")
-    out.text(describe_models(run))
     linear = {name: r for name, r in models.items() if getattr(r, "model_type", "") != "sklearn"}
-    for name, r in linear.items():
-        out.table(f"Coefficients: {name}", r.coef_table(spec), show=False)
-    if linear:
-        out.table("Coefficients", regression_table(linear, spec),
-                  "Coefficient (standard error); *** p<0.01, ** p<0.05, * p<0.1. Full tables "
-                  "with p-values are in tables.xlsx.")
-        _sign_check(run, linear)
-    out.section("Targeting accuracy in sample")
+    coefficients = {name: r.coef_table(spec) for name, r in linear.items()}
+    regression = regression_table(linear, spec) if linear else None
+    signs = unexpected_signs(run, linear) if linear else None
     coverage, curves, metrics, overlaps, preds = {}, {}, {}, {}, {}
     groups: dict[str, Any] = {}
     for name, r in models.items():
@@ -621,118 +593,126 @@ def step_models(run: Run) -> dict:
         coverage[name] = table["coverage"]
         groups.setdefault("first", table)
         overlaps[name] = decile_overlap(actual, ranking, v)
-    first = next(iter(models))
-    out.table("In-sample targeting (rate rule)", pd.DataFrame(metrics).T.rename_axis("model"),
-              f"In sample. Poor: {run.welfare_name} below the line (headcount "
-              f"{run.headcount:.1%}); selected: the poorest {run.headcount:.1%} of predicted "
-              "welfare (rate rule). In-sample figures flatter flexible models most: judge them "
-              "out of sample.")
-    out.table("Decile overlap shares", pd.DataFrame(
-        {name: overlap_shares(t) for name, t in overlaps.items()}).T.rename_axis("model"),
-        "In sample. Diagonal: share of people in the same decile of actual and predicted "
-        "welfare; within one: in the same or a neighbouring decile; overlap_k: share of the "
-        "bottom k deciles of actual welfare also in the bottom k of predicted welfare.")
-    out.table(f"Decile overlap: {first}", overlaps[first], "In sample. Rows: actual decile; "
-              "columns: predicted decile; cells: % of the population (all cells sum to 100 %).",
-              kind="share")
-    out.figure("overlap_heatmap", figures.overlap_heatmap(
-        overlaps[first], f"Decile overlap, {first} (% of population)", source=src),
-        f"Decile overlap of actual and predicted welfare, {first}, in sample")
-    cov = pd.DataFrame(coverage)
-    out.table("Coverage by decile (in sample)", cov,
-              "In sample. Share of the people of each decile of actual welfare selected by "
-              "each model.", kind="share")
-    out.figure("coverage_by_decile", figures.coverage_by_group(
-        cov.drop(index="Total", errors="ignore"), f"Coverage by decile of {run.welfare_name}",
-        xlabel=f"Decile of actual {run.welfare_name} (1 = poorest)", source=src),
-        f"Share of each decile of actual {run.welfare_name} selected by each model (rate "
-        "rule, in sample)")
-    out.figure("coverage_incidence", figures.coverage_incidence_by_decile(
-        groups["first"], f"Coverage and incidence by decile, {first} (in sample)",
-        xlabel=f"Decile of actual {run.welfare_name} (1 = poorest)", source=src),
-        f"Share of each decile selected (coverage) and share of the selected in each decile "
-        f"(incidence), {first}, rate rule, in sample")
-    if not getattr(models[first], "higher_is_poorer", False):
-        out.figure("predicted_vs_actual", figures.predicted_vs_actual(
-            actual, preds[first], run.log_line, f"{first}: predicted vs actual", source=src,
-            welfare=run.welfare_name, currency=cfg.currency),
-            f"Predicted vs actual log {run.welfare_name}, {first}, in sample; red lines: the "
-            "poverty line")
-        out.figure("residuals", figures.residuals_vs_actual(
-            actual, preds[first], f"{first}: residuals", source=src, welfare=run.welfare_name,
-            currency=cfg.currency),
-            f"Residuals against actual log {run.welfare_name}, {first}, in sample")
-    welfare_models = {n: preds[n] for n in models
-                      if not getattr(models[n], "higher_is_poorer", False)}
-    if welfare_models:
-        out.figure("welfare_distribution", figures.welfare_distribution(
-            actual, welfare_models, v, run.log_line, kind="cdf", currency=cfg.currency,
-            welfare=run.welfare_name, source=src,
-            title=f"Actual and predicted {run.welfare_name} (in sample)"),
-            f"Distribution of actual and predicted log {run.welfare_name} (person-weighted), "
-            "in sample, with the poverty line: predictions are compressed towards the mean")
-    if run.step == "fit":  # with a comparison, the trade-off is drawn out of sample
-        out.figure("tradeoff_curves", figures.tradeoff_curves(
-            curves, "Inclusion vs exclusion error over all cut-offs (in sample)", source=src,
-            operating_points={n: (metrics[n]["exclusion_error"], metrics[n]["inclusion_error"])
-                              for n in models}),
-            "Error trade-off of all models at every cut-off of the predicted score, in sample; "
-            "markers: each model at the programme's coverage (rate rule)")
-    out.table("Area under the ROC curve", pd.Series(
-        {name: c.attrs.get("auc", np.nan) for name, c in curves.items()}, name="auc"),
-        "In sample. Probability that a random poor person is ranked below a random non-poor "
-        "person.")
-    return models
+    return ModelsResult(
+        models=models, coefficients=coefficients, regression=regression, signs=signs,
+        targeting=pd.DataFrame(metrics).T.rename_axis("model"),
+        overlap_shares=pd.DataFrame({name: overlap_shares(t) for name, t in overlaps.items()}
+                                    ).T.rename_axis("model"),
+        overlaps=overlaps, coverage=pd.DataFrame(coverage), first_groups=groups["first"],
+        curves=curves,
+        auc=pd.Series({name: c.attrs.get("auc", np.nan) for name, c in curves.items()},
+                      name="auc"),
+        actual=actual, predictions=preds)
 
 
-def step_compare(run: Run) -> pd.DataFrame:
+@dataclass
+class Verdict:
+    """The model with the lowest out-of-sample exclusion error at the programme's coverage,
+    and its lead over the runner-up (:func:`verdict`).
+
+    Attributes
+    ----------
+    line : str
+        The programme's line as the comparison labels it ("poorest 20.1%").
+    level : float
+        Confidence level of the intervals.
+    best : pandas.Series
+        Comparison row of the best model (model, estimate, lower, upper).
+    runner_up : pandas.Series or None
+        Comparison row of the runner-up (None with one model).
+    difference : pandas.Series or None
+        Paired difference runner-up minus best (estimate, lower, upper; None when it could
+        not be computed).
+    """
+
+    line: str
+    level: float
+    best: pd.Series
+    runner_up: pd.Series | None = None
+    difference: pd.Series | None = None
+
+    @property
+    def model(self) -> str:
+        """Name of the recommended model."""
+        return str(self.best["model"])
+
+
+@dataclass
+class ComparisonResult:
+    """The models compared out of sample (:func:`step_compare`).
+
+    Attributes
+    ----------
+    cross_validation : pandas.DataFrame
+        Every cross-validation result (:func:`pmt.evaluate.cross_validate`).
+    cross_validation_key : pandas.DataFrame
+        Its exclusion error, inclusion error and coverage, by line, metric and model.
+    predictions : pandas.DataFrame
+        Cross-fitted predictions, one column per model.
+    tradeoff_curves : dict of str to pandas.DataFrame
+        Out-of-sample error curve of each model over every cut-off.
+    operating_points : dict of str to tuple of float
+        (exclusion error, inclusion error) of each model at the programme's coverage.
+    comparison : pandas.DataFrame
+        Paired PSU-bootstrap comparison of every model and difference
+        (:func:`pmt.evaluate.compare`).
+    comparison_key : pandas.DataFrame
+        Its headline rows (exclusion error; with the line rule also coverage).
+    optimism : pandas.DataFrame
+        Exclusion error in sample against out of sample, by model and line.
+    reference : str
+        The model the paired differences are taken against.
+    shares : list of float
+        The population shares compared (:func:`compare_shares`), the programme's first.
+    verdict : Verdict or None
+        The recommendation (None when the comparison has no row at the programme's line).
+    """
+
+    cross_validation: pd.DataFrame
+    cross_validation_key: pd.DataFrame
+    predictions: pd.DataFrame
+    tradeoff_curves: dict[str, pd.DataFrame]
+    operating_points: dict[str, tuple[float, float]]
+    comparison: pd.DataFrame
+    comparison_key: pd.DataFrame
+    optimism: pd.DataFrame
+    reference: str
+    shares: list[float]
+    verdict: Verdict | None
+
+    @property
+    def best(self) -> str | None:
+        """Name of the recommended model (None without a verdict)."""
+        return self.verdict.model if self.verdict is not None else None
+
+
+def step_compare(run: Run) -> ComparisonResult:
     """Compare the models out of sample: cross-validation means, then the paired PSU
     bootstrap over cross-fitted predictions (every model and every difference with a
-    design-based interval), the in-sample optimism beside it, and a stated verdict.
-
-    Returns the cross-fitted predictions (one column per model) for later steps.
+    design-based interval), the in-sample optimism beside it, and the recommendation.
     """
     from pmt.evaluate import compare, cross_fit, cross_validate
-    from pmt.report import figures
 
-    cfg, out = run.cfg, run.out
+    cfg = run.cfg
     ev = cfg.evaluation
     fitters = model_fitters(run)
     logw = cast(str, cfg.log_welfare)  # load_project_data sets it (_add_log_welfare)
     design = cfg.design()
     shares = compare_shares(run)
-    lines = ", ".join(f"{q:.0%}" for q in shares)
     level = float(ev["level"])
-    out.section("Model comparison out of sample")
-    out.text(
-        "Every figure in this section is out of sample: each household is scored by a model "
-        f"fitted without its fold ({ev['folds']} folds of whole PSUs, balanced within strata), "
-        f"so flexible models cannot flatter themselves. Models are compared at the same "
-        f"coverage ({ev['rule']} rule): the poorest {lines} of people by {run.welfare_name} "
-        "against as many people with the lowest predicted welfare."
-    )
     with warnings.catch_warnings():
-        _quiet_line_rule_warning()  # the line rule's caveat is said in the note below
+        _quiet_line_rule_warning()  # the line rule's caveat is said in the report's note
         cv = cross_validate(fitters, run.df, logw, n_folds=int(ev["folds"]),
                             n_repeats=int(ev["repeats"]), shares=list(cfg.lines),
                             rule=ev["rule"], seed=int(ev["seed"]), level=level,
                             n_jobs=int(ev["n_jobs"]), **design)
-    note = (f"Out of sample: {ev['folds']}-fold cross-validation, {ev['repeats']} repeat(s); "
-            "oos_mean is the mean over folds; fold_min and fold_max are the lowest and highest "
-            "fold results (a spread, not a confidence interval); in_sample is the same model "
-            "fitted and judged on all households.")
-    if ev["rule"] == "line":
-        note += (" Line rule: each model selects the households predicted below the line, so "
-                 "differences mix ranking quality with coverage (see the coverage rows).")
-    out.table("Cross-validation (all)", cv, note, show=False)
     key = cv[cv["metric"].isin(["exclusion_error", "inclusion_error", "coverage"])]
     value_cols = [c for c in cv.columns if c not in ("model", "line", "rule", "metric")]
-    out.table("Cross-validation", key.set_index(["line", "metric", "model"])[value_cols]
-              .sort_index(), note, show=False)
+    cv_key = key.set_index(["line", "metric", "model"])[value_cols].sort_index()
     run.note_step("cross-validated the models")
     predictions = cross_fit(fitters, run.df, n_folds=int(ev["folds"]), seed=int(ev["seed"]),
                             n_jobs=int(ev["n_jobs"]), **design)
-    _tradeoff_out_of_sample(run, predictions)
+    curves, points = _tradeoff_out_of_sample(run, predictions)
     reference = next(iter(fitters))
     common = dict(shares=shares, rule=ev["rule"], reference=reference,
                   n_replicates=int(ev["replicates"]), seed=int(ev["seed"]), level=level,
@@ -745,52 +725,25 @@ def step_compare(run: Run) -> pd.DataFrame:
         _quiet_line_rule_warning()
         boot = compare(predictions, run.df, logw, **common)
         in_sample = compare(fitters, run.df, logw, basis="in_sample", **common)
-    pct = f"{level:.0%}"
-    note = (f"Out of sample (cross-fitted predictions); {ev['replicates']} replicates of a "
-            f"PSU-clustered, strata-aware bootstrap shared by all models; lower/upper: {pct} "
-            "confidence interval covering the sampling of households given the fitted fold "
-            f"models. Rows 'model - {reference}' are paired differences.")
-    out.table("Out-of-sample comparison (all)", boot, note, show=False)
     shown = boot[boot["metric"].isin(["exclusion_error", "coverage"])
                  if ev["rule"] == "line" else boot["metric"] == "exclusion_error"]
-    out.table("Out-of-sample comparison",
-              shown.set_index(["line", "rule", "metric", "model"])[
-                  ["basis", "estimate", "se", "lower", "upper"]].sort_index(), note,
-              level=level)
-    optimism = _optimism(boot, in_sample)
-    out.table("In-sample optimism", optimism,
-              "Exclusion error of each model judged on the households it was fitted on (in "
-              "sample) and out of sample; the gap is how much the in-sample figure flatters the "
-              "model.", kind="share")
-    sub = boot[(boot["metric"] == "exclusion_error") & ~boot["model"].str.contains(" - ")
-               & (boot["rule"] == ev["rule"])]
-    if len(sub):
-        est = sub.pivot_table(index="model", columns="line", values="estimate", sort=False)
-        lo = sub.pivot_table(index="model", columns="line", values="lower", sort=False)
-        hi = sub.pivot_table(index="model", columns="line", values="upper", sort=False)
-        out.figure("exclusion_error_by_model", figures.bar_chart(
-            est, "Exclusion error by model and line (out of sample)", "Exclusion error (%)",
-            lower=lo, upper=hi, interval=f"{pct} confidence interval", source=run.source_note),
-            f"Exclusion error of each model at each relative poverty line, out of sample "
-            f"(cross-fitted); bars: {pct} confidence intervals")
-    text, best = verdict(run, predictions, boot, common)
-    out.text(text)
-    run.results.update(verdict=text, best=best, boot=boot)
+    result = ComparisonResult(
+        cross_validation=cv, cross_validation_key=cv_key, predictions=predictions,
+        tradeoff_curves=curves, operating_points=points, comparison=boot,
+        comparison_key=shown.set_index(["line", "rule", "metric", "model"])[
+            ["basis", "estimate", "se", "lower", "upper"]].sort_index(),
+        optimism=_optimism(boot, in_sample), reference=reference, shares=shares,
+        verdict=verdict(run, predictions, boot, common))
     run.note_step("compared the models out of sample with paired intervals")
-    welfare_words = step_welfare(run, predictions, best)
-    if welfare_words:
-        out.text(welfare_words)
-        run.results["welfare_words"] = welfare_words
-        run.note_step("compared the models with baselines by poverty and welfare")
-    return predictions
+    return result
 
 
-def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame) -> None:
-    """Error trade-off of every model over all cut-offs of its cross-fitted score, with the
-    operating point at the programme's coverage.
+def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame
+                            ) -> tuple[dict[str, pd.DataFrame], dict[str, tuple[float, float]]]:
+    """Error trade-off of every model over all cut-offs of its cross-fitted score, and its
+    operating point (exclusion, inclusion error) at the programme's coverage.
     """
     from pmt.evaluate import error_curve, select_by, targeting_metrics
-    from pmt.report import figures
 
     v = run.sv.person_weight
     poor = run.df[POOR].to_numpy()
@@ -803,11 +756,7 @@ def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame) -> None:
         chosen = select_by(score, share=run.headcount, weights=v, rule="rate").to_numpy()
         m = targeting_metrics(poor, chosen, v)
         points[name] = (m["exclusion_error"], m["inclusion_error"])
-    run.out.figure("tradeoff_curves", figures.tradeoff_curves(
-        curves, "Inclusion vs exclusion error over all cut-offs (out of sample)",
-        source=run.source_note, operating_points=points),
-        "Error trade-off of all models at every cut-off of the cross-fitted score, out of "
-        "sample; markers: each model at the programme's coverage (rate rule)")
+    return curves, points
 
 
 def _quiet_line_rule_warning() -> None:
@@ -838,10 +787,9 @@ def _optimism(boot: pd.DataFrame, in_sample: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dict
-            ) -> tuple[str, str | None]:
-    """The recommendation in words: the model with the lowest out-of-sample exclusion error
-    at the programme's coverage, and whether its lead over the runner-up is within the
-    paired interval.
+            ) -> Verdict | None:
+    """The model with the lowest out-of-sample exclusion error at the programme's coverage,
+    and its paired difference with the runner-up (None without a row at that line).
     """
     from pmt.evaluate import compare
 
@@ -851,40 +799,60 @@ def verdict(run: Run, predictions: pd.DataFrame, boot: pd.DataFrame, common: dic
               & (boot["rule"] == run.cfg.evaluation["rule"])
               & ~boot["model"].str.contains(" - ")].sort_values("estimate")
     if at.empty:
-        return "", None
-    best = at.iloc[0]
-    text = (f"Verdict: at the programme's coverage ({line} of people), {best['model']} has the "
-            f"lowest out-of-sample exclusion error, {best['estimate']:.1%} "
-            f"({common['level']:.0%} CI {best['lower']:.1%} to {best['upper']:.1%}).")
+        return None
+    found = Verdict(line=str(line), level=float(common["level"]), best=at.iloc[0])
     if len(at) < 2:
-        return text, best["model"]
-    runner = at.iloc[1]
+        return found
+    found.runner_up = runner = at.iloc[1]
     with warnings.catch_warnings():
         _quiet_line_rule_warning()
         paired = compare(predictions, run.df, cast(str, run.cfg.log_welfare),
                          **{**common, "shares": [compare_shares(run)[0]],
-                            "reference": best["model"]})
-    row = paired[(paired["model"] == f"{runner['model']} - {best['model']}")
+                            "reference": found.model})
+    row = paired[(paired["model"] == f"{runner['model']} - {found.model}")
                  & (paired["metric"] == "exclusion_error")
                  & (paired["rule"] == run.cfg.evaluation["rule"])]
-    if row.empty:
-        return text, best["model"]
-    diff = row.iloc[0]
-    gap = (f"{runner['model']} is {100 * diff['estimate']:.1f} percentage points behind "
-           f"(paired {common['level']:.0%} CI {100 * diff['lower']:.1f} to "
-           f"{100 * diff['upper']:.1f})")
-    if diff["lower"] <= 0:
-        text += (f" Its lead is within the paired interval: {gap}, so the data do not tell the "
-                 "two apart; prefer the simpler or more transparent one.")
-    else:
-        text += f" Its lead is larger than the paired interval: {gap}."
-    return text, best["model"]
+    if not row.empty:
+        found.difference = row.iloc[0]
+    return found
 
 
-def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
+@dataclass
+class WelfareResult:
+    """Models against baselines at the same coverage and budget (:func:`step_welfare`).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Every scheme and paired difference, by measure, with intervals
+        (:func:`pmt.evaluate.welfare_comparison`; ``attrs["budget"]``: the total budget).
+    key : pandas.DataFrame
+        Headline measures (columns) of each scheme (rows).
+    reference : str
+        The model the paired differences are taken against.
+    poverty_gap : pandas.DataFrame
+        Change in the poverty gap (FGT1) of each scheme (index), with lower and upper.
+    best, best_baseline : str or None
+        The recommended model and the baseline with the largest fall in the poverty gap
+        (None when there is no comparison of the two).
+    difference : pandas.Series or None
+        Paired difference of the change in the poverty gap, best baseline minus best model.
+    """
+
+    table: pd.DataFrame
+    key: pd.DataFrame
+    reference: str
+    poverty_gap: pd.DataFrame
+    best: str | None = None
+    best_baseline: str | None = None
+    difference: pd.Series | None = None
+
+
+def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None
+                 ) -> WelfareResult | None:
     """Models against baselines at the same coverage and budget, judged by poverty and
-    welfare (Brown, Ravallion and van de Walle 2018), out of sample; returns a sentence for
-    the verdict (the best model against the best baseline).
+    welfare (Brown, Ravallion and van de Walle 2018), out of sample; None without
+    ``baselines`` in the config or without household sizes.
     """
     from pmt.evaluate import (
         Categorical,
@@ -893,11 +861,10 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
         Universal,
         welfare_comparison,
     )
-    from pmt.report import figures
 
     cfg = run.cfg.baselines
     if cfg is None or run.cfg.size is None:
-        return ""
+        return None
     baselines = {"Random selection": RandomSelection(), "Universal transfer": Universal()}
     cat = cfg.get("categorical")
     if cat:
@@ -924,66 +891,58 @@ def step_welfare(run: Run, predictions: pd.DataFrame, best: str | None) -> str:
         rho=float(cfg.get("rho", 2.0)), n_replicates=int(ev["replicates"]),
         level=float(ev["level"]), seed=int(ev["seed"]))
     table.insert(2, "basis", predictions.attrs["basis"])  # cross_fit: out_of_sample
-    out = run.out
-    out.section("Models against baselines: poverty and welfare")
-    budget = table.attrs.get("budget")
-    pct = f"{float(ev['level']):.0%}"
-    note = (f"Out of sample (cross-fitted model scores). Every scheme reaches {run.headcount:.1%} "
-            "of people (the universal transfer everyone) and spends the same budget"
-            + (f" (total {format_money(budget)}, in the welfare measure's units)" if budget is not None else "")
-            + f" as a {cfg.get('benefit', 'flat')} benefit; lower/upper: {pct} confidence "
-            f"intervals from a PSU bootstrap shared by all schemes; rows 'scheme - {reference}'"
-            f" are paired differences. Social welfare: equally-distributed-equivalent welfare "
-            f"with inequality aversion rho = {float(cfg.get('rho', 2.0)):g}.")
-    out.table("Baselines and welfare (all)", table, note, show=False)
-    run.results["welfare"] = table
     key = ["coverage", "exclusion_error", "budget_share_poor", "FGT0_change", "FGT1_change",
            "welfare_ede_change", "weighted_exclusion_error"]
     wide = (table[table["measure"].isin(key) & (table["kind"] != "difference")]
             .pivot_table(index="scheme", columns="measure", values="estimate", sort=False)
             .reindex(columns=[k for k in key if k in set(table["measure"])]))
-    out.table("Baselines and welfare", wide, note)
     gap = table[(table["measure"] == "FGT1_change") & (table["scheme"] != "No transfer")]
     levels = gap[gap["kind"] != "difference"].set_index("scheme")
-    if len(levels):
-        est = levels[["estimate"]].rename(columns={"estimate": "change in the poverty gap"})
-        lo = levels[["lower"]].rename(columns={"lower": "change in the poverty gap"})
-        hi = levels[["upper"]].rename(columns={"upper": "change in the poverty gap"})
-        out.figure("poverty_gap_by_scheme", figures.bar_chart(
-            est, "Change in the poverty gap (FGT1) at the same budget (out of sample)",
-            "Change in FGT1 (% points)", lower=lo, upper=hi,
-            interval=f"{pct} confidence interval", source=run.source_note),
-            f"Change in the poverty gap of each model and baseline at the same coverage and "
-            f"budget, out of sample; bars: {pct} confidence intervals")
+    result = WelfareResult(table=table, key=wide, reference=str(reference), poverty_gap=levels)
     base = levels[levels["kind"] == "baseline"] if len(levels) else levels
     if best is None or base.empty or best not in levels.index:
-        return ""
+        return result
     top = base["estimate"].idxmin()  # the largest fall in the poverty gap
     diff = gap[gap["scheme"] == f"{top} - {reference}"]
-    if diff.empty:
-        return ""
-    d = diff.iloc[0]
-    words = (f"At the same budget, {best} lowers the poverty gap (FGT1) by "
-             f"{-100 * levels.loc[best, 'estimate']:.2f} points against "
-             f"{-100 * levels.loc[top, 'estimate']:.2f} for the best baseline ({top}): an "
-             f"advantage of {100 * d['estimate']:.2f} points (paired {pct} CI "
-             f"{100 * d['lower']:.2f} to {100 * d['upper']:.2f}).")
-    if d["lower"] <= 0:
-        words += (" The difference is within the paired interval: the data do not show that the "
-                  "model beats the simple rule.")
-    return words
+    if not diff.empty:
+        result.best, result.best_baseline, result.difference = best, str(top), diff.iloc[0]
+    return result
 
 
-def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
+@dataclass
+class SubgroupResult:
+    """Out-of-sample performance of the first model by subgroup (:func:`step_subgroups`).
+
+    Attributes
+    ----------
+    model : str
+        The model judged (the config's first).
+    groups : list of str
+        Columns whose groups are compared (with ``household_type`` when it could be built).
+    table : pandas.DataFrame
+        Targeting metrics by (column label, group label) with the bootstrap interval of the
+        coverage of the poor (poorest 20 % by actual and by predicted welfare).
+    quintiles : pandas.DataFrame
+        Coverage by quintile of actual welfare, each against the poorest with paired tests
+        and a Rao-Scott test of equal coverage (``attrs["significance"]``).
+    """
+
+    model: str
+    groups: list[str]
+    table: pd.DataFrame
+    quintiles: pd.DataFrame
+
+
+def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> SubgroupResult | None:
     """Performance of the first model by the config's subgroups (region, urban, ...), out of
-    sample: from the cross-fitted predictions of :func:`step_compare`.
+    sample: from the cross-fitted predictions of :func:`step_compare`; None without
+    subgroups in the data.
     """
     from pmt.evaluate import bootstrap_metrics, classify_poor, select_by, subgroup_metrics
-    from pmt.report import figures
 
     groups = [c for c in run.cfg.subgroups or () if c in run.df.columns]
     if not groups:
-        return
+        return None
     first = next(iter(models))
     groups = _with_household_type(run, groups)
     v = run.sv.person_weight
@@ -1011,26 +970,8 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> None:
               group if block == "Total" else run.value_label(block, group))
              for block, group in table.index]
     table.index = pd.MultiIndex.from_tuples(names, names=table.index.names)
-    run.out.section("Subgroup performance")
-    _quintile_coverage_test(run, first, np.asarray(selected))
-    run.out.table(f"Subgroup performance: {first}", table,
-                  "Out of sample (cross-fitted). Poorest 20 % of people by actual welfare against "
-                  "the poorest 20 % "
-                  f"by {first}, by {', '.join(run.label(g) for g in groups)}; small subgroups "
-                  "are flagged; coverage_poor_lower/upper: confidence interval (PSU bootstrap, "
-                  "selection held fixed). The chart below shows the coverage of the poor.",
-                  show=False)
-    if "coverage_poor" in table.columns:
-        pct = f"{float(ev['level']):.0%}"
-        run.out.figure("subgroup_coverage", figures.bar_chart(
-            table[["coverage_poor"]].rename(columns={"coverage_poor": first}),
-            "Coverage of the poorest 20% by subgroup (out of sample)", "Coverage (%)",
-            lower=table[["coverage_poor_lower"]].set_axis([first], axis=1),
-            upper=table[["coverage_poor_upper"]].set_axis([first], axis=1),
-            interval=f"{pct} confidence interval", xlabel="Subgroup",
-            source=run.source_note),
-            f"Share of the poorest quintile selected by {first}, by subgroup, out of sample; "
-            f"bars: {pct} confidence intervals (PSU bootstrap, selection held fixed)")
+    return SubgroupResult(model=first, groups=groups, table=table,
+                          quintiles=_quintile_coverage_test(run, np.asarray(selected)))
 
 
 def _with_household_type(run: Run, groups: list[str]) -> list[str]:
@@ -1050,8 +991,8 @@ def _with_household_type(run: Run, groups: list[str]) -> list[str]:
     return [*groups, "household_type"]
 
 
-def _quintile_coverage_test(run: Run, first: str, selected: np.ndarray) -> None:
-    """Coverage of the first model by quintile of actual welfare, each quintile against the
+def _quintile_coverage_test(run: Run, selected: np.ndarray) -> pd.DataFrame:
+    """Coverage of a selection by quintile of actual welfare, each quintile against the
     poorest with paired PSU-bootstrap tests, and a Rao-Scott test of equal coverage.
     """
     from pmt.evaluate import group_table
@@ -1066,23 +1007,46 @@ def _quintile_coverage_test(run: Run, first: str, selected: np.ndarray) -> None:
     test = rao_scott_test(run.sv, selected.astype(float), quintile)
     table = group_table(run.df[run.cfg.welfare], selected, weights=v, n_groups=5,
                         ranked_by=f"{run.welfare_name} (actual)")
-    table = flag_significance(table, differences, column="coverage", test=test)
-    note = table.attrs.get("significance", {}).get("coverage", {}).get("note", "")
-    run.out.table(f"Coverage by quintile: {first}", table,
-                  f"Out of sample (cross-fitted), rate rule at 20 %. coverage_diff, coverage_p: "
-                  "each quintile against the poorest (paired PSU bootstrap); *** p<0.01, ** "
-                  f"p<0.05, * p<0.1. {note}".strip())
+    return flag_significance(table, differences, column="coverage", test=test)
 
 
-def step_hmt(run: Run, pmt_model) -> Any:
-    """Fit the hybrid means test; validation and the four-method comparison."""
+@dataclass
+class HmtResult:
+    """The hybrid means test and the four-method comparison (:func:`step_hmt`).
+
+    Attributes
+    ----------
+    model : pmt.HybridMeansTest
+        The fitted hybrid means test.
+    coefficients : dict of str to pandas.DataFrame
+        Regression table (selection probit and outcome) of each hard-to-verify income part.
+    validation : pandas.DataFrame
+        Predicted against actual income per capita, in sample.
+    crosstab : pandas.DataFrame
+        Decile cross-tabulation of actual and predicted income per capita.
+    methods : pandas.DataFrame
+        Verifiable-income means test, PMT, HMT and perfect targeting at the same threshold
+        and budget (:func:`pmt.simulate.methods.compare_methods`).
+    """
+
+    model: Any
+    coefficients: dict[str, pd.DataFrame]
+    validation: pd.DataFrame
+    crosstab: pd.DataFrame
+    methods: pd.DataFrame
+
+
+def step_hmt(run: Run, pmt_model) -> HmtResult | None:
+    """Fit the hybrid means test; validation and the four-method comparison (None without
+    ``hmt`` in the config).
+    """
     import pmt
     from pmt.datasets import HTV_OUTCOME_FORMULA, HTV_SELECTION_FORMULA
     from pmt.evaluate.methods import prediction_validation
     from pmt.models.regression_table import regression_table
     from pmt.simulate.methods import compare_methods
 
-    h, cfg, df, out = run.cfg.hmt, run.cfg, run.df, run.out
+    h, cfg, df = run.cfg.hmt, run.cfg, run.df
     if not h:
         return None
     selection = HTV_SELECTION_FORMULA if h["selection"] == "default" else h["selection"]
@@ -1090,40 +1054,52 @@ def step_hmt(run: Run, pmt_model) -> Any:
     model = pmt.HybridMeansTest(verifiable=h["verifiable"], selection=selection,
                                 outcome=outcome, size=cfg.size, method=h["method"])
     model.fit(df, weights=cfg.weight, cluster=cfg.psu)
-    out.section("Hybrid means test")
-    out.text("Verifiable income plus a Heckman-model prediction of hard-to-verify income "
-             "(probit of having any, then the log amount with the inverse Mills ratio).")
-    for part, heck in model.models_.items():
-        out.table(f"HMT coefficients: {part}", regression_table(
-                      {"selection (probit)": heck.selection, "outcome (log amount)": heck},
-                      run.spec),
-                  f"Two-part model of hard-to-verify income ({part}): a probit of having any "
-                  "(selection) and the log amount with the inverse Mills ratio (outcome); "
-                  f"N = {heck.nobs:,}, {heck.n_selected:,} with the income; rho = "
-                  f"{heck.rho:.3f}, sigma = {heck.sigma:.3f}. *** p<0.01, ** p<0.05, * p<0.1.")
+    coefficients = {part: regression_table(
+        {"selection (probit)": heck.selection, "outcome (log amount)": heck}, run.spec)
+        for part, heck in model.models_.items()}
     size = df[cfg.size].to_numpy(dtype=float)
     summary, table = prediction_validation(df[h["income"]].to_numpy(dtype=float) / size,
                                            np.asarray(model.predict(df), dtype=float),
                                            df[cfg.weight], size=size)
-    out.table("HMT validation", summary, "In sample. Predicted vs actual income per capita.")
-    out.table("HMT decile cross-tab", table, "In sample. Rows: actual decile of income per "
-              "capita; columns: HMT decile; population shares.")
     # the HMT step reads the size and weight columns above: a config with an HMT names both
     methods = compare_methods(df, run.line, income=h["income"], verifiable=h["verifiable"],
                               size=cast(str, cfg.size), weight=cast(str, cfg.weight),
                               pmt=pmt_model, hmt=model,
                               poverty_line=run.line)
-    out.table("Four targeting methods", methods,
-              f"In sample. Verifiable-income means test (VMT), PMT, HMT and perfect targeting, at the same "
-              f"threshold ({format_money(run.line)}{run.money}) and at the same budget; benefits top up "
-              "income to the threshold.")
     run.note_step("fitted the hybrid means test and compared four methods")
-    return model
+    return HmtResult(model=model, coefficients=coefficients, validation=summary,
+                     crosstab=table, methods=methods)
 
 
-def step_scorecard(run: Run, models, art_dir: Path):
+@dataclass
+class ScorecardResult:
+    """The scorecard and its forms (:func:`step_scorecard`).
+
+    Attributes
+    ----------
+    scorecard : pmt.Scorecard
+        The integer-point scorecard.
+    model : str
+        The model it was built from.
+    points : pandas.DataFrame
+        Points per answer (:meth:`pmt.Scorecard.points_table`).
+    rounding_loss : pandas.DataFrame or None
+        Targeting of the exact model against the rounded scorecard (None without it).
+    files : dict of str to Path
+        The scorecard JSON and the enumerator and analyst forms written, by name.
+    """
+
+    scorecard: Any
+    model: str
+    points: pd.DataFrame
+    rounding_loss: pd.DataFrame | None
+    files: dict[str, Path]
+
+
+def step_scorecard(run: Run, models, art_dir: Path) -> ScorecardResult | None:
     """Turn the chosen model into an integer-point scorecard, an enumerator form (questions
-    and answers only) and an analyst form (points, cut-off, rounding loss).
+    and answers only) and an analyst form (points, cut-off, rounding loss); writes them
+    beside the models (None without ``scorecard`` in the config).
     """
     from pmt.scorecard import Scorecard
 
@@ -1132,14 +1108,13 @@ def step_scorecard(run: Run, models, art_dir: Path):
         return None
     name = sc_cfg["model"]
     with warnings.catch_warnings():
-        # the rounding warning is printed and shown in the report below
+        # the rounding warning is printed here and shown in the report
         warnings.filterwarnings("ignore", message="banding and rounding change",
                                 category=UserWarning)
         sc = Scorecard.from_model(models[name], data=run.df, weights=run.cfg.weight,
                                   threshold=run.log_line, max_points=int(sc_cfg["max_points"]),
                                   spec=run.spec, name=f"PMT scorecard ({name})")
-    out = run.out
-    out.artifacts["scorecard"] = sc.to_json(art_dir / "scorecard.json")
+    files = {"scorecard": sc.to_json(art_dir / "scorecard.json")}
     folder = art_dir.parent
     forms: tuple[tuple[str, Any, Literal["html", "markdown"], str], ...] = (
             ("field form (HTML)", sc.enumerator_form, "html", "field_form.html"),
@@ -1148,54 +1123,88 @@ def step_scorecard(run: Run, models, art_dir: Path):
             ("analyst form (Markdown)", sc.analyst_form, "markdown", "scorecard_analyst.md"))
     for key, method, fmt, file in forms:
         method(fmt, path=folder / file, spec=run.spec)
-        out.artifacts[key] = folder / file
-    out.section("Scorecard")
-    if sc.rounding_warning:
-        run.results["rounding_warning"] = sc.rounding_warning
-        out.text(f"Warning: {sc.rounding_warning}")
-        if run.timer is not None:
-            run.timer.say(f"warning: {sc.rounding_warning}")
-    out.table("Scorecard points", sc.points_table(),
-              f"Integer points per answer from the {name} model; base answers score 0; "
-              f"eligible below the cut-off of {sc.cutoff} points.", show=False)
+        files[key] = folder / file
+    if sc.rounding_warning and run.timer is not None:
+        run.timer.say(f"warning: {sc.rounding_warning}")
+    loss = None
     if sc.rounding:
         loss = pd.DataFrame(sc.rounding) if isinstance(
             next(iter(sc.rounding.values())), dict | list) else pd.Series(sc.rounding, name="value")
-        out.table("Scorecard rounding loss", loss,
-                  "In sample. Targeting of the exact model and of the rounded scorecard, and the "
-                  "share of households whose eligibility changes.")
-    out.html(sc.enumerator_form("html", fragment=True, spec=run.spec), "Field form (enumerator)")
-    out.html(sc.analyst_form("html", fragment=True, spec=run.spec), "Scorecard (analyst)")
     run.note_step("built the scorecard, its enumerator form and its analyst form")
-    return sc
+    return ScorecardResult(scorecard=sc, model=name, points=sc.points_table(),
+                           rounding_loss=loss, files=files)
 
 
-#: the deciles of a simulation as the report shows them (every column is in the workbook)
-DECILE_COLUMNS = ["population_share", "eligible_coverage", "coverage", "beneficiaries_share",
-                  "benefits_share", "adequacy_recipients", "benefit_per_capita"]
-#: what a simulation table counts, where the table alone does not say
-SIM_NOTES = {
-    "families": "Families assessed separately inside their households: weighted counts "
-                "(each family carries its household's sampling weight; rows ending "
-                "'(sample)' are unweighted), in sample (households scored by the model "
-                "fitted on all of them).",
-}
-SIM_TABLES = ("counts", "families", "budget", "poverty_display", "targeting", "deciles", "winners_losers",
-              "cost_effectiveness", "assumptions", "threshold_solution", "amount_solution",
-              "coverage_solution", "repeated_eligibility", "scenario_grid")
+@dataclass
+class PolicyOutcome:
+    """One simulated policy (part of :class:`SimulationResult`).
+
+    Attributes
+    ----------
+    title : str
+        The policy's name.
+    result : pmt.simulate.PolicyFileResult
+        Everything :func:`pmt.simulate.run_policy_file` returned (policy, tables, welfare,
+        outcome).
+    currency : str or None
+        The policy's currency (else the config's).
+    persons : pandas.DataFrame or None
+        Poverty and coverage of the roster's person groups (None without roster groups).
+    by_family : bool
+        Whether the policy assesses families inside households.
+    benefit_per_person : numpy.ndarray or None
+        Each household's benefit divided by its size (None without household sizes).
+    """
+
+    title: str
+    result: Any
+    currency: str | None
+    persons: pd.DataFrame | None
+    by_family: bool
+    benefit_per_person: np.ndarray | None
 
 
-def step_simulate(run: Run, models) -> None:
-    """Simulate the config's policies and a budget-neutral comparison."""
-    from pmt.report import figures
+@dataclass
+class SimulationResult:
+    """The config's policies and the budget-neutral comparison (:func:`step_simulate`).
+
+    Attributes
+    ----------
+    scoring_model : str or None
+        The model whose predictions score households (None when it was not fitted).
+    policies : list of PolicyOutcome
+        Each policy, in config order.
+    person_weight : numpy.ndarray
+        Person weight of each household in the simulations' survey.
+    persons_by_group : pandas.DataFrame or None
+        Poverty and coverage of the person groups under every policy (None without them).
+    budget_neutral : pandas.DataFrame or None
+        :func:`pmt.simulate.budget_neutral_comparison` (None when not asked or skipped).
+    budget_neutral_skipped : bool
+        True when the comparison was asked but the survey has no household sizes.
+    """
+
+    scoring_model: str | None
+    policies: list[PolicyOutcome]
+    person_weight: np.ndarray
+    persons_by_group: pd.DataFrame | None = None
+    budget_neutral: pd.DataFrame | None = None
+    budget_neutral_skipped: bool = False
+
+
+def step_simulate(run: Run, models) -> SimulationResult | None:
+    """Simulate the config's policies and a budget-neutral comparison (None when the config
+    has neither).
+    """
     from pmt.simulate import budget_neutral_comparison, run_policy_file
+    from pmt.simulate.persons import person_results
     from pmt.simulate.units import with_families
 
-    cfg, out = run.cfg, run.out
+    cfg = run.cfg
     policies = list(cfg.policies)
     bn = cfg.budget_neutral
     if not policies and bn is None:
-        return
+        return None
     scored = run.df.copy()
     name = (cfg.scorecard or {}).get("model") or next(
         (k for k, m in cfg.models.items() if m.type in ("ols", "truncated_ols", "quantreg")),
@@ -1208,11 +1217,8 @@ def step_simulate(run: Run, models) -> None:
     units = run.roster.units(scored) if run.roster is not None else None
     if units is not None:
         ssv = with_families(ssv, units)
-    out.section("Policy simulation")
-    if name in models:
-        out.text(f"In sample: the simulations score every household with the {name} model "
-                 "fitted on all households of the survey.")
-    fgt, persons = {}, {}
+    outcomes = []
+    persons = {}
     for item in policies:
         path = cfg.path(item)
         if not path.exists():
@@ -1221,196 +1227,41 @@ def step_simulate(run: Run, models) -> None:
         # is replaced by the project's survey
         result = run_policy_file(path, data=ssv)
         title = result.policy.name
-        out.text(f"Policy: {title}. " + "; ".join(
-            line.strip() for line in result.policy.describe().splitlines()[1:] if line.strip())
-            + ".")
-        currency = getattr(result.policy, "currency", None) or cfg.currency
-        for key in SIM_TABLES:
-            if key in result.tables:
-                out.table(f"{title}: {key}", result.tables[key], SIM_NOTES.get(key, ""),
-                          show=key in ("poverty_display", "deciles", "budget", "families"),
-                    columns=DECILE_COLUMNS if key == "deciles" else None, currency=currency)
+        by_family = result.outcome.units is not None
+        table = None
         if run.roster is not None and run.roster.groups:
-            persons[title] = _person_table(run, ssv, result, title)
-        fgt[title] = result.tables["poverty"]
-        if not fgt or len(fgt) == 1:  # the first policy's distributional charts
-            _policy_figures(run, ssv, result, title)
+            roster = run.roster
+            table = persons[title] = person_results(
+                result, ssv, household_row=roster.household_row, groups=roster.groups,
+                family_row=roster.family_row if by_family else None)
+        per_person = None
+        if cfg.size is not None:
+            per_person = np.asarray(result.outcome.benefit, dtype=float) / run.df[
+                cfg.size].to_numpy(dtype=float)
+        outcomes.append(PolicyOutcome(
+            title=title, result=result,
+            currency=getattr(result.policy, "currency", None) or cfg.currency,
+            persons=table, by_family=by_family, benefit_per_person=per_person))
+    simulated = SimulationResult(scoring_model=name if name in models else None,
+                                 policies=outcomes, person_weight=ssv.person_weight)
     if persons:
         columns = ["poverty_before", "poverty_after", "change", "se_change",
                    "coverage_household", "coverage_family"]
-        both = pd.concat({t: tab.reindex(columns=columns) for t, tab in persons.items()},
-                         names=["policy", "group"]).dropna(axis=1, how="all")
-        out.table("Persons by group under each policy", both,
-                  "Persons of the roster by group (the config's `roster.groups`), "
-                  "person-weighted: poverty before and after each policy, the paired change "
-                  "and its standard error (linearised, PSU clustering within strata), the "
-                  "share living in a household that receives the benefit and, for policies "
-                  "assessed by family, in a family that receives it; in sample. Standard "
-                  "errors of every rate are in the workbook (one sheet per policy).",
-                  shares=["change", "se_change"])
-    if fgt:
-        first = next(iter(fgt.values()))
-        if {"before", "after"} <= set(first.columns):
-            frame = pd.DataFrame({t: p["after"] for t, p in fgt.items()})
-            frame.insert(0, "before", first["before"])
-            out.figure("simulated_poverty", figures.bar_chart(
-                frame, "Poverty before and after each policy", "Index (%)",
-                source=run.source_note),
-                "FGT measures before (pre-transfer) and after each simulated policy, in "
-                "sample (households scored by the model fitted on all of them)")
+        simulated.persons_by_group = pd.concat(
+            {t: tab.reindex(columns=columns) for t, tab in persons.items()},
+            names=["policy", "group"]).dropna(axis=1, how="all")
     if bn is not None and "pmt_level" in scored:
         if cfg.size is None:
-            out.text("The budget-neutral comparison needs household sizes (survey.size): "
-                     "skipped.")
+            simulated.budget_neutral_skipped = True
         else:
-            bn_table = budget_neutral_comparison(
+            simulated.budget_neutral = budget_neutral_comparison(
                 ssv, {f"PMT ({name})": "pmt_level"}, welfare=cast(str, cfg.welfare),
                 line=run.line,
                 children=bn.get("children") or None, elderly=bn.get("elderly"),
                 disabled=bn.get("disabled"), female_head=bn.get("female_head"))
-            out.table("Budget-neutral comparison", bn_table,
-                      "One budget spent through the PMT (top-up to the line), a universal "
-                      "transfer" + (" and categorical transfers" if any(bn.values()) else "")
-                      + " (Brown, Ravallion and van de Walle 2018); in sample.")
     run.note_step(f"simulated {len(policies)} policies"
                    + (" and a budget-neutral comparison" if bn is not None else ""))
-
-
-def _person_table(run: Run, ssv: Survey, result, title: str) -> pd.DataFrame:
-    """Poverty and coverage of the roster's person groups under a policy (workbook)."""
-    from pmt.simulate.persons import person_results
-
-    roster = run.roster
-    by_family = result.outcome.units is not None
-    table = person_results(result, ssv, household_row=roster.household_row,
-                           groups=roster.groups,
-                           family_row=roster.family_row if by_family else None)
-    run.out.table(
-        f"{title}: persons", table,
-        "Persons of the roster by group (the config's `roster.groups`), person-weighted "
-        "(household weight for each member): poverty before and after the policy, and "
-        "the share living in a household that receives the benefit"
-        + (" and the share in a beneficiary family" if by_family else "")
-        + "; standard errors linearised with PSU clustering within strata; in sample.",
-        show=False, shares=["se_before", "change", "se_change"])
-    return table
-
-
-def _policy_figures(run: Run, ssv: Survey, result, title: str) -> None:
-    """Welfare under the reform against the baseline, and who receives the benefit."""
-    from pmt.report import figures
-
-    v = ssv.person_weight
-    base = result.welfare["pre_transfer"].to_numpy(dtype=float)
-    reform = result.welfare["reform"].to_numpy(dtype=float)
-    run.out.figure("welfare_under_reform", figures.welfare_under_reform(
-        base, reform, v, thresholds={"Poverty line": run.line}, currency=run.cfg.currency,
-        welfare=run.welfare_name, source=run.source_note,
-        title=f"{run.welfare_name.capitalize()} before and after: {title}"),
-        f"Distribution of {run.welfare_name} before transfers and under the policy "
-        f"'{title}' (person-weighted), with the poverty line; in sample")
-    if run.cfg.size is not None:
-        per_person = np.asarray(result.outcome.benefit, dtype=float) / run.df[
-            run.cfg.size].to_numpy(dtype=float)
-        run.out.figure("lorenz_concentration", figures.lorenz_concentration(
-            base, {title: per_person}, v, welfare_label=run.welfare_name,
-            source=run.source_note,
-            title="Lorenz curve of welfare and concentration curve of benefits"),
-            f"Lorenz curve of {run.welfare_name} before transfers and concentration curve of "
-            f"the benefits of '{title}' (people ranked by welfare), in sample; above the "
-            "Lorenz curve: progressive relative to welfare")
-
-
-def _with_interval(row) -> str:
-    return f"{row['estimate']:.1%} ({row['lower']:.1%} to {row['upper']:.1%})"
-
-
-def step_executive_summary(run: Run) -> None:
-    """The report's first section, written from the results in plain words: the programme,
-    the recommended model and why, its errors and poverty impact with intervals beside the
-    baselines, and what the user must still decide.
-    """
-    cfg, res = run.cfg, run.results
-    sec = Section("Summary")
-    say = sec.items.append
-    n_people = float(run.sv.person_weight.sum())
-    line_words = (f"the poorest {cast(dict, cfg.line)['share']:.0%} of people"
-                  if cfg.relative_line
-                  else f"people whose {run.welfare_name} is below {format_money(run.line)}"
-                       f"{run.money}")
-    say(("text", f"The programme is meant to reach the poor: {line_words}, "
-                 f"{run.headcount:.1%} of the population ({run.headcount * n_people:,.0f} of "
-                 f"{n_people:,.0f} people in the survey's weighted population; "
-                 f"{len(run.df):,} households in the sample).", ""))
-    if run.dropped is not None:
-        total = int(run.dropped["households_missing"].iloc[-1])
-        say(("text", f"{total:,} households with missing answers were left out "
-                     "(`missing: drop`); see the survey section.", ""))
-    if res.get("verdict"):
-        say(("text", res["verdict"].replace("Verdict: ", "Recommendation: ", 1), ""))
-    rows = {}
-    boot, best = res.get("boot"), res.get("best")
-    if boot is not None and best is not None:
-        line = next((x for x in boot["line"].dropna().unique()
-                     if str(x).startswith("poorest")), None)
-        at = boot[(boot["line"] == line) & (boot["model"] == best)
-                  & (boot["rule"] == cfg.evaluation["rule"])].set_index("metric")
-        if {"exclusion_error", "inclusion_error"} <= set(at.index):
-            rows[f"{best}: exclusion error"] = _with_interval(at.loc["exclusion_error"])
-            rows[f"{best}: inclusion error"] = _with_interval(at.loc["inclusion_error"])
-    welfare = res.get("welfare")
-    if welfare is not None:
-        level = welfare[welfare["kind"] != "difference"].set_index(["scheme", "measure"])
-        schemes = [x for x in dict.fromkeys(welfare["scheme"])
-                   if x != "No transfer" and " - " not in x
-                   and (x == best or welfare.loc[welfare["scheme"] == x, "kind"].iloc[0]
-                        == "baseline")]
-        table = pd.DataFrame({
-            scheme: {
-                "People reached": f"{level.loc[(scheme, 'coverage'), 'estimate']:.1%}",
-                "Poor people missed (exclusion error)":
-                    _with_interval(level.loc[(scheme, "exclusion_error")]),
-                "Budget reaching the poor":
-                    _with_interval(level.loc[(scheme, "budget_share_poor")]),
-                "Change in the poverty headcount (FGT0)":
-                    _with_interval(level.loc[(scheme, "FGT0_change")]),
-                "Change in the poverty gap (FGT1)":
-                    _with_interval(level.loc[(scheme, "FGT1_change")]),
-            } for scheme in schemes}).T.rename_axis("scheme")
-        budget = welfare.attrs.get("budget")
-        say(("table", table, "Headline numbers: the recommended model and simple rules at the "
-             "same coverage and budget, out of sample, with "
-             f"{float(cfg.evaluation['level']):.0%} confidence intervals"
-             + (f" (budget {format_money(budget)}, in the welfare measure's units)"
-                if budget is not None else "")))
-        if res.get("welfare_words"):
-            say(("text", res["welfare_words"], ""))
-    elif rows:
-        say(("table", pd.Series(rows, name="estimate").to_frame(),
-             "Headline errors of the recommended model, out of sample"))
-    decide = ["the coverage or budget of the programme (these figures use the poverty "
-              f"headcount, {run.headcount:.1%} of people, as coverage)"]
-    if "within the paired interval" in res.get("verdict", ""):
-        decide.append("which of the statistically equivalent models to use: prefer the one "
-                      "that is simpler to explain and to collect")
-    unverifiable = [run.label(c) for c in (run.spec.columns_with_role("proxy")
-                                            if run.spec is not None else [])
-                    if not run.spec[c].verifiable]
-    if unverifiable:
-        decide.append("how to verify the answers the spec does not mark as verifiable: "
-                      + ", ".join(unverifiable[:8]) + (" ..." if len(unverifiable) > 8 else ""))
-    if res.get("rounding_warning"):
-        decide.append(f"whether the scorecard's rounding is acceptable: {res['rounding_warning']}")
-    decide.append("the benefit design and take-up assumptions (see the policy simulation)"
-                  if cfg.policies else "the benefit design: no policy was simulated")
-    say(("text", "Still to decide: " + "; ".join(decide) + ".", ""))
-    run.out.sections.insert(0, sec)
-
-
-# sections of the report body; all others go to the annex
-MAIN_SECTIONS = ("Summary", "Survey, welfare and poverty", "Model comparison out of sample",
-                 "Models against baselines: poverty and welfare", "Subgroup performance",
-                 "Policy simulation")
+    return simulated
 
 
 # --------------------------------------------------------------------------------------
@@ -1426,75 +1277,6 @@ def check_out_dir(out_dir: Path) -> Path:
         if p.exists():
             break
     return out_dir
-
-
-def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str,
-                  pdf: bool = False) -> dict[str, Path]:
-    """Write report.html (and report.pdf), tables.xlsx and figures/*.png into ``out_dir``;
-    returns what went where.
-
-    The report body holds the :data:`MAIN_SECTIONS`; every other section goes to the annex.
-    Tables are shown in plain words and units (:func:`pmt.report.format.display_parts`,
-    split to fit an A4 page); the workbook keeps the raw numbers.
-    """
-    import matplotlib.pyplot as plt
-
-    from pmt.report import HtmlReport, write_xlsx
-    from pmt.report.format import display_parts
-    from pmt.report.glossary import glossary_for
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig_dir = out_dir / "figures"
-    fig_dir.mkdir(exist_ok=True)
-    paths: dict[str, Path] = {}
-    main = [sec for sec in out.sections if sec.title in MAIN_SECTIONS]
-    report = HtmlReport(title, subtitle, lead=bool(main) and main[0].title == "Summary")
-    annex = [sec for sec in out.sections if sec.title not in MAIN_SECTIONS]
-
-    def render(section: Section) -> None:
-        report.heading(section.title)
-        for kind, payload, caption in section.items:
-            if kind == "table":
-                options = out.display.get(caption, {})
-                parts = display_parts(payload.head(80), **options)
-                for k, part in enumerate(parts, 1):
-                    report.table(part, caption=caption if len(parts) == 1
-                                 else f"{caption} ({k} of {len(parts)})")
-            elif kind == "note":
-                report.text(payload, note=True)
-            elif kind == "text":
-                report.text(payload)
-            elif kind == "pre":
-                report.preformatted(payload)
-            elif kind == "figure":
-                report.figure(payload, caption)
-            elif kind == "html":
-                report.raw_html(payload)
-
-    for section in main:
-        render(section)
-    if annex:
-        report.annex("Annex", "Technical detail: model coefficients, accuracy in sample, the "
-                     "hybrid means test, the scorecard and its forms, and a glossary.")
-        for section in annex:
-            render(section)
-    report.heading("Glossary")
-    report.table(glossary_for(out.tables)[["Term", "Definition", "Formula"]],
-                 caption="Definitions of the measures in this report (DESIGN.md section 4)")
-    for key, fig in out.figures.items():
-        path = fig_dir / f"{key}.png"
-        fig.savefig(path, dpi=130, bbox_inches="tight")
-        paths[f"figure {key}"] = path
-    plt.close("all")
-    paths["report"] = report.save(out_dir / "report.html")
-    if pdf:
-        from pmt.report.pdf import html_to_pdf
-
-        paths["report (PDF)"] = html_to_pdf(paths["report"], out_dir / "report.pdf").path
-    paths["tables"] = write_xlsx(out.tables, out_dir / "tables.xlsx", notes=out.notes,
-                                 table_options=out.display)
-    paths.update({k: v for k, v in out.artifacts.items()})
-    return paths
 
 
 def publish(staging: Path, out_dir: Path, paths: Mapping[str, Path]) -> dict[str, Path]:
@@ -1584,10 +1366,15 @@ def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_
     try:
         art_dir = staging / "models"
         art_dir.mkdir()
-        step_summary(run)
-        say(run.out.tables["Poverty"].to_string())
-        models = step_models(run)
-        say(run.out.tables["In-sample targeting (rate rule)"].round(3).to_string())
+        results = run.results
+        out = run.out
+        summary = results["summary"] = step_summary(run)
+        sections.summary_section(out, summary, run)
+        say(summary.poverty.to_string())
+        fitted = results["models"] = step_models(run)
+        sections.models_sections(out, fitted, run)
+        say(fitted.targeting.round(3).to_string())
+        models = fitted.models
         for name, r in models.items():
             if getattr(r, "model_type", "") != "sklearn":
                 # "threshold" is on the model's own scale, the key scorecards and registry
@@ -1595,26 +1382,46 @@ def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_
                 # natural probability cut-off, so none is saved for them
                 thresholds = (None if getattr(r, "higher_is_poorer", False)
                               else {"threshold": run.log_line})
-                run.out.artifacts[f"model {name}"] = save_model(
+                out.artifacts[f"model {name}"] = save_model(
                     r, art_dir / f"pmt_{slug(name)}.json", spec=run.spec, thresholds=thresholds,
                     data=run.df, weights=cfg.weight, name=name)
         if step in ("compare", "report"):
-            predictions = step_compare(run)
-            say(run.out.tables["Out-of-sample comparison"].round(3).to_string())
-            step_subgroups(run, models, predictions)
+            compared = results["compare"] = step_compare(run)
+            sections.comparison_section(out, compared, run)
+            welfare = step_welfare(run, compared.predictions, compared.best)
+            if welfare is not None:
+                results["welfare"] = welfare
+                sections.welfare_section(out, welfare, run)
+                if welfare.difference is not None:
+                    run.note_step("compared the models with baselines by poverty and welfare")
+            say(compared.comparison_key.round(3).to_string())
+            subgroups = step_subgroups(run, models, compared.predictions)
+            if subgroups is not None:
+                results["subgroups"] = subgroups
+                sections.subgroup_section(out, subgroups, run)
         if step == "report":
             first_ols = next((m for m in models.values()
                               if getattr(m, "model_type", "") == "ols"), None)
             hmt = step_hmt(run, first_ols)
             if hmt is not None:
-                run.out.artifacts["model HMT"] = save_model(
-                    hmt, art_dir / "hmt.json", spec=run.spec, name="Hybrid means test")
-                say(run.out.tables["Four targeting methods"].round(3).to_string())
-            step_scorecard(run, models, art_dir)
-            step_simulate(run, models)
-            if "Budget-neutral comparison" in run.out.tables:
-                say(run.out.tables["Budget-neutral comparison"].round(3).to_string())
-        step_executive_summary(run)
+                results["hmt"] = hmt
+                sections.hmt_section(out, hmt, run)
+                out.artifacts["model HMT"] = save_model(
+                    hmt.model, art_dir / "hmt.json", spec=run.spec, name="Hybrid means test")
+                say(hmt.methods.round(3).to_string())
+            card = step_scorecard(run, models, art_dir)
+            if card is not None:
+                results["scorecard"] = card
+                out.artifacts.update(card.files)
+                sections.scorecard_section(out, card, run)
+            simulated = step_simulate(run, models)
+            if simulated is not None:
+                results["simulate"] = simulated
+                sections.simulation_section(out, simulated, run)
+                if simulated.budget_neutral is not None:
+                    say(simulated.budget_neutral.round(3).to_string())
+        out.sections.insert(0, sections.executive_summary(
+            run, results.get("compare"), results.get("welfare"), results.get("scorecard")))
         title = cfg.name or (run.spec.description or run.spec.name if run.spec else "pmt report")
         subtitle = (f"{run.source_note}. Every table is also in tables.xlsx; figures are in "
                     "figures/.")
