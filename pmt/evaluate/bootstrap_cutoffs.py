@@ -22,20 +22,49 @@ every replicate r with weights v_i * f[psu_i, r]:
   most that household's benefit. With the same benefit per person for everybody and the
   default budget, the "budget" rule is the "rate" rule.
 
-Weighted quantiles of all replicates of a chunk come from one sort of the variable and a
-cumulative sum of the (n, chunk) replicate-weight matrix, so the work is vectorised over
-replicates; chunks run in parallel like :func:`bootstrap_metrics`. The replicate factors
-are those of :meth:`pmt.Survey.replicate_factors` (same seed, same replicates as the other
-bootstrap functions, so results can be paired across them).
+How (and why this way). A plain loop over replicates (or one dense (replicates x
+households) weight matrix per chunk, sorted and cumulated per model) costs a gather and a
+cumulative sum of every household per replicate and model. Here nothing of size
+replicates x households is formed:
+
+* **weighted quantiles.** With households sorted by a variable x, the replicate-r weight
+  of the first k households is ``sum_p F[p, r] * A[p, k]``, A[p, k] the weight of PSU p
+  among them. It is evaluated on a coarse grid only: block ends every 64 sorted
+  households, from the sparse (blocks x PSU) totals times the factor matrix, one product
+  for a whole chunk of replicates. Each replicate's target lies in one block, which is
+  then cumulated household by household (a (replicates x 64) gather) to find the exact
+  first position whose cumulative weight reaches the target: the same value as
+  :func:`pmt.survey.weighted_quantile` (same tolerance), ties never split. The grid is
+  first searched in a window of the sorted positions around the full-sample positions of
+  the targets (2 % of the weight on each side); a replicate whose target lies outside the
+  window is searched again over the whole grid, so the window saves time and changes
+  nothing.
+* **sums over "x <= cut-off".** Between the smallest and the largest cut-off of the
+  replicates of a chunk there are few households (about 1 % of them for a 20 % line with
+  1,000 replicates of a 50,000-household survey). Households below every cut-off are
+  summed through their PSU totals (one product with the factors, as in
+  :func:`bootstrap_metrics`); those above every cut-off add nothing; only the households in
+  between are handled replicate by replicate. The same split serves the joint condition
+  "poor (welfare <= its replicate line) and selected (score <= its replicate cut-off)".
+
+Replicate values equal those of the dense computation to rounding (about 1e-14; the tests
+compare with a plain per-replicate loop to 1e-12). For 1,000 replicates x 5 models on
+50,000 households this took 0.2 s against 3.1 s for a plain numpy loop over replicates
+and 6-11 s for the former dense chunks (benchmarks/evaluate.py). Chunks of replicates
+run in parallel like :func:`bootstrap_metrics`. The replicate factors are those of
+:meth:`pmt.Survey.replicate_factors` (same seed, same replicates as the other bootstrap
+functions, so results can be paired across them). We write this ourselves: no library
+computes survey-replicate weighted quantiles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from pmt._deprecation import renamed_arguments
 from pmt._literals import CutoffRule, Cutoffs
@@ -65,15 +94,6 @@ def _column_quantiles(x_sorted: np.ndarray, cum: np.ndarray, q) -> np.ndarray:
     target = np.broadcast_to(np.asarray(q, dtype=float), (c,)) * cum[:, -1] * (1 - _RTOL)
     idx = np.array([np.searchsorted(cum[r], target[r], side="left") for r in range(c)])
     return x_sorted[np.minimum(idx, x_sorted.size - 1)]
-
-
-def _sorted_sum(cum: np.ndarray, x_sorted: np.ndarray, cut: np.ndarray) -> np.ndarray:
-    """Per row r: sum of the weights of households with x <= cut[r], from cumulative sums
-    (c, n) in x order (whole tie groups, as x <= cut).
-    """
-    k = np.searchsorted(x_sorted, cut, side="right")
-    rows = np.arange(cum.shape[0])
-    return np.where(k > 0, cum[rows, np.maximum(k - 1, 0)], 0.0)
 
 
 def _need_flags(higher_is_poorer, names) -> dict[str, bool]:
@@ -142,66 +162,201 @@ def _paired_summary(est: dict, rep: dict, keys, reference, level: float, label: 
     return out, rep_cols, rep_data
 
 
-def _chunk(task) -> np.ndarray:
-    """Totals (chunk, n_models, 6) for one chunk of replicate factors.
+# --- replicate quantiles and sums without dense (replicates x households) arrays ------------
+_BLOCK = 64  # sorted households per block of the coarse cumulative grid
+_WINDOW_MARGIN = 0.02  # full-sample share added on each side of the replicate targets
 
-    Works on (replicates, households) arrays so that cumulative sums run along contiguous
-    memory; weighted quantiles are read off the cumulative sums with one searchsorted per
-    replicate, and sums over "x <= cut" are read off them too. ``cost`` (person weight x
-    benefit per person, or None) gives the benefit totals and the "budget" rule.
+
+class _SortedAxis(NamedTuple):
+    """A variable sorted once, with the PSU totals of one weight in blocks of that order.
+
+    ``blocks[b, p]`` is the weight of the households of PSU p at sorted positions
+    ``b * _BLOCK`` to ``(b + 1) * _BLOCK - 1``, so ``blocks @ F`` gives the replicate weight
+    of every block for every replicate column of the factor matrix F.
     """
-    F, psu, v, y, y_order, kind, z, share, models, prob_cut, cost, budget = task
-    Ft = np.ascontiguousarray(F.T)[:, psu]  # (c, n) replicate factor of every household
-    Vt = Ft * v  # replicate weights
-    vtot = Vt.sum(axis=1)
-    if kind == "line":
-        poor = (y < z)[None, :]
-        cut_y = None
+
+    values: np.ndarray  # the variable, ascending
+    psu: np.ndarray  # PSU code at each sorted position
+    weight: np.ndarray  # weight at each sorted position
+    blocks: sparse.csr_matrix  # (n_blocks, n_psu)
+    psu_total: np.ndarray  # (n_psu,) weight of each PSU
+    share: np.ndarray  # full-sample cumulative weight share at each sorted position
+
+
+def _sorted_axis(x: np.ndarray, weight: np.ndarray, psu: np.ndarray, n_psu: int) -> _SortedAxis:
+    order = np.argsort(x, kind="stable")
+    w, p = weight[order], psu[order]
+    rows = np.arange(x.size) // _BLOCK
+    blocks = sparse.csr_matrix((w, (rows, p)), shape=(int(rows[-1]) + 1, n_psu))
+    cum = np.cumsum(w)
+    return _SortedAxis(x[order], p, w, blocks, np.bincount(p, weights=w, minlength=n_psu),
+                       cum / cum[-1])
+
+
+def _crossing(axis: _SortedAxis, F: np.ndarray, target: np.ndarray, first: int,
+              stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """First sorted position whose cumulative replicate weight reaches ``target`` (one per
+    column of F), searched in blocks ``first`` to ``stop - 1``; and whether it lies there.
+
+    The cumulative weight is exact at block ends from the PSU totals before the window and
+    ``blocks @ F`` (sparse: one pass over the window's households for all replicates); the
+    block where a replicate crosses its target is then cumulated household by household (a
+    (c, _BLOCK) gather).
+    """
+    n, c = axis.values.size, F.shape[1]
+    n_blocks = axis.blocks.shape[0]
+    cols = np.arange(c)
+    start = first * _BLOCK
+    before_window = F.T @ np.bincount(axis.psu[:start], weights=axis.weight[:start],
+                                      minlength=F.shape[0]).astype(float)
+    at_end = before_window + np.cumsum(np.asarray(axis.blocks[first:stop] @ F), axis=0)
+    below = (at_end < target).sum(axis=0)  # whole window blocks below the target
+    inside_window = ((below < stop - first) | (stop == n_blocks)) & (
+        (start == 0) | (target > before_window))
+    block = np.minimum(below, stop - first - 1)
+    before = np.where(block > 0, at_end[np.maximum(block - 1, 0), cols], before_window)
+    pos = (first + block)[:, None] * _BLOCK + np.arange(_BLOCK)
+    valid = pos < n
+    pos = np.minimum(pos, n - 1)
+    w = axis.weight[pos] * F[axis.psu[pos], cols[:, None]] * valid
+    reached = before[:, None] + np.cumsum(w, axis=1) >= target[:, None]
+    # rounding can leave the block's running sum a hair below a target its end reached
+    offset = np.where(reached.any(axis=1), reached.argmax(axis=1), valid.sum(axis=1) - 1)
+    idx = np.where(below >= stop - first, n - 1, pos[cols, offset])
+    return idx, inside_window
+
+
+def _replicate_quantiles(axis: _SortedAxis, F: np.ndarray, q) -> np.ndarray:
+    """Weighted quantile of ``axis`` at q (scalar or one per replicate) in every replicate
+    column of F (n_psu, c): the smallest x whose cumulative replicate-weight share is >= q,
+    with the tolerance and clipping of :func:`pmt.survey.weighted_quantile`.
+
+    The search starts in a window of sorted positions around the full-sample positions of
+    the targets (``_WINDOW_MARGIN`` of the weight on each side); replicates whose crossing
+    lies outside it are searched again over all positions, so the window only saves time.
+    """
+    n, c = axis.values.size, F.shape[1]
+    n_blocks = axis.blocks.shape[0]
+    q = np.broadcast_to(np.asarray(q, dtype=float), (c,))
+    target = q * (F.T @ axis.psu_total) * (1 - _RTOL)
+    idx = np.full(c, n - 1)  # a NaN target (no weight) gives the largest value
+    todo = np.flatnonzero(~np.isnan(target))
+    if todo.size:
+        lo = np.searchsorted(axis.share, q[todo].min() - _WINDOW_MARGIN, side="left")
+        hi = np.searchsorted(axis.share, q[todo].max() + _WINDOW_MARGIN, side="left")
+        first, stop = lo // _BLOCK, min(hi // _BLOCK + 1, n_blocks)
+        F_todo = F if todo.size == c else F[:, todo]
+        found, inside = _crossing(axis, F_todo, target[todo], first, stop)
+        idx[todo] = found
+        redo = todo[~inside]
+        if redo.size:
+            idx[redo] = _crossing(axis, F[:, redo], target[redo], 0, n_blocks)[0]
+    return axis.values[idx]
+
+
+def _replicate_sums(F: np.ndarray, psu: np.ndarray, weights: np.ndarray,
+                    conditions=()) -> np.ndarray:
+    """``sum_i weights[i, k] * F[psu_i, r] * prod_j [x_j[i] <= cut_j[r]]``, shape (c, K).
+
+    ``conditions`` are pairs (x_j one value per household, cut_j one per replicate column
+    of F). Households on the same side of every cut-off in all replicates of the chunk
+    enter through their PSU totals (one product with F); only those between the smallest
+    and the largest cut-off of a condition are summed one by one.
+    """
+    always = np.ones(psu.size, dtype=bool)
+    never = np.zeros(psu.size, dtype=bool)
+    for x, cut in conditions:
+        always &= x <= cut.min()
+        never |= x > cut.max()
+    n_psu = F.shape[0]
+    fixed = np.column_stack([np.bincount(psu[always], weights=weights[always, k],
+                                         minlength=n_psu) for k in range(weights.shape[1])])
+    out = F.T @ fixed
+    moving = np.flatnonzero(~(always | never))
+    if moving.size:
+        factor = F[psu[moving]]  # (moving, c)
+        for x, cut in conditions:
+            factor *= x[moving, None] <= cut
+        out += (weights[moving].T @ factor).T
+    return out
+
+
+class _Model(NamedTuple):
+    mode: str  # "fixed", "need_line", "relative_line", "rate" or "budget"
+    score: np.ndarray  # lower = poorer; the (bool) selection for "fixed" and "need_line"
+    axis: _SortedAxis | None  # "rate": score sorted, weight v; "budget": weight = cost
+
+
+class _Plan(NamedTuple):
+    """Everything the replicate chunks share (built once per call)."""
+
+    psu: np.ndarray
+    weights: np.ndarray  # (n, 1): v; (n, 2): v and cost
+    y: np.ndarray
+    poor: np.ndarray | None  # absolute line: y < z; None with a relative line
+    y_axis: _SortedAxis | None  # relative line: welfare sorted, weight v
+    share: float | None
+    models: list[_Model]
+    budget: float | None
+
+
+def _chunk(task) -> np.ndarray:
+    """Totals (chunk, n_models, 6) for one chunk of replicate factors (module docstring)."""
+    # The products here are small and memory-bound: BLAS threads gain nothing and, competing
+    # with other processes on a loaded machine, made them up to ten times slower.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _chunk_totals(*task)
+
+
+def _chunk_totals(F: np.ndarray, plan: _Plan) -> np.ndarray:
+    F = np.ascontiguousarray(F, dtype=float)
+    c = F.shape[1]
+    W, psu, y = plan.weights, plan.psu, plan.y
+    has_cost = W.shape[1] == 2
+
+    def sums(rows, conditions=()):
+        return _replicate_sums(F, psu[rows], W[rows], [(x[rows], cut) for x, cut in conditions])
+
+    # poor_rows: households that can be poor (with a relative line everyone, and the
+    # replicate's line decides through poor_conditions)
+    everyone = np.ones(psu.size, dtype=bool)
+    total = sums(everyone)  # v, cost
+    if plan.y_axis is None:
+        assert plan.poor is not None
+        poor_rows, poor_conditions = plan.poor, []
     else:
-        ys = y[y_order]
-        cut_y = _column_quantiles(ys, np.cumsum(Vt[:, y_order], axis=1), share)
-        poor = y[None, :] <= cut_y[:, None]
-    Vp = Vt * poor
-    vp = Vp.sum(axis=1)
-    if cost is not None:
-        Ct = Ft * cost  # replicate amounts paid if selected
-        Cp = Ct * poor
-        ctot = Ct.sum(axis=1)
-        target = Cp.sum(axis=1) if budget is None else np.full(Ct.shape[0], float(budget))
-    out = np.zeros((F.shape[1], len(models), 6))
-    for j, (mode, s, s_order) in enumerate(models):
-        if mode in ("fixed", "need_line"):
-            sel = (s > 0) if mode == "fixed" else (s >= prob_cut)
-            sel = sel.astype(float)
-            vs, vps = Vt @ sel, Vp @ sel
-            if cost is not None:
-                vb, vbp = Ct @ sel, Cp @ sel
+        cut_y = _replicate_quantiles(plan.y_axis, F, plan.share)
+        poor_rows, poor_conditions = everyone, [(y, cut_y)]
+    poor = sums(poor_rows, poor_conditions)
+    out = np.zeros((c, len(plan.models), 6))
+    for j, model in enumerate(plan.models):
+        if model.mode in ("fixed", "need_line"):
+            sel = model.score
+            selected = sums(sel)
+            selected_poor = sums(sel & poor_rows, poor_conditions)
         else:
-            ss = s[s_order]
-            cum = np.cumsum(Vt[:, s_order], axis=1)
-            cum_c = None if cost is None else np.cumsum(Ct[:, s_order], axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
-                if mode == "relative_line":
-                    assert cut_y is not None  # a relative line is used only when kind == "share"
+                if model.mode == "relative_line":
                     cut_s = cut_y
-                elif mode == "rate":  # poorest share of scores equal to the poverty rate
-                    cut_s = _column_quantiles(ss, cum, vp / vtot)
+                elif model.mode == "rate":  # poorest share of scores equal to the poverty rate
+                    assert model.axis is not None
+                    cut_s = _replicate_quantiles(model.axis, F, poor[:, 0] / total[:, 0])
                 else:  # budget: poorest scores until the budget is spent
-                    assert cum_c is not None  # rule="budget" needs benefits (checked before)
-                    cut_s = _column_quantiles(ss, cum_c, target / ctot)
-            vs = _sorted_sum(cum, ss, cut_s)
-            vps = _sorted_sum(np.cumsum(Vp[:, s_order], axis=1), ss, cut_s)
-            if cost is not None:
-                assert cum_c is not None  # set whenever cost is given
-                vb = _sorted_sum(cum_c, ss, cut_s)
-                vbp = _sorted_sum(np.cumsum(Cp[:, s_order], axis=1), ss, cut_s)
-        out[:, j, 0] = vp
-        out[:, j, 1] = vtot - vp
-        out[:, j, 2] = vps
-        out[:, j, 3] = vs - vps
-        if cost is not None:
-            out[:, j, 4] = vbp
-            out[:, j, 5] = vb - vbp
+                    assert model.axis is not None
+                    spend = poor[:, 1] if plan.budget is None else np.full(c, plan.budget)
+                    cut_s = _replicate_quantiles(model.axis, F, spend / total[:, 1])
+            score_conditions = [(model.score, cut_s)]
+            selected = sums(everyone, score_conditions)
+            selected_poor = sums(poor_rows, score_conditions + poor_conditions)
+        out[:, j, 0] = poor[:, 0]
+        out[:, j, 1] = total[:, 0] - poor[:, 0]
+        out[:, j, 2] = selected_poor[:, 0]
+        out[:, j, 3] = selected[:, 0] - selected_poor[:, 0]
+        if has_cost:
+            out[:, j, 4] = selected_poor[:, 1]
+            out[:, j, 5] = selected[:, 1] - selected_poor[:, 1]
     return out
 
 
@@ -223,7 +378,7 @@ def bootstrap_targeting(
     level: float = 0.95,
     reference: str | None = None,
     factors: np.ndarray | None = None,
-    chunk_size: int = 25,
+    chunk_size: int = 250,
     n_jobs: int = 1,
     client=None,
     return_replicates: bool = False,
@@ -259,7 +414,8 @@ def bootstrap_targeting(
         of paying exactly the poor.
     unit, n_replicates, seed, level, reference, factors, n_jobs, client, return_replicates
         As in :func:`bootstrap_metrics`. ``chunk_size`` replicates are processed at once
-        (memory about 3 x 8 x n_households x chunk_size bytes, 6 x with ``benefits``).
+        (memory about 8 x chunk_size x (n_psu + the households between the smallest and
+        largest cut-off of the chunk) bytes); results do not depend on it.
 
     Returns
     -------
@@ -292,26 +448,35 @@ def bootstrap_targeting(
     named = _named(scores, "model")
     _check_reference(reference, named)
     needs = _need_flags(higher_is_poorer, named)
-    models: list[tuple[str, np.ndarray, np.ndarray | None]] = []
+    psu = survey.psu_codes
+    models: list[_Model] = []
     for name, sc in named.items():
         s = column_or_array(sc, survey, name=f"scores[{name!r}]", align=True)
         need = needs[name]
         if rule in ("rate", "budget"):
             s_or = -s if need else s
-            models.append((rule, s_or, np.argsort(s_or, kind="stable")))
+            by = v if rule == "rate" else cost
+            assert by is not None  # rule="budget" needs benefits (checked above)
+            models.append(_Model(rule, s_or, _sorted_axis(s_or, by, psu, survey.n_psu)))
         elif need:
-            models.append(("need_line", s, None))
+            models.append(_Model("need_line", s >= probability_cutoff, None))
         elif line is not None:
-            models.append(("fixed", (s < line).astype(float), None))
+            models.append(_Model("fixed", s < line, None))
         else:
-            models.append(("relative_line", s, np.argsort(s, kind="stable")))
-    kind = "line" if line is not None else "share"
-    y_order = np.argsort(y, kind="stable")
+            models.append(_Model("relative_line", s, None))
+    plan = _Plan(
+        psu=psu,
+        weights=v[:, None] if cost is None else np.column_stack([v, cost]),
+        y=y,
+        poor=None if line is None else y < line,
+        y_axis=None if share is None else _sorted_axis(y, v, psu, survey.n_psu),
+        share=share,
+        models=models,
+        budget=budget,
+    )
     F = get_factors(survey, factors, n_replicates, seed)
-    psu = survey.psu_codes
-    common = (psu, v, y, y_order, kind, line, share, models, probability_cutoff, cost, budget)
-    full = _chunk((np.ones((survey.n_psu, 1)), *common))[0]
-    tasks = [(f, *common) for f in factor_chunks(F, chunk_size)]
+    full = _chunk((np.ones((survey.n_psu, 1)), plan))[0]
+    tasks = [(f, plan) for f in factor_chunks(F, chunk_size)]
     reps = np.concatenate(run_tasks(_chunk, tasks, n_jobs, client, desc="bootstrap chunks"),
                           axis=0)
 
