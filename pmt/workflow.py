@@ -925,12 +925,17 @@ class SubgroupResult:
     quintiles : pandas.DataFrame
         Coverage by quintile of actual welfare, each against the poorest with paired tests
         and a Rao-Scott test of equal coverage (``attrs["significance"]``).
+    parity : pandas.DataFrame
+        Exclusion and inclusion errors of each group against everyone's, with parity ratios,
+        paired PSU-bootstrap intervals and Holm-adjusted flags
+        (:func:`pmt.evaluate.parity_table`), groups labelled.
     """
 
     model: str
     groups: list[str]
     table: pd.DataFrame
     quintiles: pd.DataFrame
+    parity: pd.DataFrame
 
 
 def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> SubgroupResult | None:
@@ -971,7 +976,24 @@ def step_subgroups(run: Run, models, predictions: pd.DataFrame) -> SubgroupResul
              for block, group in table.index]
     table.index = pd.MultiIndex.from_tuples(names, names=table.index.names)
     return SubgroupResult(model=first, groups=groups, table=table,
-                          quintiles=_quintile_coverage_test(run, np.asarray(selected)))
+                          quintiles=_quintile_coverage_test(run, np.asarray(selected)),
+                          parity=parity_of(run, np.asarray(poor), np.asarray(selected), groups))
+
+
+def parity_of(run: Run, poor: np.ndarray, selected: np.ndarray, groups: list[str]
+              ) -> pd.DataFrame:
+    """:func:`pmt.evaluate.parity_table` of a selection by the run's groups, labelled."""
+    from pmt.evaluate.parity import parity_table
+
+    ev = run.cfg.evaluation
+    parity = parity_table(run.sv, poor, selected, groups, n_replicates=int(ev["replicates"]),
+                          seed=int(ev["seed"]), level=float(ev["level"]))
+    labelled = parity.assign(
+        group=[run.value_label(b, g) for b, g in zip(parity["block"], parity["group"],
+                                                      strict=True)],
+        block=[run.label(b) for b in parity["block"]])
+    labelled.attrs = parity.attrs
+    return labelled
 
 
 def _with_household_type(run: Run, groups: list[str]) -> list[str]:
@@ -1087,6 +1109,14 @@ class ScorecardResult:
         Targeting of the exact model against the rounded scorecard (None without it).
     files : dict of str to Path
         The scorecard JSON and the enumerator and analyst forms written, by name.
+    likelihood : pandas.DataFrame or None
+        Poverty likelihood by score decile band at the line and at half and 1.5 times it,
+        with PSU-bootstrap intervals (:func:`pmt.evaluate.poverty_likelihood`); None for a
+        relative line, whose multiples mean nothing.
+    likelihood_accuracy : pandas.DataFrame or None
+        Bias and precision of poverty rates estimated with a likelihood table built on half
+        of the PSUs (model, scorecard and table) and applied to the other half
+        (:func:`pmt.evaluate.likelihood_accuracy`).
     """
 
     scorecard: Any
@@ -1094,6 +1124,8 @@ class ScorecardResult:
     points: pd.DataFrame
     rounding_loss: pd.DataFrame | None
     files: dict[str, Path]
+    likelihood: pd.DataFrame | None = None
+    likelihood_accuracy: pd.DataFrame | None = None
 
 
 def step_scorecard(run: Run, models, art_dir: Path) -> ScorecardResult | None:
@@ -1131,8 +1163,116 @@ def step_scorecard(run: Run, models, art_dir: Path) -> ScorecardResult | None:
         loss = pd.DataFrame(sc.rounding) if isinstance(
             next(iter(sc.rounding.values())), dict | list) else pd.Series(sc.rounding, name="value")
     run.note_step("built the scorecard, its enumerator form and its analyst form")
+    likelihood = accuracy = None
+    if not run.cfg.relative_line:
+        likelihood, accuracy = _likelihood_tables(run, sc, name, int(sc_cfg["max_points"]))
+        run.note_step("tabulated the poverty likelihood by score and checked it on held-out "
+                      "PSUs")
     return ScorecardResult(scorecard=sc, model=name, points=sc.points_table(),
-                           rounding_loss=loss, files=files)
+                           rounding_loss=loss, files=files, likelihood=likelihood,
+                           likelihood_accuracy=accuracy)
+
+
+#: poverty lines of the likelihood table, as multiples of the config's line
+LIKELIHOOD_LINES = (0.5, 1.0, 1.5)
+
+
+def _likelihood_tables(run: Run, sc, name: str, max_points: int
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The poverty-likelihood table of the scorecard, and its accuracy out of sample.
+
+    The published table scores everyone with the scorecard of the whole sample. Its
+    accuracy is judged honestly: the model, its scorecard and the table are rebuilt on half
+    of the PSUs (balanced within strata) and the estimated poverty rates of the other half
+    are compared with their true rates.
+    """
+    from pmt.evaluate import psu_folds
+    from pmt.evaluate.likelihood import likelihood_accuracy, poverty_likelihood
+    from pmt.scorecard import Scorecard
+
+    ev = run.cfg.evaluation
+    reps, seed = int(ev["replicates"]), int(ev["seed"])
+    lines = {f"{k:g} x line": k * run.line for k in LIKELIHOOD_LINES}
+    welfare = run.df[run.cfg.welfare].to_numpy(dtype=float)
+    scores = sc.score(run.df)["score"].to_numpy(dtype=float)
+    table = poverty_likelihood(scores, welfare, lines, survey=run.sv, bands=10,
+                               n_replicates=reps, seed=seed, level=float(ev["level"]))
+    half = psu_folds(run.sv, 2, np.random.SeedSequence([seed, 1])) == 0
+    train, test = run.df.loc[half], run.df.loc[~half]
+    fit = model_fitters(run)[name]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="banding and rounding change",
+                                category=UserWarning)
+        half_card = Scorecard.from_model(fit(train), data=train, weights=run.cfg.weight,
+                                         threshold=run.log_line,
+                                         max_points=max_points, spec=run.spec)
+    train_sv = Survey(train, **run.cfg.design())
+    test_sv = Survey(test, **run.cfg.design())
+    half_table = poverty_likelihood(
+        half_card.score(train)["score"].to_numpy(dtype=float), welfare[half], lines,
+        survey=train_sv, bands=10, n_replicates=reps, seed=seed)
+    accuracy = likelihood_accuracy(
+        half_table, half_card.score(test)["score"].to_numpy(dtype=float), welfare[~half],
+        lines, survey=test_sv, n_replicates=reps, seed=seed)
+    return table, accuracy
+
+
+def step_model_cards(run: Run, models: Mapping, art_dir: Path) -> dict[str, Path]:
+    """Write a model card (Markdown and HTML, :func:`pmt.report.model_card.model_card`)
+    beside every exported PMT model; returns the paths by name.
+
+    Performance and parity are out of sample (cross-fitted predictions, paired PSU
+    bootstrap) at the programme's coverage when the models were compared, in sample
+    otherwise; the scorecard's rounding loss goes on its model's card.
+    """
+    from pmt.report.model_card import model_card
+
+    compared: ComparisonResult | None = run.results.get("compare")
+    subgroups: SubgroupResult | None = run.results.get("subgroups")
+    scorecard: ScorecardResult | None = run.results.get("scorecard")
+    ev = run.cfg.evaluation
+    groups = subgroups.groups if subgroups is not None else []
+    poor = run.df[POOR].to_numpy()
+    source = run.source_note.removeprefix("Source: ").replace("; computed with pmt", "")
+    population = (f"the population the survey represents: {run.sv.person_weight.sum():,.0f} "
+                  f"people in {run.sv.n_households:,} sample households, weighted")
+    paths: dict[str, Path] = {}
+    for name, model in models.items():
+        if getattr(model, "model_type", "") == "sklearn":
+            continue  # no artifact, no card
+        basis, performance, parity = "in sample", None, None
+        fitted: ModelsResult | None = run.results.get("models")
+        if compared is not None:
+            rows = compared.comparison
+            # the first line and rule of the comparison are the programme's (compare_shares)
+            rows = rows[(rows["model"] == name) & (rows["line"] == rows["line"].iloc[0])
+                        & (rows["rule"] == rows["rule"].iloc[0])
+                        & rows["metric"].isin(["exclusion_error", "inclusion_error",
+                                               "coverage"])]
+            performance, basis = rows, "out of sample"
+            if groups:
+                score = ranking_of(model, compared.predictions[name])
+                from pmt.evaluate import select_by
+
+                selected = select_by(score, share=run.headcount, weights=run.sv.person_weight,
+                                     rule="rate").to_numpy()
+                parity = parity_of(run, poor, selected, groups)
+        elif fitted is not None and name in fitted.targeting.index:
+            row = fitted.targeting.loc[name]
+            performance = pd.DataFrame({"metric": list(row.index), "estimate": row.to_numpy()})
+            performance = performance[performance["metric"].isin(
+                ["exclusion_error", "inclusion_error", "coverage"])]
+        rounding = (getattr(scorecard.scorecard, "rounding_table", None)
+                    if scorecard is not None and scorecard.model == name else None)
+        card = model_card(
+            model, name=name, spec=run.spec, data_source=source, population=population,
+            coverage=run.headcount, performance=performance, basis=basis,
+            level=float(ev["level"]), parity=parity, rounding=rounding)
+        written = card.write(art_dir, f"model_card_{slug(name)}")
+        paths[f"model card {name}"] = written["markdown"]
+        paths[f"model card {name} (HTML)"] = written["html"]
+    run.note_step(f"wrote {len(paths) // 2} model cards")
+    return paths
 
 
 @dataclass
@@ -1420,6 +1560,7 @@ def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_
                 sections.simulation_section(out, simulated, run)
                 if simulated.budget_neutral is not None:
                     say(simulated.budget_neutral.round(3).to_string())
+        out.artifacts.update(step_model_cards(run, models, art_dir))
         out.sections.insert(0, sections.executive_summary(
             run, results.get("compare"), results.get("welfare"), results.get("scorecard")))
         title = cfg.name or (run.spec.description or run.spec.name if run.spec else "pmt report")

@@ -55,6 +55,15 @@ def _holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
+def _interval(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Equal-tailed percentile interval of the finite replicates (NaN when none is)."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):  # e.g. a group with nobody selected: no inclusion error
+        return np.nan, np.nan
+    lo, hi = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
 def _percentile_p(d: np.ndarray) -> float:
     d = d[~np.isnan(d)]
     if not len(d):
@@ -151,9 +160,8 @@ def parity_table(
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio_rep = rep / total_rep
             diff_rep = rep - total_rep
-            lo, hi = np.nanquantile(ratio_rep, [alpha / 2, 1 - alpha / 2]) if np.isfinite(
-                ratio_rep).any() else (np.nan, np.nan)
-            dlo, dhi = np.nanquantile(diff_rep, [alpha / 2, 1 - alpha / 2])
+            lo, hi = _interval(ratio_rep, alpha)
+            dlo, dhi = _interval(diff_rep, alpha)
             size = sizes.loc[(r["block"], r["group"])]
             rows.append({
                 "block": r["block"], "group": r["group"], "metric": metric,

@@ -374,6 +374,32 @@ def subgroup_section(out: Outputs, result: SubgroupResult, run: Run) -> None:
             source=run.source_note),
             f"Share of the poorest quintile selected by {first}, by subgroup, out of sample; "
             f"bars: {pct} confidence intervals (PSU bootstrap, selection held fixed)")
+    parity_section(out, result, run)
+
+
+def parity_section(out: Outputs, result: SubgroupResult, run: Run) -> None:
+    """Annex section "Fairness: errors by group": each group's exclusion and inclusion
+    errors against everyone's, the groups flagged worse named first.
+    """
+    parity = result.parity
+    out.section("Fairness: errors by group")
+    worse = parity[parity["flag"] == "worse"]
+    if len(worse):
+        out.text(f"Out of sample, {result.model} errs significantly more often than for "
+                 "everyone in: " + "; ".join(
+                     f"{r.block} {r.group} ({str(r.metric).replace('_', ' ')} "
+                     f"{100 * r.estimate:.1f} % against {100 * r.total:.1f} %, ratio "
+                     f"{r.ratio:.2f})" for r in worse.itertuples()) + ".")
+    else:
+        out.text(f"Out of sample, no group's exclusion or inclusion error under "
+                 f"{result.model} is significantly worse than everyone's.")
+    shown = parity.set_index(["block", "group", "metric"])
+    out.table(f"Parity of errors: {result.model}", shown,
+              "Out of sample (cross-fitted), poorest 20 % against the poorest 20 % by the "
+              f"model. {parity.attrs.get('note', '')} ratio: the group's error over "
+              "everyone's.",
+              columns=["estimate", "total", "ratio", "ratio_lower", "ratio_upper",
+                       "p_adjusted", "flag", "too_small"])
 
 
 # --------------------------------------------------------------------------------------
@@ -418,6 +444,20 @@ def scorecard_section(out: Outputs, result: ScorecardResult, run: Run) -> None:
         out.table("Scorecard rounding loss", result.rounding_loss,
                   "In sample. Targeting of the exact model and of the rounded scorecard, and the "
                   "share of households whose eligibility changes.")
+    if result.likelihood is not None:
+        out.table("Poverty likelihood by score", result.likelihood,
+                  "In sample, the whole survey scored with the scorecard. Share of people in "
+                  "each score band (deciles of the score) who are poor at half the line, the "
+                  "line and 1.5 times the line, with PSU-bootstrap intervals, as the Poverty "
+                  "Probability Index publishes; the estimated poverty rate of a group is the "
+                  "average likelihood of its households.")
+    if result.likelihood_accuracy is not None:
+        out.table("Poverty likelihood: accuracy on held-out PSUs", result.likelihood_accuracy,
+                  "Out of sample: model, scorecard and likelihood table rebuilt on half of the "
+                  "PSUs (balanced within strata); the other half's poverty rate estimated from "
+                  "the table against its true rate. bias: estimated minus true; precision: "
+                  "half-width of the interval of the bias (PSU bootstrap of the held-out "
+                  "half).")
     out.html(sc.enumerator_form("html", fragment=True, spec=run.spec), "Field form (enumerator)")
     out.html(sc.analyst_form("html", fragment=True, spec=run.spec), "Scorecard (analyst)")
 
