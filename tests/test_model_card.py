@@ -82,3 +82,16 @@ def test_bad_input(model):
     with pytest.raises(DataError, match="metric"):
         model_card(model, data_source="x", population="y", coverage=0.2,
                    performance=pd.DataFrame({"value": [1]}))
+
+
+def test_drift_and_decay_sections(model):
+    drift = pd.DataFrame({"proxy": ["car", "tv"], "psi": [0.18, 0.01],
+                          "flag": ["moderate", "none"]})
+    decay = pd.DataFrame({"round": [2018, 2020], "metric": ["exclusion_error"] * 2,
+                          "estimate": [0.50, 0.55], "change": [0.0, 0.05]})
+    decay.attrs["per_year"] = {"exclusion_error": 0.025}
+    text = model_card(model, data_source="x", population="y", coverage=0.2, drift=drift,
+                      decay=decay).to_markdown()
+    assert "1 of 2 proxies flagged (population stability index). Flagged: car." in text
+    assert "Change per year: exclusion error +2.50 points." in text
+    assert "Decay over time is unknown" not in text

@@ -288,7 +288,7 @@ def model_card(
         auto_limits.append("Errors by group were not measured.")
 
     if drift is not None and len(drift):
-        flagged = drift[drift["flag"].astype(str) != ""]
+        flagged = drift[~drift["flag"].astype(str).isin(["", "none"])]
         card.sections.append(("Drift between survey and registry", [
             f"{len(flagged)} of {len(drift)} proxies flagged (population stability index)."
             + (" Flagged: " + ", ".join(map(str, flagged["proxy"])) + "." if len(flagged) else "")],
