@@ -64,7 +64,7 @@ GENERIC_DEFAULTS: dict[str, Any] = {
         "Gradient boosting": {"type": "gradient_boosting", "max_iter": 150, "n_threads": 1},
     },
     "evaluation": {"folds": 5, "repeats": 1, "replicates": 200, "seed": 0, "rule": "rate",
-                   "level": 0.9, "n_jobs": 2},
+                   "level": 0.9, "n_jobs": 2, "rounds": None},
     "hmt": None,
     "scorecard": {"model": None, "max_points": 100},
     "policies": [],
@@ -143,7 +143,7 @@ _SUB_KEYS = {
     "survey": {"weight", "size", "strata", "psu"},
     "welfare": {"column", "log_column", "line", "currency", "label"},
     "evaluation": {"folds", "repeats", "replicates", "seed", "rule", "level", "n_jobs",
-                   "benefit"},
+                   "benefit", "rounds"},
     "hmt": {"verifiable", "selection", "outcome", "income", "method"},
     "scorecard": {"model", "max_points"},
     "budget_neutral": {"children", "elderly", "disabled", "female_head"},
@@ -431,6 +431,10 @@ def _typed(m: dict, problems: list[str], base: Path, source: str) -> ProjectConf
             _is_number(benefit) and math.isfinite(float(benefit)) and float(benefit) > 0):
         problems.append(f"evaluation.benefit: a positive benefit per person (a number, or a "
                         f"column holding one amount per household); got {benefit!r}.")
+    rounds = ev.get("rounds")
+    if rounds is not None and not (isinstance(rounds, str) and rounds.strip()):
+        problems.append(f"evaluation.rounds: the column naming the survey round (e.g. year), "
+                        f"or null; got {rounds!r}.")
     if not _is_number(ev.get("level")) or not 0 < float(ev["level"]) < 1:
         problems.append(f"evaluation.level: a confidence level between 0 and 1 (e.g. 0.9); got "
                         f"{ev.get('level')!r}.")
@@ -794,6 +798,8 @@ def resolve_config(cfg: ProjectConfig, spec, columns) -> ProjectConfig:
             needed.setdefault(cfg.hmt[key], f"hmt.{key}")
     if isinstance(cfg.evaluation.get("benefit"), str):
         needed.setdefault(cfg.evaluation["benefit"], "evaluation.benefit")
+    if isinstance(cfg.evaluation.get("rounds"), str):
+        needed.setdefault(cfg.evaluation["rounds"], "evaluation.rounds")
     subgroups = cfg.subgroups
     if subgroups is None:
         region = spec.columns_with_role("region") if spec is not None else []

@@ -1217,6 +1217,55 @@ def _likelihood_tables(run: Run, sc, name: str, max_points: int
     return table, accuracy
 
 
+@dataclass
+class DecayResult:
+    """Decay of the models over survey rounds (:func:`step_decay`).
+
+    Attributes
+    ----------
+    round : str
+        The column naming the round (``evaluation.rounds``).
+    tables : dict of str to pandas.DataFrame
+        :func:`pmt.evaluate.decay_table` of every model that can be saved, by name.
+    """
+
+    round: str
+    tables: dict[str, pd.DataFrame]
+
+
+def step_decay(run: Run, models: Mapping) -> DecayResult | None:
+    """Each model fitted on the first survey round and judged out of sample on it and on the
+    later rounds (``evaluation.rounds``); None without rounds.
+    """
+    from pmt.evaluate.decay import decay_table
+
+    column = run.cfg.evaluation.get("rounds")
+    if not column:
+        return None
+    n_rounds = run.df[column].nunique()
+    if n_rounds < 2:
+        raise ConfigError(f"evaluation.rounds: column '{column}' holds {n_rounds} round; "
+                          "decay needs two or more (or set `rounds: null`).")
+    ev = run.cfg.evaluation
+    fitters = model_fitters(run)
+    tables = {}
+    for name, model in models.items():
+        if getattr(model, "model_type", "") == "sklearn":
+            continue
+        share = None if not run.cfg.relative_line else run.headcount
+        line = None if run.cfg.relative_line else (
+            run.cfg.line if isinstance(run.cfg.line, str) else run.line)
+        tables[name] = decay_table(
+            fitters[name], run.df, round=column, welfare=cast(str, run.cfg.welfare),
+            weight=cast(str, run.cfg.weight), size=run.cfg.size, strata=run.cfg.strata,
+            psu=run.cfg.psu, share=share, line=line,
+            higher_is_poorer=bool(getattr(model, "higher_is_poorer", False)),
+            n_folds=int(ev["folds"]), n_replicates=int(ev["replicates"]),
+            seed=int(ev["seed"]), level=float(ev["level"]))
+    run.note_step(f"judged {len(tables)} models fitted on the first of {n_rounds} rounds")
+    return DecayResult(round=column, tables=tables)
+
+
 def step_model_cards(run: Run, models: Mapping, art_dir: Path) -> dict[str, Path]:
     """Write a model card (Markdown and HTML, :func:`pmt.report.model_card.model_card`)
     beside every exported PMT model; returns the paths by name.
@@ -1264,10 +1313,12 @@ def step_model_cards(run: Run, models: Mapping, art_dir: Path) -> dict[str, Path
                 ["exclusion_error", "inclusion_error", "coverage"])]
         rounding = (getattr(scorecard.scorecard, "rounding_table", None)
                     if scorecard is not None and scorecard.model == name else None)
+        decay: DecayResult | None = run.results.get("decay")
         card = model_card(
             model, name=name, spec=run.spec, data_source=source, population=population,
             coverage=run.headcount, performance=performance, basis=basis,
-            level=float(ev["level"]), parity=parity, rounding=rounding)
+            level=float(ev["level"]), parity=parity, rounding=rounding,
+            decay=None if decay is None else decay.tables.get(name))
         written = card.write(art_dir, f"model_card_{slug(name)}")
         paths[f"model card {name}"] = written["markdown"]
         paths[f"model card {name} (HTML)"] = written["html"]
@@ -1539,6 +1590,10 @@ def _run_project(cfg: ProjectConfig, step: str, out_dir: Path, say: Say, models_
             if subgroups is not None:
                 results["subgroups"] = subgroups
                 sections.subgroup_section(out, subgroups, run)
+            decay = step_decay(run, models)
+            if decay is not None:
+                results["decay"] = decay
+                sections.decay_section(out, decay, run)
         if step == "report":
             first_ols = next((m for m in models.values()
                               if getattr(m, "model_type", "") == "ols"), None)

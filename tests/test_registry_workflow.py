@@ -77,3 +77,30 @@ def test_likelihood_table_matches_an_independent_count(project):
     held_out = pmt.evaluate.psu_folds(sv, 2, np.random.SeedSequence([0, 1])) != 0
     true = accuracy.set_index("line").loc["1 x line", "true"]
     assert true == pytest.approx(np.average(poor[held_out], weights=v[held_out]), abs=1e-12)
+
+
+def test_decay_over_survey_rounds_in_the_report(tmp_path):
+    """`evaluation.rounds`: the models fitted on the first round lose accuracy on rounds
+    whose asset returns were planted to weaken (pmt.datasets.synthetic_rounds)."""
+    data = pmt.datasets.synthetic_rounds(4000, years=(2018, 2020, 2022), decay=0.6)
+    data.to_csv(tmp_path / "rounds.csv", index=False)
+    config = {
+        "data": {"path": str(tmp_path / "rounds.csv")}, "spec": "hbs",
+        "survey": {"weight": "weight", "size": "hh_size", "strata": "stratum", "psu": "psu"},
+        "welfare": {"column": "pcc", "line": "poverty_line"},
+        "proxies": pmt.datasets.PMT_FORMULA.split("~", 1)[1].strip(),
+        "models": {"OLS": {"type": "ols"}},
+        "policies": [], "budget_neutral": False, "baselines": None, "subgroups": None,
+        "scorecard": None,
+        "evaluation": {"folds": 3, "replicates": 40, "n_jobs": 1, "rounds": "year"},
+    }
+    out = tmp_path / "out"
+    run_project(config, step="compare", out=out, say=lambda *a, **k: None)
+    table = pd.read_excel(out / "tables.xlsx", sheet_name="Decay over survey rounds")
+    rows = table.ffill()
+    exclusion = rows[rows["metric"] == "exclusion_error"].set_index("round")
+    assert list(exclusion.index) == [2018, 2020, 2022]
+    assert exclusion.loc[2022, "change"] > 0 and exclusion.loc[2022, "change_lower"] > 0
+    assert (out / "figures" / "decay_by_round.png").exists()
+    card = (out / "models" / "model_card_ols.md").read_text()
+    assert "## Decay over survey rounds" in card and "Change per year: exclusion error +" in card

@@ -348,6 +348,45 @@ def coverage_by_group(coverage: pd.DataFrame, title: str,
 
 
 @_styled
+def decay_chart(tables: Mapping[str, pd.DataFrame], metric: str = "exclusion_error", *,
+                title: str | None = None, interval: str | None = None,
+                source: str | None = SOURCE) -> plt.Figure:
+    """A metric of each model over survey rounds, with its confidence interval.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        :func:`pmt.evaluate.decay_table` output by model name (columns ``round``,
+        ``metric``, ``estimate``, ``lower``, ``upper``).
+    metric : str
+        The section-4 metric drawn (a share, plotted in percent).
+    title, interval, source : str, optional
+        Title, legend text of the whiskers (e.g. "90% confidence interval") and source.
+    """
+    fig, ax = plt.subplots(figsize=(A4_WIDTH, 3.4))
+    rounds: list = []
+    for k, (name, table) in enumerate(tables.items()):
+        rows = table[table["metric"] == metric]
+        x = np.arange(len(rows)) + (k - (len(tables) - 1) / 2) * 0.06
+        y = 100 * rows["estimate"].to_numpy(dtype=float)
+        err = 100 * np.vstack([rows["estimate"] - rows["lower"],
+                               rows["upper"] - rows["estimate"]]).astype(float)
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=name)
+        rounds = list(rows["round"])
+    ax.set_xticks(np.arange(len(rounds)), [str(r) for r in rounds])
+    ax.set_xlabel("Survey round (the model is fitted on the first)")
+    ax.set_ylabel(_with_unit(_capital(metric.replace("_", " "))))
+    ax.set_title(title or f"{_capital(metric.replace('_', ' '))} over survey rounds")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    handles, labels = ax.get_legend_handles_labels()
+    if interval:
+        labels = [*labels[:-1], f"{labels[-1]} (bars: {interval})"] if labels else labels
+    ax.legend(handles, labels, loc="best")
+    return _finish(fig, source)
+
+
+@_styled
 def bar_chart(values: pd.DataFrame, title: str, ylabel: str, xlabel: str = "",
               percent: bool = True, source: str | None = SOURCE,
               lower: pd.DataFrame | None = None, upper: pd.DataFrame | None = None, *,

@@ -21,6 +21,7 @@ from pmt.report.outputs import Outputs, Section
 if TYPE_CHECKING:
     from pmt.workflow import (
         ComparisonResult,
+        DecayResult,
         HmtResult,
         ModelsResult,
         Run,
@@ -32,9 +33,10 @@ if TYPE_CHECKING:
         WelfareResult,
     )
 
-__all__ = ["comparison_section", "describe_models", "executive_summary", "hmt_section",
-           "models_sections", "scorecard_section", "simulation_section", "subgroup_section",
-           "summary_section", "verdict_text", "welfare_section", "welfare_words"]
+__all__ = ["comparison_section", "decay_section", "describe_models", "executive_summary",
+           "hmt_section", "models_sections", "parity_section", "scorecard_section",
+           "simulation_section", "subgroup_section", "summary_section", "verdict_text",
+           "welfare_section", "welfare_words"]
 
 
 # --------------------------------------------------------------------------------------
@@ -400,6 +402,39 @@ def parity_section(out: Outputs, result: SubgroupResult, run: Run) -> None:
               "everyone's.",
               columns=["estimate", "total", "ratio", "ratio_lower", "ratio_upper",
                        "p_adjusted", "flag", "too_small"])
+
+
+def decay_section(out: Outputs, result: DecayResult, run: Run) -> None:
+    """Annex section "Decay over survey rounds": each model fitted on the first round and
+    judged on the later ones (table and chart).
+    """
+    from pmt.report import figures
+
+    out.section("Decay over survey rounds")
+    first = next(iter(result.tables.values()))
+    pct = f"{float(run.cfg.evaluation['level']):.0%}"
+    lines = []
+    for name, table in result.tables.items():
+        per_year = table.attrs.get("per_year", {}).get("exclusion_error")
+        last = table[table["metric"] == "exclusion_error"].iloc[-1]
+        lines.append(f"{name}: exclusion error {100 * last['estimate']:.1f} % in "
+                     f"{last['round']}, {100 * last['change']:+.1f} points against the first "
+                     f"round (CI {100 * last['change_lower']:+.1f} to "
+                     f"{100 * last['change_upper']:+.1f})"
+                     + (f"; {100 * per_year:+.2f} points per unit of '{result.round}'"
+                        if per_year is not None else ""))
+    out.text("Every model is fitted on the first survey round and applied unchanged to the "
+             "later ones; the first round is judged by cross-fitting. " + "; ".join(lines)
+             + ".")
+    stacked = pd.concat({name: t.set_index(["round", "metric"])
+                         for name, t in result.tables.items()}, names=["model"])
+    out.table("Decay over survey rounds", stacked, first.attrs.get("note", ""),
+              columns=["basis", "estimate", "lower", "upper", "change", "change_lower",
+                       "change_upper"])
+    out.figure("decay_by_round", figures.decay_chart(
+        result.tables, interval=f"{pct} confidence interval", source=run.source_note),
+        f"Exclusion error of each model over survey rounds, fitted on the first; bars: {pct} "
+        "confidence intervals (PSU bootstrap of each round)")
 
 
 # --------------------------------------------------------------------------------------
