@@ -133,7 +133,7 @@ DEMO_CONFIG: dict[str, Any] = {
     "budget_neutral": {"children": ["n_children_0_5", "n_children_6_17"],
                        "elderly": "n_elderly", "disabled": "n_disabled",
                        "female_head": "female_head"},
-    "subgroups": ["region", "urban", "female_head"],
+    "subgroups": ["region", "urban", "female_head", "any_disabled"],
     "baselines": {"categorical": "n_children_0_5", "geographic": "region", "rho": 2.0,
                   "benefit": "flat"},
 }
