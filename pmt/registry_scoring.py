@@ -1168,6 +1168,7 @@ class _ChunkScorer:
             blank = _blank(id_arr)
             if blank.any():
                 problems.append((blank, "missing id"))
+            assert self.seen is not None  # set with the id column
             first = self.seen.first_rows(id_arr, ~blank, start)
             dup = first >= 0
             if dup.any():

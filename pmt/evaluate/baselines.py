@@ -519,14 +519,14 @@ class Geographic(Baseline):
                            / (pop_fold.sum(axis=2, keepdims=True) - pop_fold))
                     rate = np.where(den > 0, rate, nat)
             rate = np.where(pop > 0, rate, -np.inf).reshape(V.shape[0], -1)  # empty last
-            pop = pop.reshape(V.shape[0], -1)
-            pi_cell = np.empty_like(pop)
-            for r in range(pop.shape[0]):
+            pop2 = pop.reshape(V.shape[0], -1)  # (replicates, areas x folds)
+            pi_cell = np.empty_like(pop2)
+            for r in range(pop2.shape[0]):
                 order = np.argsort(-rate[r], kind="stable")
                 key = rate[r, order]
                 new = np.r_[True, key[1:] != key[:-1]]
                 group = np.cumsum(new) - 1
-                gw = np.bincount(group, weights=pop[r, order])
+                gw = np.bincount(group, weights=pop2[r, order])
                 pi_cell[r, order] = ration_groups(gw[None, :], c)[0, group]
             return pi_cell[:, cell]
 

@@ -828,8 +828,8 @@ def _num_flip(scorer, values, cats, var, square, coef, xb, cut, eligible, rule, 
     x = _number(values[var])
     b1 = coef_of(coef, var)
     b2 = coef_of(coef, square) if square else 0.0
-    x2 = _number(values[square]) if square else None
-    now_part = b1 * x + (b2 * x2 if square else 0.0)
+    x2 = _number(values[square]) if square else 0.0
+    now_part = b1 * x + b2 * x2
     rest = xb - now_part
     lo, hi = _num_range(var, spec, profile)
     c = _spec_col(spec, var)

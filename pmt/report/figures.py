@@ -27,7 +27,7 @@ import functools
 import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import matplotlib
 
@@ -73,7 +73,7 @@ def _styled(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with plt.rc_context(_RC):
+        with plt.rc_context(cast(Any, _RC)):
             return func(*args, **kwargs)
 
     return wrapper

@@ -347,7 +347,7 @@ def _key(v):
     """Normalised code: numbers as float, strings stripped; None for missing."""
     if v is None or v is pd.NA or v is pd.NaT:
         return None
-    if isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_):
+    if isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_):
         x = float(v)
         return None if np.isnan(x) else x
     if isinstance(v, bool | np.bool_):

@@ -12,6 +12,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -155,7 +156,7 @@ class Policy:
         if self.unit not in UNITS:
             raise PolicyError(f"`unit` must be 'household' or 'family'; got {self.unit!r}.")
         Schedule(self.period, self.duration, self.one_off)  # validates period and payments
-        params = {}
+        params: dict[str, Any] = {}  # a number, or a spec of values varying by household
         periods = dict(self.parameter_periods or {})
         for k, v in dict(self.parameters or {}).items():
             k = str(k)

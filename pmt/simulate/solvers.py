@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -554,7 +555,7 @@ def _coverage_breakpoints(policy: Policy, survey: Survey, parameter: str) -> np.
             for r in rule.rules:
                 if getattr(r, "needs_base", False):
                     walk(r, b)
-                    b = r.mask(ctx, base=b)
+                    b = cast(Ration, r).mask(ctx, base=b)  # only Ration needs a base
         elif isinstance(rule, AnyOf):
             for r in rule.rules:
                 walk(r, None)
