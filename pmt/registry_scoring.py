@@ -406,17 +406,50 @@ def _check_out_path(path, what: str) -> Path:
     return p
 
 
+def load_model_or_scorecard(path: str | Path):
+    """A model artifact or a scorecard JSON, told apart by its ``format``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A file written by :func:`pmt.save_model` or :meth:`pmt.Scorecard.to_json`.
+
+    Returns
+    -------
+    ModelResult or pmt.Scorecard
+        The loaded model (schema and size checks of :mod:`pmt.artifacts`) or scorecard.
+    """
+    from pmt._json import read_json_document
+    from pmt.artifacts import model_from_document
+
+    doc = read_json_document(path, "model or scorecard")
+    if isinstance(doc, Mapping) and doc.get("format") == "pmt-scorecard":
+        return Scorecard.from_dict(doc, f"scorecard {str(path)!r}")
+    return model_from_document(doc, f"model artifact {str(path)!r}").model
+
+
+def registry_chunks(src: Path, read_cols: list[str], chunksize: int, fmt: str,
+                    engine: str, columns: list[str]) -> Iterator:
+    """Records of a registry file as Arrow tables of ``chunksize`` rows, read by the reader
+    of its format (or dask), only the ``read_cols`` columns; ``columns`` are the file's.
+    """
+    if engine == "dask":
+        tables = _read_dask(src, read_cols, chunksize, fmt)
+    elif fmt == "csv":
+        tables = _read_csv(src, read_cols)
+    elif fmt == "parquet":
+        tables = _read_parquet(src, read_cols, chunksize)
+    elif fmt in ("stata", "spss"):
+        tables = _read_stat(src, read_cols, chunksize, fmt)
+    else:
+        tables = _read_excel(src, read_cols, chunksize, columns)
+    return _rechunk(tables, chunksize)
+
+
 def _resolve_scorer(model_or_scorecard, breakdown: bool, threshold):
     obj = model_or_scorecard
     if isinstance(obj, str | Path):
-        from pmt._json import read_json_document
-        from pmt.artifacts import model_from_document
-
-        doc = read_json_document(obj, "model or scorecard")
-        if isinstance(doc, Mapping) and doc.get("format") == "pmt-scorecard":
-            obj = Scorecard.from_dict(doc, f"scorecard {str(obj)!r}")
-        else:
-            obj = model_from_document(doc, f"model artifact {str(obj)!r}").model
+        obj = load_model_or_scorecard(obj)
     if isinstance(obj, Scorecard):
         if threshold is not None:
             raise ModelError("threshold= applies to models; a scorecard has its own cut-off.")
@@ -1491,20 +1524,10 @@ def score_file(
     out_tmp, rej_tmp = tmp_of(out), tmp_of(rej)
     out_w = _Writer(out_tmp, kind=kind_of(out))
     rej_w = _Writer(rej_tmp, as_text=True, kind=kind_of(rej))
-    if engine == "dask":
-        tables = _read_dask(src, read_cols, chunksize, fmt)
-    elif fmt == "csv":
-        tables = _read_csv(src, read_cols)
-    elif fmt == "parquet":
-        tables = _read_parquet(src, read_cols, chunksize)
-    elif fmt in ("stata", "spss"):
-        tables = _read_stat(src, read_cols, chunksize, fmt)
-    else:
-        tables = _read_excel(src, read_cols, chunksize, columns)
     finals: list[Path] = []
     try:
         with Progress("scoring rows", total=total) as bar:
-            for table in _rechunk(tables, chunksize):
+            for table in registry_chunks(src, read_cols, chunksize, fmt, engine, columns):
                 scores, rejects, outputs = work.process(table)
                 if scores is not None:
                     out_w.write(scores)

@@ -97,15 +97,9 @@ def _scorer(model_or_scorecard, cutoff):
     obj = model_or_scorecard
     if isinstance(obj, str | Path):
         # loaded on use: artifacts sit to the right of datasets in the data flow
-        from pmt._json import read_json_document
-        from pmt.artifacts import model_from_document
-        from pmt.scorecard import Scorecard
+        from pmt.registry_scoring import load_model_or_scorecard
 
-        doc = read_json_document(obj, "model or scorecard")
-        if isinstance(doc, dict) and doc.get("format") == "pmt-scorecard":
-            obj = Scorecard.from_dict(doc, f"scorecard {str(obj)!r}")
-        else:
-            obj = model_from_document(doc, f"model artifact {str(obj)!r}").model
+        obj = load_model_or_scorecard(obj)
     if hasattr(obj, "questions") and hasattr(obj, "score"):  # a Scorecard: points, "< cutoff"
         cut = obj.cutoff if cutoff is None else cutoff
         if cut is None:

@@ -81,13 +81,9 @@ from pmt.registry_scoring import (
     _file_columns,
     _id_column,
     _numbers,
-    _read_csv,
-    _read_dask,
-    _read_excel,
-    _read_parquet,
-    _read_stat,
     _rechunk,
     _resolve_scorer,
+    registry_chunks,
 )
 from pmt.scorecard import map_codes
 
@@ -636,18 +632,8 @@ def _registry_source(registry, chunksize: int, engine: str):
         raise DataError(f"registry {str(src)!r} has no records (0 rows); nothing to compare.")
 
     def tables(read_cols: list[str]) -> Iterator:
-        # the readers of `pmt score` (registry_scoring), re-cut to `chunksize` records
-        if engine == "dask":
-            stream = _read_dask(src, read_cols, chunksize, fmt)
-        elif fmt == "csv":
-            stream = _read_csv(src, read_cols)
-        elif fmt == "parquet":
-            stream = _read_parquet(src, read_cols, chunksize)
-        elif fmt in ("stata", "spss"):
-            stream = _read_stat(src, read_cols, chunksize, fmt)
-        else:
-            stream = _read_excel(src, read_cols, chunksize, columns)
-        return _rechunk(stream, chunksize)
+        # the readers of `pmt score`, re-cut to `chunksize` records
+        return registry_chunks(src, read_cols, chunksize, fmt, engine, columns)
 
     return columns, tables, f"registry {src.name}"
 
