@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder for drift.html and drift.xlsx")
     p.add_argument("--spec", default=None,
                    help="registry data spec YAML (its role: id column, codes and ranges)")
+    p.add_argument("--survey-spec", default=None,
+                   help="the survey's data spec YAML (read through it; default: value-"
+                        "labelled columns keep their codes)")
     p.add_argument("--weights", default=None, metavar="COL",
                    help="survey household weight column (default: equal weights)")
     p.add_argument("--registry-weights", default=None, metavar="COL",
@@ -292,17 +295,20 @@ def score_registry(model, registry, output, rejects=None, spec=None, chunksize: 
 
 
 def drift_report(model, registry, survey, out: str | Path, spec=None, weights=None,
-                 region=None, cutoff: float | None = None, say: Say = print, **options):
+                 region=None, cutoff: float | None = None, survey_spec=None,
+                 say: Say = print, **options):
     """Compare a registry with the survey (:func:`pmt.registry.drift.drift`); write
     ``out/drift.html`` and ``out/drift.xlsx`` and print the flagged proxies.
 
-    ``survey`` is read with :func:`pmt.io.read_data`; ``options`` go to ``drift``
-    (``registry_weights``, ``bins``, ``chunksize``, ``engine``).
+    ``survey`` is read through ``survey_spec`` when given, else with
+    :func:`pmt.io.read_data` keeping the codes of value-labelled (Stata/SPSS) columns, the
+    values models are fitted on; ``options`` go to ``drift`` (``registry_weights``,
+    ``bins``, ``chunksize``, ``engine``).
     """
     import math
 
     from pmt.errors import DataError
-    from pmt.io import read_data
+    from pmt.io import read_data, read_with_spec
     from pmt.registry.drift import drift
     from pmt.spec import DataSpec
     from pmt.workflow import check_out_dir
@@ -311,7 +317,15 @@ def drift_report(model, registry, survey, out: str | Path, spec=None, weights=No
         raise DataError(f"--cutoff must be a finite number; got {cutoff}.")
     out_dir = check_out_dir(Path(out))
     sp = DataSpec.load(spec) if spec else None
-    report = drift(model, registry, read_data(survey), weights=weights, spec=sp, region=region,
+    if survey_spec:
+        from pmt.workflow import _quiet_extra_columns_warning
+
+        with warnings.catch_warnings():
+            _quiet_extra_columns_warning()
+            survey_data, _ = read_with_spec(survey, DataSpec.load(survey_spec))
+    else:
+        survey_data = read_data(survey, value_labels="codes")
+    report = drift(model, registry, survey_data, weights=weights, spec=sp, region=region,
                    cutoff=cutoff, **options)
     if weights is None:
         say("note: survey shares are unweighted (pass --weights COL for the survey weights).")
@@ -422,7 +436,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "drift":
         drift_report(args.model, args.registry, args.survey, args.out, spec=args.spec,
                      weights=args.weights, region=args.region, cutoff=args.cutoff,
-                     registry_weights=args.registry_weights, bins=args.bins,
+                     survey_spec=args.survey_spec, registry_weights=args.registry_weights,
+                     bins=args.bins,
                      chunksize=args.chunksize, engine=args.engine, say=say)
     elif args.command == "simulate":
         simulate_policy_file(args.policy, out=args.out, say=say)
