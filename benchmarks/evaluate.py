@@ -241,6 +241,21 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = t_naive / t_boot
     print(f"speed-up of the vectorised bootstrap over the naive loop: {ratio:.0f}x "
           f"(target >= 20x)")
+    from benchmarks import target
+
+    size = f"{len(df):,} households"
+    targets = [
+        target(f"PSU bootstrap, {R:,} replicates x {N_MODELS} models, {size}", "< 10 s",
+               f"{t_boot:.2f} s", t_boot / 10, t_boot < 10),
+        target("bootstrap vs naive pandas loop", ">= 20x", f"{t_boot:.2f} s vs {t_naive:.1f} s",
+               ratio, ratio >= 20),
+        target(f"bootstrap_targeting vs numpy loop, {size}", ">= 5x, equal to 1e-12",
+               f"{recut['bootstrap_recut_s']:.2f} s vs {recut['loop_recut_s']:.2f} s; "
+               f"diff {recut['recut_max_diff']:.1e}", recut["recut_ratio"],
+               recut["recut_ratio"] >= 5 and recut["recut_max_diff"] <= 1e-12),
+        target(f"error curve, {size}", "< 0.2 s", f"{t_curve * 1000:.1f} ms", t_curve / 0.2,
+               t_curve < 0.2),
+    ]
     return {
         "bootstrap_s": t_boot,
         "bootstrap_by_region_s": t_groups,
@@ -248,8 +263,12 @@ def main(argv: list[str] | None = None) -> dict:
         "curve_s": t_curve,
         "naive_s": t_naive,
         "speedup": ratio,
+        "targets": targets,
     }
 
 
 if __name__ == "__main__":
+    import os
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     main()

@@ -14,6 +14,10 @@ respective coefficients on the original data. Both run under the same BLAS threa
 (pmt's default of one thread, see ``pmt.models.quantile.BLAS_THREADS``), after a warm-up
 fit of each; pmt's time is the median of three fits (formula parsing and design matrix
 included), statsmodels' a single fit (design matrix excluded).
+
+Targets: at n = 50,000 pmt keeps its lead over statsmodels (14x before issue 18; at least
+``LEAD_TARGET`` = 11x is accepted, timing noise on a shared machine) with an objective no
+worse; n = 200,000 in under 20 s and 2 GB. With ``--quick`` they are not judged.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
+
+#: The speed-up over statsmodels at n = 50,000 before issue 18 (docs/benchmarks.md) and the
+#: least the benchmark accepts as keeping it: in-process ratios still move by 10-20 % with
+#: the load of a shared machine.
+LEAD_BEFORE = 14.0
+LEAD_TARGET = 11.0
 
 
 def make_data(n: int, seed: int = 0) -> tuple[pd.DataFrame, str]:
@@ -179,10 +189,34 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--q", type=float, default=0.2, help="quantile (default 0.2)")
     args = parser.parse_args(argv)
     n_cmp, n_large = (5_000, 20_000) if args.quick else (50_000, 200_000)
+    from benchmarks import target
+
     warm_up()
     large_result = large(n_large, args.q)
-    return {"large": large_result, "compare": compare(n_cmp, args.q)}
+    cmp = compare(n_cmp, args.q)
+    full = not args.quick
+    speedup = cmp["speedup"]
+    targets = [
+        target(f"quantile regression vs statsmodels, n = {n_cmp:,}",
+               f">= {LEAD_TARGET:g}x (keeps its {LEAD_BEFORE:g}x lead less timing noise)"
+               if full else "(judged at n = 50,000)",
+               f"pmt {cmp['pmt_seconds']:.2f} s, statsmodels {cmp['statsmodels_seconds']:.2f} s; "
+               f"objective no worse: {cmp['pmt_objective'] <= cmp['statsmodels_objective'] * (1 + 1e-9)}",
+               speedup,
+               (speedup >= LEAD_TARGET and cmp["pmt_objective"]
+                <= cmp["statsmodels_objective"] * (1 + 1e-9)) if full else None),
+        target(f"quantile regression, n = {n_large:,}", "< 20 s, < 2 GB" if full else
+               "(judged at n = 200,000)",
+               f"{large_result['seconds']:.2f} s, {large_result['max_rss_mb']:,.0f} MiB",
+               large_result["seconds"] / 20,
+               (large_result["seconds"] < 20 and large_result["max_rss_mb"] < 2048)
+               if full else None),
+    ]
+    return {"large": large_result, "compare": cmp, "targets": targets}
 
 
 if __name__ == "__main__":
+    import os
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     main(sys.argv[1:])

@@ -73,11 +73,13 @@ def _best_of(fn, repeat: int = 3) -> tuple[float, object]:
     return best, result
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.roster")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--households", type=int, default=None)
     args = parser.parse_args(argv)
+    from benchmarks import target
+
     n = args.households or (20_000 if args.quick else 100_000)
     hh = synthetic_hbs(n, seed=0)
     roster = synthetic_roster(hh, seed=0)
@@ -102,7 +104,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"families by links: {t_links:.2f} s ({len(roster) / t_links:,.0f} persons/s); "
           f"by relationship codes: {t_codes:.2f} s ({len(roster) / t_codes:,.0f} persons/s); "
           f"{len(pd.DataFrame({'h': roster['hh_id'], 'f': ids}).drop_duplicates()):,} families")
+    ratio = t_pmt / t_pd
+    return {"proxies_s": t_pmt, "pandas_s": t_pd, "families_links_s": t_links,
+            "families_codes_s": t_codes,
+            "targets": [target(f"roster proxies, {len(roster):,} persons",
+                               "(no target; ratio pmt / pandas by hand)",
+                               f"{t_pmt:.3f} s vs pandas {t_pd:.3f} s", ratio, None)]}
 
 
 if __name__ == "__main__":
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     main()

@@ -1,16 +1,13 @@
-"""Thread defaults of the ML wrappers (issue 12, item 7): at most half the physical cores
-(one thread in workers), applied through threadpoolctl and n_jobs, same results whatever
-the thread count."""
+"""Thread defaults of the ML wrappers (issue 12 item 7, issue 18): one thread unless
+asked, applied through threadpoolctl and n_jobs, same results whatever the thread count."""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import pytest
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -19,7 +16,6 @@ from pmt.models.ml import (
     SklearnModel,
     default_threads,
     gradient_boosting,
-    in_worker,
     random_forest,
 )
 
@@ -50,49 +46,8 @@ def data():
     return simulate()
 
 
-def physical_cores_from_cpuinfo() -> int | None:
-    """Distinct (physical id, core id) pairs of /proc/cpuinfo, limited by CPU affinity."""
-    try:
-        text = open("/proc/cpuinfo").read()
-    except OSError:
-        return None
-    cores, phys = set(), "0"
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "physical id":
-            phys = value.strip()
-        elif key.strip() == "core id":
-            cores.add((phys, value.strip()))
-    if not cores:
-        return None
-    return min(len(cores), len(os.sched_getaffinity(0)))
-
-
 def openmp_threads() -> int:
     return min(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp")
-
-
-def test_default_is_at_most_half_the_physical_cores():
-    cores = physical_cores_from_cpuinfo()
-    if cores is None:
-        pytest.skip("no /proc/cpuinfo core ids")
-    expected = min(4, max(1, cores // 2), openmp_threads())
-    assert default_threads() == expected
-    assert 1 <= default_threads() <= max(1, cores)
-    # an enclosing limit (or OMP_NUM_THREADS) is respected
-    with threadpool_limits(limits=1):
-        assert default_threads() == 1
-
-
-def test_workers_default_to_one_thread():
-    # (on a 2-core machine the default is 1 anyway: in_worker is checked on its own too)
-    assert not in_worker()
-    in_processes = Parallel(n_jobs=2, backend="loky")(
-        delayed(lambda: (in_worker(), default_threads()))() for _ in range(2)
-    )
-    assert in_processes == [(True, 1), (True, 1)]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        assert pool.submit(lambda: (in_worker(), default_threads())).result() == (True, 1)
 
 
 class ThreadRecorder(RegressorMixin, BaseEstimator):
@@ -116,8 +71,19 @@ def test_thread_cap_is_applied_in_fit_and_predict(data, n):
     assert m.estimator_.fit_threads_ == n and m.n_threads_ == n
     m.predict(data.head(10))
     assert m.estimator_.predict_threads_ == n
-    d = SklearnModel(ThreadRecorder(), FORMULA).fit(data)
-    assert d.estimator_.fit_threads_ == default_threads() == d.n_threads_
+
+
+def test_default_is_one_thread_even_where_openmp_allows_more(data):
+    assert default_threads() == 1
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert openmp_threads() == 2
+        d = SklearnModel(ThreadRecorder(), FORMULA).fit(data)
+        assert d.estimator_.fit_threads_ == 1 == d.n_threads_
+        d.predict(data.head(10))
+        assert d.estimator_.predict_threads_ == 1
+        # the enclosing limit is restored after the fit and the prediction
+        assert openmp_threads() == 2
+    assert random_forest(FORMULA, data, n_estimators=5).estimator_.n_jobs == 1
 
 
 def test_boosting_same_predictions_with_1_and_2_threads(data):
@@ -152,7 +118,6 @@ def test_forest_same_predictions_with_1_and_2_threads(data):
     for tree in two.estimator_.estimators_:
         trees += tree.predict(X)
     np.testing.assert_allclose(p1, trees / len(two.estimator_.estimators_), rtol=1e-13)
-    assert random_forest(FORMULA, data, n_estimators=5).estimator_.n_jobs == default_threads()
     assert random_forest(FORMULA, data, n_estimators=5, n_jobs=2).estimator_.n_jobs == 2
 
 

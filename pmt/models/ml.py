@@ -28,31 +28,26 @@ comparison is on equal information. Randomness: scikit-learn takes an integer
 
 Threads
 -------
-``n_threads=None`` (the default) uses :func:`default_threads`: one thread when called
-from a worker (a child process, e.g. joblib/loky or Dask workers of a cross-validation,
-or a thread other than the main one), otherwise ``min(4, physical cores // 2)`` and at
-least 1, never more than the current OpenMP limit (``OMP_NUM_THREADS``, an enclosing
-``threadpoolctl.threadpool_limits``). HistGradientBoosting's OpenMP threads
-synchronise thousands of times per fit and spin while waiting: when another process
-competes for the cores, every barrier waits for a descheduled thread. On this project's
-2-core machine, with other jobs running, the boosting wrapper with 2 threads (the
-libraries' default, all cores) took 6 to 9 times as long as with one (``python -m
-benchmarks ml_threads``), hence at most half the physical cores by default. The cap is
-applied with ``threadpoolctl`` (OpenMP and BLAS) while fitting and predicting, and as
-``n_jobs`` for random forests. Results do not depend on the thread count: scikit-learn's
-histogram boosting is deterministic across threads, forest trees are grown from
-per-tree seeds, and forest predictions are summed in tree order on one thread (the
-threaded sum of scikit-learn adds trees in completion order and differs in the last
-bits).
+``n_threads=None`` (the default) is one thread (:func:`default_threads`); pass an
+integer to ask for more, e.g. ``n_threads=os.cpu_count()`` on an otherwise idle machine.
+The count is applied with ``threadpoolctl`` (OpenMP and BLAS) while fitting and
+predicting, and as ``n_jobs`` for random forests (an explicit ``n_jobs`` wins). Why one:
+HistGradientBoosting's OpenMP threads synchronise thousands of times per fit and spin
+while waiting, so when anything else competes for the cores every barrier waits for a
+descheduled thread. On this project's shared 2-core machine the boosting wrapper with
+both cores took 1.9 to 9 times as long in wall time as with one (issues 12 and 18,
+``python -m benchmarks ml_threads``), and a fit inside a cross-validation worker or a
+report pipeline always competes with something. Results do not depend on the thread
+count: scikit-learn's histogram boosting is deterministic across threads, forest trees
+are grown from per-tree seeds, and forest predictions are summed in tree order on one
+thread (the threaded sum of scikit-learn adds trees in completion order and differs in
+the last bits).
 """
 
 from __future__ import annotations
 
 import copy
-import functools
-import multiprocessing
 import numbers
-import threading
 import warnings
 from typing import Any, Literal
 
@@ -84,16 +79,8 @@ __all__ = [
     "random_forest",
 ]
 
-#: Upper bound of the default thread count (:func:`default_threads`).
-MAX_DEFAULT_THREADS = 4
-
-
-@functools.cache
-def physical_cores() -> int:
-    """Physical cores available to this process (joblib: affinity and cgroup quotas)."""
-    from joblib import cpu_count
-
-    return max(1, int(cpu_count(only_physical_cores=True)))
+#: Threads of the ML wrappers when ``n_threads=None`` (:func:`default_threads`).
+DEFAULT_THREADS = 1
 
 
 _CONTROLLER: ThreadpoolController | None = None
@@ -116,33 +103,13 @@ def _limit_threads(n: int):
     return _controller().limit(limits=n)
 
 
-def in_worker() -> bool:
-    """True in a child process (joblib/loky, multiprocessing, Dask nanny workers) or in a
-    thread other than the main one (thread pools, Dask's threaded workers).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return True
-    return multiprocessing.parent_process() is not None
-
-
-def _openmp_limit() -> int | None:
-    """Current OpenMP thread limit of the loaded runtimes (None if none is loaded)."""
-    counts = [c.num_threads for c in _controller().select(user_api="openmp").lib_controllers]
-    return min(counts) if counts else None
-
-
 def default_threads() -> int:
-    """Threads the ML wrappers use when ``n_threads=None``.
+    """Threads the ML wrappers use when ``n_threads=None``: :data:`DEFAULT_THREADS` (1).
 
-    1 inside a worker (:func:`in_worker`); otherwise ``min(MAX_DEFAULT_THREADS,
-    physical_cores() // 2)``, at least 1 and at most the current OpenMP limit. See the
-    module docstring for why: on a shared 2-core machine this is one thread.
+    One thread is the fastest wall time whenever another process competes for the cores
+    (see the module docstring); ask for more with ``n_threads=``.
     """
-    if in_worker():
-        return 1
-    n = max(1, min(MAX_DEFAULT_THREADS, physical_cores() // 2))
-    limit = _openmp_limit()
-    return n if limit is None else max(1, min(n, limit))
+    return DEFAULT_THREADS
 
 
 def _check_threads(n_threads) -> int | None:
@@ -255,7 +222,6 @@ class _FormulaRegressor(RegressorMixin, BaseEstimator):
         _controller(refresh=True)
         with _limit_threads(threads):
             est.fit(Xm, prep.y, **kwargs)
-            fitted = np.asarray(_sequential_predictor(est).predict(Xm), dtype=float)
         wts = np.ones(prep.nobs) if prep.weights is None else prep.weights
         self.design_ = prep.design
         self.feature_columns_ = cols
@@ -264,8 +230,25 @@ class _FormulaRegressor(RegressorMixin, BaseEstimator):
         self.nobs_ = prep.nobs
         self.n_dropped_ = prep.n_dropped
         self.weighted_nobs_ = float(wts.sum())
-        self.rsquared_ = _weighted_r2(prep.y, fitted, wts)
+        # the in-sample R^2 needs a prediction of the training rows, as long as a tenth of
+        # the fit; cross-validation never asks for it, so it is computed on first use
+        self.rsquared_: float | None = None
+        self._training_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = (
+            Xm, prep.y, wts)
         return self
+
+    def _in_sample_r2(self) -> float:
+        """The weighted in-sample R^2, computed once on first use (see :meth:`fit`)."""
+        self._check_fitted()
+        if self.rsquared_ is None:
+            assert self._training_rows is not None  # set by fit with rsquared_ = None
+            Xm, y, wts = self._training_rows
+            with _limit_threads(self.threads()):
+                fitted = np.asarray(_sequential_predictor(self.estimator_).predict(Xm),
+                                    dtype=float)
+            self.rsquared_ = _weighted_r2(y, fitted, wts)
+            self._training_rows = None
+        return self.rsquared_
 
     def threads(self) -> int:
         """Thread cap for the next fit or prediction (``n_threads`` or the default)."""
@@ -288,7 +271,7 @@ class _FormulaRegressor(RegressorMixin, BaseEstimator):
     n_dropped = property(lambda self: self._fitted("n_dropped_"), doc="Rows left out.")
     weighted_nobs = property(lambda self: self._fitted("weighted_nobs_"), doc="Sum of weights.")
     rsquared = property(
-        lambda self: self._fitted("rsquared_"),
+        lambda self: self._in_sample_r2(),
         doc="Weighted in-sample R^2 (optimistic for flexible models; compare out of sample).",
     )
 
@@ -479,10 +462,9 @@ class SklearnModel(_FormulaRegressor):
         builds (the intercept column is left out: regressors fit their own constant).
     n_threads : int, optional
         Cap on OpenMP/BLAS threads while fitting and predicting (threadpoolctl). None
-        (default): :func:`default_threads`, resolved at each fit and prediction (one
-        thread in workers; at most half the physical cores, up to 4, otherwise). On a
-        shared machine HistGradientBoosting with all threads can be many times slower
-        than with one. Results are the same whatever the count.
+        (default): one thread (:func:`default_threads`); give a larger count to ask for
+        more. On a shared machine HistGradientBoosting with all threads can be many
+        times slower than with one. Results are the same whatever the count.
 
     Call :meth:`fit` (``fit(df)``, ``fit(df, weights="weight")`` or scikit-learn's
     ``fit(X, y=None, sample_weight=None)``) before predicting. After fitting:
@@ -610,8 +592,8 @@ class PMTRandomForest(_Ensemble):
 
     Parameters are ``RandomForestRegressor``'s (same defaults) plus ``formula`` and
     ``n_threads``, except ``random_state=0`` and ``n_jobs=None``, which here means
-    ``n_threads`` (default :func:`default_threads`) rather than one job; an explicit
-    ``n_jobs`` wins. Trees are grown from per-tree seeds and predictions add them in
+    ``n_threads`` (default one, :func:`default_threads`); an explicit ``n_jobs``
+    wins. Trees are grown from per-tree seeds and predictions add them in
     order on one thread, so the model and its predictions do not depend on the count.
     """
 
@@ -698,8 +680,9 @@ def gradient_boosting(
     seed : int
         ``random_state`` (early-stopping split and binning subsample).
     n_threads : int, optional
-        OpenMP thread cap; None (default) is :func:`default_threads` (see
-        :class:`SklearnModel` and the module docstring). Same model whatever the count.
+        OpenMP thread cap; None (default) is one thread (:func:`default_threads`, see
+        the module docstring); ask for more with an integer. Same model whatever the
+        count.
     **params
         Passed to ``HistGradientBoostingRegressor`` (e.g. ``max_iter``, ``learning_rate``,
         ``max_leaf_nodes``).
@@ -732,7 +715,7 @@ def random_forest(
 
     Parameters as :func:`gradient_boosting`; ``**params`` go to ``RandomForestRegressor``
     (e.g. ``n_estimators``, ``min_samples_leaf``, ``max_features``). Trees are grown on
-    ``n_jobs = n_threads`` threads (default :func:`default_threads`; an explicit
+    ``n_jobs = n_threads`` threads (default one, :func:`default_threads`; an explicit
     ``n_jobs=`` in ``**params`` wins); predictions add the trees in order on one thread,
     so the model and its predictions are the same whatever the count. Returns a fitted
     :class:`PMTRandomForest`.
