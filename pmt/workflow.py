@@ -724,7 +724,8 @@ def step_compare(run: Run) -> ComparisonResult:
     with warnings.catch_warnings():
         _quiet_line_rule_warning()
         boot = compare(predictions, run.df, logw, **common)
-        in_sample = compare(fitters, run.df, logw, basis="in_sample", **common)
+        in_sample = compare(_in_sample_predictions(run), run.df, logw, basis="in_sample",
+                            **common)
     shown = boot[boot["metric"].isin(["exclusion_error", "coverage"])
                  if ev["rule"] == "line" else boot["metric"] == "exclusion_error"]
     result = ComparisonResult(
@@ -736,6 +737,18 @@ def step_compare(run: Run) -> ComparisonResult:
         verdict=verdict(run, predictions, boot, common))
     run.note_step("compared the models out of sample with paired intervals")
     return result
+
+
+def _in_sample_predictions(run: Run) -> pd.DataFrame:
+    """The whole-sample fits' own predictions (:func:`step_models`), as :func:`compare`
+    takes them, so the in-sample comparison refits nothing.
+    """
+    fitted: ModelsResult = run.results["models"]
+    frame = pd.DataFrame(fitted.predictions, index=run.df.index)
+    frame.attrs.update(basis="in_sample", n_folds=None, seed=None, folds=None,
+                       higher_is_poorer={name: bool(getattr(m, "higher_is_poorer", False))
+                                         for name, m in fitted.models.items()})
+    return frame
 
 
 def _tradeoff_out_of_sample(run: Run, predictions: pd.DataFrame
