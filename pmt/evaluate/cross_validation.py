@@ -60,6 +60,7 @@ from pmt.evaluate.bootstrap_cutoffs import (
 from pmt.evaluate.classify import rate_cutoff
 from pmt.evaluate.curves import _roc_auc_arrays
 from pmt.evaluate.metrics import Unit, metrics_from_totals, totals
+from pmt.progress import Progress
 from pmt.survey import Survey, weighted_quantile
 
 Rule = Literal["line", "rate"]
@@ -138,6 +139,35 @@ def _fit_predict(task) -> tuple[np.ndarray, bool | None]:
     name, fit, train, test = task
     fitted = fit(train)
     return _predict(fitted, test, name), getattr(fitted, "higher_is_poorer", None)
+
+
+def _fit_predict_splits(fits: dict, data: pd.DataFrame, test_masks: list, n_jobs, client,
+                        desc: str) -> list[tuple[np.ndarray, bool | None]]:
+    """``_fit_predict`` of every model on every split, split by split, models fastest.
+
+    A mask selects a split's test rows (trained on the others); None fits and predicts
+    all of ``data``. Each split's (train, test) frames are sliced once and shared by all
+    models (a fit callable must not modify its training frame, as for ``data`` itself).
+    Run here, one split's frames are alive at a time; in parallel every task is pickled
+    for its worker anyway, so the frames are sliced up front.
+    """
+    def frames(mask):
+        return (data, data) if mask is None else (data.loc[~mask], data.loc[mask])
+
+    if client is not None or n_jobs != 1:
+        split_frames = [frames(m) for m in test_masks]
+        tasks = [(name, fit, train, test) for train, test in split_frames
+                 for name, fit in fits.items()]
+        return run_tasks(_fit_predict, tasks, n_jobs, client, desc=desc)
+    results = []
+    with Progress(desc, total=len(test_masks) * len(fits)) as bar:
+        for mask in test_masks:
+            train, test = frames(mask)
+            for name, fit in fits.items():
+                results.append(_fit_predict((name, fit, train, test)))
+                bar.update()
+            del train, test  # release this split's frames before slicing the next
+    return results
 
 
 def _evaluate(y, score, v, lines, rule: str, need: bool, prob_cut: float) -> dict:
@@ -260,8 +290,7 @@ def _fold_labels(data: pd.DataFrame, sv: Survey | None, n_folds, seed, folds):
 def _cross_fit(fits: dict, data: pd.DataFrame, levels, labels, need: dict, n_jobs, client):
     """Cross-fitted predictions {name: array} and orientation {name: bool}."""
     masks = [labels == lev for lev in levels]
-    tasks = [(name, fit, data.loc[~m], data.loc[m]) for m in masks for name, fit in fits.items()]
-    results = run_tasks(_fit_predict, tasks, n_jobs, client, desc="cross-fitting")
+    results = _fit_predict_splits(fits, data, masks, n_jobs, client, desc="cross-fitting")
     preds = {name: np.full(len(data), np.nan) for name in fits}
     flags: dict[str, set] = {name: set() for name in fits}
     for j, m in enumerate(masks):
@@ -543,12 +572,8 @@ def cross_validate(
             for k in range(int(n_folds)):
                 splits.append((r, str(k), folds == k))
 
-    tasks = [(name, fit, data, data) for name, fit in fits.items()]
-    tasks += [
-        (name, fit, data.loc[~mask], data.loc[mask]) for _, _, mask in splits
-        for name, fit in fits.items()
-    ]
-    results = run_tasks(_fit_predict, tasks, n_jobs, client, desc="cross-validation fits")
+    results = _fit_predict_splits(fits, data, [None] + [mask for _, _, mask in splits],
+                                  n_jobs, client, desc="cross-validation fits")
 
     records = []
     n_models, n_rows = len(fits), len(data)

@@ -527,6 +527,13 @@ def compound_terms(factors: list[Factor], cats: dict) -> list[Term]:
     return out
 
 
+def _numeric_values(col: pd.Series) -> np.ndarray:
+    """A numeric term's column as float64 (values that are not numbers become NaN)."""
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+        return col.to_numpy(dtype=float)  # what pd.to_numeric would return, without its checks
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+
+
 class Design:
     """The design of a linear model: its terms, categorical levels and base levels.
 
@@ -646,9 +653,17 @@ class Design:
         """Boolean mask of rows with every variable the design needs present."""
         cols = self.variables + ([self.lhs] if (with_lhs and self.lhs) else [])
         self.check_columns(data, cols)
-        if not cols:
-            return np.ones(len(data), dtype=bool)
-        return data[cols].notna().all(axis=1).to_numpy().copy()
+        mask = np.ones(len(data), dtype=bool)
+        for c in dict.fromkeys(cols):  # column by column: no copy of the sub-frame
+            col = data[c]
+            kind = col.dtype.kind if isinstance(col.dtype, np.dtype) else None
+            if kind in ("b", "i", "u"):
+                continue  # numpy integers and booleans cannot be missing
+            if kind == "f":
+                mask &= ~np.isnan(col.to_numpy())
+            else:
+                mask &= col.notna().to_numpy()
+        return mask
 
     def check_columns(self, data: pd.DataFrame, cols: list[str] | None = None) -> None:
         """Raise ModelError naming the columns of ``cols`` (default: the right side) missing from ``data``."""
@@ -664,43 +679,46 @@ class Design:
         """Design matrix (float64, one column per term) for rows without missing values.
 
         Rows with a categorical level the model has not seen raise ModelError naming them.
+        Dummies are built from integer level codes (:meth:`_level_codes`: each distinct
+        value is labelled once, then rows are compared as integers, several times faster
+        than comparing their labels); rows with a missing categorical get zeros.
         """
         self.check_columns(data)
         n = len(data)
         X = np.empty((n, len(self.terms)), dtype=float)
-        labels_cache: dict[str, np.ndarray] = {}
+        codes_cache: dict[str, np.ndarray] = {}
         factor_cache: dict[tuple, np.ndarray] = {}
         for j, t in enumerate(self.terms):
             if t.kind == "intercept":
                 X[:, j] = 1.0
             elif t.kind == "numeric":
-                X[:, j] = pd.to_numeric(data[t.variable], errors="coerce").to_numpy(dtype=float)
+                X[:, j] = _numeric_values(data[t.variable])
             elif t.kind in COMPOUND_KINDS:
                 col = None
                 assert t.factors is not None  # compound terms always carry their factors
                 for f in t.factors:
-                    x = self._factor(data, f, factor_cache, labels_cache)
+                    x = self._factor(data, f, factor_cache, codes_cache)
                     col = x.copy() if col is None else col * x
                 X[:, j] = col
             else:
                 assert t.variable is not None  # only compound terms have variable None
-                if t.variable not in labels_cache:
-                    labels_cache[t.variable] = self._labels(data, t.variable)
-                X[:, j] = (labels_cache[t.variable] == t.level).astype(float)
+                if t.variable not in codes_cache:
+                    codes_cache[t.variable] = self._level_codes(data, t.variable)
+                X[:, j] = codes_cache[t.variable] == self._level_position(t.variable, t.level)
         return X
 
-    def _factor(self, data, f: dict, cache: dict, labels_cache: dict) -> np.ndarray:
+    def _factor(self, data, f: dict, cache: dict, codes_cache: dict) -> np.ndarray:
         """The column of one factor of a compound term (float64)."""
         key = (f["variable"], f["transform"], f["power"], f["level"])
         if key in cache:
             return cache[key]
         var, how = f["variable"], f["transform"]
         if how == "level":
-            if var not in labels_cache:
-                labels_cache[var] = self._labels(data, var)
-            x = (labels_cache[var] == f["level"]).astype(float)
+            if var not in codes_cache:
+                codes_cache[var] = self._level_codes(data, var)
+            x = (codes_cache[var] == self._level_position(var, f["level"])).astype(float)
         else:
-            x = pd.to_numeric(data[var], errors="coerce").to_numpy(dtype=float)
+            x = _numeric_values(data[var])
             if how == "power":
                 x = x ** int(f["power"])
             elif how in ("log", "np.log", "log1p", "np.log1p"):
@@ -716,12 +734,23 @@ class Design:
         cache[key] = x
         return x
 
-    def _labels(self, data: pd.DataFrame, variable: str) -> np.ndarray:
+    def _level_position(self, variable: str, level) -> int:
+        """Index of ``level`` among the variable's levels (-2, matching no row, if absent)."""
+        levels = self.categoricals[variable].levels
+        return levels.index(level) if level in levels else -2
+
+    def _level_codes(self, data: pd.DataFrame, variable: str) -> np.ndarray:
+        """Every row's level as its index in the model's levels (int64; -1 where missing).
+
+        The distinct values (``pd.factorize``, in order of appearance) are labelled with
+        :func:`level_label` once, so values that print alike (1 and 1.0) share a level.
+        """
         col = data[variable]
-        uniq = pd.unique(col.dropna())
+        codes, uniq = pd.factorize(col, use_na_sentinel=True)
+        levels = self.categoricals[variable].levels
+        position = {lab: k for k, lab in enumerate(levels)}
         mapping = {u: level_label(u) for u in uniq}
-        labels = col.map(mapping).astype(object).to_numpy()
-        known = set(self.categoricals[variable].levels)
+        known = set(levels)
         unknown = [u for u, lab in mapping.items() if lab not in known]
         if unknown:
             bad = col.isin(unknown).to_numpy()
@@ -730,7 +759,8 @@ class Design:
                 f"the model was not fitted with (known: {', '.join(sorted(known))}) at "
                 f"{example_rows(data.index[bad])}. Recode them to a known level."
             )
-        return labels
+        lookup = np.array([position[mapping[u]] for u in uniq] + [-1], dtype=np.int64)
+        return lookup[codes]  # code -1 (missing) picks the final -1
 
     def response(self, data: pd.DataFrame) -> np.ndarray:
         """Left-side column as a float array; ModelError if absent or not numeric."""
@@ -759,17 +789,22 @@ class Design:
                 f"too few observations: {X.shape[0]} complete rows for {X.shape[1]} terms "
                 f"(formula {self.formula!r}). Use fewer terms or more data."
             )
-        scale = np.sqrt((X**2).mean(axis=0))
-        scale[scale == 0] = 1.0
-        Xs = X / scale
         with np.errstate(all="ignore"):
+            # The Gram matrix of X scaled to unit root mean squares, from X'X (no scaled
+            # copy of X unless the QR below is needed).
+            gram = X.T @ X
+            norms = np.sqrt(np.diag(gram) / X.shape[0])
+            norms[~(norms > 0)] = 1.0
             try:
-                ev = np.linalg.eigvalsh(Xs.T @ Xs)
+                ev = np.linalg.eigvalsh(gram / np.outer(norms, norms))
             except np.linalg.LinAlgError:  # non-finite values: the QR below reports them
                 ev = np.zeros(1)
         rel_tol = max(X.shape) * np.finfo(float).eps * 1e3  # of the QR's diagonal
         if ev[0] > max(1e-10, rel_tol**2) * ev[-1]:
             return
+        scale = np.sqrt((X**2).mean(axis=0))
+        scale[scale == 0] = 1.0
+        Xs = X / scale
         _, R, piv = qr(Xs, mode="economic", pivoting=True)
         diag = np.abs(np.diag(R))
         tol = diag.max() * max(X.shape) * np.finfo(float).eps * 1e3

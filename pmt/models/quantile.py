@@ -306,7 +306,9 @@ def quantreg(
         prep = prepare(formula, data, weights=weights, cluster=cluster)
     X, y = prep.X, prep.y
     n, p = X.shape
-    if not np.all(np.isfinite(X)) or not np.all(np.isfinite(y)):
+    # A finite sum proves every value finite without a boolean copy of X (the full
+    # check only when the sum is not finite, e.g. for huge finite values).
+    if not (np.isfinite(X.sum()) or np.isfinite(X).all()) or not np.all(np.isfinite(y)):
         raise ModelError(
             f"the model's variables contain infinite values (formula {formula!r}); "
             "replace them before fitting."
@@ -388,7 +390,8 @@ def _result(prep, X, y, w, q, sol, cov_type, row_factors, preprocess, seed,
             n_boot) -> QuantRegResult:
     n, p = X.shape
     b = sol.coef
-    u = y - X @ b
+    fitted = X @ b
+    u = y - fitted
     wv = np.ones(n) if w is None else w
     info: dict = {
         "q": q,
@@ -464,7 +467,7 @@ def _result(prep, X, y, w, q, sol, cov_type, row_factors, preprocess, seed,
         smearing_factor=smear if math.isfinite(smear) else None,
         info=info,
     )
-    result._set_sample(prep.index, y, X @ b)
+    result._set_sample(prep.index, y, fitted)
     return result
 
 
