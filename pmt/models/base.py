@@ -23,7 +23,6 @@ from typing import TypeVar, get_args
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pmt._literals import Retransform, Scale
 from pmt._validation import check_option, check_weights, column_or_array
@@ -373,6 +372,8 @@ class ModelResult:
     @property
     def pvalues(self) -> pd.Series:
         """Two-sided p-values by term: Student's t with ``df_resid`` df, normal when it is None."""
+        from scipy import stats  # on use: importing scipy.stats takes about 0.5 s
+
         t = self.tvalues.to_numpy()
         if self.df_resid is not None and np.isfinite(self.df_resid):
             p = 2 * stats.t.sf(np.abs(t), self.df_resid)
@@ -384,6 +385,8 @@ class ModelResult:
     def _critical_value(self, level: float) -> float:
         if not (isinstance(level, int | float) and 0 < level < 1):
             raise ModelError(f"level must be a probability in (0, 1), e.g. 0.95; got {level!r}.")
+        from scipy import stats
+
         prob = (1 + float(level)) / 2
         if self.df_resid is not None and np.isfinite(self.df_resid):
             return float(stats.t.ppf(prob, self.df_resid))

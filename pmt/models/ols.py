@@ -53,6 +53,7 @@ from pmt.models.base import (
     ModelResult,
     Prepared,
     attach_profile,
+    blas_threads,
     prepare,
     register_model,
     resolve_column,
@@ -195,8 +196,9 @@ def _ols_parts(prep: Prepared, cov_type: OLSCovType) -> dict:
     """Fit WLS on prepared arrays; return keyword arguments for an OLS result."""
     assert prep.y is not None  # prepare() requires a left-hand side by default, so y is set
     # prepare(check_rank=False): the solver proves full rank from the Gram it needs anyway
-    res, cov, df_resid = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type,
-                                 check_rank=prep.design.check_rank)
+    with blas_threads(1):  # thin designs gain nothing from BLAS threads, and contend
+        res, cov, df_resid = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type,
+                                     check_rank=prep.design.check_rank)
     w = np.ones(prep.nobs) if prep.weights is None else prep.weights
     n, k = prep.X.shape
     resid = res.resid
