@@ -691,7 +691,7 @@ def step_compare(run: Run) -> ComparisonResult:
     bootstrap over cross-fitted predictions (every model and every difference with a
     design-based interval), the in-sample optimism beside it, and the recommendation.
     """
-    from pmt.evaluate import compare, cross_fit, cross_validate
+    from pmt.evaluate import compare, cross_validate
 
     cfg = run.cfg
     ev = cfg.evaluation
@@ -702,16 +702,17 @@ def step_compare(run: Run) -> ComparisonResult:
     level = float(ev["level"])
     with warnings.catch_warnings():
         _quiet_line_rule_warning()  # the line rule's caveat is said in the report's note
-        cv = cross_validate(fitters, run.df, logw, n_folds=int(ev["folds"]),
-                            n_repeats=int(ev["repeats"]), shares=list(cfg.lines),
-                            rule=ev["rule"], seed=int(ev["seed"]), level=level,
-                            n_jobs=int(ev["n_jobs"]), **design)
+        # one pass of fold fits gives the table and the cross-fitted predictions (those of
+        # cross_fit), and the whole-sample fits of step_models give its in-sample column
+        cv, predictions = cross_validate(
+            fitters, run.df, logw, n_folds=int(ev["folds"]), n_repeats=int(ev["repeats"]),
+            shares=list(cfg.lines), rule=ev["rule"], seed=int(ev["seed"]), level=level,
+            n_jobs=int(ev["n_jobs"]), return_predictions=True,
+            in_sample=_in_sample_predictions(run), **design)
     key = cv[cv["metric"].isin(["exclusion_error", "inclusion_error", "coverage"])]
     value_cols = [c for c in cv.columns if c not in ("model", "line", "rule", "metric")]
     cv_key = key.set_index(["line", "metric", "model"])[value_cols].sort_index()
     run.note_step("cross-validated the models")
-    predictions = cross_fit(fitters, run.df, n_folds=int(ev["folds"]), seed=int(ev["seed"]),
-                            n_jobs=int(ev["n_jobs"]), **design)
     curves, points = _tradeoff_out_of_sample(run, predictions)
     reference = next(iter(fitters))
     common = dict(shares=shares, rule=ev["rule"], reference=reference,

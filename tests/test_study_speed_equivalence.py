@@ -281,3 +281,23 @@ def test_cross_fit_serial_equals_client_path(hbs):
     client = cross_fit(fits, df, survey=sv, seed=3, client=SerialClient())
     pd.testing.assert_frame_equal(serial, client)
     assert serial.notna().all().all()
+
+
+def test_cross_validate_returns_what_cross_fit_returns_and_reuses_whole_sample_fits():
+    """One pass of fold fits serves both tables; given whole-sample predictions replace the
+    in-sample refit (the workflow passes its own fits) with identical results."""
+    df = pmt.datasets.synthetic_hbs(1500, seed=5)
+    sv = pmt.Survey(df, weight="weight", size="hh_size", strata="stratum", psu="psu")
+    fits = {"ols": lambda d: pmt.ols(pmt.datasets.PMT_FORMULA, d, weights="weight"),
+            "probit": lambda d: pmt.probit("poor ~ car + tv + C(region) + hh_size", d,
+                                           weights="weight")}
+    table, predictions = pmt.cross_validate(fits, df, "log_pcc", shares=0.2, survey=sv,
+                                            n_folds=3, seed=2, return_predictions=True)
+    expected = pmt.cross_fit(fits, df, survey=sv, n_folds=3, seed=2)
+    pd.testing.assert_frame_equal(predictions, expected)
+    assert predictions.attrs == expected.attrs
+    whole = pd.DataFrame({name: np.asarray(fit(df).predict(df), dtype=float)
+                          for name, fit in fits.items()}, index=df.index)
+    again = pmt.cross_validate(fits, df, "log_pcc", shares=0.2, survey=sv, n_folds=3,
+                               seed=2, in_sample=whole)
+    pd.testing.assert_frame_equal(again, table)

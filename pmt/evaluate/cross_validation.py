@@ -464,6 +464,8 @@ def cross_validate(
     n_jobs: int = 1,
     client=None,
     return_splits: bool = False,
+    return_predictions: bool = False,
+    in_sample: pd.DataFrame | None = None,
 ):
     """In-sample and out-of-sample targeting performance of one or more models.
 
@@ -511,6 +513,14 @@ def cross_validate(
         Fit the splits in parallel (joblib processes or a dask.distributed client).
     return_splits : bool
         Also return the metric of every split (model, line, rule, metric, repeat, fold).
+    return_predictions : bool
+        Also return the cross-fitted predictions of the first repeat (or of the hold-out
+        rounds): exactly what :func:`cross_fit` with the same ``seed`` and ``n_folds``
+        returns (same folds, same fits), so a caller that needs both fits every fold once.
+    in_sample : pandas.DataFrame, optional
+        Predictions of the models fitted on all of ``data``, one column per model on its
+        index (e.g. of models already fitted): used for the ``in_sample`` column instead
+        of fitting every model once more.
 
     Returns
     -------
@@ -528,6 +538,9 @@ def cross_validate(
         sample's poverty rate, where ``oos_mean`` averages per-fold rates), ``oos_se``,
         ``oos_lower``/``oos_upper`` (the design-based percentile interval at ``level``)
         and ``level``. For ``auc`` only ``oos_estimate`` is given.
+
+        With ``return_splits`` and/or ``return_predictions`` a tuple: the table, then the
+        split metrics, then the predictions (a DataFrame as :func:`cross_fit` returns).
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError("`data` must be a pandas DataFrame.")
@@ -572,8 +585,19 @@ def cross_validate(
             for k in range(int(n_folds)):
                 splits.append((r, str(k), folds == k))
 
-    results = _fit_predict_splits(fits, data, [None] + [mask for _, _, mask in splits],
-                                  n_jobs, client, desc="cross-validation fits")
+    if in_sample is not None:
+        if not isinstance(in_sample, pd.DataFrame) or not in_sample.index.equals(
+                data.index) or set(fits) - set(in_sample.columns):
+            raise DataError("`in_sample` must hold one column of whole-sample predictions "
+                            f"per model ({', '.join(fits)}) on the index of `data`.")
+        split_results = _fit_predict_splits(fits, data, [mask for _, _, mask in splits],
+                                            n_jobs, client, desc="cross-validation fits")
+        # orientation as the fold fits of the same model declare it (probit: P(poor))
+        results = [(in_sample[name].to_numpy(dtype=float), split_results[i][1])
+                   for i, name in enumerate(fits)] + split_results
+    else:
+        results = _fit_predict_splits(fits, data, [None] + [mask for _, _, mask in splits],
+                                      n_jobs, client, desc="cross-validation fits")
 
     records = []
     n_models, n_rows = len(fits), len(data)
@@ -647,9 +671,18 @@ def cross_validate(
         n_replicates=int(n_replicates) if interval else None,
         note=note,
     )
+    extra: list = []
     if return_splits:
-        return out, long[long["fold"] != "in-sample"].reset_index(drop=True)
-    return out
+        extra.append(long[long["fold"] != "in-sample"].reset_index(drop=True))
+    if return_predictions:
+        predictions = pd.DataFrame(pooled, index=data.index)
+        predictions.attrs.update(
+            basis="out_of_sample", higher_is_poorer=orient,
+            n_folds=len(splits) if holdout is not None else int(n_folds),
+            seed=None if holdout is not None else seed,
+            folds=holdout if holdout is not None else "psu")
+        extra.append(predictions)
+    return (out, *extra) if extra else out
 
 
 def _pooled_interval(sv, y, v, pooled, orient, specs, rules, unit, prob_cut, n_replicates,
