@@ -102,11 +102,26 @@ nav.toc .toc-page{flex:0 0 auto;min-width:2.5em;text-align:right;font-variant-nu
 """
 
 
-def figure_to_base64(fig, dpi: int = 110) -> str:
-    """PNG bytes of a matplotlib figure, base64-encoded."""
+#: resolution of the figures on screen (CSS size) and of the PNG files (pixels)
+SCREEN_DPI = 110
+FILE_DPI = 130
+
+
+def figure_png(fig, dpi: int = FILE_DPI) -> bytes:
+    """PNG bytes of a matplotlib figure (tight bounding box)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def figure_to_base64(fig, dpi: int = SCREEN_DPI) -> str:
+    """PNG bytes of a matplotlib figure, base64-encoded."""
+    return base64.b64encode(figure_png(fig, dpi)).decode("ascii")
+
+
+def _png_width(png: bytes) -> int:
+    """Pixel width from a PNG's IHDR chunk."""
+    return int.from_bytes(png[16:20], "big")
 
 
 def _em(text: str) -> float:
@@ -293,12 +308,24 @@ class HtmlReport:
         cls += " landscape" if landscape else ""
         self._add(f"<div class='{cls}'>{table}</div>")
 
-    def figure(self, fig, caption: str) -> None:
-        """A matplotlib figure, embedded as PNG, with its caption (kept together in print)."""
-        data = figure_to_base64(fig)
+    def figure(self, fig, caption: str, png: bytes | None = None,
+               dpi: int = FILE_DPI) -> None:
+        """A matplotlib figure, embedded as PNG, with its caption (kept together in print).
+
+        ``png`` (rendered at ``dpi``, e.g. the bytes written to ``figures/``) is embedded
+        as given, drawn at the size of a :data:`SCREEN_DPI` rendering, so one rendering
+        serves the report and the figure file; without it the figure is rendered at
+        :data:`SCREEN_DPI`.
+        """
         alt = html.escape(caption)
+        if png is None:
+            data, size = figure_to_base64(fig), ""
+        else:
+            data = base64.b64encode(png).decode("ascii")
+            width = round(_png_width(png) * SCREEN_DPI / dpi)
+            size = f" style='width:{width}px'"
         self._add(
-            f"<figure><img alt='{alt}' src='data:image/png;base64,{data}'/>"
+            f"<figure><img alt='{alt}'{size} src='data:image/png;base64,{data}'/>"
             f"<figcaption>{alt}</figcaption></figure>"
         )
 

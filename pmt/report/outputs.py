@@ -97,13 +97,15 @@ def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str,
 
     from pmt.report.format import display_parts
     from pmt.report.glossary import glossary_for
-    from pmt.report.html import HtmlReport
+    from pmt.report.html import FILE_DPI, HtmlReport, figure_png
     from pmt.report.tables import write_xlsx
 
     out_dir.mkdir(parents=True, exist_ok=True)
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     paths: dict[str, Path] = {}
+    # each figure is rendered once: the same PNG goes to figures/ and into the report
+    pngs = {id(fig): figure_png(fig, FILE_DPI) for fig in out.figures.values()}
     main = [sec for sec in out.sections if sec.title in MAIN_SECTIONS]
     report = HtmlReport(title, subtitle, lead=bool(main) and main[0].title == "Summary")
     annex = [sec for sec in out.sections if sec.title not in MAIN_SECTIONS]
@@ -124,7 +126,7 @@ def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str,
             elif kind == "pre":
                 report.preformatted(payload)
             elif kind == "figure":
-                report.figure(payload, caption)
+                report.figure(payload, caption, png=pngs.get(id(payload)), dpi=FILE_DPI)
             elif kind == "html":
                 report.raw_html(payload)
 
@@ -140,7 +142,7 @@ def write_outputs(out: Outputs, out_dir: Path, title: str, subtitle: str,
                  caption="Definitions of the measures in this report (DESIGN.md section 4)")
     for key, fig in out.figures.items():
         path = fig_dir / f"{key}.png"
-        fig.savefig(path, dpi=130, bbox_inches="tight")
+        path.write_bytes(pngs[id(fig)])
         paths[f"figure {key}"] = path
     plt.close("all")
     paths["report"] = report.save(out_dir / "report.html")
