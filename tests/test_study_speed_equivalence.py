@@ -301,3 +301,20 @@ def test_cross_validate_returns_what_cross_fit_returns_and_reuses_whole_sample_f
     again = pmt.cross_validate(fits, df, "log_pcc", shares=0.2, survey=sv, n_folds=3,
                                seed=2, in_sample=whole)
     pd.testing.assert_frame_equal(again, table)
+
+
+def test_numeric_blocks_equal_column_by_column_values():
+    """Runs of numeric terms are copied as one block; mixed dtypes (int, bool, float, a
+    nullable Int64 that must go column by column) give the floats of each column."""
+    rng = np.random.default_rng(3)
+    n = 200
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 5, n),
+                       "c": rng.random(n) < 0.5, "d": pd.array(rng.integers(0, 3, n),
+                                                               dtype="Int64"),
+                       "g": rng.integers(0, 3, n), "e": rng.normal(size=n),
+                       "y": rng.normal(size=n)})
+    design = Design.from_formula("y ~ a + b + c + d + C(g) + e", df)
+    X = design.matrix(df)
+    expected = np.column_stack([np.ones(n), df.a, df.b, df.c.astype(float),
+                                df.d.astype(float), df.g == 1, df.g == 2, df.e])
+    np.testing.assert_array_equal(X, expected.astype(float))

@@ -258,9 +258,11 @@ def attach_profile(result: _Result, data: pd.DataFrame, prep: Prepared) -> _Resu
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise ModelError(f"profile: column {missing[0]!r} of the model is not in the data.")
+    # selecting a list of columns copies (pandas < 3) or copies on write (pandas 3), so
+    # later changes to ``data`` never reach the profile
     rows = data.loc[prep.mask, columns] if prep.n_dropped else data[columns]
     weights = None if prep.weights is None else prep.weights.copy()
-    result._profile_source = (rows.copy(), weights)
+    result._profile_source = (rows, weights)
     result._training_profile = None
     return result
 

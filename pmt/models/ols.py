@@ -90,7 +90,8 @@ class WLSFit:
 
 
 def solve_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray,
-              check_rank: Callable[[np.ndarray], None] | None = None) -> WLSFit:
+              check_rank: Callable[[np.ndarray], None] | None = None,
+              has_constant: bool | None = None) -> WLSFit:
     """Weighted least squares by a Cholesky solve of the equilibrated normal equations.
 
     statsmodels' ``WLS.fit`` takes the pseudo-inverse of the whitened X by SVD, several
@@ -101,6 +102,8 @@ def solve_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray,
     design's pivoted-QR check, which names collinear terms) is called if given, and the
     estimates come from the SVD of the whitened, scaled X (statsmodels' own route). Either
     way they equal statsmodels' to rounding (about 1e-14 relative on well-posed designs).
+    ``has_constant`` (whether a column is constant, for R-squared; looked for when None)
+    saves a pass over X when the design says so.
     """
     from scipy.linalg import cho_factor, cho_solve
 
@@ -128,7 +131,8 @@ def solve_wls(X: np.ndarray, y: np.ndarray, w: np.ndarray,
         inv = ((vt.T / sing**2) @ vt) / np.outer(d, d)
     resid = y - X @ params
     ssr = float(np.sum(w * resid**2))
-    has_constant = bool(np.any(np.all(X == X[0], axis=0) & (X[0] != 0)))
+    if has_constant is None:
+        has_constant = bool(np.any(np.all(X == X[0], axis=0) & (X[0] != 0)))
     if has_constant:
         tss = float(np.sum(w * (y - np.average(y, weights=w)) ** 2))
     else:  # statsmodels' uncentred total sum of squares without a constant
@@ -146,6 +150,7 @@ def fit_wls(
     cluster: np.ndarray | None,
     cov_type: OLSCovType,
     check_rank: Callable[[np.ndarray], None] | None = None,
+    has_constant: bool | None = None,
 ) -> tuple[WLSFit, np.ndarray, float]:
     """Fit WLS (OLS when unweighted) and the requested covariance.
 
@@ -159,7 +164,7 @@ def fit_wls(
     statsmodels' default for robust covariances would be the normal.
     """
     w = np.ones(len(y)) if weights is None else weights
-    res = solve_wls(X, y, w, check_rank)
+    res = solve_wls(X, y, w, check_rank, has_constant)
     if cov_type == "nonrobust":
         sigma2 = float(np.sum(w * res.resid**2)) / res.df_resid
         return res, sigma2 * res.normalized_cov_params, res.df_resid
@@ -197,8 +202,10 @@ def _ols_parts(prep: Prepared, cov_type: OLSCovType) -> dict:
     assert prep.y is not None  # prepare() requires a left-hand side by default, so y is set
     # prepare(check_rank=False): the solver proves full rank from the Gram it needs anyway
     with blas_threads(1):  # thin designs gain nothing from BLAS threads, and contend
+        intercept = any(t.kind == "intercept" for t in prep.design.terms)
         res, cov, df_resid = fit_wls(prep.X, prep.y, prep.weights, prep.cluster, cov_type,
-                                     check_rank=prep.design.check_rank)
+                                     check_rank=prep.design.check_rank,
+                                     has_constant=True if intercept else None)
     w = np.ones(prep.nobs) if prep.weights is None else prep.weights
     n, k = prep.X.shape
     resid = res.resid
