@@ -21,8 +21,8 @@ import traceback
 
 from benchmarks import Target, target
 
-BENCHMARKS = ["ols", 
-    "quantreg", "heckman", "evaluate", "score", "ml_threads", "roster", "startup", "demo",
+BENCHMARKS = [
+    "ols", "quantreg", "heckman", "evaluate", "score", "ml_threads", "roster", "startup", "demo",
     "study",
 ]
 
