@@ -259,16 +259,7 @@ def make_scorecard(model: str | Path, data=None, spec=None, max_points: int = 10
         sc = Scorecard.from_model(m, data=df, threshold=threshold, max_points=max_points,
                                   spec=sp)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"scorecard": out / "scorecard.json"}
-    sc.to_json(paths["scorecard"])
-    forms: tuple[tuple[str, Any, Literal["html", "markdown"], str], ...] = (
-        ("form_html", sc.enumerator_form, "html", "field_form.html"),
-        ("form_md", sc.enumerator_form, "markdown", "field_form.md"),
-        ("analyst_html", sc.analyst_form, "html", "scorecard_analyst.html"),
-        ("analyst_md", sc.analyst_form, "markdown", "scorecard_analyst.md"))
-    for key, method, fmt, name in forms:
-        paths[key] = out / name
-        method(fmt, path=paths[key], spec=sp)
+    paths = {"scorecard": sc.to_json(out / "scorecard.json"), **sc.write_forms(out, spec=sp)}
     if sc.rounding_warning:
         say(f"warning: {sc.rounding_warning}")
     for key, path in paths.items():

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -1160,16 +1160,8 @@ def step_scorecard(run: Run, models, art_dir: Path) -> ScorecardResult | None:
         sc = Scorecard.from_model(models[name], data=run.df, weights=run.cfg.weight,
                                   threshold=run.log_line, max_points=int(sc_cfg["max_points"]),
                                   spec=run.spec, name=f"PMT scorecard ({name})")
-    files = {"scorecard": sc.to_json(art_dir / "scorecard.json")}
-    folder = art_dir.parent
-    forms: tuple[tuple[str, Any, Literal["html", "markdown"], str], ...] = (
-            ("field form (HTML)", sc.enumerator_form, "html", "field_form.html"),
-            ("field form (Markdown)", sc.enumerator_form, "markdown", "field_form.md"),
-            ("analyst form (HTML)", sc.analyst_form, "html", "scorecard_analyst.html"),
-            ("analyst form (Markdown)", sc.analyst_form, "markdown", "scorecard_analyst.md"))
-    for key, method, fmt, file in forms:
-        method(fmt, path=folder / file, spec=run.spec)
-        files[key] = folder / file
+    files = {"scorecard": sc.to_json(art_dir / "scorecard.json"),
+             **sc.write_forms(art_dir.parent, spec=run.spec)}
     if sc.rounding_warning and run.timer is not None:
         run.timer.say(f"warning: {sc.rounding_warning}")
     loss = None
@@ -1288,6 +1280,7 @@ def step_model_cards(run: Run, models: Mapping, art_dir: Path) -> dict[str, Path
     bootstrap) at the programme's coverage when the models were compared, in sample
     otherwise; the scorecard's rounding loss goes on its model's card.
     """
+    from pmt.evaluate import select_by
     from pmt.report.model_card import model_card
 
     compared: ComparisonResult | None = run.results.get("compare")
@@ -1315,11 +1308,13 @@ def step_model_cards(run: Run, models: Mapping, art_dir: Path) -> dict[str, Path
             performance, basis = rows, "out of sample"
             if groups:
                 score = ranking_of(model, compared.predictions[name])
-                from pmt.evaluate import select_by
-
                 selected = select_by(score, share=run.headcount, weights=run.sv.person_weight,
                                      rule="rate").to_numpy()
                 parity = parity_of(run, poor, selected, groups)
+                parity.attrs["note"] = (
+                    f"Out of sample (cross-fitted predictions): the poor are those below the "
+                    f"line ({run.headcount:.1%} of people), the selected the same share with "
+                    f"the lowest predicted welfare (rate rule). {parity.attrs.get('note', '')}")
         elif fitted is not None and name in fitted.targeting.index:
             row = fitted.targeting.loc[name]
             performance = pd.DataFrame({"metric": list(row.index), "estimate": row.to_numpy()})

@@ -261,7 +261,9 @@ class DriftReport(pd.DataFrame):
         if self.cutoff is not None:
             lines.append(f"coverage at the cut-off {self.cutoff:g}: survey-implied "
                          f"{total['survey_coverage']:.1%}, registry-realised "
-                         f"{total['registry_coverage']:.1%}")
+                         f"{total['registry_coverage']:.1%} (shares of households: the "
+                         "survey's weighted by its household weights, the registry's by its "
+                         "weights if given, else its records)")
         return "\n".join(lines)
 
     def _figures(self):
@@ -270,8 +272,10 @@ class DriftReport(pd.DataFrame):
                 f"PSI {self.score_psi:.3f}.", _histogram_figure(self.score_histogram,
                                                                 self.cutoff, self.score_name))]
         if self.cutoff is not None and len(self.coverage) > 2:
-            out.append(("Coverage at the cut-off by region: survey-implied and "
-                        "registry-realised.", _coverage_figure(self.coverage.iloc[1:])))
+            out.append(("Coverage at the cut-off by region: survey-implied (share of "
+                        "households, survey weights) and registry-realised (share of records, "
+                        "weighted if registry weights are given).",
+                        _coverage_figure(self.coverage.iloc[1:])))
         for proxy in self.flagged_proxies:
             part = self.distributions[self.distributions["proxy"] == proxy]
             row = self.table.set_index("proxy").loc[proxy]

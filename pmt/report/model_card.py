@@ -245,7 +245,7 @@ def model_card(
         text.append("No data spec was given: verifiability is not known.")
     elif unverifiable:
         text.append(f"{len(unverifiable)} of them cannot be verified by an official "
-                    f"(marked `verifiable: false` in the spec): {', '.join(unverifiable)}. "
+                    f"(not marked `verifiable: true` in the spec): {', '.join(unverifiable)}. "
                     "Answers to those are the easiest to misreport.")
         auto_limits.append(f"{len(unverifiable)} proxies cannot be verified; check registry "
                            "scores for bunching below the cut-off (pmt.density_test).")

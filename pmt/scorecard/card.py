@@ -460,6 +460,31 @@ class Scorecard:
         """
         return fieldforms.analyst_form(self, format, path, fragment, spec, title)
 
+    #: the forms :meth:`write_forms` writes: (name, audience, format, file name)
+    FORMS: tuple[tuple[str, str, Literal["html", "markdown"], str], ...] = (
+        ("field form (HTML)", "enumerator", "html", "field_form.html"),
+        ("field form (Markdown)", "enumerator", "markdown", "field_form.md"),
+        ("analyst form (HTML)", "analyst", "html", "scorecard_analyst.html"),
+        ("analyst form (Markdown)", "analyst", "markdown", "scorecard_analyst.md"),
+    )
+
+    def write_forms(self, folder: str | Path, spec=None) -> dict[str, Path]:
+        """Write the enumerator form (questions and answers only) and the analyst form
+        (points, cut-off, rounding loss), each as HTML and Markdown, into ``folder``.
+
+        Returns
+        -------
+        dict
+            The files written, by name (:attr:`FORMS`).
+        """
+        folder = Path(folder)
+        paths = {}
+        for name, audience, fmt, file in self.FORMS:
+            method = self.enumerator_form if audience == "enumerator" else self.analyst_form
+            paths[name] = folder / file
+            method(fmt, path=paths[name], spec=spec)
+        return paths
+
     def to_xlsx(self, path) -> Path:
         """The points table as a formatted XLSX (one row per answer), cut-off beneath."""
         return forms.to_xlsx(self, path)
