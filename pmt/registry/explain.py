@@ -54,6 +54,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pmt._validation import numeric_values
 from pmt.errors import DataError, ModelError
 from pmt.models.formula import level_label
 from pmt.registry_scoring import _ID_NAMES, ModelScorer
@@ -368,19 +369,12 @@ def _who(rid) -> str:
 
 
 def _number(v):
-    """A float from a number or numeric text; None when it is neither."""
-    if isinstance(v, bool | np.bool_):
-        return float(v)
-    if isinstance(v, int | float | np.integer | np.floating):
-        x = float(v)
-        return x if math.isfinite(x) else None
-    if isinstance(v, str):
-        try:
-            x = float(v.strip())
-        except ValueError:
-            return None
-        return x if math.isfinite(x) else None
-    return None
+    """A float from a number or numeric text; None when it is neither (missing, text,
+    infinite). One value through the validation layer's :func:`numeric_values`.
+    """
+    floats, _ = numeric_values(np.array([v], dtype=object))
+    x = float(floats[0])
+    return x if math.isfinite(x) else None
 
 
 def _code(v) -> str:
